@@ -1,0 +1,567 @@
+//! The info string of a fenced block: its language word and runbook's `key=value` attributes
+//! (`on=`, `user=`, `id=`, `timeout=`, `retry=`, `exit=`, `norun`, `file=`...), checked here so
+//! that a typo is reported with its line before anything runs.
+
+use std::time::Duration;
+
+use crate::diagnostic::{Diagnostic, did_you_mean};
+
+/// Languages whose blocks are commands to run.
+pub const SHELL_LANGUAGES: &[&str] = &["bash", "sh", "shell"];
+
+/// Every attribute runbook understands, for "did you mean" hints.
+pub const ATTRIBUTE_NAMES: &[&str] = &[
+    "on", "user", "id", "timeout", "retry", "exit", "norun", "file", "mode", "owner", "check",
+    "verbatim",
+];
+
+/// Attributes that only make sense with `file=`.
+const FILE_ONLY: &[&str] = &["mode", "owner"];
+
+/// Attributes that take no value.
+const FLAGS: &[&str] = &["norun", "check", "verbatim"];
+
+/// How long to keep re-running a block until its output matches, and how often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    pub within: Duration,
+    pub every: Duration,
+}
+
+/// Which exit status a block must end with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpectedExit {
+    #[default]
+    Success,
+    Code(i32),
+    Any,
+}
+
+impl ExpectedExit {
+    pub fn accepts(self, code: Option<i32>) -> bool {
+        match self {
+            ExpectedExit::Any => true,
+            ExpectedExit::Success => code == Some(0),
+            ExpectedExit::Code(expected) => code == Some(expected),
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            ExpectedExit::Any => "any".to_string(),
+            ExpectedExit::Success => "0".to_string(),
+            ExpectedExit::Code(code) => code.to_string(),
+        }
+    }
+}
+
+/// The parsed info string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes {
+    /// First word, as written (`Bash`, `console`, `yaml`...).
+    pub language: String,
+    pub on: Option<String>,
+    pub user: Option<String>,
+    pub id: Option<String>,
+    pub timeout: Option<Duration>,
+    pub retry: Option<Retry>,
+    pub exit: ExpectedExit,
+    pub norun: bool,
+    pub check: bool,
+    pub verbatim: bool,
+    pub file: Option<String>,
+    pub mode: Option<u32>,
+    pub owner: Option<String>,
+    /// Words after the language that are not runbook's (kept on non-runbook blocks only).
+    pub foreign: Vec<String>,
+}
+
+impl Attributes {
+    pub fn is_shell(&self) -> bool {
+        is_shell_language(&self.language)
+    }
+
+    pub fn is_console(&self) -> bool {
+        self.language.eq_ignore_ascii_case("console")
+    }
+}
+
+pub fn is_shell_language(language: &str) -> bool {
+    SHELL_LANGUAGES
+        .iter()
+        .any(|shell| shell.eq_ignore_ascii_case(language))
+}
+
+/// Splits an info string into words with their byte offsets, honouring quotes (so that
+/// `file="/etc/my app.conf"` is one word) and `{{ ... }}` templates (so that
+/// `on={{ leader }}` is one word).
+fn split_words(info: &str) -> Result<Vec<(usize, String)>, usize> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut start = None;
+    let mut quote: Option<char> = None;
+    let mut quote_start = 0;
+    let mut in_template = false;
+    let mut characters = info.char_indices().peekable();
+    while let Some((index, character)) = characters.next() {
+        if quote.is_none() && !in_template && character == '{' && characters.peek().map(|(_, c)| *c) == Some('{') {
+            in_template = true;
+        } else if in_template && character == '}' && characters.peek().map(|(_, c)| *c) == Some('}') {
+            in_template = false;
+            current.push('}');
+            characters.next();
+            start.get_or_insert(index);
+            current.push('}');
+            continue;
+        }
+        match (quote, character) {
+            (Some(open), c) if c == open => quote = None,
+            (Some(_), c) => current.push(c),
+            (None, '"' | '\'') if !in_template => {
+                quote = Some(character);
+                quote_start = index;
+                start.get_or_insert(index);
+            }
+            (None, c) if c.is_whitespace() && !in_template => {
+                if let Some(begin) = start.take() {
+                    words.push((begin, std::mem::take(&mut current)));
+                }
+            }
+            (None, c) => {
+                start.get_or_insert(index);
+                current.push(c);
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err(quote_start);
+    }
+    if let Some(begin) = start {
+        words.push((begin, current));
+    }
+    Ok(words)
+}
+
+/// Parses a duration as runbook writes them: `30s`, `2m`, `1m30s`, `500ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "add a unit: `{text}s` for seconds, `{text}m` for minutes"
+        ));
+    }
+    humantime::parse_duration(text)
+        .map_err(|_| "write a duration such as `30s`, `2m`, `1m30s` or `500ms`".to_string())
+}
+
+/// Context for reporting a problem in an info string.
+pub struct InfoLine<'a> {
+    pub file: &'a std::path::Path,
+    pub line: usize,
+    /// The whole fence line as written, quoted in errors.
+    pub text: &'a str,
+}
+
+impl InfoLine<'_> {
+    fn error(&self, message: impl Into<String>, underline: &str) -> Diagnostic {
+        Diagnostic::new(self.file, self.line, message)
+            .quoting(self.text)
+            .underlining(underline)
+    }
+
+    /// An error underlining `length` bytes at `offset` in the info string.
+    fn error_at(&self, info: &str, offset: usize, length: usize, message: impl Into<String>) -> Diagnostic {
+        let mut diagnostic = Diagnostic::new(self.file, self.line, message).quoting(self.text);
+        // The info string sits after the fence characters in the quoted line.
+        if let Some(info_start) = self.text.find(info.trim_start()) {
+            let start = info_start + offset;
+            let end = (start + length).min(self.text.len());
+            if self.text.is_char_boundary(start) && self.text.is_char_boundary(end) {
+                diagnostic.span = Some((start, end));
+            }
+        }
+        diagnostic
+    }
+}
+
+/// Parses `info`; returns the attributes or every problem found in them.
+pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic>> {
+    let words = match split_words(info) {
+        Ok(words) => words,
+        Err(_) => {
+            return Err(vec![
+                at.error("unclosed quote in the block's attributes", "\"")
+                    .hint("close the quote, e.g. file=\"/etc/my app.conf\""),
+            ]);
+        }
+    };
+    let mut attributes = Attributes::default();
+    let Some(((_, language), rest)) = words.split_first() else {
+        return Ok(attributes);
+    };
+    attributes.language = language.clone();
+    let shell = attributes.is_shell();
+    let console = attributes.is_console();
+
+    // A block in another language is runbook's only when it carries one of runbook's keys;
+    // otherwise its words belong to whatever else reads it (mdBook, a highlighter...).
+    let mentions_runbook = rest.iter().any(|(_, word)| {
+        let key = word.split('=').next().unwrap_or_default();
+        ATTRIBUTE_NAMES.contains(&key)
+    });
+    if !shell && (!mentions_runbook || console) {
+        attributes.foreign = rest.iter().map(|(_, word)| word.clone()).collect();
+        return Ok(attributes);
+    }
+
+    let mut problems = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    let leading = info.len() - info.trim_start().len();
+    for (offset, word) in rest {
+        let offset = offset - leading;
+        let (key, value) = match word.split_once('=') {
+            Some((key, value)) => (key, Some(value)),
+            None => (word.as_str(), None),
+        };
+        if !ATTRIBUTE_NAMES.contains(&key) {
+            let mut problem = at.error_at(info, offset, key.len(), format!("unknown attribute `{key}`"));
+            problem = match did_you_mean(key, ATTRIBUTE_NAMES.iter().copied()) {
+                Some(close) => problem.hint(format!("did you mean `{close}`?")),
+                None => problem.hint(format!(
+                    "runbook's attributes are: {}",
+                    ATTRIBUTE_NAMES.join(", ")
+                )),
+            };
+            problems.push(problem);
+            continue;
+        }
+        if seen.contains(&key) {
+            problems.push(
+                at.error(format!("attribute `{key}` is given twice"), word)
+                    .hint("keep one of them"),
+            );
+            continue;
+        }
+        seen.push(key);
+        if FLAGS.contains(&key) {
+            if value.is_some() {
+                problems.push(
+                    at.error(format!("`{key}` takes no value"), word)
+                        .hint(format!("write `{key}` alone")),
+                );
+                continue;
+            }
+        } else if value.is_none_or(str::is_empty) {
+            let example = match key {
+                "on" => "on=pg-1",
+                "user" => "user=postgres",
+                "id" => "id=cluster-list",
+                "timeout" => "timeout=30s",
+                "retry" => "retry=90s/2s",
+                "exit" => "exit=1",
+                "file" => "file=/etc/default/etcd",
+                "mode" => "mode=0644",
+                _ => "owner=postgres:postgres",
+            };
+            problems.push(
+                at.error(format!("`{key}` needs a value"), word)
+                    .hint(format!("for example `{example}`")),
+            );
+            continue;
+        }
+        let value = value.unwrap_or_default();
+        match key {
+            "on" => attributes.on = Some(value.to_string()),
+            "user" => attributes.user = Some(value.to_string()),
+            "id" => {
+                if is_valid_id(value) {
+                    attributes.id = Some(value.to_string());
+                } else {
+                    problems.push(
+                        at.error(format!("`{value}` cannot be a block id"), word).hint(
+                            "an id names a file: use letters, digits, `-`, `_` and `.`, not starting with `.`",
+                        ),
+                    );
+                }
+            }
+            "timeout" => match parse_duration(value) {
+                Ok(duration) if !duration.is_zero() => attributes.timeout = Some(duration),
+                Ok(_) => problems.push(
+                    at.error("a timeout of zero would stop every command", word)
+                        .hint("give a positive duration such as `timeout=30s`"),
+                ),
+                Err(hint) => problems.push(
+                    at.error(format!("bad duration `{value}` for timeout"), word)
+                        .hint(hint),
+                ),
+            },
+            "retry" => match parse_retry(value) {
+                Ok(retry) => attributes.retry = Some(retry),
+                Err(hint) => {
+                    problems.push(at.error(format!("bad retry `{value}`"), word).hint(hint))
+                }
+            },
+            "exit" => match value {
+                "any" => attributes.exit = ExpectedExit::Any,
+                _ => match value.parse::<i32>() {
+                    Ok(code) if (0..=255).contains(&code) => {
+                        attributes.exit = if code == 0 {
+                            ExpectedExit::Success
+                        } else {
+                            ExpectedExit::Code(code)
+                        }
+                    }
+                    _ => problems.push(
+                        at.error(format!("bad exit status `{value}`"), word)
+                            .hint("write a number from 0 to 255, or `exit=any`"),
+                    ),
+                },
+            },
+            "file" => attributes.file = Some(value.to_string()),
+            "mode" => match u32::from_str_radix(value, 8) {
+                Ok(mode) if mode <= 0o7777 => attributes.mode = Some(mode),
+                _ => problems.push(
+                    at.error(format!("bad file mode `{value}`"), word)
+                        .hint("write an octal mode such as `mode=0644` or `mode=600`"),
+                ),
+            },
+            "owner" => attributes.owner = Some(value.to_string()),
+            "norun" => attributes.norun = true,
+            "check" => attributes.check = true,
+            "verbatim" => attributes.verbatim = true,
+            _ => unreachable!("every name in ATTRIBUTE_NAMES is handled"),
+        }
+    }
+
+    if shell && attributes.file.is_some() {
+        problems.push(
+            at.error("`file=` is for content blocks, not commands", "file=")
+                .hint("put the content in its own block, e.g. ```ini file=/etc/default/etcd on=e1"),
+        );
+    }
+    if !shell {
+        if attributes.file.is_none() {
+            let key = seen.first().copied().unwrap_or("on");
+            problems.push(
+                at.error(
+                    format!(
+                        "`{key}=` on a `{}` block does nothing: only shell blocks run",
+                        attributes.language
+                    ),
+                    key,
+                )
+                .hint("add file=PATH to write this block's content to a file, or make it a ```bash block"),
+            );
+        }
+        for key in ["timeout", "retry", "exit", "check"] {
+            if seen.contains(&key) {
+                problems.push(
+                    at.error(
+                        format!("`{key}` applies to commands, not to file blocks"),
+                        key,
+                    )
+                    .hint(format!("remove `{key}` from this block")),
+                );
+            }
+        }
+    } else {
+        for key in FILE_ONLY {
+            if seen.contains(key) {
+                problems.push(
+                    at.error(format!("`{key}=` only goes with `file=`"), key)
+                        .hint("set it on the content block that has file=PATH"),
+                );
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(attributes)
+    } else {
+        Err(problems)
+    }
+}
+
+fn parse_retry(value: &str) -> Result<Retry, String> {
+    let (within, every) = match value.split_once('/') {
+        Some((within, every)) => (within, Some(every)),
+        None => (value, None),
+    };
+    let within = parse_duration(within)?;
+    let every = match every {
+        Some(every) => parse_duration(every)?,
+        None => Duration::from_secs(1),
+    };
+    if within.is_zero() {
+        return Err("retry for a positive duration, e.g. `retry=90s`".to_string());
+    }
+    if every > within {
+        return Err(format!(
+            "the interval is longer than the whole retry: write e.g. `retry={}/{}`",
+            humantime::format_duration(within),
+            humantime::format_duration(within / 10)
+        ));
+    }
+    Ok(Retry { within, every })
+}
+
+/// Ids become file names: keep them portable.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn parse_ok(info: &str) -> Attributes {
+        let at = InfoLine {
+            file: Path::new("ch.md"),
+            line: 3,
+            text: info,
+        };
+        parse(info, &at).unwrap_or_else(|problems| panic!("{problems:?}"))
+    }
+
+    fn parse_err(info: &str) -> Vec<Diagnostic> {
+        let text = format!("```{info}");
+        let at = InfoLine {
+            file: Path::new("ch.md"),
+            line: 3,
+            text: &text,
+        };
+        parse(info, &at).expect_err("should fail")
+    }
+
+    #[test]
+    fn reads_all_attributes() {
+        let attributes =
+            parse_ok("Bash on=pg-1 user=postgres id=cluster-list timeout=30s retry=90s/2s exit=3");
+        assert!(attributes.is_shell());
+        assert_eq!(attributes.on.as_deref(), Some("pg-1"));
+        assert_eq!(attributes.user.as_deref(), Some("postgres"));
+        assert_eq!(attributes.id.as_deref(), Some("cluster-list"));
+        assert_eq!(attributes.timeout, Some(Duration::from_secs(30)));
+        assert_eq!(
+            attributes.retry,
+            Some(Retry {
+                within: Duration::from_secs(90),
+                every: Duration::from_secs(2)
+            })
+        );
+        assert_eq!(attributes.exit, ExpectedExit::Code(3));
+    }
+
+    #[test]
+    fn quoted_values_and_flags() {
+        let attributes = parse_ok("ini file=\"/etc/my app.conf\" mode=600 owner=etcd on=e1");
+        assert_eq!(attributes.file.as_deref(), Some("/etc/my app.conf"));
+        assert_eq!(attributes.mode, Some(0o600));
+        assert!(parse_ok("sh norun").norun);
+        assert_eq!(parse_ok("bash exit=any").exit, ExpectedExit::Any);
+    }
+
+    #[test]
+    fn foreign_blocks_keep_their_words() {
+        let attributes = parse_ok("rust ignore edition2021");
+        assert_eq!(attributes.foreign, vec!["ignore", "edition2021"]);
+        assert!(!attributes.is_shell());
+    }
+
+    #[test]
+    fn unknown_attribute_suggests_the_close_one() {
+        let problems = parse_err("bash tiemout=3s");
+        assert_eq!(problems[0].message, "unknown attribute `tiemout`");
+        assert_eq!(problems[0].hint.as_deref(), Some("did you mean `timeout`?"));
+        assert_eq!(problems[0].line, 3);
+    }
+
+    #[test]
+    fn malformed_values_are_errors() {
+        assert!(
+            parse_err("bash timeout=30")[0]
+                .hint
+                .as_deref()
+                .unwrap_or_default()
+                .contains("30s")
+        );
+        assert_eq!(
+            parse_err("bash timeout=soon")[0].message,
+            "bad duration `soon` for timeout"
+        );
+        assert_eq!(
+            parse_err("bash exit=300")[0].message,
+            "bad exit status `300`"
+        );
+        assert_eq!(
+            parse_err("bash retry=2s/10s")[0].message,
+            "bad retry `2s/10s`"
+        );
+        assert_eq!(
+            parse_err("bash id=../x")[0].message,
+            "`../x` cannot be a block id"
+        );
+        assert_eq!(parse_err("bash on=")[0].message, "`on` needs a value");
+        assert_eq!(
+            parse_err("bash norun=yes")[0].message,
+            "`norun` takes no value"
+        );
+        assert_eq!(
+            parse_err("bash user=a user=b")[0].message,
+            "attribute `user` is given twice"
+        );
+    }
+
+    #[test]
+    fn file_rules() {
+        assert_eq!(
+            parse_err("bash file=/x")[0].message,
+            "`file=` is for content blocks, not commands"
+        );
+        assert!(parse_err("yaml on=e1")[0].message.contains("does nothing"));
+        assert!(
+            parse_err("bash mode=600")[0]
+                .message
+                .contains("only goes with `file=`")
+        );
+        assert!(
+            parse_err("ini file=/x timeout=3s")[0]
+                .message
+                .contains("applies to commands")
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("").is_err());
+    }
+}
+
+#[cfg(test)]
+mod template_words {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn template_values_keep_their_spaces() {
+        let info = "bash id=where on={{ here }}";
+        let at = InfoLine { file: Path::new("ch.md"), line: 1, text: "```bash id=where on={{ here }}" };
+        let attributes = parse(info, &at).expect("valid");
+        assert_eq!(attributes.on.as_deref(), Some("{{ here }}"));
+    }
+
+    #[test]
+    fn underline_is_on_the_word_itself() {
+        let text = "```bash id=where here=1";
+        let at = InfoLine { file: Path::new("ch.md"), line: 1, text };
+        let problems = parse("bash id=where here=1", &at).expect_err("unknown");
+        let (start, end) = problems[0].span.expect("a span");
+        assert_eq!(&text[start..end], "here");
+        assert_eq!(start, 17);
+    }
+}

@@ -1,0 +1,295 @@
+//! The workshop folder: which chapters, in which order (`SUMMARY.md`, as mdBook reads it, or
+//! file-name order), each parsed into its blocks. First stage of the pipeline
+//! (chapters -> plan -> execute -> match -> report).
+
+pub mod attrs;
+pub mod parse;
+pub mod prompt;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+
+pub use parse::{Block, BlockKind};
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+
+/// One Markdown file of the workshop.
+#[derive(Debug, Clone)]
+pub struct Chapter {
+    /// Path as shown to the user (the workshop folder as given, joined with the file).
+    pub path: PathBuf,
+    /// Path relative to the workshop folder, without `.md`: names `expected/<key>/`.
+    pub key: String,
+    pub title: String,
+    pub blocks: Vec<Block>,
+}
+
+impl Chapter {
+    pub fn runnable_blocks(&self) -> impl Iterator<Item = &Block> {
+        self.blocks.iter().filter(|block| block.runs())
+    }
+
+    /// The chapter's file name, e.g. `02-etcd.md`.
+    pub fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// All chapters of a workshop, in reading order.
+#[derive(Debug, Clone)]
+pub struct Workshop {
+    pub dir: PathBuf,
+    pub chapters: Vec<Chapter>,
+}
+
+/// A chapter named by SUMMARY.md or found in the folder, before it is read.
+struct ChapterEntry {
+    relative: PathBuf,
+    title: Option<String>,
+}
+
+/// Reads and parses every chapter of the workshop in `dir`.
+pub fn load(dir: &Path) -> Result<Workshop, Diagnostics> {
+    let mut problems = Diagnostics::default();
+    if !dir.is_dir() {
+        problems.push(
+            Diagnostic::new(
+                dir,
+                0,
+                format!("workshop folder `{}` does not exist", dir.display()),
+            )
+            .hint("give the folder holding the chapters, e.g. `runbook verify workshop/`"),
+        );
+        return Err(problems);
+    }
+    let entries = match read_summary(dir) {
+        Ok(Some(entries)) => entries,
+        Ok(None) => match list_markdown(dir) {
+            Ok(entries) => entries,
+            Err(error) => {
+                problems.push(Diagnostic::new(
+                    dir,
+                    0,
+                    format!("cannot list the workshop: {error}"),
+                ));
+                return Err(problems);
+            }
+        },
+        Err(found) => return Err(found),
+    };
+    if entries.is_empty() {
+        problems.push(
+            Diagnostic::new(dir, 0, "the workshop has no chapters")
+                .hint("add Markdown files (`01-intro.md`...) or a SUMMARY.md listing them"),
+        );
+        return Err(problems);
+    }
+
+    let mut chapters = Vec::new();
+    for entry in entries {
+        let path = dir.join(&entry.relative);
+        let key = entry
+            .relative
+            .with_extension("")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = match read_utf8(&path) {
+            Ok(text) => text,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
+        match parse::parse_chapter(&path, &text) {
+            Ok(parsed) => {
+                let title = entry
+                    .title
+                    .or(parsed.first_heading)
+                    .unwrap_or_else(|| key.clone());
+                chapters.push(Chapter {
+                    path,
+                    key,
+                    title,
+                    blocks: parsed.blocks,
+                });
+            }
+            Err(found) => found.into_iter().for_each(|problem| problems.push(problem)),
+        }
+    }
+    for chapter in &chapters {
+        check_unique_ids(chapter, &mut problems);
+    }
+    if problems.is_empty() {
+        Ok(Workshop {
+            dir: dir.to_path_buf(),
+            chapters,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// Reads a file that must be UTF-8, pointing at the first line that is not.
+pub fn read_utf8(path: &Path) -> Result<String, Diagnostic> {
+    let bytes = std::fs::read(path).map_err(|error| {
+        Diagnostic::new(
+            path,
+            0,
+            format!("cannot read `{}`: {error}", path.display()),
+        )
+    })?;
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = error.utf8_error().valid_up_to();
+        let bytes = error.as_bytes();
+        let line = bytes[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = bytes[..valid]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = bytes[valid..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| valid + i);
+        Diagnostic::new(path, line, "this file is not valid UTF-8")
+            .quoting(&String::from_utf8_lossy(&bytes[start..end]))
+            .hint("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")
+    })
+}
+
+fn check_unique_ids(chapter: &Chapter, problems: &mut Diagnostics) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for block in chapter.runnable_blocks() {
+        if let Some(first) = seen.insert(&block.id, block.line) {
+            problems.push(
+                Diagnostic::new(&chapter.path, block.line, format!("duplicate block id `{}`", block.id))
+                    .quoting(&block.fence_text)
+                    .underlining(&format!("id={}", block.id))
+                    .hint(format!(
+                        "`{}` is already the id of the block at line {first}; ids name expected files and must be unique in a chapter",
+                        block.id
+                    )),
+            );
+        }
+    }
+}
+
+/// Chapter files in file-name order, when there is no SUMMARY.md.
+fn list_markdown(dir: &Path) -> std::io::Result<Vec<ChapterEntry>> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "md"))
+        .filter_map(|path| path.file_name().map(PathBuf::from))
+        .collect();
+    names.sort();
+    Ok(names
+        .into_iter()
+        .map(|relative| ChapterEntry {
+            relative,
+            title: None,
+        })
+        .collect())
+}
+
+/// The chapters SUMMARY.md links to, in order; `None` without a SUMMARY.md.
+fn read_summary(dir: &Path) -> Result<Option<Vec<ChapterEntry>>, Diagnostics> {
+    let path = dir.join("SUMMARY.md");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let mut problems = Diagnostics::default();
+    let text = match read_utf8(&path) {
+        Ok(text) => text,
+        Err(problem) => {
+            problems.push(problem);
+            return Err(problems);
+        }
+    };
+    let lines = parse::LineIndex::new(&text);
+    let mut entries: Vec<ChapterEntry> = Vec::new();
+    let mut seen: HashMap<PathBuf, usize> = HashMap::new();
+    let mut link: Option<(String, usize, String)> = None;
+    for (event, range) in Parser::new(&text).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                link = Some((
+                    dest_url.to_string(),
+                    lines.line_of(range.start),
+                    String::new(),
+                ));
+            }
+            Event::Text(content) | Event::Code(content) => {
+                if let Some((_, _, title)) = link.as_mut() {
+                    title.push_str(&content);
+                }
+            }
+            Event::End(TagEnd::Link) => {
+                let Some((dest, line, title)) = link.take() else {
+                    continue;
+                };
+                // Draft chapters (`[Title]()`) and external links are not chapters.
+                if dest.is_empty() || dest.contains("://") {
+                    continue;
+                }
+                let relative = PathBuf::from(dest.split('#').next().unwrap_or_default());
+                let quoted = lines.line_text(&text, line);
+                if !dir.join(&relative).is_file() {
+                    let mut problem = Diagnostic::new(
+                        &path,
+                        line,
+                        format!(
+                            "SUMMARY.md names `{}`, which does not exist",
+                            relative.display()
+                        ),
+                    )
+                    .quoting(quoted)
+                    .underlining(&relative.to_string_lossy());
+                    let known = list_markdown(dir).unwrap_or_default();
+                    let names: Vec<String> = known
+                        .iter()
+                        .map(|entry| entry.relative.to_string_lossy().into_owned())
+                        .collect();
+                    let wanted = relative.to_string_lossy();
+                    problem = match crate::diagnostic::did_you_mean(
+                        &wanted,
+                        names.iter().map(String::as_str),
+                    ) {
+                        Some(close) => problem.hint(format!("did you mean `{close}`?")),
+                        None => problem.hint("create the chapter or remove the line"),
+                    };
+                    problems.push(problem);
+                    continue;
+                }
+                if let Some(first) = seen.insert(relative.clone(), line) {
+                    problems.push(
+                        Diagnostic::new(
+                            &path,
+                            line,
+                            format!("`{}` is listed twice", relative.display()),
+                        )
+                        .quoting(quoted)
+                        .hint(format!(
+                            "it is already listed at line {first}; a chapter runs once"
+                        )),
+                    );
+                    continue;
+                }
+                entries.push(ChapterEntry {
+                    relative,
+                    title: Some(title.trim().to_string()),
+                });
+            }
+            _ => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(Some(entries))
+    } else {
+        Err(problems)
+    }
+}

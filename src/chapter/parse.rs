@@ -1,0 +1,463 @@
+//! One chapter's Markdown, read with pulldown-cmark into the fenced blocks runbook cares about,
+//! each with its line, its attributes, the section it sits in and the prose that leads to it.
+
+use std::ops::Range;
+use std::path::Path;
+
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+use super::attrs::{self, Attributes, InfoLine};
+use super::prompt;
+use crate::diagnostic::Diagnostic;
+
+/// The Markdown extensions mdBook enables, so that runbook sees the same blocks as the book.
+pub fn markdown_options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+}
+
+/// Maps byte offsets to 1-based line numbers.
+#[derive(Debug)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(index, _)| index + 1));
+        LineIndex { starts }
+    }
+
+    pub fn line_of(&self, offset: usize) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(index) => index + 1,
+            Err(index) => index,
+        }
+    }
+
+    pub fn line_text<'a>(&self, text: &'a str, line: usize) -> &'a str {
+        let start = self
+            .starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(text.len());
+        let end = self.starts.get(line).copied().unwrap_or(text.len());
+        text[start.min(text.len())..end.min(text.len())].trim_end_matches(['\n', '\r'])
+    }
+}
+
+/// What a block does when the workshop runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockKind {
+    /// A shell block: its script, prompts removed.
+    Command { script: String },
+    /// A content block with `file=`: written to that path on its host.
+    File { path: String, content: String },
+    /// A shell block marked `norun`: shown, never run.
+    Shown,
+}
+
+/// A ```console block right after a command: what the command printed, as the course shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineExpected {
+    /// Line of the console block's first content line.
+    pub first_line: usize,
+    pub text: String,
+    /// Bytes of the whole console block (fences included) in the chapter.
+    pub range: Range<usize>,
+}
+
+/// A fenced block of a chapter that runbook runs or shows.
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// Line of the opening fence.
+    pub line: usize,
+    /// The opening fence line as written, for error messages.
+    pub fence_text: String,
+    pub attributes: Attributes,
+    pub kind: BlockKind,
+    /// The content as written in the chapter (prompts included).
+    #[expect(dead_code, reason = "read by the mdBook preprocessor (issue 5)")]
+    pub body: String,
+    /// Host and user from a `user@host:dir$` prompt.
+    pub prompt_host: Option<String>,
+    pub prompt_user: Option<String>,
+    /// `id=` or the automatic `block-N` (N counts runnable blocks in the chapter).
+    pub id: String,
+    /// Title of the heading the block sits under.
+    pub section: Option<String>,
+    /// The last few lines of prose before the block (for `runbook step`).
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read by runbook step (issue 5)")
+    )]
+    pub context: Vec<String>,
+    pub inline_expected: Option<InlineExpected>,
+    /// Bytes of the block (fences included) in the chapter.
+    pub range: Range<usize>,
+}
+
+impl Block {
+    pub fn runs(&self) -> bool {
+        !matches!(self.kind, BlockKind::Shown)
+    }
+}
+
+/// The parts of one chapter.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedChapter {
+    pub first_heading: Option<String>,
+    pub blocks: Vec<Block>,
+}
+
+struct OpenBlock {
+    info: String,
+    range: Range<usize>,
+    body: String,
+}
+
+/// How many prose lines before a block to keep as its context.
+const CONTEXT_LINES: usize = 4;
+
+/// Parses one chapter. `file` is only used in messages.
+pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagnostic>> {
+    let lines = LineIndex::new(text);
+    let mut problems = Vec::new();
+    let mut chapter = ParsedChapter::default();
+    let mut section: Option<String> = None;
+    let mut heading: Option<(HeadingLevel, String)> = None;
+    let mut prose: Vec<String> = Vec::new();
+    let mut paragraph: Option<String> = None;
+    let mut open: Option<OpenBlock> = None;
+    // Console blocks are paired with the command before them in a second pass.
+    let mut consoles: Vec<(Range<usize>, usize, String)> = Vec::new();
+    let mut ordinal = 0usize;
+
+    for (event, range) in Parser::new_ext(text, markdown_options()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => heading = Some((level, String::new())),
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some((level, title)) = heading.take() {
+                    if level == HeadingLevel::H1 && chapter.first_heading.is_none() {
+                        chapter.first_heading = Some(title.clone());
+                    }
+                    section = Some(title);
+                    prose.clear();
+                }
+            }
+            Event::Start(Tag::Paragraph | Tag::Item) => {
+                paragraph.get_or_insert_with(String::new);
+            }
+            Event::End(TagEnd::Paragraph | TagEnd::Item) => {
+                if let Some(done) = paragraph.take() {
+                    let trimmed = done.trim();
+                    if !trimmed.is_empty() {
+                        prose.extend(trimmed.lines().map(str::to_string));
+                        let excess = prose.len().saturating_sub(CONTEXT_LINES);
+                        prose.drain(..excess);
+                    }
+                }
+            }
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                open = Some(OpenBlock {
+                    info: info.to_string(),
+                    range,
+                    body: String::new(),
+                });
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                let Some(block) = open.take() else { continue };
+                let line = lines.line_of(block.range.start);
+                let fence_text = lines.line_text(text, line).to_string();
+                if !is_closed(&text[block.range.clone()]) {
+                    problems.push(
+                        Diagnostic::new(file, line, "this code block is never closed")
+                            .quoting(&fence_text)
+                            .hint(format!(
+                                "add a closing `{}` line after the block's last line",
+                                fence_of(&fence_text)
+                            )),
+                    );
+                    continue;
+                }
+                let at = InfoLine {
+                    file,
+                    line,
+                    text: &fence_text,
+                };
+                let attributes = match attrs::parse(&block.info, &at) {
+                    Ok(attributes) => attributes,
+                    Err(found) => {
+                        problems.extend(found);
+                        continue;
+                    }
+                };
+                if attributes.is_console() {
+                    consoles.push((block.range, line + 1, block.body));
+                    continue;
+                }
+                let kind = if attributes.is_shell() {
+                    if attributes.norun {
+                        BlockKind::Shown
+                    } else {
+                        BlockKind::Command {
+                            script: String::new(),
+                        }
+                    }
+                } else if let Some(path) = &attributes.file {
+                    if attributes.norun {
+                        BlockKind::Shown
+                    } else {
+                        BlockKind::File {
+                            path: path.clone(),
+                            content: block.body.clone(),
+                        }
+                    }
+                } else {
+                    continue;
+                };
+                let (kind, prompt_host, prompt_user) = match kind {
+                    BlockKind::Command { .. } | BlockKind::Shown if attributes.is_shell() => {
+                        match prompt::strip(&block.body) {
+                            Ok(stripped) => {
+                                let (host, user) = stripped
+                                    .target
+                                    .map(|target| (Some(target.host), Some(target.user)))
+                                    .unwrap_or((None, None));
+                                let kind = if matches!(kind, BlockKind::Shown) {
+                                    BlockKind::Shown
+                                } else {
+                                    BlockKind::Command {
+                                        script: stripped.script,
+                                    }
+                                };
+                                (kind, host, user)
+                            }
+                            Err(conflict) => {
+                                let bad_line = line + 1 + conflict.second.line_offset;
+                                problems.push(
+                                    Diagnostic::new(
+                                        file,
+                                        bad_line,
+                                        format!(
+                                            "this block's prompts name two places: {}@{} and {}@{}",
+                                            conflict.first.user,
+                                            conflict.first.host,
+                                            conflict.second.user,
+                                            conflict.second.host
+                                        ),
+                                    )
+                                    .quoting(lines.line_text(text, bad_line))
+                                    .hint("a block runs in one place: split it into one block per host"),
+                                );
+                                continue;
+                            }
+                        }
+                    }
+                    other => (other, None, None),
+                };
+                let runs = !matches!(kind, BlockKind::Shown);
+                if runs {
+                    ordinal += 1;
+                }
+                let id = match &attributes.id {
+                    Some(id) => id.clone(),
+                    None if runs => format!("block-{ordinal}"),
+                    None => String::new(),
+                };
+                chapter.blocks.push(Block {
+                    line,
+                    fence_text,
+                    attributes,
+                    kind,
+                    body: block.body,
+                    prompt_host,
+                    prompt_user,
+                    id,
+                    section: section.clone(),
+                    context: prose.clone(),
+                    inline_expected: None,
+                    range: block.range,
+                });
+            }
+            Event::Text(content) | Event::Code(content) => {
+                if let Some(block) = open.as_mut() {
+                    block.body.push_str(&content);
+                } else if let Some((_, title)) = heading.as_mut() {
+                    title.push_str(&content);
+                } else if let Some(current) = paragraph.as_mut() {
+                    current.push_str(&content);
+                }
+            }
+            Event::SoftBreak | Event::HardBreak => {
+                if let Some(current) = paragraph.as_mut() {
+                    current.push('\n');
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // A console block "directly after" a command is one separated from it only by blank lines.
+    for (range, first_line, body) in consoles {
+        let previous = chapter
+            .blocks
+            .iter_mut()
+            .rev()
+            .find(|block| block.range.end <= range.start);
+        if let Some(block) = previous
+            && block.attributes.is_shell()
+            && block.inline_expected.is_none()
+            && text[block.range.end..range.start].trim().is_empty()
+        {
+            block.inline_expected = Some(InlineExpected {
+                first_line,
+                text: body,
+                range,
+            });
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(chapter)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The fence characters that open `fence_line` (e.g. "```" or "~~~~").
+fn fence_of(fence_line: &str) -> String {
+    let trimmed = fence_line.trim_start_matches([' ', '>', '\t']);
+    let Some(first) = trimmed.chars().next() else {
+        return "```".into();
+    };
+    trimmed.chars().take_while(|&c| c == first).collect()
+}
+
+/// pulldown-cmark runs an unclosed fence to the end of its container; a closed block's source
+/// ends with a fence line at least as long as the opening one.
+fn is_closed(source: &str) -> bool {
+    let mut source_lines = source.lines();
+    let Some(first) = source_lines.next() else {
+        return false;
+    };
+    let opening = fence_of(first);
+    let Some(marker) = opening.chars().next() else {
+        return false;
+    };
+    let Some(last) = source.trim_end().lines().last() else {
+        return false;
+    };
+    if std::ptr::eq(last, first) || source.trim_end().lines().count() < 2 {
+        return false;
+    }
+    let last = last.trim_start_matches([' ', '>', '\t']).trim_end();
+    last.len() >= opening.len() && last.chars().all(|c| c == marker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> ParsedChapter {
+        parse_chapter(Path::new("ch.md"), text).unwrap_or_else(|problems| panic!("{problems:?}"))
+    }
+
+    #[test]
+    fn finds_shell_blocks_with_lines_and_ids() {
+        let chapter = parse(
+            "# Etcd\n\nInstall it.\n\n```bash on=e1 id=install\napt-get install etcd\n```\n\n```Bash\necho hi\n```\n\n```rust\nfn main() {}\n```\n",
+        );
+        assert_eq!(chapter.first_heading.as_deref(), Some("Etcd"));
+        assert_eq!(chapter.blocks.len(), 2);
+        assert_eq!(chapter.blocks[0].line, 5);
+        assert_eq!(chapter.blocks[0].id, "install");
+        assert_eq!(chapter.blocks[0].context, vec!["Install it."]);
+        assert_eq!(chapter.blocks[1].id, "block-2");
+        assert_eq!(
+            chapter.blocks[1].kind,
+            BlockKind::Command {
+                script: "echo hi\n".into()
+            }
+        );
+    }
+
+    #[test]
+    fn console_block_after_command_is_its_expected_output() {
+        let chapter = parse(
+            "```bash\necho hi\n```\n\n```console\nhi\n```\n\nText\n\n```console\nnot paired\n```\n",
+        );
+        let inline = chapter.blocks[0].inline_expected.as_ref().expect("paired");
+        assert_eq!(inline.text, "hi\n");
+        assert_eq!(inline.first_line, 6);
+    }
+
+    #[test]
+    fn console_after_prose_is_not_paired() {
+        let chapter = parse("```bash\necho hi\n```\n\nSome words.\n\n```console\nhi\n```\n");
+        assert!(chapter.blocks[0].inline_expected.is_none());
+    }
+
+    #[test]
+    fn norun_and_file_blocks() {
+        let chapter = parse("```sh norun\nrm -rf /\n```\n\n```ini file=/etc/x on=e1\nA=1\n```\n");
+        assert_eq!(chapter.blocks[0].kind, BlockKind::Shown);
+        assert_eq!(chapter.blocks[0].id, "");
+        assert_eq!(
+            chapter.blocks[1].kind,
+            BlockKind::File {
+                path: "/etc/x".into(),
+                content: "A=1\n".into()
+            }
+        );
+        assert_eq!(chapter.blocks[1].id, "block-1");
+    }
+
+    #[test]
+    fn prompts_set_host_and_user() {
+        let chapter = parse("```bash\npostgres@pg-1:~$ patronictl list\n```\n");
+        assert_eq!(chapter.blocks[0].prompt_host.as_deref(), Some("pg-1"));
+        assert_eq!(chapter.blocks[0].prompt_user.as_deref(), Some("postgres"));
+        assert_eq!(
+            chapter.blocks[0].kind,
+            BlockKind::Command {
+                script: "patronictl list\n".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unclosed_fence_is_an_error_at_its_line() {
+        let problems =
+            parse_chapter(Path::new("ch.md"), "Intro\n\n```bash\necho hi\n").expect_err("unclosed");
+        assert_eq!(problems[0].line, 3);
+        assert_eq!(problems[0].message, "this code block is never closed");
+    }
+
+    #[test]
+    fn fences_in_lists_are_found() {
+        let chapter = parse("1. Step one:\n\n   ```bash\n   echo one\n   ```\n");
+        assert_eq!(chapter.blocks.len(), 1);
+        assert_eq!(chapter.blocks[0].line, 3);
+        assert_eq!(
+            chapter.blocks[0].kind,
+            BlockKind::Command {
+                script: "echo one\n".into()
+            }
+        );
+    }
+
+    #[test]
+    fn line_index() {
+        let text = "a\nbb\nccc";
+        let index = LineIndex::new(text);
+        assert_eq!(index.line_of(0), 1);
+        assert_eq!(index.line_of(2), 2);
+        assert_eq!(index.line_of(5), 3);
+        assert_eq!(index.line_text(text, 2), "bb");
+    }
+}

@@ -1,0 +1,116 @@
+//! The command line (clap definitions only).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "runbook",
+    version,
+    about = "Run a workshop's Markdown chapters on real hosts and check every command's output"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every command block in order and compare its output with the expected output.
+    Verify(VerifyArgs),
+    /// Show the plan (chapters, blocks, hosts, users, expected files) without running anything.
+    List(PlanArgs),
+}
+
+/// What says which blocks run where.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The folder holding the chapters (and SUMMARY.md).
+    #[arg(default_value = "workshop")]
+    pub dir: PathBuf,
+    /// Inventory file (default: DIR/inventory.yml if present).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Folder of expected outputs (default: `expected/` beside DIR).
+    #[arg(long, value_name = "DIR")]
+    pub expected: Option<PathBuf>,
+    /// Set a template variable (repeatable); wins over the inventory.
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Run only this chapter (its file name, its key or its title; repeatable).
+    #[arg(long = "chapter", value_name = "NAME")]
+    pub chapters: Vec<String>,
+    /// Start at this block (`id` or `chapter/id`, as `runbook list` shows them).
+    #[arg(long, value_name = "ID")]
+    pub from: Option<String>,
+    /// Default timeout of a block.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Folder for index.html, junit.xml and run.json.
+    #[arg(long, value_name = "DIR", default_value = "report")]
+    pub report: PathBuf,
+    /// Go on after a failed block (by default the run stops: later steps build on earlier ones).
+    #[arg(short = 'k', long)]
+    pub keep_going: bool,
+    /// Count blocks without expected output as failures.
+    #[arg(long)]
+    pub strict: bool,
+    /// Write the real output into the expected files, keeping the patterns that still match.
+    #[arg(long)]
+    pub bless: bool,
+    /// A variable whose value is secret: shown as [secret:NAME] everywhere (repeatable).
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secrets: Vec<String>,
+    /// Time between TERM and KILL when a block times out.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub grace: Duration,
+    /// How long a host may take to give a shell.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// Output kept per block (the last part), e.g. 1M, 256K.
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
+    pub max_output: usize,
+    /// Hosts a block runs on at once when it names several.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub jobs: usize,
+    /// Also show the output of unverified blocks.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::chapter::attrs::parse_duration(text)
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((index, _)) => text.split_at(index),
+        None => (text, ""),
+    };
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 1M or 256K"))?;
+    let factor = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return Err(format!("`{text}` is not a size such as 1M or 256K")),
+    };
+    Ok(number.saturating_mul(factor))
+}

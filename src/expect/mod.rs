@@ -1,0 +1,93 @@
+//! Expected outputs: their syntax ([`pattern`]), real output made comparable ([`actual`]),
+//! matching with captures ([`matcher`]), the diff of a mismatch ([`diff`]) and `--bless`
+//! ([`bless`]). The match stage of the pipeline.
+
+pub mod actual;
+pub mod bless;
+pub mod diff;
+pub mod matcher;
+pub mod pattern;
+
+use actual::ActualOutput;
+use pattern::Expected;
+
+use crate::template::Vars;
+
+/// The verdict on one output.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub matched: bool,
+    pub captures: Vars,
+    pub diff: Option<diff::Diff>,
+    /// The expected text `--bless` would write for this output.
+    pub blessed: String,
+}
+
+/// Compares `output` with `expected`, rendering its templates with `vars` first.
+pub fn check(expected: &Expected, output: &ActualOutput, vars: &Vars) -> Result<Verdict, String> {
+    let lines = expected.instantiate(vars)?;
+    let comparison = matcher::compare(&lines, output);
+    let blessed = bless::blessed_text(&expected.lines, output, &comparison.alignment);
+    let diff = if comparison.matched {
+        None
+    } else {
+        let rewritten = diff::rewrite_actual(&lines, output, &comparison.alignment);
+        Some(diff::build(&lines, &rewritten))
+    };
+    Ok(Verdict {
+        matched: comparison.matched,
+        captures: comparison.captures,
+        diff,
+        blessed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pattern::{Origin, parse};
+
+    #[test]
+    fn mismatch_diff_shows_only_real_differences() {
+        let expected = parse(
+            "\\+ Cluster: 15-main \\(\\d+\\) \\+ (re)\n| pg-1 | Leader |\n| pg-2 | Replica |\n",
+            Origin::File("expected/ha/list.out".into()),
+            1,
+        )
+        .expect("valid");
+        let output = ActualOutput::from_bytes(
+            b"+ Cluster: 15-main (7029596050496494965) +\n| pg-1 | Replica |\n| pg-2 | Replica |\n",
+        );
+        let verdict = check(&expected, &output, &Vars::new()).expect("renders");
+        assert!(!verdict.matched);
+        let diff = verdict.diff.expect("a diff");
+        let changed: Vec<(diff::DiffTag, String)> = diff.hunks[0]
+            .lines
+            .iter()
+            .filter(|line| line.tag != diff::DiffTag::Equal)
+            .map(|line| {
+                (
+                    line.tag,
+                    line.segments.iter().map(|s| s.text.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            changed,
+            vec![
+                (diff::DiffTag::Delete, "| pg-1 | Leader |".to_string()),
+                (diff::DiffTag::Insert, "| pg-1 | Replica |".to_string()),
+            ]
+        );
+        let emphasized: Vec<&str> = diff.hunks[0]
+            .lines
+            .iter()
+            .flat_map(|line| line.segments.iter())
+            .filter(|segment| segment.emphasized)
+            .map(|segment| segment.text.as_str())
+            .collect();
+        assert!(emphasized.contains(&"Leader"), "{emphasized:?}");
+        assert!(diff.unified.contains("-| pg-1 | Leader |"));
+        assert_eq!(diff.hunks[0].lines[1].expected_line, Some(2));
+    }
+}

@@ -1,0 +1,640 @@
+//! The lab's machines, in the shape of an Ansible YAML inventory (`all.hosts.NAME.ansible_host`,
+//! `children` groups, `vars`), so a course's own inventory works unchanged. runbook adds
+//! `runbook_transport` (local, ssh, lxc, docker), `runbook_container`, `runbook_become` and
+//! `runbook_host_key_checking`, per host or per group.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use yaml_serde::{Mapping, Value};
+
+use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::template::Vars;
+
+/// The name of the machine runbook runs on, always available.
+pub const LOCAL_HOST: &str = "localhost";
+
+/// How runbook reaches a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    Local,
+    Ssh,
+    Lxc,
+    Docker,
+}
+
+/// SSH host key policy; checking is never turned off silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostKeyChecking {
+    /// Trust a host seen for the first time, refuse a changed key (a lab's usual need).
+    #[default]
+    AcceptNew,
+    /// Only hosts already in known_hosts.
+    Strict,
+}
+
+/// One machine of the lab.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: String,
+    pub transport: TransportKind,
+    /// `ansible_host`: where ssh connects.
+    pub address: Option<String>,
+    /// `ansible_user`: who ssh connects as.
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    /// `ansible_ssh_private_key_file`.
+    pub key_file: Option<PathBuf>,
+    /// Container name for lxc and docker (default: the host name).
+    pub container: String,
+    /// Command that opens a shell as another user; `{user}` is replaced.
+    pub become_command: String,
+    pub host_key_checking: HostKeyChecking,
+    /// Variables for blocks on this host: all.vars, then group vars, then host vars.
+    pub vars: Vars,
+}
+
+/// Default way to open a shell as `user=NAME` when the connection's user differs, as the
+/// Patroni course does (`sudo -iu postgres`).
+pub const DEFAULT_BECOME: &str = "sudo -iu {user} bash";
+
+impl Host {
+    fn local() -> Self {
+        Host {
+            name: LOCAL_HOST.to_string(),
+            transport: TransportKind::Local,
+            address: None,
+            user: None,
+            port: None,
+            key_file: None,
+            container: LOCAL_HOST.to_string(),
+            become_command: DEFAULT_BECOME.to_string(),
+            host_key_checking: HostKeyChecking::AcceptNew,
+            vars: Vars::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub path: Option<PathBuf>,
+    /// Hosts in the order the inventory first names them.
+    pub hosts: Vec<Host>,
+    /// Group name -> member hosts (nested groups flattened), in order.
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// `all.vars`: variables for every block.
+    pub vars: Vars,
+    /// Names of variables whose values are secret (`runbook_secrets` in `all.vars`).
+    pub secrets: Vec<String>,
+}
+
+const RUNBOOK_KEYS: &[&str] = &[
+    "runbook_transport",
+    "runbook_known_hosts_file",
+    "runbook_secrets",
+    "runbook_container",
+    "runbook_become",
+    "runbook_host_key_checking",
+];
+
+impl Inventory {
+    /// The inventory with only the local machine (no inventory file).
+    pub fn local_only() -> Self {
+        Inventory {
+            path: None,
+            hosts: vec![Host::local()],
+            groups: BTreeMap::new(),
+            vars: Vars::new(),
+            secrets: Vec::new(),
+        }
+    }
+
+    /// Variables declared secret.
+    pub fn secret_names(&self) -> Vec<String> {
+        self.secrets.clone()
+    }
+
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.iter().find(|host| host.name == name)
+    }
+
+    /// Every name `on=` accepts: hosts and groups.
+    pub fn names(&self) -> Vec<&str> {
+        self.hosts
+            .iter()
+            .map(|host| host.name.as_str())
+            .chain(self.groups.keys().map(String::as_str))
+            .collect()
+    }
+
+    /// Expands `on=` (a host, a group, or a comma list of them) into host names, in order,
+    /// without repeats.
+    pub fn resolve(&self, spec: &str) -> Result<Vec<String>, String> {
+        let mut hosts: Vec<String> = Vec::new();
+        for part in spec.split(',').map(str::trim) {
+            if part.is_empty() {
+                return Err(format!("`{spec}` has an empty name in its list"));
+            }
+            let members: Vec<String> = if let Some(host) = self.host(part) {
+                vec![host.name.clone()]
+            } else if part == "local" {
+                vec![LOCAL_HOST.to_string()]
+            } else if let Some(members) = self.groups.get(part) {
+                members.clone()
+            } else {
+                let known = self.names();
+                let mut message = match &self.path {
+                    Some(path) => format!(
+                        "`{part}` is neither a host nor a group of {}",
+                        path.display()
+                    ),
+                    None => format!(
+                        "`{part}` is not a known host: there is no inventory, so only `localhost` exists"
+                    ),
+                };
+                if let Some(close) = did_you_mean(part, known.iter().copied()) {
+                    message.push_str(&format!("; did you mean `{close}`?"));
+                }
+                return Err(message);
+            };
+            for member in members {
+                if !hosts.contains(&member) {
+                    hosts.push(member);
+                }
+            }
+        }
+        Ok(hosts)
+    }
+
+    /// Loads an inventory file.
+    pub fn load(path: &Path) -> Result<Self, Diagnostics> {
+        let mut problems = Diagnostics::default();
+        let text = match crate::chapter::read_utf8(path) {
+            Ok(text) => text,
+            Err(problem) => {
+                problems.push(problem);
+                return Err(problems);
+            }
+        };
+        let root: Value = match yaml_serde::from_str(&text) {
+            Ok(value) => value,
+            Err(error) => {
+                let line = error.location().map_or(0, |location| location.line());
+                let mut problem = Diagnostic::new(path, line, format!("the inventory is not valid YAML: {}", first_line(&error.to_string())))
+                    .hint("an inventory looks like `all: {hosts: {pg-1: {ansible_host: 10.0.3.201}}}`, one key per line");
+                if line > 0 {
+                    problem = problem.quoting(text.lines().nth(line - 1).unwrap_or_default());
+                }
+                problems.push(problem);
+                return Err(problems);
+            }
+        };
+        let Value::Mapping(top) = root else {
+            problems.push(
+                Diagnostic::new(
+                    path,
+                    1,
+                    "the inventory must be a mapping of groups, starting with `all:`",
+                )
+                .quoting(text.lines().next().unwrap_or_default())
+                .hint("start the file with `all:` and list hosts under `all.hosts`"),
+            );
+            return Err(problems);
+        };
+        let mut builder = Builder {
+            path,
+            text: &text,
+            problems: Diagnostics::default(),
+            order: Vec::new(),
+            host_fields: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            secrets: Vec::new(),
+        };
+        let mut all_vars = Vars::new();
+        for (key, value) in &top {
+            let Some(group) = key.as_str() else { continue };
+            builder.walk_group(group, value, &[], &mut all_vars);
+        }
+        let (mut inventory, found) = builder.finish(all_vars);
+        problems.extend(found);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        if !inventory.hosts.iter().any(|host| host.name == LOCAL_HOST) {
+            inventory.hosts.push(Host::local());
+        }
+        inventory.path = Some(path.to_path_buf());
+        Ok(inventory)
+    }
+}
+
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or(message)
+}
+
+/// Collects hosts and groups while walking the YAML tree.
+struct Builder<'a> {
+    path: &'a Path,
+    text: &'a str,
+    problems: Diagnostics,
+    order: Vec<String>,
+    /// Host -> (line, merged fields: group vars first, host's own last).
+    host_fields: BTreeMap<String, (usize, Vec<Mapping>)>,
+    groups: BTreeMap<String, Vec<String>>,
+    secrets: Vec<String>,
+}
+
+impl Builder<'_> {
+    /// The line where `key:` first appears (YAML values do not keep positions).
+    fn line_of(&self, key: &str) -> usize {
+        self.text
+            .lines()
+            .position(|line| {
+                let trimmed = line.trim_start();
+                trimmed
+                    .strip_prefix(key)
+                    .or_else(|| trimmed.strip_prefix(&format!("\"{key}\"")))
+                    .or_else(|| trimmed.strip_prefix(&format!("'{key}'")))
+                    .is_some_and(|rest| rest.trim_start().starts_with(':'))
+            })
+            .map_or(0, |index| index + 1)
+    }
+
+    fn problem(&mut self, key: &str, message: String, hint: &str) {
+        let line = self.line_of(key);
+        let mut problem = Diagnostic::new(self.path, line, message).hint(hint);
+        if line > 0 {
+            problem = problem.quoting(self.text.lines().nth(line - 1).unwrap_or_default());
+        }
+        self.problems.push(problem);
+    }
+
+    fn walk_group(&mut self, name: &str, value: &Value, parents: &[Mapping], all_vars: &mut Vars) {
+        let group = match value {
+            Value::Null => return,
+            Value::Mapping(group) => group,
+            _ => {
+                self.problem(
+                    name,
+                    format!("group `{name}` must be a mapping (hosts:, children:, vars:)"),
+                    "write `hosts:`, `children:` or `vars:` under the group",
+                );
+                return;
+            }
+        };
+        let mut inherited = parents.to_vec();
+        if let Some(vars) = group.get("vars") {
+            match vars {
+                Value::Mapping(vars) => {
+                    if name == "all" && parents.is_empty() {
+                        for (key, value) in vars {
+                            if let (Some(key), Some(value)) = (key.as_str(), scalar(value)) {
+                                all_vars.insert(key.to_string(), value);
+                            }
+                        }
+                        match vars.get("runbook_secrets") {
+                            Some(Value::Sequence(names)) => {
+                                self.secrets.extend(names.iter().filter_map(scalar));
+                            }
+                            Some(Value::String(names)) => {
+                                self.secrets.extend(
+                                    names
+                                        .split(',')
+                                        .map(|n| n.trim().to_string())
+                                        .filter(|n| !n.is_empty()),
+                                );
+                            }
+                            _ => {}
+                        }
+                    }
+                    inherited.push(vars.clone());
+                }
+                Value::Null => {}
+                _ => self.problem(
+                    "vars",
+                    format!("`vars` of group `{name}` must be a mapping"),
+                    "write `key: value` lines under `vars:`",
+                ),
+            }
+        }
+        for (key, _) in group {
+            let key = key.as_str().unwrap_or_default();
+            if !matches!(key, "hosts" | "children" | "vars") {
+                let hint = match did_you_mean(key, ["hosts", "children", "vars"]) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => "a group holds `hosts:`, `children:` and `vars:`".to_string(),
+                };
+                self.problem(key, format!("unknown key `{key}` in group `{name}`"), &hint);
+            }
+        }
+        let mut members = Vec::new();
+        match group.get("hosts") {
+            Some(Value::Mapping(hosts)) => {
+                for (host, fields) in hosts {
+                    let Some(host) = host.as_str().map(str::to_string) else {
+                        continue;
+                    };
+                    let fields = match fields {
+                        Value::Mapping(fields) => fields.clone(),
+                        Value::Null => Mapping::new(),
+                        _ => {
+                            self.problem(
+                                &host,
+                                format!("host `{host}` must be a mapping of its settings"),
+                                "write e.g. `ansible_host: 10.0.3.201` under the host",
+                            );
+                            continue;
+                        }
+                    };
+                    if !self.order.contains(&host) {
+                        self.order.push(host.clone());
+                    }
+                    let line = self.line_of(&host);
+                    let entry = self
+                        .host_fields
+                        .entry(host.clone())
+                        .or_insert_with(|| (line, Vec::new()));
+                    entry.1.extend(inherited.iter().cloned());
+                    entry.1.push(fields);
+                    members.push(host);
+                }
+            }
+            Some(Value::Null) | None => {}
+            Some(_) => self.problem(
+                "hosts",
+                format!("`hosts` of group `{name}` must be a mapping of host names"),
+                "list hosts as `name:` lines under `hosts:`",
+            ),
+        }
+        match group.get("children") {
+            Some(Value::Mapping(children)) => {
+                for (child, value) in children {
+                    let Some(child) = child.as_str() else {
+                        continue;
+                    };
+                    self.walk_group(child, value, &inherited, all_vars);
+                    let child_members = self.groups.get(child).cloned().unwrap_or_default();
+                    for member in child_members {
+                        if !members.contains(&member) {
+                            members.push(member);
+                        }
+                    }
+                }
+            }
+            Some(Value::Null) | None => {}
+            Some(_) => self.problem(
+                "children",
+                format!("`children` of group `{name}` must be a mapping of groups"),
+                "list groups as `name:` lines under `children:`",
+            ),
+        }
+        let entry = self.groups.entry(name.to_string()).or_default();
+        for member in members {
+            if !entry.contains(&member) {
+                entry.push(member);
+            }
+        }
+    }
+
+    fn finish(mut self, all_vars: Vars) -> (Inventory, Diagnostics) {
+        let mut hosts = Vec::new();
+        for name in self.order.clone() {
+            let (line, layers) = self.host_fields.remove(&name).unwrap_or_default();
+            let mut merged: BTreeMap<String, Value> = BTreeMap::new();
+            for layer in layers {
+                for (key, value) in layer {
+                    if let Some(key) = key.as_str() {
+                        merged.insert(key.to_string(), value);
+                    }
+                }
+            }
+            if let Some(host) = self.build_host(&name, line, &merged) {
+                hosts.push(host);
+            }
+        }
+        let mut groups = std::mem::take(&mut self.groups);
+        groups.retain(|_, members| !members.is_empty());
+        let secrets = std::mem::take(&mut self.secrets);
+        (
+            Inventory {
+                path: None,
+                hosts,
+                groups,
+                vars: all_vars,
+                secrets,
+            },
+            self.problems,
+        )
+    }
+
+    fn build_host(
+        &mut self,
+        name: &str,
+        line: usize,
+        fields: &BTreeMap<String, Value>,
+    ) -> Option<Host> {
+        let quote = if line > 0 {
+            self.text
+                .lines()
+                .nth(line - 1)
+                .unwrap_or_default()
+                .to_string()
+        } else {
+            String::new()
+        };
+        let mut report = |message: String, hint: String| {
+            let mut problem = Diagnostic::new(self.path, line, message).hint(hint);
+            if line > 0 {
+                problem = problem.quoting(&quote);
+            }
+            self.problems.push(problem);
+        };
+        for key in fields.keys().filter(|key| key.starts_with("runbook_")) {
+            if !RUNBOOK_KEYS.contains(&key.as_str()) {
+                let hint = did_you_mean(key, RUNBOOK_KEYS.iter().copied()).map_or_else(
+                    || format!("runbook's keys are {}", RUNBOOK_KEYS.join(", ")),
+                    |close| format!("did you mean `{close}`?"),
+                );
+                report(format!("unknown setting `{key}` for host `{name}`"), hint);
+            }
+        }
+        let text = |key: &str| fields.get(key).and_then(scalar);
+        let transport = match text("runbook_transport").as_deref() {
+            None if name == LOCAL_HOST => TransportKind::Local,
+            None | Some("ssh") => TransportKind::Ssh,
+            Some("local") => TransportKind::Local,
+            Some("lxc") => TransportKind::Lxc,
+            Some("docker") => TransportKind::Docker,
+            Some(other) => {
+                report(
+                    format!("unknown transport `{other}` for host `{name}`"),
+                    "runbook_transport is one of local, ssh, lxc, docker".into(),
+                );
+                return None;
+            }
+        };
+        let address = text("ansible_host");
+        if transport == TransportKind::Ssh && address.is_none() {
+            report(
+                format!("host `{name}` has no address"),
+                "add `ansible_host: ADDRESS` under the host (or `runbook_transport: lxc` for a container reached with lxc-attach)".into(),
+            );
+            return None;
+        }
+        let port = match fields.get("ansible_port") {
+            None => None,
+            Some(value) => match scalar(value).and_then(|port| port.parse::<u16>().ok()) {
+                Some(port) => Some(port),
+                None => {
+                    report(
+                        format!("bad ansible_port for host `{name}`"),
+                        "a port is a number from 1 to 65535".into(),
+                    );
+                    return None;
+                }
+            },
+        };
+        let host_key_checking = match text("runbook_host_key_checking").as_deref() {
+            None | Some("accept-new") => HostKeyChecking::AcceptNew,
+            Some("strict") => HostKeyChecking::Strict,
+            Some(other) => {
+                report(
+                    format!("unknown host key checking `{other}` for host `{name}`"),
+                    "runbook_host_key_checking is `accept-new` (default) or `strict`; runbook never turns checking off".into(),
+                );
+                return None;
+            }
+        };
+        let mut vars = Vars::new();
+        for (key, value) in fields {
+            if let Some(value) = scalar(value) {
+                vars.insert(key.clone(), value);
+            }
+        }
+        vars.insert("inventory_hostname".into(), name.to_string());
+        Some(Host {
+            name: name.to_string(),
+            transport,
+            user: text("ansible_user"),
+            port,
+            key_file: text("ansible_ssh_private_key_file").map(PathBuf::from),
+            container: text("runbook_container").unwrap_or_else(|| name.to_string()),
+            become_command: text("runbook_become").unwrap_or_else(|| DEFAULT_BECOME.to_string()),
+            host_key_checking,
+            address,
+            vars,
+        })
+    }
+}
+
+/// A YAML scalar as template text.
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Inventory, Diagnostics> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("inventory.yml");
+        std::fs::write(&path, text).expect("write");
+        Inventory::load(&path)
+    }
+
+    const COURSE: &str = "all:
+  vars:
+    postgresql_version: 15
+  children:
+    etcd_servers:
+      hosts:
+        e1: {ansible_host: 10.0.3.101}
+        e2: {ansible_host: 10.0.3.102}
+    patroni_servers:
+      vars:
+        runbook_transport: lxc
+      hosts:
+        pg-1: {ansible_host: 10.0.3.201}
+        pg-2:
+";
+
+    #[test]
+    fn reads_hosts_groups_and_vars() {
+        let inventory = load(COURSE).expect("valid");
+        let names: Vec<&str> = inventory.hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, vec!["e1", "e2", "pg-1", "pg-2", "localhost"]);
+        assert_eq!(
+            inventory.vars.get("postgresql_version").map(String::as_str),
+            Some("15")
+        );
+        assert_eq!(
+            inventory.host("pg-2").map(|h| h.transport),
+            Some(TransportKind::Lxc)
+        );
+        assert_eq!(
+            inventory
+                .host("e1")
+                .and_then(|h| h.address.clone())
+                .as_deref(),
+            Some("10.0.3.101")
+        );
+        assert_eq!(inventory.groups["all"], vec!["e1", "e2", "pg-1", "pg-2"]);
+    }
+
+    #[test]
+    fn resolves_hosts_groups_and_lists() {
+        let inventory = load(COURSE).expect("valid");
+        assert_eq!(
+            inventory.resolve("etcd_servers").expect("ok"),
+            vec!["e1", "e2"]
+        );
+        assert_eq!(
+            inventory.resolve("pg-1,e1,pg-1").expect("ok"),
+            vec!["pg-1", "e1"]
+        );
+        assert_eq!(
+            inventory.resolve("localhost").expect("ok"),
+            vec!["localhost"]
+        );
+        let error = inventory.resolve("pg-4").expect_err("unknown");
+        assert!(error.contains("did you mean `pg-1`?"), "{error}");
+    }
+
+    #[test]
+    fn host_without_address_is_an_error_at_its_line() {
+        let problems =
+            load("all:\n  hosts:\n    e1:\n      ansible_user: root\n").expect_err("no address");
+        assert_eq!(problems.0[0].line, 3);
+        assert_eq!(problems.0[0].message, "host `e1` has no address");
+    }
+
+    #[test]
+    fn bad_yaml_points_at_the_line() {
+        let problems =
+            load("all:\n  hosts:\n    e1: {ansible_host: 10.0.3.101\n").expect_err("bad yaml");
+        assert!(
+            problems.0[0]
+                .message
+                .starts_with("the inventory is not valid YAML")
+        );
+        assert!(problems.0[0].line > 0);
+    }
+
+    #[test]
+    fn unknown_runbook_setting_suggests() {
+        let problems =
+            load("all:\n  hosts:\n    e1:\n      ansible_host: x\n      runbook_transprt: lxc\n")
+                .expect_err("typo");
+        assert_eq!(
+            problems.0[0].hint.as_deref(),
+            Some("did you mean `runbook_transport`?")
+        );
+    }
+}

@@ -1,0 +1,191 @@
+//! runbook: arguments -> plan -> run -> reports -> exit code. Prints only errors that stop
+//! runbook itself; everything about a run goes through the reporters.
+
+mod chapter;
+mod cli;
+mod diagnostic;
+mod execute;
+mod expect;
+mod inventory;
+mod list;
+mod plan;
+mod report;
+mod secret;
+mod sys;
+mod target;
+mod template;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use console::Style;
+
+use cli::{Cli, Command, PlanArgs, VerifyArgs};
+use diagnostic::Diagnostics;
+
+/// Exit statuses, as documented in the README.
+pub mod exit {
+    pub const PASSED: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+    pub const INTERRUPTED: u8 = 130;
+    pub const TERMINATED: u8 = 143;
+}
+
+/// Why runbook could not do its job.
+#[derive(Debug)]
+enum Failure {
+    /// Problems in the user's files, all of them.
+    Input(Diagnostics),
+    /// runbook itself failed (cannot write the report, no runtime...).
+    Runbook {
+        message: String,
+        causes: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            print_failure(&Failure::Runbook {
+                message: "cannot start the async runtime".into(),
+                causes: vec![error.to_string()],
+            });
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Verify(args) => verify(args).await,
+            Command::List(args) => list(&args),
+        }
+    });
+    // Sessions end with the run; nothing left to wait for.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            print_failure(&failure);
+            ExitCode::from(exit::BAD_INPUT)
+        }
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn print_failure(failure: &Failure) {
+    let red = Style::new().red().bold();
+    match failure {
+        Failure::Input(problems) => {
+            for problem in &problems.0 {
+                let text = problem.to_string();
+                let text = text.strip_prefix("error:").unwrap_or(&text);
+                eprint!("{}{text}", red.apply_to("error:"));
+                eprintln!();
+            }
+            let count = problems.0.len();
+            eprintln!(
+                "{} {count} problem{} in the workshop; nothing was run",
+                red.apply_to("error:"),
+                if count == 1 { "" } else { "s" }
+            );
+        }
+        Failure::Runbook { message, causes } => {
+            eprintln!("{} {message}", red.apply_to("error:"));
+            for cause in causes {
+                eprintln!("  Caused by: {cause}");
+            }
+        }
+    }
+}
+
+fn plan_options(args: &PlanArgs, checks_only: bool) -> plan::PlanOptions {
+    plan::PlanOptions {
+        workshop_dir: args.dir.clone(),
+        inventory: args.inventory.clone(),
+        expected_dir: args.expected.clone(),
+        vars: args.vars.iter().cloned().collect(),
+        default_timeout: args.timeout,
+        chapters: args.chapters.clone(),
+        from: args.from.clone(),
+        checks_only,
+    }
+}
+
+fn list(args: &PlanArgs) -> Result<u8, Failure> {
+    let plan = plan::build(&plan_options(args, false)).map_err(Failure::Input)?;
+    list::print(&plan);
+    Ok(exit::PASSED)
+}
+
+async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
+    let plan = plan::build(&plan_options(&args.plan, false)).map_err(Failure::Input)?;
+    let mut secret_names = args.secrets.clone();
+    secret_names.extend(plan.inventory.secret_names());
+    let mut all_vars = plan.vars_for(None, &template::Vars::new());
+    for host in &plan.inventory.hosts {
+        all_vars.extend(host.vars.clone());
+    }
+    all_vars.extend(plan.overrides.clone());
+    let redactor = secret::Redactor::new(&secret_names, &all_vars);
+
+    let (signal_sender, cancel) = target::Cancel::new();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        let received = tokio::select! {
+            _ = interrupt.recv() => libc::SIGINT,
+            _ = terminate.recv() => libc::SIGTERM,
+        };
+        let _ = signal_sender.send(Some(received));
+    });
+
+    let settings = target::SessionSettings {
+        connect_timeout: args.connect_timeout,
+        grace: args.grace,
+        output_cap: args.max_output,
+        ..target::SessionSettings::default()
+    };
+    let sessions = Arc::new(target::Sessions::new(
+        Arc::new(plan.inventory.clone()),
+        settings,
+    ));
+    let options = execute::RunOptions {
+        keep_going: args.keep_going,
+        strict: args.strict,
+        bless: args.bless,
+        jobs: args.jobs,
+    };
+    let mut executor = execute::Executor::new(&plan, sessions, options, redactor, cancel.clone());
+    let mut terminal = report::terminal::TerminalReporter::new(args.strict, args.verbose);
+    let run = executor.run_all(&mut terminal).await;
+    drop(terminal);
+    let written = report::write_reports(&args.report, &run).map_err(|error| Failure::Runbook {
+        message: format!("cannot write the report into {}", args.report.display()),
+        causes: vec![error.to_string()],
+    })?;
+    report_location(&written);
+    Ok(match (cancel.requested(), run.status) {
+        (Some(libc::SIGTERM), _) => exit::TERMINATED,
+        (Some(_), _) => exit::INTERRUPTED,
+        (None, report::model::RunStatus::Passed) => exit::PASSED,
+        (None, _) => exit::FAILED,
+    })
+}
+
+#[allow(clippy::print_stdout)]
+fn report_location(written: &[std::path::PathBuf]) {
+    if let Some(html) = written.iter().find(|path| path.ends_with("index.html")) {
+        println!("report: {}", html.display());
+    }
+}

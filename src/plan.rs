@@ -1,0 +1,594 @@
+//! Chapters + inventory + expected files -> the ordered steps of a run, every one validated
+//! before any host is touched: hosts and groups exist, expected files parse, regexes compile,
+//! and every `{{ variable }}` is defined by the inventory, `--var` or an earlier capture.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::chapter::attrs::{ExpectedExit, Retry};
+use crate::chapter::{Block, BlockKind, Chapter, Workshop};
+use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::expect::pattern::{self, Expected, Origin};
+use crate::inventory::{Inventory, LOCAL_HOST};
+use crate::template::{self, Vars};
+
+/// What the user asked for on the command line, as far as planning goes.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub workshop_dir: PathBuf,
+    pub inventory: Option<PathBuf>,
+    pub expected_dir: Option<PathBuf>,
+    pub vars: Vars,
+    pub default_timeout: Duration,
+    /// Run only these chapters (by key, file name or title).
+    pub chapters: Vec<String>,
+    /// Start at this block (`id` or `chapter/id`).
+    pub from: Option<String>,
+    /// Only `check` blocks.
+    pub checks_only: bool,
+}
+
+/// What a step does on each of its hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Run {
+        script: String,
+    },
+    WriteFile {
+        path: String,
+        content: String,
+        mode: Option<u32>,
+        owner: Option<String>,
+    },
+}
+
+/// Where a step runs: known now, or decided by a captured value at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostSpec {
+    Hosts(Vec<String>),
+    Template(String),
+}
+
+/// The expected outputs of a step: one for all hosts, and/or one per host.
+#[derive(Debug, Clone, Default)]
+pub struct Expectations {
+    pub shared: Option<Expected>,
+    pub per_host: BTreeMap<String, Expected>,
+}
+
+impl Expectations {
+    pub fn for_host(&self, host: &str) -> Option<&Expected> {
+        self.per_host.get(host).or(self.shared.as_ref())
+    }
+}
+
+/// One block to run, resolved.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub chapter: usize,
+    pub block: usize,
+    /// `<chapter-key>/<id>`, unique in the workshop.
+    pub qualified_id: String,
+    pub id: String,
+    pub file: PathBuf,
+    pub line: usize,
+    pub hosts: HostSpec,
+    pub user: Option<String>,
+    pub action: Action,
+    /// Render `{{ }}` in the script or content (not when `verbatim`).
+    pub templated: bool,
+    pub timeout: Duration,
+    pub retry: Option<Retry>,
+    pub exit: ExpectedExit,
+    pub check: bool,
+    pub expectations: Expectations,
+    /// Folder of this chapter's expected files.
+    pub expected_folder: PathBuf,
+}
+
+impl Step {
+    /// The file `--bless` writes for `host` (`None`: the shared `<id>.out`).
+    pub fn expected_path(&self, host: Option<&str>) -> PathBuf {
+        match host {
+            Some(host) => self.expected_folder.join(format!("{}.{host}.out", self.id)),
+            None => self.expected_folder.join(format!("{}.out", self.id)),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub workshop: Workshop,
+    pub inventory: Inventory,
+    /// The steps this run executes, in order.
+    pub steps: Vec<Step>,
+    /// `--var` values, which win over everything else.
+    pub overrides: Vars,
+}
+
+impl Plan {
+    pub fn chapter_of(&self, step: &Step) -> &Chapter {
+        &self.workshop.chapters[step.chapter]
+    }
+
+    pub fn block_of(&self, step: &Step) -> &Block {
+        &self.workshop.chapters[step.chapter].blocks[step.block]
+    }
+
+    /// Variables for a block on `host`: inventory (all, groups, host), then captures, then
+    /// `--var`.
+    pub fn vars_for(&self, host: Option<&str>, captures: &Vars) -> Vars {
+        let mut vars = self.inventory.vars.clone();
+        if let Some(found) = host.and_then(|name| self.inventory.host(name)) {
+            vars.extend(found.vars.clone());
+        }
+        vars.extend(captures.clone());
+        vars.extend(self.overrides.clone());
+        vars
+    }
+}
+
+/// The default folder of expected files: `expected/` beside the workshop folder.
+pub fn default_expected_dir(workshop_dir: &Path) -> PathBuf {
+    let absolute = if workshop_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        workshop_dir
+    };
+    match absolute
+        .canonicalize()
+        .ok()
+        .and_then(|path| path.parent().map(Path::to_path_buf))
+    {
+        Some(parent) => {
+            // Keep the path the way the user wrote it when we can, for readable messages.
+            let relative = workshop_dir.components().count() <= 1 && workshop_dir.is_relative();
+            if relative {
+                PathBuf::from("expected")
+            } else {
+                parent.join("expected")
+            }
+        }
+        None => PathBuf::from("expected"),
+    }
+}
+
+/// Loads and validates everything; returns the plan or every problem found.
+pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
+    let mut problems = Diagnostics::default();
+    let workshop = crate::chapter::load(&options.workshop_dir);
+    let inventory_path = options.inventory.clone().or_else(|| {
+        ["inventory.yml", "inventory.yaml"]
+            .iter()
+            .map(|name| options.workshop_dir.join(name))
+            .find(|path| path.is_file())
+    });
+    let inventory = match &inventory_path {
+        Some(path) => Inventory::load(path),
+        None => Ok(Inventory::local_only()),
+    };
+    let (workshop, inventory) = match (workshop, inventory) {
+        (Ok(workshop), Ok(inventory)) => (workshop, inventory),
+        (workshop, inventory) => {
+            if let Err(found) = workshop {
+                problems.extend(found);
+            }
+            if let Err(found) = inventory {
+                problems.extend(found);
+            }
+            return Err(problems);
+        }
+    };
+    let expected_dir = options
+        .expected_dir
+        .clone()
+        .unwrap_or_else(|| default_expected_dir(&options.workshop_dir));
+
+    // Variables any block may use before captures: inventory (all hosts' too), --var.
+    let mut known: BTreeSet<String> = inventory.vars.keys().cloned().collect();
+    for host in &inventory.hosts {
+        known.extend(host.vars.keys().cloned());
+    }
+    known.extend(options.vars.keys().cloned());
+
+    // Every capture and the block defining it, to tell "used before defined" from "unknown".
+    let mut all_steps = Vec::new();
+    for (chapter_index, chapter) in workshop.chapters.iter().enumerate() {
+        for (block_index, block) in chapter.blocks.iter().enumerate() {
+            if !block.runs() {
+                continue;
+            }
+            match plan_step(
+                &workshop,
+                &inventory,
+                &expected_dir,
+                options,
+                chapter_index,
+                block_index,
+            ) {
+                Ok(step) => all_steps.push(step),
+                Err(found) => problems.extend(found),
+            }
+        }
+    }
+    let mut defined_by: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
+    for step in &all_steps {
+        for name in step_captures(step) {
+            defined_by
+                .entry(name)
+                .or_insert_with(|| (step.file.clone(), step.line));
+        }
+    }
+    let mut available = known.clone();
+    for step in &all_steps {
+        let block = &workshop.chapters[step.chapter].blocks[step.block];
+        for (name, file, line, quoted) in step_variables(step, block) {
+            if available.contains(&name) {
+                continue;
+            }
+            let mut problem = Diagnostic::new(
+                &file,
+                line,
+                format!("`{{{{ {name} }}}}` is used before anything defines it"),
+            )
+            .quoting(&quoted)
+            .underlining(&name);
+            problem = match defined_by.get(&name) {
+                Some((defining_file, defining_line)) => problem.hint(format!(
+                    "`{name}` is captured by the block at {}:{defining_line}, which runs later; move that block first",
+                    defining_file.display()
+                )),
+                None => {
+                    let candidates: Vec<&str> = known.iter().chain(defined_by.keys()).map(String::as_str).collect();
+                    let mut message = format!("`{name}` is not an inventory variable, a --var or a capture");
+                    if let Some(close) = did_you_mean(&name, candidates) {
+                        message.push_str(&format!("; did you mean `{close}`?"));
+                    } else {
+                        message.push_str(&format!("; define it with `--var {name}=VALUE` or in the inventory's vars"));
+                    }
+                    problem.hint(message)
+                }
+            };
+            problems.push(problem);
+        }
+        available.extend(step_captures(step));
+    }
+
+    let selected = match select(&workshop, all_steps, options) {
+        Ok(steps) => steps,
+        Err(problem) => {
+            problems.push(problem);
+            Vec::new()
+        }
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Plan {
+        workshop,
+        inventory,
+        steps: selected,
+        overrides: options.vars.clone(),
+    })
+}
+
+fn step_captures(step: &Step) -> Vec<String> {
+    let mut names: Vec<String> = step
+        .expectations
+        .shared
+        .iter()
+        .flat_map(Expected::capture_names)
+        .collect();
+    for expected in step.expectations.per_host.values() {
+        names.extend(expected.capture_names());
+    }
+    names
+}
+
+/// Every variable a step refers to: (name, file, line, quoted line).
+fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, String)> {
+    let mut found = Vec::new();
+    if let HostSpec::Template(spec) = &step.hosts {
+        for name in template::variables_in(spec).unwrap_or_default() {
+            found.push((name, step.file.clone(), step.line, block.fence_text.clone()));
+        }
+    }
+    if step.templated {
+        let text = match &step.action {
+            Action::Run { script } => script.clone(),
+            Action::WriteFile { content, path, .. } => format!("{path}\n{content}"),
+        };
+        for (offset, line) in text.lines().enumerate() {
+            for name in template::variables_in(line).unwrap_or_default() {
+                found.push((
+                    name,
+                    step.file.clone(),
+                    step.line + 1 + offset,
+                    line.to_string(),
+                ));
+            }
+        }
+    }
+    let expectations = step
+        .expectations
+        .shared
+        .iter()
+        .chain(step.expectations.per_host.values());
+    for expected in expectations {
+        for (name, line) in expected.variables_used() {
+            found.push((
+                name,
+                expected.origin.path().to_path_buf(),
+                line.line,
+                line.source.clone(),
+            ));
+        }
+    }
+    found
+}
+
+fn plan_step(
+    workshop: &Workshop,
+    inventory: &Inventory,
+    expected_dir: &Path,
+    options: &PlanOptions,
+    chapter_index: usize,
+    block_index: usize,
+) -> Result<Step, Diagnostics> {
+    let chapter = &workshop.chapters[chapter_index];
+    let block = &chapter.blocks[block_index];
+    let mut problems = Diagnostics::default();
+    let attributes = &block.attributes;
+    let quote = |message: String, needle: &str, hint: String| {
+        Diagnostic::new(&chapter.path, block.line, message)
+            .quoting(&block.fence_text)
+            .underlining(needle)
+            .hint(hint)
+    };
+
+    let on = attributes.on.clone().or_else(|| block.prompt_host.clone());
+    let hosts = match &on {
+        None => HostSpec::Hosts(vec![LOCAL_HOST.to_string()]),
+        Some(spec) if template::is_template(spec) => match template::variables_in(spec) {
+            Ok(_) => HostSpec::Template(spec.clone()),
+            Err(error) => {
+                problems.push(quote(
+                    format!("bad template in on=: {error}"),
+                    spec,
+                    "write e.g. `on={{ leader }}`".into(),
+                ));
+                HostSpec::Template(spec.clone())
+            }
+        },
+        Some(spec) => match inventory.resolve(spec) {
+            Ok(hosts) => HostSpec::Hosts(hosts),
+            Err(message) => {
+                let needle = if attributes.on.is_some() {
+                    format!("on={spec}")
+                } else {
+                    spec.clone()
+                };
+                let hint = match &inventory.path {
+                    Some(path) => format!("add `{spec}` to {} or fix the name", path.display()),
+                    None => "create workshop/inventory.yml (Ansible's YAML shape) listing the lab's hosts".to_string(),
+                };
+                problems.push(quote(message, &needle, hint));
+                HostSpec::Hosts(Vec::new())
+            }
+        },
+    };
+    let user = attributes
+        .user
+        .clone()
+        .or_else(|| block.prompt_user.clone());
+    let action = match &block.kind {
+        BlockKind::Command { script } => Action::Run {
+            script: script.clone(),
+        },
+        BlockKind::File { path, content } => Action::WriteFile {
+            path: path.clone(),
+            content: content.clone(),
+            mode: attributes.mode,
+            owner: attributes.owner.clone(),
+        },
+        BlockKind::Shown => unreachable!("norun blocks are not planned"),
+    };
+    let templated = !attributes.verbatim
+        && match &action {
+            Action::Run { script } => template::is_template(script),
+            Action::WriteFile { content, path, .. } => {
+                template::is_template(content) || template::is_template(path)
+            }
+        };
+    if templated {
+        let text = match &action {
+            Action::Run { script } => script.as_str(),
+            Action::WriteFile { content, .. } => content.as_str(),
+        };
+        for (offset, line) in text.lines().enumerate() {
+            if let Err(error) = template::variables_in(line) {
+                problems.push(
+                    Diagnostic::new(&chapter.path, block.line + 1 + offset, format!("bad template: {error}"))
+                        .quoting(line)
+                        .hint("runbook fills `{{ name }}` from variables; if the block needs literal `{{`, mark it `verbatim`"),
+                );
+            }
+        }
+    }
+
+    let expected_folder = expected_dir.join(&chapter.key);
+    let mut expectations = Expectations::default();
+    if attributes.is_shell() {
+        let shared_path = expected_folder.join(format!("{}.out", block.id));
+        if shared_path.is_file() {
+            match load_expected(&shared_path) {
+                Ok(expected) => expectations.shared = Some(expected),
+                Err(found) => problems.extend(found),
+            }
+        } else if let Some(inline) = &block.inline_expected {
+            match pattern::parse(
+                &inline.text,
+                Origin::Inline(chapter.path.clone()),
+                inline.first_line,
+            ) {
+                Ok(expected) => expectations.shared = Some(expected),
+                Err(found) => found.into_iter().for_each(|problem| problems.push(problem)),
+            }
+        }
+        let prefix = format!("{}.", block.id);
+        if let Ok(entries) = std::fs::read_dir(&expected_folder) {
+            let mut names: Vec<String> = entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|name| {
+                    name.starts_with(&prefix)
+                        && name.ends_with(".out")
+                        && name.len() > prefix.len() + 4
+                })
+                .collect();
+            names.sort();
+            for name in names {
+                let host = &name[prefix.len()..name.len() - 4];
+                if inventory.host(host).is_none() {
+                    // `<id>.<something>.out` where something is not a host: maybe another id
+                    // with a dot in it; leave it alone.
+                    continue;
+                }
+                match load_expected(&expected_folder.join(&name)) {
+                    Ok(expected) => {
+                        expectations.per_host.insert(host.to_string(), expected);
+                    }
+                    Err(found) => problems.extend(found),
+                }
+            }
+        }
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Step {
+        chapter: chapter_index,
+        block: block_index,
+        qualified_id: format!("{}/{}", chapter.key, block.id),
+        id: block.id.clone(),
+        file: chapter.path.clone(),
+        line: block.line,
+        hosts,
+        user,
+        action,
+        templated,
+        timeout: attributes.timeout.unwrap_or(options.default_timeout),
+        retry: attributes.retry,
+        exit: attributes.exit,
+        check: attributes.check,
+        expectations,
+        expected_folder,
+    })
+}
+
+fn load_expected(path: &Path) -> Result<Expected, Diagnostics> {
+    let mut problems = Diagnostics::default();
+    let text = match crate::chapter::read_utf8(path) {
+        Ok(text) => text,
+        Err(problem) => {
+            problems.push(problem);
+            return Err(problems);
+        }
+    };
+    pattern::parse(&text, Origin::File(path.to_path_buf()), 1).map_err(|found| {
+        found.into_iter().for_each(|problem| problems.push(problem));
+        problems
+    })
+}
+
+/// Applies `--chapter`, `--from` and `check`-only selection.
+fn select(
+    workshop: &Workshop,
+    steps: Vec<Step>,
+    options: &PlanOptions,
+) -> Result<Vec<Step>, Diagnostic> {
+    let mut steps = steps;
+    if !options.chapters.is_empty() {
+        let mut wanted = BTreeSet::new();
+        for name in &options.chapters {
+            let found = workshop.chapters.iter().position(|chapter| {
+                chapter.key == *name
+                    || chapter.file_name() == *name
+                    || chapter.title.eq_ignore_ascii_case(name)
+                    || chapter.path == Path::new(name)
+            });
+            match found {
+                Some(index) => {
+                    wanted.insert(index);
+                }
+                None => {
+                    let keys: Vec<&str> = workshop
+                        .chapters
+                        .iter()
+                        .map(|chapter| chapter.key.as_str())
+                        .collect();
+                    let hint = match did_you_mean(name, keys.iter().copied()) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => format!("the chapters are: {}", keys.join(", ")),
+                    };
+                    return Err(Diagnostic::new(
+                        &workshop.dir,
+                        0,
+                        format!("no chapter named `{name}`"),
+                    )
+                    .hint(hint));
+                }
+            }
+        }
+        steps.retain(|step| wanted.contains(&step.chapter));
+    }
+    if let Some(from) = &options.from {
+        let matching: Vec<usize> = steps
+            .iter()
+            .enumerate()
+            .filter(|(_, step)| step.qualified_id == *from || step.id == *from)
+            .map(|(index, _)| index)
+            .collect();
+        match matching.as_slice() {
+            [index] => {
+                steps.drain(..*index);
+            }
+            [] => {
+                let ids: Vec<&str> = steps
+                    .iter()
+                    .map(|step| step.qualified_id.as_str())
+                    .collect();
+                let hint = match did_you_mean(from, ids.iter().copied()) {
+                    Some(close) => {
+                        format!("did you mean `{close}`? (`runbook list` shows every id)")
+                    }
+                    None => "`runbook list` shows every block id".to_string(),
+                };
+                return Err(Diagnostic::new(
+                    &workshop.dir,
+                    0,
+                    format!("no block `{from}` to start from"),
+                )
+                .hint(hint));
+            }
+            several => {
+                let names: Vec<&str> = several
+                    .iter()
+                    .map(|&index| steps[index].qualified_id.as_str())
+                    .collect();
+                return Err(Diagnostic::new(
+                    &workshop.dir,
+                    0,
+                    format!("`{from}` names several blocks"),
+                )
+                .hint(format!("say which with its chapter: {}", names.join(", "))));
+            }
+        }
+    }
+    if options.checks_only {
+        steps.retain(|step| step.check);
+    }
+    Ok(steps)
+}

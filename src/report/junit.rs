@@ -1,0 +1,153 @@
+//! `junit.xml`: one testsuite per chapter, one testcase per block, the diff in the failure, so
+//! CI systems show which step of the course broke.
+
+use std::fmt::Write;
+
+use super::model::{Outcome, RunReport, StepResult};
+
+/// Escapes text for XML 1.0, dropping the characters it cannot hold at all.
+pub fn xml_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(character),
+            c if (c as u32) < 0x20 => {}
+            '\u{FFFE}' | '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.3}", ms as f64 / 1000.0)
+}
+
+fn failure_body(step: &StepResult) -> String {
+    let mut body = String::new();
+    for host in &step.hosts {
+        let Some(attempt) = host.last_attempt() else {
+            continue;
+        };
+        if !host.outcome.is_failure(true) {
+            continue;
+        }
+        let _ = writeln!(
+            body,
+            "on {} as {}: {}",
+            host.host,
+            host.user,
+            attempt.message.clone().unwrap_or_default()
+        );
+        if let Some(diff) = &attempt.diff {
+            body.push_str(&diff.unified);
+        } else if !attempt.output.is_empty() {
+            let _ = writeln!(body, "output:\n{}", attempt.output);
+        }
+    }
+    body
+}
+
+pub fn render(report: &RunReport) -> String {
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<testsuites name=\"runbook\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{}\">",
+        report.counts.total,
+        report.counts.failed,
+        report.counts.skipped,
+        seconds(report.duration_ms)
+    );
+    for chapter in &report.chapters {
+        let failures = chapter
+            .steps
+            .iter()
+            .filter(|s| s.outcome.is_failure(report.strict))
+            .count();
+        let skipped = chapter
+            .steps
+            .iter()
+            .filter(|s| s.outcome == Outcome::Skipped)
+            .count();
+        let time: u64 = chapter.steps.iter().map(|s| s.duration_ms).sum();
+        let _ = writeln!(
+            xml,
+            "  <testsuite name=\"{}\" file=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{skipped}\" time=\"{}\">",
+            xml_text(&chapter.title),
+            xml_text(&chapter.file),
+            chapter.steps.len(),
+            failures,
+            seconds(time)
+        );
+        for step in &chapter.steps {
+            let hosts: Vec<&str> = step.hosts.iter().map(|h| h.host.as_str()).collect();
+            let _ = write!(
+                xml,
+                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{}\" time=\"{}\"",
+                xml_text(&step.qualified_id),
+                xml_text(&chapter.key),
+                xml_text(&step.file),
+                step.line,
+                seconds(step.duration_ms)
+            );
+            let output: String = step
+                .hosts
+                .iter()
+                .filter_map(|h| {
+                    h.last_attempt()
+                        .map(|a| format!("[{} as {}]\n{}\n", h.host, h.user, a.output))
+                })
+                .collect();
+            xml.push_str(">\n");
+            if step.outcome == Outcome::Skipped {
+                let _ = writeln!(
+                    xml,
+                    "      <skipped message=\"{}\"/>",
+                    xml_text(step.message.as_deref().unwrap_or("not run"))
+                );
+            } else if step.outcome.is_failure(report.strict) {
+                let message = step
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| step.outcome.label().to_string());
+                let _ = writeln!(
+                    xml,
+                    "      <failure type=\"{}\" message=\"{}\">{}</failure>",
+                    step.outcome.label(),
+                    xml_text(&message),
+                    xml_text(&failure_body(step))
+                );
+            }
+            let _ = writeln!(
+                xml,
+                "      <properties><property name=\"hosts\" value=\"{}\"/></properties>",
+                xml_text(&hosts.join(","))
+            );
+            if !output.is_empty() {
+                let _ = writeln!(xml, "      <system-out>{}</system-out>", xml_text(&output));
+            }
+            xml.push_str("    </testcase>\n");
+        }
+        xml.push_str("  </testsuite>\n");
+    }
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_characters_are_dropped_and_markup_escaped() {
+        assert_eq!(
+            xml_text("a\u{1}b<c>&\"'\u{FFFF}\td"),
+            "ab&lt;c&gt;&amp;&quot;&apos;\td"
+        );
+    }
+}

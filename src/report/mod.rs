@@ -1,0 +1,58 @@
+//! The last stage: what a run produced, written for people and machines. The terminal
+//! reporter follows events live; at the end `index.html`, `junit.xml` and `run.json` are
+//! written from the same [`model::RunReport`], each atomically, whatever the run's outcome.
+
+pub mod html;
+pub mod junit;
+pub mod model;
+pub mod terminal;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use model::RunReport;
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never
+/// sees half a file and an interrupted run leaves the previous file whole.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".runbook-")
+        .suffix(".tmp")
+        .tempfile_in(folder)?;
+    temporary.write_all(bytes)?;
+    // tempfile creates files readable by their owner only; reports and expected files are
+    // meant to be read (and committed) like any other file.
+    let mode = std::fs::metadata(path).map_or(0o644, |existing| {
+        std::os::unix::fs::PermissionsExt::mode(&existing.permissions())
+    });
+    std::fs::set_permissions(
+        temporary.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777),
+    )?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// Writes the three report files into `folder`; returns their paths.
+pub fn write_reports(folder: &Path, report: &RunReport) -> std::io::Result<Vec<PathBuf>> {
+    let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+    let html = html::render(report).map_err(std::io::Error::other)?;
+    let junit = junit::render(report);
+    let mut written = Vec::new();
+    for (name, bytes) in [
+        ("run.json", json),
+        ("junit.xml", junit.into_bytes()),
+        ("index.html", html.into_bytes()),
+    ] {
+        let path = folder.join(name);
+        write_atomically(&path, &bytes)?;
+        written.push(path);
+    }
+    Ok(written)
+}

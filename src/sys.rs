@@ -1,0 +1,31 @@
+//! The one place runbook calls the OS directly: starting a child in a session of its own, so
+//! that a Ctrl-C in runbook's terminal reaches runbook (which then stops the run cleanly)
+//! rather than every command at once, and so that `sudo` sees no terminal and allocates none.
+
+#![allow(unsafe_code)]
+
+/// Makes `command`'s child call `setsid()` before it executes.
+pub fn detach_session(command: &mut tokio::process::Command) {
+    // SAFETY: the closure runs in the forked child before exec and only calls `setsid`, which
+    // is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The name of the user runbook runs as.
+pub fn current_user() -> String {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    if uid == 0 {
+        return "root".to_string();
+    }
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| uid.to_string())
+}

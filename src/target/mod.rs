@@ -1,0 +1,830 @@
+//! Where commands run: one persistent shell per (host, user), opened lazily over the host's
+//! transport (the local machine, `lxc-attach`, `docker exec` or SSH) and spoken to with the
+//! [`protocol`]. A session runs one block at a time and reports what happened as data
+//! ([`Execution`]); timeouts, interrupts and lost hosts are outcomes, not errors.
+
+pub mod protocol;
+pub mod ssh;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::process::Command;
+use tokio::sync::{Mutex, mpsc, watch};
+
+use crate::inventory::{Host, Inventory, TransportKind};
+use protocol::{Marker, OutputBuffer};
+
+/// Timing and size limits of sessions.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// How long a host may take to give a working shell.
+    pub connect_timeout: Duration,
+    /// Between TERM and KILL when a block times out.
+    pub grace: Duration,
+    /// Output kept per block (the tail).
+    pub output_cap: usize,
+    /// Where SSH control sockets live (short, for the socket path limit).
+    pub control_dir: std::path::PathBuf,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            connect_timeout: Duration::from_secs(20),
+            grace: Duration::from_secs(3),
+            output_cap: 1 << 20,
+            control_dir: std::env::temp_dir()
+                .join(format!("runbook-ssh-{}", crate::sys::current_user())),
+        }
+    }
+}
+
+/// How a block's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The block finished and the shell reported its exit status.
+    Completed,
+    TimedOut,
+    Interrupted,
+    /// The shell went away during the block (`exit` in the block, a lost connection).
+    Lost(String),
+}
+
+/// What running one block produced.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// The output (stdout and stderr interleaved), the last `output_cap` bytes of it.
+    pub output: Vec<u8>,
+    pub truncated: bool,
+    pub total_bytes: u64,
+    pub exit_code: Option<i32>,
+    pub duration: Duration,
+    pub ending: Ending,
+}
+
+/// A request to stop, shared by everything running: set by SIGINT/SIGTERM.
+#[derive(Debug, Clone)]
+pub struct Cancel {
+    receiver: watch::Receiver<Option<i32>>,
+}
+
+impl Cancel {
+    pub fn new() -> (watch::Sender<Option<i32>>, Cancel) {
+        let (sender, receiver) = watch::channel(None);
+        (sender, Cancel { receiver })
+    }
+
+    /// The signal that asked to stop, if any.
+    pub fn requested(&self) -> Option<i32> {
+        *self.receiver.borrow()
+    }
+
+    pub async fn wait(&mut self) {
+        let _ = self.receiver.wait_for(Option::is_some).await;
+    }
+}
+
+/// Chunks read from a shell's stdout by its reader task.
+enum Chunk {
+    Data(Vec<u8>),
+    Closed,
+}
+
+/// The local handle keeping a shell alive; dropping it ends the local side.
+enum ProcessGuard {
+    Local(tokio::process::Child),
+    Ssh(openssh::Child<Arc<openssh::Session>>),
+}
+
+impl std::fmt::Debug for ProcessGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProcessGuard::Local(child) => write!(f, "Local({:?})", child.id()),
+            ProcessGuard::Ssh(_) => write!(f, "Ssh"),
+        }
+    }
+}
+
+/// A running shell process, before the protocol starts.
+pub struct ShellProcess {
+    stdin: Box<dyn AsyncWrite + Send + Unpin>,
+    chunks: mpsc::Receiver<Chunk>,
+    stderr_tail: Arc<StdMutex<Vec<u8>>>,
+    guard: ProcessGuard,
+}
+
+/// Reads `reader` into `sender` until EOF.
+fn spawn_reader(
+    mut reader: impl tokio::io::AsyncRead + Send + Unpin + 'static,
+) -> mpsc::Receiver<Chunk> {
+    let (sender, receiver) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut buffer).await {
+                Ok(0) | Err(_) => {
+                    let _ = sender.send(Chunk::Closed).await;
+                    return;
+                }
+                Ok(count) => {
+                    if sender
+                        .send(Chunk::Data(buffer[..count].to_vec()))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    receiver
+}
+
+/// Keeps the last few KiB of a stream (stderr before the protocol takes over).
+fn spawn_tail(
+    mut reader: impl tokio::io::AsyncRead + Send + Unpin + 'static,
+) -> Arc<StdMutex<Vec<u8>>> {
+    let tail = Arc::new(StdMutex::new(Vec::new()));
+    let keep = Arc::clone(&tail);
+    tokio::spawn(async move {
+        let mut buffer = [0u8; 4096];
+        while let Ok(count) = reader.read(&mut buffer).await {
+            if count == 0 {
+                break;
+            }
+            if let Ok(mut tail) = keep.lock() {
+                tail.extend_from_slice(&buffer[..count]);
+                let excess = tail.len().saturating_sub(4096);
+                tail.drain(..excess);
+            }
+        }
+    });
+    tail
+}
+
+/// How runbook reaches one host.
+#[derive(Debug)]
+pub enum Transport {
+    /// A process on this machine: bash itself, `lxc-attach` or `docker exec`.
+    Process {
+        kind: TransportKind,
+        container: String,
+    },
+    Ssh(ssh::SshTransport),
+}
+
+const CONTAINER_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+impl Transport {
+    pub fn for_host(host: &Host, settings: &SessionSettings) -> Self {
+        match host.transport {
+            TransportKind::Ssh => Transport::Ssh(ssh::SshTransport::new(host.clone(), settings)),
+            kind => Transport::Process {
+                kind,
+                container: host.container.clone(),
+            },
+        }
+    }
+
+    /// The user a shell runs as without switching.
+    pub fn login_user(&self) -> String {
+        match self {
+            Transport::Process {
+                kind: TransportKind::Local,
+                ..
+            } => crate::sys::current_user(),
+            Transport::Process { .. } => "root".to_string(),
+            Transport::Ssh(ssh) => ssh.login_user(),
+        }
+    }
+
+    /// argv of a local process running `command` (a shell command line) or a login bash.
+    fn process_argv(kind: TransportKind, container: &str, command: Option<&str>) -> Vec<String> {
+        let mut argv: Vec<String> = match kind {
+            TransportKind::Lxc => vec![
+                "lxc-attach".into(),
+                "-n".into(),
+                container.into(),
+                "--clear-env".into(),
+                "--set-var".into(),
+                "HOME=/root".into(),
+                "--set-var".into(),
+                format!("PATH={CONTAINER_PATH}"),
+                "--".into(),
+            ],
+            TransportKind::Docker => vec![
+                "docker".into(),
+                "exec".into(),
+                "-i".into(),
+                container.into(),
+            ],
+            _ => Vec::new(),
+        };
+        match command {
+            Some(command) => argv.extend(["sh".into(), "-c".into(), command.into()]),
+            None if kind == TransportKind::Local => argv.push("bash".into()),
+            None => argv.extend(["bash".into(), "-l".into()]),
+        }
+        argv
+    }
+
+    /// Starts a shell; `switch_user` is the command that becomes another user, if needed.
+    async fn open_shell(&self, switch_user: Option<&str>) -> Result<ShellProcess, String> {
+        match self {
+            Transport::Process { kind, container } => {
+                let argv = Self::process_argv(*kind, container, switch_user);
+                let mut command = Command::new(&argv[0]);
+                command
+                    .args(&argv[1..])
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .kill_on_drop(true);
+                crate::sys::detach_session(&mut command);
+                let mut child = command
+                    .spawn()
+                    .map_err(|error| format!("cannot start `{}`: {error}", argv[0]))?;
+                let stdin = child.stdin.take().ok_or("no stdin pipe")?;
+                let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+                let stderr = child.stderr.take().ok_or("no stderr pipe")?;
+                Ok(ShellProcess {
+                    stdin: Box::new(stdin),
+                    chunks: spawn_reader(stdout),
+                    stderr_tail: spawn_tail(stderr),
+                    guard: ProcessGuard::Local(child),
+                })
+            }
+            Transport::Ssh(ssh) => {
+                let mut child = ssh.open_shell(switch_user).await?;
+                let stdin = child.stdin().take().ok_or("no stdin pipe")?;
+                let stdout = child.stdout().take().ok_or("no stdout pipe")?;
+                let stderr = child.stderr().take().ok_or("no stderr pipe")?;
+                Ok(ShellProcess {
+                    stdin: Box::new(stdin),
+                    chunks: spawn_reader(stdout),
+                    stderr_tail: spawn_tail(stderr),
+                    guard: ProcessGuard::Ssh(child),
+                })
+            }
+        }
+    }
+
+    /// Runs a short script beside the session (to signal what the session runs).
+    pub async fn control(&self, script: &str, limit: Duration) -> Result<String, String> {
+        let run = async {
+            match self {
+                Transport::Process { kind, container } => {
+                    let argv = Self::process_argv(*kind, container, Some(script));
+                    let mut command = Command::new(&argv[0]);
+                    command
+                        .args(&argv[1..])
+                        .stdin(std::process::Stdio::null())
+                        .kill_on_drop(true);
+                    crate::sys::detach_session(&mut command);
+                    let output = command.output().await.map_err(|error| error.to_string())?;
+                    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+                }
+                Transport::Ssh(ssh) => ssh.control(script).await,
+            }
+        };
+        match tokio::time::timeout(limit, run).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("no answer within {}s", limit.as_secs())),
+        }
+    }
+
+    pub async fn close(&self) {
+        if let Transport::Ssh(ssh) = self {
+            ssh.close().await;
+        }
+    }
+}
+
+/// One persistent shell on one host as one user.
+pub struct Session {
+    /// `None` once closed: dropping the pipe is what gives the shell its EOF.
+    stdin: Option<Box<dyn AsyncWrite + Send + Unpin>>,
+    chunks: mpsc::Receiver<Chunk>,
+    guard: Option<ProcessGuard>,
+    transport: Arc<Transport>,
+    nonce: String,
+    pid: u32,
+    sid: u32,
+    alive: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Session(pid {}, alive {})", self.pid, self.alive)
+    }
+}
+
+impl std::fmt::Debug for ShellProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ShellProcess({:?})", self.guard)
+    }
+}
+
+impl Session {
+    /// Opens the shell and waits for it to announce itself.
+    pub async fn start(
+        transport: Arc<Transport>,
+        switch_user: Option<&str>,
+        settings: &SessionSettings,
+    ) -> Result<Session, String> {
+        let mut process = transport.open_shell(switch_user).await?;
+        let nonce = protocol::rand_nonce::nonce();
+        let bootstrap = protocol::bootstrap(&nonce);
+        let sent = process.stdin.write_all(bootstrap.as_bytes()).await;
+        let _ = process.stdin.flush().await;
+        let mut buffer = OutputBuffer::new(&nonce, 64 * 1024);
+        let deadline = tokio::time::Instant::now() + settings.connect_timeout;
+        let describe_exit = |process: &ShellProcess, what: &str| {
+            let tail = process
+                .stderr_tail
+                .lock()
+                .map(|tail| tail.clone())
+                .unwrap_or_default();
+            let text = String::from_utf8_lossy(&tail).trim().to_string();
+            if text.is_empty() {
+                what.to_string()
+            } else {
+                format!("{what}: {text}")
+            }
+        };
+        if sent.is_err() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return Err(describe_exit(&process, "the shell exited at once"));
+        }
+        loop {
+            tokio::select! {
+                chunk = process.chunks.recv() => match chunk {
+                    Some(Chunk::Data(data)) => {
+                        if let Some((Marker::Ready { pid, sid, .. }, _)) = buffer.push(&data) {
+                            return Ok(Session {
+                                stdin: Some(process.stdin),
+                                chunks: process.chunks,
+                                guard: Some(process.guard),
+                                transport,
+                                nonce,
+                                pid,
+                                sid,
+                                alive: true,
+                            });
+                        }
+                    }
+                    Some(Chunk::Closed) | None => {
+                        // Give stderr's reader a moment to collect the reason.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        let printed = String::from_utf8_lossy(&buffer.finish().0).trim().to_string();
+                        let mut reason = describe_exit(&process, "the shell exited before it was ready");
+                        if !printed.is_empty() {
+                            reason = format!("{reason}: {printed}");
+                        }
+                        return Err(reason);
+                    }
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(describe_exit(&process, &format!("no shell within {}s", settings.connect_timeout.as_secs())));
+                }
+            }
+        }
+    }
+
+    pub fn is_alive(&mut self) -> bool {
+        // Anything the shell printed between blocks (a background job finishing) is not the
+        // next block's output; an EOF here means the shell is gone.
+        while let Ok(chunk) = self.chunks.try_recv() {
+            if matches!(chunk, Chunk::Closed) {
+                self.alive = false;
+            }
+        }
+        self.alive
+    }
+
+    /// Runs one script and reports how it went.
+    pub async fn run(
+        &mut self,
+        script: &str,
+        timeout: Duration,
+        settings: &SessionSettings,
+        cancel: &Cancel,
+    ) -> Execution {
+        let started = Instant::now();
+        let mut buffer = OutputBuffer::new(&self.nonce, settings.output_cap);
+        let frame = protocol::frame(&self.nonce, script);
+        let Some(stdin) = self.stdin.as_mut() else {
+            self.alive = false;
+            return finish(
+                buffer,
+                None,
+                started,
+                Ending::Lost("the session was closed".into()),
+            );
+        };
+        let written = match stdin.write_all(frame.as_bytes()).await {
+            Ok(()) => stdin.flush().await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = written {
+            self.alive = false;
+            return finish(
+                buffer,
+                None,
+                started,
+                Ending::Lost(format!("cannot write to the shell: {error}")),
+            );
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut cancel = cancel.clone();
+        let ending = loop {
+            tokio::select! {
+                chunk = self.chunks.recv() => match chunk {
+                    Some(Chunk::Data(data)) => {
+                        if let Some((Marker::Done(code), _)) = buffer.push(&data) {
+                            return finish(buffer, Some(code), started, Ending::Completed);
+                        }
+                    }
+                    Some(Chunk::Closed) | None => {
+                        self.alive = false;
+                        let code = self.exit_status().await;
+                        return finish(buffer, code, started, Ending::Lost("the shell ended during the block".into()));
+                    }
+                },
+                _ = tokio::time::sleep_until(deadline) => break Ending::TimedOut,
+                _ = cancel.wait() => break Ending::Interrupted,
+            }
+        };
+        let code = self.abort(&mut buffer, settings).await;
+        finish(buffer, code, started, ending)
+    }
+
+    /// Stops the running block: TERM to its process groups, a grace period, then KILL; if the
+    /// shell still does not answer, the session is ended and will be replaced.
+    async fn abort(
+        &mut self,
+        buffer: &mut OutputBuffer,
+        settings: &SessionSettings,
+    ) -> Option<i32> {
+        let control_limit = Duration::from_secs(5);
+        for (signal, wait) in [("TERM", settings.grace), ("KILL", Duration::from_secs(2))] {
+            let script = protocol::kill_script(self.pid, self.sid, signal);
+            if self
+                .transport
+                .control(&script, control_limit)
+                .await
+                .is_err()
+            {
+                // The host does not answer (frozen, gone): nothing more to try there.
+                break;
+            }
+            let until = tokio::time::Instant::now() + wait;
+            loop {
+                tokio::select! {
+                    chunk = self.chunks.recv() => match chunk {
+                        Some(Chunk::Data(data)) => {
+                            if let Some((Marker::Done(code), _)) = buffer.push(&data) {
+                                return Some(code);
+                            }
+                        }
+                        Some(Chunk::Closed) | None => {
+                            self.alive = false;
+                            return None;
+                        }
+                    },
+                    _ = tokio::time::sleep_until(until) => break,
+                }
+            }
+        }
+        self.end(true).await;
+        None
+    }
+
+    async fn exit_status(&mut self) -> Option<i32> {
+        match self.guard.as_mut()? {
+            ProcessGuard::Local(child) => {
+                let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
+                    .await
+                    .ok()?
+                    .ok()?;
+                status.code()
+            }
+            ProcessGuard::Ssh(_) => {
+                let guard = self.guard.take()?;
+                let ProcessGuard::Ssh(child) = guard else {
+                    return None;
+                };
+                let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
+                    .await
+                    .ok()?
+                    .ok()?;
+                status.code()
+            }
+        }
+    }
+
+    /// Ends the session. `force`: kill everything it started; otherwise close its stdin and
+    /// let it exit, as closing a terminal would.
+    pub async fn end(&mut self, force: bool) {
+        self.alive = false;
+        if force {
+            let script = protocol::end_session_script(self.pid, self.sid);
+            let _ = self
+                .transport
+                .control(&script, Duration::from_secs(5))
+                .await;
+        } else {
+            self.stdin = None;
+            if let Some(ProcessGuard::Local(child)) = self.guard.as_mut() {
+                let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+            }
+        }
+        // Dropping the guard kills the local side (bash, lxc-attach, docker or the ssh client).
+        self.guard = None;
+    }
+}
+
+fn finish(
+    buffer: OutputBuffer,
+    exit_code: Option<i32>,
+    started: Instant,
+    ending: Ending,
+) -> Execution {
+    let (output, truncated, total_bytes) = buffer.finish();
+    Execution {
+        output,
+        truncated,
+        total_bytes,
+        exit_code,
+        duration: started.elapsed(),
+        ending,
+    }
+}
+
+type SessionKey = (String, String);
+
+/// All sessions of a run, opened on first use.
+#[derive(Debug)]
+pub struct Sessions {
+    inventory: Arc<Inventory>,
+    pub settings: SessionSettings,
+    transports: StdMutex<HashMap<String, Arc<Transport>>>,
+    sessions: StdMutex<HashMap<SessionKey, Arc<Mutex<Option<Session>>>>>,
+}
+
+/// A session in use by one block; others wanting the same (host, user) wait.
+pub type SessionLock = tokio::sync::OwnedMutexGuard<Option<Session>>;
+
+impl Sessions {
+    pub fn new(inventory: Arc<Inventory>, settings: SessionSettings) -> Self {
+        Sessions {
+            inventory,
+            settings,
+            transports: StdMutex::new(HashMap::new()),
+            sessions: StdMutex::new(HashMap::new()),
+        }
+    }
+
+    fn transport(&self, host: &str) -> Result<Arc<Transport>, String> {
+        let found = self
+            .inventory
+            .host(host)
+            .ok_or_else(|| format!("unknown host `{host}`"))?;
+        let mut transports = self
+            .transports
+            .lock()
+            .map_err(|_| "session table poisoned")?;
+        Ok(Arc::clone(
+            transports
+                .entry(host.to_string())
+                .or_insert_with(|| Arc::new(Transport::for_host(found, &self.settings))),
+        ))
+    }
+
+    /// The user a block runs as on `host` when it names none.
+    pub fn default_user(&self, host: &str) -> Result<String, String> {
+        Ok(self.transport(host)?.login_user())
+    }
+
+    /// A live session for (`host`, `user`), opening one if needed.
+    pub async fn acquire(&self, host: &str, user: Option<&str>) -> Result<SessionLock, String> {
+        let transport = self.transport(host)?;
+        let login = transport.login_user();
+        let user = user.unwrap_or(&login).to_string();
+        let slot = {
+            let mut sessions = self.sessions.lock().map_err(|_| "session table poisoned")?;
+            Arc::clone(
+                sessions
+                    .entry((host.to_string(), user.clone()))
+                    .or_default(),
+            )
+        };
+        let mut lock = slot.lock_owned().await;
+        let healthy = lock.as_mut().is_some_and(Session::is_alive);
+        if !healthy {
+            let switch = if user == login {
+                None
+            } else {
+                let template = self
+                    .inventory
+                    .host(host)
+                    .map_or(crate::inventory::DEFAULT_BECOME, |h| {
+                        h.become_command.as_str()
+                    });
+                Some(template.replace("{user}", &protocol::shell_quote(&user)))
+            };
+            let session = Session::start(transport, switch.as_deref(), &self.settings).await?;
+            *lock = Some(session);
+        }
+        Ok(lock)
+    }
+
+    /// Ends every session and SSH master. `force` kills what the sessions still run.
+    pub async fn shutdown(&self, force: bool) {
+        let slots: Vec<_> = match self.sessions.lock() {
+            Ok(sessions) => sessions.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        let endings = slots.into_iter().map(|slot| async move {
+            let mut lock = slot.lock().await;
+            if let Some(mut session) = lock.take() {
+                session.end(force).await;
+            }
+        });
+        futures_join_all(endings).await;
+        let transports: Vec<_> = match self.transports.lock() {
+            Ok(transports) => transports.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        for transport in transports {
+            transport.close().await;
+        }
+    }
+}
+
+/// Runs futures concurrently and waits for all (a small join_all without another crate).
+pub async fn futures_join_all<F: Future + Send + 'static>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles {
+        if let Ok(result) = handle.await {
+            results.push(result);
+        }
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local() -> (Sessions, Cancel, watch::Sender<Option<i32>>) {
+        let settings = SessionSettings {
+            grace: Duration::from_millis(500),
+            ..SessionSettings::default()
+        };
+        let (sender, cancel) = Cancel::new();
+        (
+            Sessions::new(Arc::new(Inventory::local_only()), settings),
+            cancel,
+            sender,
+        )
+    }
+
+    async fn run(
+        sessions: &Sessions,
+        cancel: &Cancel,
+        script: &str,
+        timeout: Duration,
+    ) -> Execution {
+        let mut lock = sessions
+            .acquire("localhost", None)
+            .await
+            .expect("a session");
+        let session = lock.as_mut().expect("started");
+        session
+            .run(script, timeout, &sessions.settings, cancel)
+            .await
+    }
+
+    #[tokio::test]
+    async fn state_persists_between_blocks() {
+        let (sessions, cancel, _sender) = local();
+        let second = Duration::from_secs(5);
+        let first = run(
+            &sessions,
+            &cancel,
+            "cd /tmp\nexport RB_TEST=kept\ngreet() { echo \"hi $1\"; }\n",
+            second,
+        )
+        .await;
+        assert_eq!(first.ending, Ending::Completed);
+        let next = run(
+            &sessions,
+            &cancel,
+            "pwd; echo $RB_TEST; greet you; echo \"[$1]\"\n",
+            second,
+        )
+        .await;
+        assert_eq!(
+            String::from_utf8_lossy(&next.output),
+            "/tmp\nkept\nhi you\n[]\n"
+        );
+        sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn exit_status_stderr_and_stdin() {
+        let (sessions, cancel, _sender) = local();
+        let execution = run(
+            &sessions,
+            &cancel,
+            "echo out; echo err >&2; cat; printf 'no newline'; false\n",
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(execution.exit_code, Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&execution.output),
+            "out\nerr\nno newline"
+        );
+        sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_command_and_keeps_the_shell() {
+        let (sessions, cancel, _sender) = local();
+        run(&sessions, &cancel, "cd /tmp\n", Duration::from_secs(5)).await;
+        let started = Instant::now();
+        let execution = run(
+            &sessions,
+            &cancel,
+            "echo before; sleep 30; echo after\n",
+            Duration::from_millis(300),
+        )
+        .await;
+        assert_eq!(execution.ending, Ending::TimedOut);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        let output = String::from_utf8_lossy(&execution.output);
+        assert!(output.starts_with("before\n"), "{output}");
+        assert!(
+            !output.contains("after"),
+            "the rest of the block is abandoned: {output}"
+        );
+        let next = run(&sessions, &cancel, "pwd\n", Duration::from_secs(5)).await;
+        assert_eq!(
+            String::from_utf8_lossy(&next.output),
+            "/tmp\n",
+            "same shell, same directory"
+        );
+        sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn timeout_stops_a_builtin_loop() {
+        let (sessions, cancel, _sender) = local();
+        let execution = run(
+            &sessions,
+            &cancel,
+            "while :; do :; done\n",
+            Duration::from_millis(300),
+        )
+        .await;
+        assert_eq!(execution.ending, Ending::TimedOut);
+        let next = run(&sessions, &cancel, "echo alive\n", Duration::from_secs(5)).await;
+        assert_eq!(String::from_utf8_lossy(&next.output), "alive\n");
+        sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn exit_in_a_block_ends_the_session_and_the_next_block_gets_a_new_one() {
+        let (sessions, cancel, _sender) = local();
+        run(&sessions, &cancel, "cd /tmp\n", Duration::from_secs(5)).await;
+        let execution = run(
+            &sessions,
+            &cancel,
+            "echo bye; exit 3\n",
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!(matches!(execution.ending, Ending::Lost(_)));
+        assert_eq!(execution.exit_code, Some(3));
+        assert_eq!(String::from_utf8_lossy(&execution.output), "bye\n");
+        let next = run(&sessions, &cancel, "echo again\n", Duration::from_secs(5)).await;
+        assert_eq!(String::from_utf8_lossy(&next.output), "again\n");
+        sessions.shutdown(true).await;
+    }
+}

@@ -1,0 +1,351 @@
+//! The wire protocol between runbook and a persistent bash on a host, the same for every
+//! transport. runbook writes a frame per block on the shell's stdin: the script as a quoted
+//! heredoc, then a call that evaluates it in the shell itself (so `cd`, `export` and functions
+//! persist, like in a trainee's terminal) with stdin from /dev/null and stderr on stdout, then
+//! prints an end marker carrying the exit status. `set -m` puts every command in a process
+//! group of its own, which a timeout can kill without killing the shell; a USR1 trap makes the
+//! shell abandon the rest of the block.
+
+use rand_nonce::nonce;
+
+/// Marks the start and end of a marker; never printed by well-behaved commands, and a marker
+/// also carries a per-session random nonce.
+pub const SEPARATOR: u8 = 0x1e;
+
+/// Text sent once, right after the shell starts.
+pub fn bootstrap(nonce: &str) -> String {
+    format!(
+        r#"exec 2>&1
+set -m
+set +o history 2>/dev/null
+trap 'return 124 2>/dev/null' USR1
+__rb_run() {{ eval "$__rb_s"; }}
+IFS= read -r __rb_stat < /proc/$$/stat
+__rb_stat=${{__rb_stat##*) }}
+set -- $__rb_stat
+printf '\036{nonce} ready %s %s %s\036' "$$" "$3" "$4"
+set --
+unset __rb_stat
+"#
+    )
+}
+
+/// The frame that runs one block.
+pub fn frame(nonce: &str, script: &str) -> String {
+    let mut text = String::with_capacity(script.len() + 160);
+    text.push_str("IFS= read -r -d '' __rb_s <<'__RB_EOF_");
+    text.push_str(nonce);
+    text.push_str("'\n");
+    text.push_str(script);
+    if !script.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("__RB_EOF_");
+    text.push_str(nonce);
+    text.push_str("\n__rb_run </dev/null; printf '\\036");
+    text.push_str(nonce);
+    text.push_str(" %d\\036' $?\n");
+    text
+}
+
+/// A shell script (POSIX sh, run beside the session) that signals everything the session's
+/// shell started: USR1 to the shell so it abandons the block, then `signal` to every process
+/// group in the shell's session except the groups of the shell and its ancestors.
+pub fn kill_script(shell_pid: u32, session_id: u32, signal: &str) -> String {
+    format!(
+        r#"shell={shell_pid}; sid={session_id}
+kill -USR1 "$shell" 2>/dev/null
+skip=" "; p=$shell
+while [ -n "$p" ] && [ "$p" -gt 1 ]; do
+  read -r s 2>/dev/null < /proc/$p/stat || break
+  s=${{s##*) }}; set -- $s
+  [ "$4" = "$sid" ] || break
+  skip="$skip$3 "; p=$2
+done
+groups=" "
+for d in /proc/[0-9]*; do
+  read -r s 2>/dev/null < "$d/stat" || continue
+  s=${{s##*) }}; set -- $s
+  [ "$4" = "$sid" ] || continue
+  case "$skip" in *" $3 "*) continue;; esac
+  case "$groups" in *" $3 "*) ;; *) groups="$groups$3 ";; esac
+done
+for g in $groups; do kill -s {signal} -- "-$g" 2>/dev/null; done
+echo "signalled:$groups"
+"#
+    )
+}
+
+/// A script that ends the whole shell session (the shell included).
+pub fn end_session_script(shell_pid: u32, session_id: u32) -> String {
+    format!(
+        r#"{kill}kill -KILL "{shell_pid}" 2>/dev/null; true
+"#,
+        kill = kill_script(shell_pid, session_id, "KILL")
+    )
+}
+
+/// Quotes `text` for a POSIX shell.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+%".contains(&b))
+    {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// The script that writes a `file=` block's content on its host.
+pub fn write_file_script(
+    path: &str,
+    content: &str,
+    mode: Option<u32>,
+    owner: Option<&str>,
+) -> String {
+    let nonce = nonce();
+    // `~/x` means the session user's home, as in a terminal.
+    let target = match path.strip_prefix("~/") {
+        Some(rest) => format!("\"$HOME\"/{}", shell_quote(rest)),
+        None => shell_quote(path),
+    };
+    let mut script = format!(
+        "__rb_f={target}\nmkdir -p -- \"$(dirname -- \"$__rb_f\")\" || exit 1\nIFS= read -r -d '' __rb_c <<'__RB_FILE_{nonce}'\n"
+    );
+    script.push_str(content);
+    if !content.ends_with('\n') && !content.is_empty() {
+        script.push('\n');
+    }
+    script.push_str(&format!("__RB_FILE_{nonce}\n"));
+    script.push_str("printf '%s' \"$__rb_c\" > \"$__rb_f\"");
+    if let Some(mode) = mode {
+        script.push_str(&format!(" && chmod {mode:o} \"$__rb_f\""));
+    }
+    if let Some(owner) = owner {
+        script.push_str(&format!(" && chown {} \"$__rb_f\"", shell_quote(owner)));
+    }
+    script.push_str("\n__rb_st=$?; unset __rb_c __rb_f; (exit $__rb_st)\n");
+    script
+}
+
+/// What the scanner found in the shell's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Marker {
+    /// End of a block, with its exit status.
+    Done(i32),
+    /// The shell is up: its pid, process group and session.
+    Ready { pid: u32, pgid: u32, sid: u32 },
+}
+
+/// Accumulates a block's output, keeping at most `cap` bytes (the tail), and finds the marker.
+#[derive(Debug)]
+pub struct OutputBuffer {
+    data: Vec<u8>,
+    needle: Vec<u8>,
+    cap: usize,
+    /// Where the next marker search starts in `data`.
+    search_from: usize,
+    /// Bytes dropped from the front (the output was longer than `cap`).
+    dropped: u64,
+}
+
+impl OutputBuffer {
+    pub fn new(nonce: &str, cap: usize) -> Self {
+        let mut needle = vec![SEPARATOR];
+        needle.extend_from_slice(nonce.as_bytes());
+        needle.push(b' ');
+        OutputBuffer {
+            data: Vec::new(),
+            needle,
+            cap: cap.max(1024),
+            search_from: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Adds bytes; returns the marker if it is now complete, with the bytes after it.
+    pub fn push(&mut self, chunk: &[u8]) -> Option<(Marker, Vec<u8>)> {
+        self.data.extend_from_slice(chunk);
+        let found = self.find_marker();
+        if found.is_none() {
+            self.trim();
+        }
+        found
+    }
+
+    fn find_marker(&mut self) -> Option<(Marker, Vec<u8>)> {
+        let start = self.search_from;
+        let relative = find(&self.data[start..], &self.needle);
+        let Some(relative) = relative else {
+            self.search_from = self.data.len().saturating_sub(self.needle.len());
+            return None;
+        };
+        let begin = start + relative;
+        let payload_start = begin + self.needle.len();
+        let end = self.data[payload_start..]
+            .iter()
+            .position(|&b| b == SEPARATOR)?
+            + payload_start;
+        let payload = String::from_utf8_lossy(&self.data[payload_start..end]).into_owned();
+        let marker = parse_payload(&payload)?;
+        let rest = self.data[end + 1..].to_vec();
+        self.data.truncate(begin);
+        Some((marker, rest))
+    }
+
+    /// Keeps memory bounded: once the buffer holds twice the cap, drop the oldest bytes.
+    fn trim(&mut self) {
+        if self.data.len() <= self.cap.saturating_mul(2) {
+            return;
+        }
+        let excess = self.data.len() - self.cap;
+        // Never cut into a marker that may be arriving.
+        let excess = excess.min(self.search_from);
+        self.data.drain(..excess);
+        self.search_from -= excess;
+        self.dropped += excess as u64;
+    }
+
+    /// The captured output: the last `cap` bytes, and whether earlier bytes were dropped.
+    pub fn finish(mut self) -> (Vec<u8>, bool, u64) {
+        let total = self.dropped + self.data.len() as u64;
+        if self.data.len() > self.cap {
+            let excess = self.data.len() - self.cap;
+            self.data.drain(..excess);
+            self.dropped += excess as u64;
+        }
+        (self.data, self.dropped > 0, total)
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+fn parse_payload(payload: &str) -> Option<Marker> {
+    let mut words = payload.split(' ');
+    match words.next()? {
+        "ready" => {
+            let pid = words.next()?.parse().ok()?;
+            let pgid = words.next()?.parse().ok()?;
+            let sid = words.next()?.parse().ok()?;
+            Some(Marker::Ready { pid, pgid, sid })
+        }
+        code => code.parse().ok().map(Marker::Done),
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    let first = needle[0];
+    let mut offset = 0;
+    while let Some(position) = haystack[offset..].iter().position(|&b| b == first) {
+        let start = offset + position;
+        if haystack.len() - start < needle.len() {
+            return None;
+        }
+        if &haystack[start..start + needle.len()] == needle {
+            return Some(start);
+        }
+        offset = start + 1;
+    }
+    None
+}
+
+/// Random hex strings for markers and heredoc terminators.
+pub mod rand_nonce {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+    /// 128 bits from the clock, the process id, a counter and the OS's randomness.
+    pub fn nonce() -> String {
+        let mut seed = [0u8; 16];
+        let from_os = std::fs::File::open("/dev/urandom")
+            .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut seed));
+        if from_os.is_err() {
+            let time = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            seed[..8].copy_from_slice(&(time as u64).to_le_bytes());
+            seed[8..12].copy_from_slice(&std::process::id().to_le_bytes());
+        }
+        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+        seed[12..]
+            .iter_mut()
+            .zip(count.to_le_bytes())
+            .for_each(|(byte, extra)| *byte ^= extra);
+        seed.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_marker_split_across_chunks() {
+        let mut buffer = OutputBuffer::new("abc", 4096);
+        assert!(buffer.push(b"hello\n\x1eab").is_none());
+        let (marker, rest) = buffer.push(b"c 3\x1etrailing").expect("marker");
+        assert_eq!(marker, Marker::Done(3));
+        assert_eq!(rest, b"trailing");
+        let (output, truncated, total) = buffer.finish();
+        assert_eq!(output, b"hello\n");
+        assert!(!truncated);
+        assert_eq!(total, 6);
+    }
+
+    #[test]
+    fn ready_marker() {
+        let mut buffer = OutputBuffer::new("n", 4096);
+        let (marker, _) = buffer.push(b"\x1en ready 10 10 10\x1e").expect("marker");
+        assert_eq!(
+            marker,
+            Marker::Ready {
+                pid: 10,
+                pgid: 10,
+                sid: 10
+            }
+        );
+    }
+
+    #[test]
+    fn keeps_the_tail_of_long_output() {
+        let mut buffer = OutputBuffer::new("n", 1024);
+        for index in 0..10_000u32 {
+            assert!(buffer.push(format!("line {index}\n").as_bytes()).is_none());
+            assert!(buffer.len() <= 2048 + 16);
+        }
+        let (marker, _) = buffer.push(b"\x1en 0\x1e").expect("marker");
+        assert_eq!(marker, Marker::Done(0));
+        let (output, truncated, total) = buffer.finish();
+        assert!(truncated);
+        assert_eq!(output.len(), 1024);
+        assert!(output.ends_with(b"line 9999\n"));
+        assert_eq!(
+            total,
+            (0..10_000u32)
+                .map(|i| format!("line {i}\n").len() as u64)
+                .sum::<u64>()
+        );
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("/etc/default/etcd"), "/etc/default/etcd");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn nonces_differ() {
+        assert_ne!(nonce(), nonce());
+        assert_eq!(nonce().len(), 32);
+    }
+}

@@ -1,0 +1,106 @@
+//! A scratch workshop in a temporary folder and the real `runbook` binary to run on it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "exit status\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Self {
+        assert!(self.stdout.contains(text), "stdout lacks {text:?}\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, text: &str) -> &Self {
+        assert!(self.stderr.contains(text), "stderr lacks {text:?}\n--- stderr\n{}", self.stderr);
+        self
+    }
+}
+
+pub fn runbook_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_runbook"))
+}
+
+impl Lab {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new().prefix("runbook-test-").tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("workshop")).expect("workshop dir");
+        Lab { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, relative: &str, text: &str) -> &Self {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+        self
+    }
+
+    pub fn chapter(&self, name: &str, text: &str) -> &Self {
+        self.write(&format!("workshop/{name}"), text)
+    }
+
+    pub fn expected(&self, chapter: &str, id: &str, text: &str) -> &Self {
+        self.write(&format!("expected/{chapter}/{id}.out"), text)
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path().join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(runbook_binary());
+        command.args(args).current_dir(self.path()).env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+        command
+    }
+
+    pub fn runbook(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("run runbook"))
+    }
+
+    pub fn report(&self) -> serde_json::Value {
+        serde_json::from_str(&self.read("report/run.json")).expect("run.json is JSON")
+    }
+
+    /// The report entry of a step, by its qualified id.
+    pub fn step(&self, qualified_id: &str) -> serde_json::Value {
+        let report = self.report();
+        for chapter in report["chapters"].as_array().expect("chapters") {
+            for step in chapter["steps"].as_array().expect("steps") {
+                if step["qualified_id"] == qualified_id {
+                    return step.clone();
+                }
+            }
+        }
+        panic!("no step {qualified_id} in the report");
+    }
+}
