@@ -1,19 +1,7 @@
 //! runbook: arguments -> plan -> run -> reports -> exit code. Prints only errors that stop
 //! runbook itself; everything about a run goes through the reporters.
 
-mod chapter;
-mod cli;
-mod diagnostic;
-mod execute;
-mod expect;
-mod inventory;
-mod list;
-mod plan;
-mod report;
-mod secret;
-mod sys;
-mod target;
-mod template;
+use runbook::{cli, diagnostic, execute, list, plan, report, secret, target, template};
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -23,15 +11,7 @@ use console::Style;
 
 use cli::{Cli, Command, PlanArgs, VerifyArgs};
 use diagnostic::Diagnostics;
-
-/// Exit statuses, as documented in the README.
-pub mod exit {
-    pub const PASSED: u8 = 0;
-    pub const FAILED: u8 = 1;
-    pub const BAD_INPUT: u8 = 2;
-    pub const INTERRUPTED: u8 = 130;
-    pub const TERMINATED: u8 = 143;
-}
+use runbook::exit;
 
 /// Why runbook could not do its job.
 #[derive(Debug)]

@@ -7,12 +7,20 @@ use common::Lab;
 #[test]
 fn passing_workshop_exits_zero_and_writes_three_reports() {
     let lab = Lab::new();
-    lab.chapter("01-basics.md", "# Basics\n\n```bash id=hello\necho hello\n```\n\n```console\nhello\n```\n");
+    lab.chapter(
+        "01-basics.md",
+        "# Basics\n\n```bash id=hello\necho hello\n```\n\n```console\nhello\n```\n",
+    );
     let run = lab.runbook(&["verify", "workshop"]);
-    run.assert_code(0).stdout_has("PASS 01-basics/hello").stdout_has("report: report/index.html");
+    run.assert_code(0)
+        .stdout_has("PASS 01-basics/hello")
+        .stdout_has("report: report/index.html");
     assert_eq!(lab.report()["status"], "passed");
     assert!(lab.read("report/index.html").contains("01-basics/hello"));
-    assert!(lab.read("report/junit.xml").contains("<testcase name=\"01-basics/hello\""));
+    assert!(
+        lab.read("report/junit.xml")
+            .contains("<testcase name=\"01-basics/hello\"")
+    );
 }
 
 #[test]
@@ -28,7 +36,10 @@ fn state_persists_between_blocks_of_a_host() {
 #[test]
 fn mismatch_shows_a_diff_with_the_expected_files_line_numbers() {
     let lab = Lab::new();
-    lab.chapter("01-list.md", "# List\n\n```bash id=members\nprintf 'e1 leader\\ne2 follower\\ne3 follower\\n'\n```\n");
+    lab.chapter(
+        "01-list.md",
+        "# List\n\n```bash id=members\nprintf 'e1 leader\\ne2 follower\\ne3 follower\\n'\n```\n",
+    );
     lab.expected("01-list", "members", "e1 leader\ne2 leader\ne3 follower\n");
     let run = lab.runbook(&["verify", "workshop"]);
     run.assert_code(1)
@@ -40,20 +51,37 @@ fn mismatch_shows_a_diff_with_the_expected_files_line_numbers() {
     let step = lab.step("01-list/members");
     assert_eq!(step["outcome"], "mismatch");
     let diff = &step["hosts"][0]["attempts"][0]["diff"];
-    assert!(diff["unified"].as_str().expect("unified").contains("-e2 leader\n+e2 follower"));
+    assert!(
+        diff["unified"]
+            .as_str()
+            .expect("unified")
+            .contains("-e2 leader\n+e2 follower")
+    );
     let html = lab.read("report/index.html");
-    assert!(html.contains("<em class=\"ch\">leader</em>"), "changed word is marked in the HTML diff");
-    assert!(lab.read("report/junit.xml").contains("<failure type=\"mismatch\""));
+    assert!(
+        html.contains("<em class=\"ch\">leader</em>"),
+        "changed word is marked in the HTML diff"
+    );
+    assert!(
+        lab.read("report/junit.xml")
+            .contains("<failure type=\"mismatch\"")
+    );
 }
 
 #[test]
 fn a_failure_stops_the_run_unless_keep_going() {
     let lab = Lab::new();
-    lab.chapter("01.md", "```bash\nfalse\n```\n\n```bash id=later\ntouch later-ran\n```\n");
-    lab.runbook(&["verify", "workshop"]).assert_code(1).stdout_has("1 blocks not run");
+    lab.chapter(
+        "01.md",
+        "```bash\nfalse\n```\n\n```bash id=later\ntouch later-ran\n```\n",
+    );
+    lab.runbook(&["verify", "workshop"])
+        .assert_code(1)
+        .stdout_has("1 blocks not run");
     assert!(!lab.path().join("later-ran").exists());
     assert_eq!(lab.step("01/later")["outcome"], "skipped");
-    lab.runbook(&["verify", "workshop", "--keep-going"]).assert_code(1);
+    lab.runbook(&["verify", "workshop", "--keep-going"])
+        .assert_code(1);
     assert!(lab.path().join("later-ran").exists());
 }
 
@@ -70,7 +98,10 @@ fn exit_status_is_checked() {
     assert_eq!(lab.step("01/any")["outcome"], "unverified");
     let wrong = lab.step("01/wrong");
     assert_eq!(wrong["outcome"], "exit");
-    assert_eq!(wrong["hosts"][0]["attempts"][0]["message"], "exit status 0, expected 2");
+    assert_eq!(
+        wrong["hosts"][0]["attempts"][0]["message"],
+        "exit status 0, expected 2"
+    );
 }
 
 #[test]
@@ -82,13 +113,29 @@ fn timeout_kills_the_block_and_reports_partial_output() {
     );
     let started = std::time::Instant::now();
     let run = lab.runbook(&["verify", "workshop", "--keep-going", "--grace", "1s"]);
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
     run.assert_code(1).stdout_has("TIMEOUT 01/slow");
     let slow = lab.step("01/slow");
-    let output = slow["hosts"][0]["attempts"][0]["output"].as_str().expect("output");
-    assert!(output.starts_with("started\n") && !output.contains("never"), "{output}");
-    assert_eq!(lab.step("01/after")["outcome"], "passed", "the session recovered");
-    let leftover = std::process::Command::new("pgrep").args(["-f", "sleep 300"]).output().expect("pgrep");
+    let output = slow["hosts"][0]["attempts"][0]["output"]
+        .as_str()
+        .expect("output");
+    assert!(
+        output.starts_with("started\n") && !output.contains("never"),
+        "{output}"
+    );
+    assert_eq!(
+        lab.step("01/after")["outcome"],
+        "passed",
+        "the session recovered"
+    );
+    let leftover = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 300"])
+        .output()
+        .expect("pgrep");
     assert!(leftover.stdout.is_empty(), "the timed-out command is gone");
 }
 
@@ -99,19 +146,38 @@ fn retry_runs_again_until_the_output_matches() {
         "01.md",
         "```bash\nrm -f count\n```\n\n```bash id=wait retry=20s/200ms\necho x >> count; if [ $(wc -l < count) -ge 3 ]; then echo ready; else echo waiting; fi\n```\n\n```console\nready\n```\n",
     );
-    lab.runbook(&["verify", "workshop"]).assert_code(0).stdout_has("(3 attempts)");
-    let attempts = lab.step("01/wait")["hosts"][0]["attempts"].as_array().expect("attempts").clone();
-    let outcomes: Vec<&str> = attempts.iter().map(|a| a["outcome"].as_str().expect("outcome")).collect();
+    lab.runbook(&["verify", "workshop"])
+        .assert_code(0)
+        .stdout_has("(3 attempts)");
+    let attempts = lab.step("01/wait")["hosts"][0]["attempts"]
+        .as_array()
+        .expect("attempts")
+        .clone();
+    let outcomes: Vec<&str> = attempts
+        .iter()
+        .map(|a| a["outcome"].as_str().expect("outcome"))
+        .collect();
     assert_eq!(outcomes, vec!["mismatch", "mismatch", "passed"]);
 }
 
 #[test]
 fn retry_gives_up_when_time_is_up() {
     let lab = Lab::new();
-    lab.chapter("01.md", "```bash id=never retry=1s/300ms\necho no\n```\n\n```console\nyes\n```\n");
-    lab.runbook(&["verify", "workshop"]).assert_code(1).stdout_has("MISMATCH 01/never");
-    let attempts = lab.step("01/never")["hosts"][0]["attempts"].as_array().expect("attempts").len();
-    assert!((2..=5).contains(&attempts), "{attempts} attempts in 1s every 300ms");
+    lab.chapter(
+        "01.md",
+        "```bash id=never retry=1s/300ms\necho no\n```\n\n```console\nyes\n```\n",
+    );
+    lab.runbook(&["verify", "workshop"])
+        .assert_code(1)
+        .stdout_has("MISMATCH 01/never");
+    let attempts = lab.step("01/never")["hosts"][0]["attempts"]
+        .as_array()
+        .expect("attempts")
+        .len();
+    assert!(
+        (2..=5).contains(&attempts),
+        "{attempts} attempts in 1s every 300ms"
+    );
 }
 
 #[test]
@@ -121,12 +187,23 @@ fn a_capture_is_reused_by_later_blocks() {
         "01-ha.md",
         "```bash id=find\necho 'Leader: pg-3 (since 12:00:01)'\n```\n\n```bash id=use\necho \"switching away from {{ leader }}\"\n```\n\n```bash id=where on={{ here }}\necho on $(hostname)\n```\n",
     );
-    lab.expected("01-ha", "find", "Leader: (?P<leader>pg-\\d) \\(since .*\\) (re)\n");
+    lab.expected(
+        "01-ha",
+        "find",
+        "Leader: (?P<leader>pg-\\d) \\(since .*\\) (re)\n",
+    );
     lab.expected("01-ha", "use", "switching away from {{ leader }}\n");
     lab.expected("01-ha", "where", "on * (glob)\n");
-    lab.runbook(&["verify", "workshop", "--var", "here=localhost"]).assert_code(0);
-    assert_eq!(lab.step("01-ha/use")["command"], "echo \"switching away from pg-3\"\n");
-    assert_eq!(lab.step("01-ha/find")["hosts"][0]["captures"]["leader"], "pg-3");
+    lab.runbook(&["verify", "workshop", "--var", "here=localhost"])
+        .assert_code(0);
+    assert_eq!(
+        lab.step("01-ha/use")["command"],
+        "echo \"switching away from pg-3\"\n"
+    );
+    assert_eq!(
+        lab.step("01-ha/find")["hosts"][0]["captures"]["leader"],
+        "pg-3"
+    );
 }
 
 #[test]
@@ -137,46 +214,77 @@ fn file_blocks_write_their_content() {
         "01.md",
         &format!("Put this in the file:\n\n```ini file={} mode=0640\n[main]\nname = {{{{ name }}}}\n```\n", target.display()),
     );
-    lab.runbook(&["verify", "workshop", "--var", "name=demo"]).assert_code(0);
-    assert_eq!(std::fs::read_to_string(&target).expect("written"), "[main]\nname = demo\n");
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&target).expect("meta").permissions());
+    lab.runbook(&["verify", "workshop", "--var", "name=demo"])
+        .assert_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("written"),
+        "[main]\nname = demo\n"
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&target).expect("meta").permissions(),
+    );
     assert_eq!(mode & 0o777, 0o640);
 }
 
 #[test]
 fn bless_keeps_pattern_lines_that_still_match() {
     let lab = Lab::new();
-    lab.chapter("01.md", "```bash id=status\necho \"pid $$\"\necho 'state: running'\necho 'members: 3'\n```\n");
-    lab.expected("01", "status", "pid \\d+ (re)\nstate: stopped\nmembers: 3\n");
+    lab.chapter(
+        "01.md",
+        "```bash id=status\necho \"pid $$\"\necho 'state: running'\necho 'members: 3'\n```\n",
+    );
+    lab.expected(
+        "01",
+        "status",
+        "pid \\d+ (re)\nstate: stopped\nmembers: 3\n",
+    );
     lab.runbook(&["verify", "workshop"]).assert_code(1);
     lab.runbook(&["verify", "workshop", "--bless"])
         .assert_code(0)
         .stdout_has("blessed expected/01/status.out (2 lines changed)");
-    assert_eq!(lab.read("expected/01/status.out"), "pid \\d+ (re)\nstate: running\nmembers: 3\n");
+    assert_eq!(
+        lab.read("expected/01/status.out"),
+        "pid \\d+ (re)\nstate: running\nmembers: 3\n"
+    );
     lab.runbook(&["verify", "workshop"]).assert_code(0);
 }
 
 #[test]
 fn bless_creates_missing_expected_files() {
     let lab = Lab::new();
-    lab.chapter("01.md", "```bash id=fresh\nprintf 'a\\tb\\n\\x01\\nend'\n```\n");
-    lab.runbook(&["verify", "workshop", "--bless"]).assert_code(0).stdout_has("(new)");
-    assert_eq!(lab.read("expected/01/fresh.out"), "a\tb\n\\x01 (esc)\nend (no-eol)\n");
-    lab.runbook(&["verify", "workshop", "--strict"]).assert_code(0);
+    lab.chapter(
+        "01.md",
+        "```bash id=fresh\nprintf 'a\\tb\\n\\x01\\nend'\n```\n",
+    );
+    lab.runbook(&["verify", "workshop", "--bless"])
+        .assert_code(0)
+        .stdout_has("(new)");
+    assert_eq!(
+        lab.read("expected/01/fresh.out"),
+        "a\tb\n\\x01 (esc)\nend (no-eol)\n"
+    );
+    lab.runbook(&["verify", "workshop", "--strict"])
+        .assert_code(0);
 }
 
 #[test]
 fn strict_fails_unverified_blocks() {
     let lab = Lab::new();
     lab.chapter("01.md", "```bash\necho nothing to compare\n```\n");
-    lab.runbook(&["verify", "workshop"]).assert_code(0).stdout_has("UNVERIFIED 01/block-1");
-    lab.runbook(&["verify", "workshop", "--strict"]).assert_code(1);
+    lab.runbook(&["verify", "workshop"])
+        .assert_code(0)
+        .stdout_has("UNVERIFIED 01/block-1");
+    lab.runbook(&["verify", "workshop", "--strict"])
+        .assert_code(1);
 }
 
 #[test]
 fn expected_file_wins_over_the_console_block() {
     let lab = Lab::new();
-    lab.chapter("01.md", "```bash id=date\necho 2026\n```\n\n```console\n2021\n```\n");
+    lab.chapter(
+        "01.md",
+        "```bash id=date\necho 2026\n```\n\n```console\n2021\n```\n",
+    );
     lab.runbook(&["verify", "workshop"]).assert_code(1);
     lab.expected("01", "date", "20\\d\\d (re)\n");
     lab.runbook(&["verify", "workshop"]).assert_code(0);
@@ -185,7 +293,10 @@ fn expected_file_wins_over_the_console_block() {
 #[test]
 fn summary_sets_the_order_and_titles() {
     let lab = Lab::new();
-    lab.chapter("SUMMARY.md", "# Summary\n\n- [Second first](b.md)\n- [Then the first](a.md)\n- [Draft]()\n");
+    lab.chapter(
+        "SUMMARY.md",
+        "# Summary\n\n- [Second first](b.md)\n- [Then the first](a.md)\n- [Draft]()\n",
+    );
     lab.chapter("a.md", "```bash\necho a >> order\n```\n");
     lab.chapter("b.md", "```bash\necho b >> order\n```\n");
     lab.runbook(&["verify", "workshop"]).assert_code(0);
@@ -197,11 +308,16 @@ fn summary_sets_the_order_and_titles() {
 #[test]
 fn chapter_and_from_select_blocks() {
     let lab = Lab::new();
-    lab.chapter("a.md", "```bash id=one\necho a1 >> ran\n```\n\n```bash id=two\necho a2 >> ran\n```\n");
+    lab.chapter(
+        "a.md",
+        "```bash id=one\necho a1 >> ran\n```\n\n```bash id=two\necho a2 >> ran\n```\n",
+    );
     lab.chapter("b.md", "```bash id=one\necho b1 >> ran\n```\n");
-    lab.runbook(&["verify", "workshop", "--chapter", "b"]).assert_code(0);
+    lab.runbook(&["verify", "workshop", "--chapter", "b"])
+        .assert_code(0);
     assert_eq!(lab.read("ran"), "b1\n");
-    lab.runbook(&["verify", "workshop", "--from", "a/two"]).assert_code(0);
+    lab.runbook(&["verify", "workshop", "--from", "a/two"])
+        .assert_code(0);
     assert_eq!(lab.read("ran"), "b1\na2\nb1\n");
     lab.runbook(&["verify", "workshop", "--from", "one"])
         .assert_code(2)
@@ -211,7 +327,10 @@ fn chapter_and_from_select_blocks() {
 #[test]
 fn list_shows_the_plan_without_running() {
     let lab = Lab::new();
-    lab.chapter("01-lab.md", "# The lab\n\n```bash id=make\ntouch made\n```\n\n```ini file=/tmp/x.ini\nA=1\n```\n");
+    lab.chapter(
+        "01-lab.md",
+        "# The lab\n\n```bash id=make\ntouch made\n```\n\n```ini file=/tmp/x.ini\nA=1\n```\n",
+    );
     let run = lab.runbook(&["list", "workshop"]);
     run.assert_code(0)
         .stdout_has("The lab")
@@ -233,7 +352,10 @@ fn bad_input_is_reported_with_file_line_and_hint_and_nothing_runs() {
         .stderr_has("3 | ```bash id=x tiemout=3s")
         .stderr_has("hint: did you mean `timeout`?")
         .stderr_has("nothing was run");
-    assert!(!lab.path().join("ran").exists(), "validation happens before the first command");
+    assert!(
+        !lab.path().join("ran").exists(),
+        "validation happens before the first command"
+    );
     assert!(!lab.path().join("report").exists());
 }
 
@@ -251,7 +373,10 @@ fn invalid_regex_in_an_expected_file_points_at_its_line() {
 #[test]
 fn prompts_are_stripped_and_user_host_prompts_name_the_host() {
     let lab = Lab::new();
-    lab.chapter("01.md", "```bash id=p\n$ echo one\n$ echo two\n```\n\n```console\none\ntwo\n```\n");
+    lab.chapter(
+        "01.md",
+        "```bash id=p\n$ echo one\n$ echo two\n```\n\n```console\none\ntwo\n```\n",
+    );
     lab.runbook(&["verify", "workshop"]).assert_code(0);
     lab.chapter("02.md", "```bash\npostgres@pg-1:~$ patronictl list\n```\n");
     lab.runbook(&["verify", "workshop"])
@@ -263,7 +388,10 @@ fn prompts_are_stripped_and_user_host_prompts_name_the_host() {
 #[test]
 fn output_bytes_are_escaped_and_ansi_stripped() {
     let lab = Lab::new();
-    lab.chapter("01.md", "```bash id=bytes\nprintf '\\033[31mred\\033[0m\\n\\377bad\\n'\n```\n");
+    lab.chapter(
+        "01.md",
+        "```bash id=bytes\nprintf '\\033[31mred\\033[0m\\n\\377bad\\n'\n```\n",
+    );
     lab.expected("01", "bytes", "red\n\\xffbad (esc)\n");
     lab.runbook(&["verify", "workshop"]).assert_code(0);
 }

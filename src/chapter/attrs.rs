@@ -104,9 +104,14 @@ fn split_words(info: &str) -> Result<Vec<(usize, String)>, usize> {
     let mut in_template = false;
     let mut characters = info.char_indices().peekable();
     while let Some((index, character)) = characters.next() {
-        if quote.is_none() && !in_template && character == '{' && characters.peek().map(|(_, c)| *c) == Some('{') {
+        if quote.is_none()
+            && !in_template
+            && character == '{'
+            && characters.peek().map(|(_, c)| *c) == Some('{')
+        {
             in_template = true;
-        } else if in_template && character == '}' && characters.peek().map(|(_, c)| *c) == Some('}') {
+        } else if in_template && character == '}' && characters.peek().map(|(_, c)| *c) == Some('}')
+        {
             in_template = false;
             current.push('}');
             characters.next();
@@ -154,6 +159,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Context for reporting a problem in an info string.
+#[derive(Debug)]
 pub struct InfoLine<'a> {
     pub file: &'a std::path::Path,
     pub line: usize,
@@ -169,7 +175,13 @@ impl InfoLine<'_> {
     }
 
     /// An error underlining `length` bytes at `offset` in the info string.
-    fn error_at(&self, info: &str, offset: usize, length: usize, message: impl Into<String>) -> Diagnostic {
+    fn error_at(
+        &self,
+        info: &str,
+        offset: usize,
+        length: usize,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         let mut diagnostic = Diagnostic::new(self.file, self.line, message).quoting(self.text);
         // The info string sits after the fence characters in the quoted line.
         if let Some(info_start) = self.text.find(info.trim_start()) {
@@ -223,7 +235,12 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
             None => (word.as_str(), None),
         };
         if !ATTRIBUTE_NAMES.contains(&key) {
-            let mut problem = at.error_at(info, offset, key.len(), format!("unknown attribute `{key}`"));
+            let mut problem = at.error_at(
+                info,
+                offset,
+                key.len(),
+                format!("unknown attribute `{key}`"),
+            );
             problem = match did_you_mean(key, ATTRIBUTE_NAMES.iter().copied()) {
                 Some(close) => problem.hint(format!("did you mean `{close}`?")),
                 None => problem.hint(format!(
@@ -550,7 +567,11 @@ mod template_words {
     #[test]
     fn template_values_keep_their_spaces() {
         let info = "bash id=where on={{ here }}";
-        let at = InfoLine { file: Path::new("ch.md"), line: 1, text: "```bash id=where on={{ here }}" };
+        let at = InfoLine {
+            file: Path::new("ch.md"),
+            line: 1,
+            text: "```bash id=where on={{ here }}",
+        };
         let attributes = parse(info, &at).expect("valid");
         assert_eq!(attributes.on.as_deref(), Some("{{ here }}"));
     }
@@ -558,7 +579,11 @@ mod template_words {
     #[test]
     fn underline_is_on_the_word_itself() {
         let text = "```bash id=where here=1";
-        let at = InfoLine { file: Path::new("ch.md"), line: 1, text };
+        let at = InfoLine {
+            file: Path::new("ch.md"),
+            line: 1,
+            text,
+        };
         let problems = parse("bash id=where here=1", &at).expect_err("unknown");
         let (start, end) = problems[0].span.expect("a span");
         assert_eq!(&text[start..end], "here");

@@ -81,7 +81,6 @@ pub struct Block {
     pub attributes: Attributes,
     pub kind: BlockKind,
     /// The content as written in the chapter (prompts included).
-    #[expect(dead_code, reason = "read by the mdBook preprocessor (issue 5)")]
     pub body: String,
     /// Host and user from a `user@host:dir$` prompt.
     pub prompt_host: Option<String>,
@@ -91,10 +90,6 @@ pub struct Block {
     /// Title of the heading the block sits under.
     pub section: Option<String>,
     /// The last few lines of prose before the block (for `runbook step`).
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read by runbook step (issue 5)")
-    )]
     pub context: Vec<String>,
     pub inline_expected: Option<InlineExpected>,
     /// Bytes of the block (fences included) in the chapter.

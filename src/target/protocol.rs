@@ -219,7 +219,7 @@ impl OutputBuffer {
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub fn buffered(&self) -> usize {
         self.data.len()
     }
 }
@@ -320,7 +320,7 @@ mod tests {
         let mut buffer = OutputBuffer::new("n", 1024);
         for index in 0..10_000u32 {
             assert!(buffer.push(format!("line {index}\n").as_bytes()).is_none());
-            assert!(buffer.len() <= 2048 + 16);
+            assert!(buffer.buffered() <= 2048 + 16);
         }
         let (marker, _) = buffer.push(b"\x1en 0\x1e").expect("marker");
         assert_eq!(marker, Marker::Done(0));
