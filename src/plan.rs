@@ -195,6 +195,8 @@ pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
     // Every capture and the block defining it, to tell "used before defined" from "unknown".
     let mut all_steps = Vec::new();
     for (chapter_index, chapter) in workshop.chapters.iter().enumerate() {
+        // One listing of the chapter's expected folder serves all its blocks.
+        let listing = ExpectedListing::read(&expected_dir.join(&chapter.key));
         for (block_index, block) in chapter.blocks.iter().enumerate() {
             if !block.runs() {
                 continue;
@@ -202,7 +204,7 @@ pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
             match plan_step(
                 &workshop,
                 &inventory,
-                &expected_dir,
+                &listing,
                 options,
                 chapter_index,
                 block_index,
@@ -328,10 +330,56 @@ fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, St
     found
 }
 
+/// The files of one chapter's expected folder, read once.
+struct ExpectedListing {
+    folder: PathBuf,
+    names: BTreeSet<String>,
+}
+
+impl ExpectedListing {
+    fn read(folder: &Path) -> Self {
+        let names = std::fs::read_dir(folder)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                    .filter(|name| name.ends_with(".out"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ExpectedListing {
+            folder: folder.to_path_buf(),
+            names,
+        }
+    }
+
+    /// `<id>.out`, if present.
+    fn shared(&self, id: &str) -> Option<PathBuf> {
+        let name = format!("{id}.out");
+        self.names.contains(&name).then(|| self.folder.join(name))
+    }
+
+    /// `<id>.<host>.out` files: (what stands between the id and `.out`, path).
+    fn per_host(&self, id: &str) -> Vec<(String, PathBuf)> {
+        let prefix = format!("{id}.");
+        self.names
+            .range(prefix.clone()..)
+            .take_while(|name| name.starts_with(&prefix))
+            .filter(|name| name.len() > prefix.len() + 4)
+            .map(|name| {
+                (
+                    name[prefix.len()..name.len() - 4].to_string(),
+                    self.folder.join(name),
+                )
+            })
+            .collect()
+    }
+}
+
 fn plan_step(
     workshop: &Workshop,
     inventory: &Inventory,
-    expected_dir: &Path,
+    listing: &ExpectedListing,
     options: &PlanOptions,
     chapter_index: usize,
     block_index: usize,
@@ -417,11 +465,10 @@ fn plan_step(
         }
     }
 
-    let expected_folder = expected_dir.join(&chapter.key);
+    let expected_folder = listing.folder.clone();
     let mut expectations = Expectations::default();
     if attributes.is_shell() {
-        let shared_path = expected_folder.join(format!("{}.out", block.id));
-        if shared_path.is_file() {
+        if let Some(shared_path) = listing.shared(&block.id) {
             match load_expected(&shared_path) {
                 Ok(expected) => expectations.shared = Some(expected),
                 Err(found) => problems.extend(found),
@@ -436,31 +483,17 @@ fn plan_step(
                 Err(found) => found.into_iter().for_each(|problem| problems.push(problem)),
             }
         }
-        let prefix = format!("{}.", block.id);
-        if let Ok(entries) = std::fs::read_dir(&expected_folder) {
-            let mut names: Vec<String> = entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.file_name().to_string_lossy().into_owned())
-                .filter(|name| {
-                    name.starts_with(&prefix)
-                        && name.ends_with(".out")
-                        && name.len() > prefix.len() + 4
-                })
-                .collect();
-            names.sort();
-            for name in names {
-                let host = &name[prefix.len()..name.len() - 4];
-                if inventory.host(host).is_none() {
-                    // `<id>.<something>.out` where something is not a host: maybe another id
-                    // with a dot in it; leave it alone.
-                    continue;
+        for (host, path) in listing.per_host(&block.id) {
+            if inventory.host(&host).is_none() {
+                // `<id>.<something>.out` where something is not a host: maybe another block's
+                // id with a dot in it; leave it alone.
+                continue;
+            }
+            match load_expected(&path) {
+                Ok(expected) => {
+                    expectations.per_host.insert(host, expected);
                 }
-                match load_expected(&expected_folder.join(&name)) {
-                    Ok(expected) => {
-                        expectations.per_host.insert(host.to_string(), expected);
-                    }
-                    Err(found) => problems.extend(found),
-                }
+                Err(found) => problems.extend(found),
             }
         }
     }

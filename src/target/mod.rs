@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::process::Command;
-use tokio::sync::{Mutex, mpsc, watch};
+use tokio::sync::{Mutex, watch};
 
 use crate::inventory::{Host, Inventory, TransportKind};
 use protocol::{Marker, OutputBuffer};
@@ -87,10 +87,46 @@ impl Cancel {
     }
 }
 
-/// Chunks read from a shell's stdout by its reader task.
-enum Chunk {
-    Data(Vec<u8>),
-    Closed,
+/// A shell's stdout, read directly by whoever runs a block (no reader task: a block's bytes go
+/// straight from the pipe into its buffer, without a hop through another thread).
+struct ShellReader {
+    inner: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    buffer: Vec<u8>,
+}
+
+impl std::fmt::Debug for ShellReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShellReader")
+    }
+}
+
+impl ShellReader {
+    fn new(inner: impl tokio::io::AsyncRead + Send + Unpin + 'static) -> Self {
+        ShellReader {
+            inner: Box::new(inner),
+            buffer: vec![0u8; 64 * 1024],
+        }
+    }
+
+    /// What is available right now without waiting: `None` if nothing is (a zero timeout
+    /// would wait for the timer's next millisecond tick, on every block).
+    fn try_read(&mut self) -> Option<Option<usize>> {
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        let read = std::pin::pin!(self.inner.read(&mut self.buffer));
+        match read.poll(&mut context) {
+            std::task::Poll::Ready(Ok(0) | Err(_)) => Some(None),
+            std::task::Poll::Ready(Ok(count)) => Some(Some(count)),
+            std::task::Poll::Pending => None,
+        }
+    }
+
+    /// Reads what is available; `None` at end of stream. Cancel-safe (tokio's `read` is).
+    async fn read(&mut self) -> Option<&[u8]> {
+        match self.inner.read(&mut self.buffer).await {
+            Ok(0) | Err(_) => None,
+            Ok(count) => Some(&self.buffer[..count]),
+        }
+    }
 }
 
 /// The local handle keeping a shell alive; dropping it ends the local side.
@@ -111,37 +147,9 @@ impl std::fmt::Debug for ProcessGuard {
 /// A running shell process, before the protocol starts.
 pub struct ShellProcess {
     stdin: Box<dyn AsyncWrite + Send + Unpin>,
-    chunks: mpsc::Receiver<Chunk>,
+    stdout: ShellReader,
     stderr_tail: Arc<StdMutex<Vec<u8>>>,
     guard: ProcessGuard,
-}
-
-/// Reads `reader` into `sender` until EOF.
-fn spawn_reader(
-    mut reader: impl tokio::io::AsyncRead + Send + Unpin + 'static,
-) -> mpsc::Receiver<Chunk> {
-    let (sender, receiver) = mpsc::channel(64);
-    tokio::spawn(async move {
-        let mut buffer = vec![0u8; 64 * 1024];
-        loop {
-            match reader.read(&mut buffer).await {
-                Ok(0) | Err(_) => {
-                    let _ = sender.send(Chunk::Closed).await;
-                    return;
-                }
-                Ok(count) => {
-                    if sender
-                        .send(Chunk::Data(buffer[..count].to_vec()))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    receiver
 }
 
 /// Keeps the last few KiB of a stream (stderr before the protocol takes over).
@@ -253,7 +261,7 @@ impl Transport {
                 let stderr = child.stderr.take().ok_or("no stderr pipe")?;
                 Ok(ShellProcess {
                     stdin: Box::new(stdin),
-                    chunks: spawn_reader(stdout),
+                    stdout: ShellReader::new(stdout),
                     stderr_tail: spawn_tail(stderr),
                     guard: ProcessGuard::Local(child),
                 })
@@ -265,7 +273,7 @@ impl Transport {
                 let stderr = child.stderr().take().ok_or("no stderr pipe")?;
                 Ok(ShellProcess {
                     stdin: Box::new(stdin),
-                    chunks: spawn_reader(stdout),
+                    stdout: ShellReader::new(stdout),
                     stderr_tail: spawn_tail(stderr),
                     guard: ProcessGuard::Ssh(child),
                 })
@@ -308,7 +316,7 @@ impl Transport {
 pub struct Session {
     /// `None` once closed: dropping the pipe is what gives the shell its EOF.
     stdin: Option<Box<dyn AsyncWrite + Send + Unpin>>,
-    chunks: mpsc::Receiver<Chunk>,
+    stdout: ShellReader,
     guard: Option<ProcessGuard>,
     transport: Arc<Transport>,
     nonce: String,
@@ -361,46 +369,52 @@ impl Session {
             return Err(describe_exit(&process, "the shell exited at once"));
         }
         loop {
-            tokio::select! {
-                chunk = process.chunks.recv() => match chunk {
-                    Some(Chunk::Data(data)) => {
-                        if let Some((Marker::Ready { pid, sid, .. }, _)) = buffer.push(&data) {
-                            return Ok(Session {
-                                stdin: Some(process.stdin),
-                                chunks: process.chunks,
-                                guard: Some(process.guard),
-                                transport,
-                                nonce,
-                                pid,
-                                sid,
-                                alive: true,
-                            });
-                        }
+            let ready = match tokio::time::timeout_at(deadline, process.stdout.read()).await {
+                Ok(Some(data)) => buffer.push(data),
+                Ok(None) => {
+                    // Give stderr's reader a moment to collect the reason.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let printed = String::from_utf8_lossy(&buffer.finish().0)
+                        .trim()
+                        .to_string();
+                    let mut reason =
+                        describe_exit(&process, "the shell exited before it was ready");
+                    if !printed.is_empty() {
+                        reason = format!("{reason}: {printed}");
                     }
-                    Some(Chunk::Closed) | None => {
-                        // Give stderr's reader a moment to collect the reason.
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        let printed = String::from_utf8_lossy(&buffer.finish().0).trim().to_string();
-                        let mut reason = describe_exit(&process, "the shell exited before it was ready");
-                        if !printed.is_empty() {
-                            reason = format!("{reason}: {printed}");
-                        }
-                        return Err(reason);
-                    }
-                },
-                _ = tokio::time::sleep_until(deadline) => {
-                    return Err(describe_exit(&process, &format!("no shell within {}s", settings.connect_timeout.as_secs())));
+                    return Err(reason);
                 }
+                Err(_) => {
+                    return Err(describe_exit(
+                        &process,
+                        &format!("no shell within {}s", settings.connect_timeout.as_secs()),
+                    ));
+                }
+            };
+            if let Some((Marker::Ready { pid, sid, .. }, _)) = ready {
+                return Ok(Session {
+                    stdin: Some(process.stdin),
+                    stdout: process.stdout,
+                    guard: Some(process.guard),
+                    transport,
+                    nonce,
+                    pid,
+                    sid,
+                    alive: true,
+                });
             }
         }
     }
 
+    /// Whether the shell is still there. Anything it printed between blocks (a background job
+    /// finishing) is not the next block's output and is dropped; an end of stream means the
+    /// shell is gone.
     pub fn is_alive(&mut self) -> bool {
-        // Anything the shell printed between blocks (a background job finishing) is not the
-        // next block's output; an EOF here means the shell is gone.
-        while let Ok(chunk) = self.chunks.try_recv() {
-            if matches!(chunk, Chunk::Closed) {
-                self.alive = false;
+        while self.alive {
+            match self.stdout.try_read() {
+                Some(Some(_)) => {}
+                Some(None) => self.alive = false,
+                None => break,
             }
         }
         self.alive
@@ -441,23 +455,39 @@ impl Session {
         }
         let deadline = tokio::time::Instant::now() + timeout;
         let mut cancel = cancel.clone();
-        let ending = loop {
+        /// How the wait for the marker ended.
+        enum Wait {
+            Done(i32),
+            Closed,
+            Stop(Ending),
+        }
+        let waited = loop {
             tokio::select! {
-                chunk = self.chunks.recv() => match chunk {
-                    Some(Chunk::Data(data)) => {
-                        if let Some((Marker::Done(code), _)) = buffer.push(&data) {
-                            return finish(buffer, Some(code), started, Ending::Completed);
+                data = self.stdout.read() => match data {
+                    Some(data) => {
+                        if let Some((Marker::Done(code), _)) = buffer.push(data) {
+                            break Wait::Done(code);
                         }
                     }
-                    Some(Chunk::Closed) | None => {
-                        self.alive = false;
-                        let code = self.exit_status().await;
-                        return finish(buffer, code, started, Ending::Lost("the shell ended during the block".into()));
-                    }
+                    None => break Wait::Closed,
                 },
-                _ = tokio::time::sleep_until(deadline) => break Ending::TimedOut,
-                _ = cancel.wait() => break Ending::Interrupted,
+                _ = tokio::time::sleep_until(deadline) => break Wait::Stop(Ending::TimedOut),
+                _ = cancel.wait() => break Wait::Stop(Ending::Interrupted),
             }
+        };
+        let ending = match waited {
+            Wait::Done(code) => return finish(buffer, Some(code), started, Ending::Completed),
+            Wait::Closed => {
+                self.alive = false;
+                let code = self.exit_status().await;
+                return finish(
+                    buffer,
+                    code,
+                    started,
+                    Ending::Lost("the shell ended during the block".into()),
+                );
+            }
+            Wait::Stop(ending) => ending,
         };
         let code = self.abort(&mut buffer, settings).await;
         finish(buffer, code, started, ending)
@@ -484,19 +514,17 @@ impl Session {
             }
             let until = tokio::time::Instant::now() + wait;
             loop {
-                tokio::select! {
-                    chunk = self.chunks.recv() => match chunk {
-                        Some(Chunk::Data(data)) => {
-                            if let Some((Marker::Done(code), _)) = buffer.push(&data) {
-                                return Some(code);
-                            }
+                match tokio::time::timeout_at(until, self.stdout.read()).await {
+                    Ok(Some(data)) => {
+                        if let Some((Marker::Done(code), _)) = buffer.push(data) {
+                            return Some(code);
                         }
-                        Some(Chunk::Closed) | None => {
-                            self.alive = false;
-                            return None;
-                        }
-                    },
-                    _ = tokio::time::sleep_until(until) => break,
+                    }
+                    Ok(None) => {
+                        self.alive = false;
+                        return None;
+                    }
+                    Err(_) => break,
                 }
             }
         }

@@ -6,8 +6,6 @@
 //! group of its own, which a timeout can kill without killing the shell; a USR1 trap makes the
 //! shell abandon the rest of the block.
 
-use rand_nonce::nonce;
-
 /// Marks the start and end of a marker; never printed by well-behaved commands, and a marker
 /// also carries a per-session random nonce.
 pub const SEPARATOR: u8 = 0x1e;
@@ -30,22 +28,32 @@ unset __rb_stat
     )
 }
 
-/// The frame that runs one block.
+/// The frame that runs one block: the script as one single-quoted word (bash parses it from
+/// its stdin one byte at a time, and a quoted word is the cheapest thing to parse; a heredoc
+/// costs a pipe and a byte-by-byte `read` on top), then the call and the end marker.
 pub fn frame(nonce: &str, script: &str) -> String {
-    let mut text = String::with_capacity(script.len() + 160);
-    text.push_str("IFS= read -r -d '' __rb_s <<'__RB_EOF_");
-    text.push_str(nonce);
-    text.push_str("'\n");
-    text.push_str(script);
-    if !script.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str("__RB_EOF_");
-    text.push_str(nonce);
+    let mut text = String::with_capacity(script.len() + 96);
+    text.push_str("__rb_s=");
+    push_single_quoted(&mut text, script);
     text.push_str("\n__rb_run </dev/null; printf '\\036");
     text.push_str(nonce);
     text.push_str(" %d\\036' $?\n");
     text
+}
+
+/// Appends `text` as one single-quoted shell word (`'` written as `'\''`).
+fn push_single_quoted(out: &mut String, text: &str) {
+    out.push('\'');
+    for piece in text.split_inclusive('\'') {
+        match piece.strip_suffix('\'') {
+            Some(before) => {
+                out.push_str(before);
+                out.push_str("'\\''");
+            }
+            None => out.push_str(piece),
+        }
+    }
+    out.push('\'');
 }
 
 /// A shell script (POSIX sh, run beside the session) that signals everything the session's
@@ -94,7 +102,9 @@ pub fn shell_quote(text: &str) -> String {
     {
         return text.to_string();
     }
-    format!("'{}'", text.replace('\'', "'\\''"))
+    let mut out = String::with_capacity(text.len() + 2);
+    push_single_quoted(&mut out, text);
+    out
 }
 
 /// The script that writes a `file=` block's content on its host.
@@ -104,28 +114,22 @@ pub fn write_file_script(
     mode: Option<u32>,
     owner: Option<&str>,
 ) -> String {
-    let nonce = nonce();
     // `~/x` means the session user's home, as in a terminal.
     let target = match path.strip_prefix("~/") {
         Some(rest) => format!("\"$HOME\"/{}", shell_quote(rest)),
         None => shell_quote(path),
     };
-    let mut script = format!(
-        "__rb_f={target}\nmkdir -p -- \"$(dirname -- \"$__rb_f\")\" || exit 1\nIFS= read -r -d '' __rb_c <<'__RB_FILE_{nonce}'\n"
-    );
-    script.push_str(content);
-    if !content.ends_with('\n') && !content.is_empty() {
-        script.push('\n');
-    }
-    script.push_str(&format!("__RB_FILE_{nonce}\n"));
-    script.push_str("printf '%s' \"$__rb_c\" > \"$__rb_f\"");
+    let mut script =
+        format!("__rb_f={target}\nmkdir -p -- \"$(dirname -- \"$__rb_f\")\" &&\nprintf '%s' ");
+    push_single_quoted(&mut script, content);
+    script.push_str(" > \"$__rb_f\"");
     if let Some(mode) = mode {
         script.push_str(&format!(" && chmod {mode:o} \"$__rb_f\""));
     }
     if let Some(owner) = owner {
         script.push_str(&format!(" && chown {} \"$__rb_f\"", shell_quote(owner)));
     }
-    script.push_str("\n__rb_st=$?; unset __rb_c __rb_f; (exit $__rb_st)\n");
+    script.push_str("\n__rb_st=$?; unset __rb_f; (exit $__rb_st)\n");
     script
 }
 
@@ -345,7 +349,24 @@ mod tests {
 
     #[test]
     fn nonces_differ() {
-        assert_ne!(nonce(), nonce());
-        assert_eq!(nonce().len(), 32);
+        assert_ne!(rand_nonce::nonce(), rand_nonce::nonce());
+        assert_eq!(rand_nonce::nonce().len(), 32);
+    }
+}
+
+#[cfg(test)]
+mod quoting_tests {
+    use super::*;
+
+    #[test]
+    fn single_quoted_words_survive_any_text() {
+        let script = "echo 'it''s' \"$HOME\" \\ \n`x` $'\\n'\n";
+        let word = shell_quote(script);
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s' {word}"))
+            .output()
+            .expect("sh runs");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), script);
     }
 }
