@@ -299,7 +299,13 @@ fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, St
     if step.templated {
         let text = match &step.action {
             Action::Run { script } => script.clone(),
-            Action::WriteFile { content, path, .. } => format!("{path}\n{content}"),
+            Action::WriteFile { content, path, .. } => {
+                // The path is on the fence line; the content starts on the next line.
+                for name in template::variables_in(path).unwrap_or_default() {
+                    found.push((name, step.file.clone(), step.line, block.fence_text.clone()));
+                }
+                content.clone()
+            }
         };
         for (offset, line) in text.lines().enumerate() {
             for name in template::variables_in(line).unwrap_or_default() {

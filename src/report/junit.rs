@@ -104,6 +104,11 @@ pub fn render(report: &RunReport) -> String {
                 })
                 .collect();
             xml.push_str(">\n");
+            let _ = writeln!(
+                xml,
+                "      <properties><property name=\"hosts\" value=\"{}\"/></properties>",
+                xml_text(&hosts.join(","))
+            );
             if step.outcome == Outcome::Skipped {
                 let _ = writeln!(
                     xml,
@@ -123,11 +128,6 @@ pub fn render(report: &RunReport) -> String {
                     xml_text(&failure_body(step))
                 );
             }
-            let _ = writeln!(
-                xml,
-                "      <properties><property name=\"hosts\" value=\"{}\"/></properties>",
-                xml_text(&hosts.join(","))
-            );
             if !output.is_empty() {
                 let _ = writeln!(xml, "      <system-out>{}</system-out>", xml_text(&output));
             }
