@@ -258,7 +258,7 @@ impl BookBuilder {
             },
             (BlockKind::Command { .. }, Some(step)) => BlockEdit {
                 before: None,
-                after: self.output(step, block),
+                after: self.output(step),
             },
             (BlockKind::Command { .. }, None) => {
                 // Content mdBook changed (an include) so that the block is not the planned
@@ -283,7 +283,7 @@ impl BookBuilder {
 
     /// The console block(s) after a command: one, or one per group of hosts that printed
     /// different things.
-    fn output(&self, step: &Step, block: &Block) -> Option<String> {
+    fn output(&self, step: &Step) -> Option<String> {
         let result = self.results.get(&step.qualified_id);
         let stale = result.is_some_and(|result| is_stale(step, result));
         if stale {
@@ -294,18 +294,17 @@ impl BookBuilder {
         }
         let mut groups: Vec<(Vec<String>, Shown)> = Vec::new();
         let ran: Vec<(&str, Option<RealOutput<'_>>, Outcome)> = match result {
-            Some(result) if !result.hosts.is_empty() => result
+            // A stale run printed another command's output: none of it is shown.
+            Some(result) if !result.hosts.is_empty() && !stale => result
                 .hosts
                 .iter()
                 .map(|host| {
                     let real = host.last_attempt().map(|attempt| RealOutput {
                         text: &attempt.output,
-                        trusted: !stale
-                            && matches!(
-                                host.outcome,
-                                Outcome::Passed | Outcome::Blessed | Outcome::Unverified
-                            )
-                            && !attempt.truncated,
+                        trusted: matches!(
+                            host.outcome,
+                            Outcome::Passed | Outcome::Blessed | Outcome::Unverified
+                        ) && !attempt.truncated,
                     });
                     (host.host.as_str(), real, host.outcome)
                 })
@@ -319,7 +318,7 @@ impl BookBuilder {
             },
         };
         for (host, real, outcome) in ran {
-            if real.is_some_and(|r| !r.trusted) && !stale && outcome != Outcome::Skipped {
+            if real.is_some_and(|r| !r.trusted) && outcome != Outcome::Skipped {
                 self.warn(format!(
                     "{} on {host}: the last run ended `{}`; the book shows the expected output",
                     step.qualified_id,
@@ -343,7 +342,6 @@ impl BookBuilder {
                 None => groups.push((vec![host.to_string()], shown)),
             }
         }
-        let _ = block;
         if groups.is_empty() {
             return None;
         }

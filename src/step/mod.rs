@@ -772,7 +772,8 @@ fn file_probe(plan: &Plan, index: usize) -> Plan {
             .collect();
         probe.expectations = Expectations {
             shared: Some(Expected {
-                origin: Origin::Inline(step.file.clone()),
+                // Labelled as the chapter itself: the expected text is the block's content.
+                origin: Origin::File(step.file.clone()),
                 lines,
             }),
             per_host: Default::default(),
