@@ -90,15 +90,22 @@ impl Tmux {
     /// Waits until the pane shows `text`; fails with the screen after 30 s.
     #[track_caller]
     fn wait_for(&self, text: &str) -> String {
+        self.wait_for_nth(text, 1)
+    }
+
+    /// Waits until the pane shows `text` `count` times (a prompt is shown once per block, and
+    /// runbook only takes keys pressed after it shows the prompt they answer).
+    #[track_caller]
+    fn wait_for_nth(&self, text: &str, count: usize) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if screen.matches(text).count() >= count {
                 return screen;
             }
             assert!(
                 Instant::now() < deadline,
-                "the screen never showed {text:?}:\n{screen}"
+                "the screen never showed {text:?} {count} times:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -159,11 +166,13 @@ fn a_trainee_runs_types_retries_skips_quits_and_resumes() {
 
     // `t` on a check block: the check is read-only, runbook runs it.
     assert!(screen.contains("check on localhost as root"), "{screen}");
+    tmux.wait_for("Enter check");
     tmux.keys("t");
     let screen = tmux.wait_for("block 3 of 5");
     assert!(screen.contains("✔ check passed"), "{screen}");
 
     // `t` on a file block the trainee has not written yet: runbook reads it back, it differs.
+    tmux.wait_for("Enter write it");
     tmux.keys("t");
     let screen = tmux.wait_for("r check again · s skip · q quit");
     assert!(
@@ -182,6 +191,7 @@ fn a_trainee_runs_types_retries_skips_quits_and_resumes() {
     assert!(screen.contains("Chapter 2 of 2 · Use"), "{screen}");
 
     // A mismatch: coloured diff (here without colour) and a hint; retry after fixing.
+    tmux.wait_for_nth("Enter run", 2);
     tmux.keys("Enter");
     let screen = tmux.wait_for("r retry · s skip · q quit");
     for expected in [
@@ -197,6 +207,7 @@ fn a_trainee_runs_types_retries_skips_quits_and_resumes() {
     let screen = tmux.wait_for("→ retry");
     assert!(!screen.contains("block 5 of 5"), "still failing: {screen}");
     // Still "not yet": a second failure; now skip it.
+    tmux.wait_for_nth("r retry · s skip · q quit", 2);
     tmux.keys("s");
     let screen = tmux.wait_for("block 5 of 5");
     // The captured token fills in the next command.
@@ -206,6 +217,7 @@ fn a_trainee_runs_types_retries_skips_quits_and_resumes() {
     );
 
     // Quit: progress saved.
+    tmux.wait_for_nth("Enter run", 3);
     tmux.keys("q");
     let screen = tmux.wait_for("EXITED=");
     assert!(screen.contains("EXITED=0"), "{screen}");
@@ -260,7 +272,7 @@ fn typed_command_is_checked_by_the_check_blocks_after_it() {
         "# One\n\n```bash id=create\ntouch created\n```\n\n```bash check id=is-created\ntest -e created && echo yes\n```\n\n```console\nyes\n```\n\n```bash id=free\necho free\n```\n\n```bash id=last\necho last\n```\n",
     );
     let tmux = Tmux::start(lab.path(), "step workshop", false);
-    tmux.wait_for("block 1 of 4");
+    tmux.wait_for("Enter run");
     // Typed, but not really done: the check fails.
     tmux.keys("t");
     let screen = tmux.wait_for("r check again");
@@ -278,6 +290,7 @@ fn typed_command_is_checked_by_the_check_blocks_after_it() {
     let screen = tmux.wait_for("block 3 of 4");
     assert!(!screen.contains("block 2 of 4"), "{screen}");
     // No check follows this one: runbook says it cannot tell.
+    tmux.wait_for_nth("Enter run", 2);
     tmux.keys("t");
     let screen = tmux.wait_for("block 4 of 4");
     assert!(
@@ -286,6 +299,7 @@ fn typed_command_is_checked_by_the_check_blocks_after_it() {
         ),
         "{screen}"
     );
+    tmux.wait_for_nth("Enter run", 3);
     tmux.keys("q");
     tmux.wait_for("EXITED=0");
     let saved = progress(&lab);
@@ -302,11 +316,12 @@ fn ctrl_c_stops_a_running_block_and_keeps_the_place() {
         "# Slow\n\n```bash id=first\necho first\n```\n\n```bash id=slow\nsleep 60\n```\n",
     );
     let tmux = Tmux::start(lab.path(), "step workshop", false);
-    tmux.wait_for("block 1 of 2");
+    tmux.wait_for("Enter run");
     tmux.keys("Enter");
-    tmux.wait_for("block 2 of 2");
+    tmux.wait_for_nth("Enter run", 2);
     tmux.keys("Enter");
-    tmux.wait_for("running on localhost");
+    // The second block's run (the first block printed this line once already).
+    tmux.wait_for_nth("running on localhost", 2);
     let started = Instant::now();
     tmux.keys("C-c");
     let screen = tmux.wait_for("EXITED=");
@@ -318,6 +333,31 @@ fn ctrl_c_stops_a_running_block_and_keeps_the_place() {
     assert!(screen.contains("Interrupted at 01/slow"), "{screen}");
     assert!(screen.contains("EXITED=130"), "{screen}");
     assert_eq!(progress(&lab)["next"], "01/slow");
+}
+
+#[test]
+fn a_key_pressed_while_a_block_runs_does_not_answer_the_next_prompt() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "# Busy\n\n```bash id=busy\nsleep 1; echo done\n```\n\n```bash id=next\ntouch next-ran\n```\n",
+    );
+    let tmux = Tmux::start(lab.path(), "step workshop", false);
+    tmux.wait_for("Enter run");
+    tmux.keys("Enter");
+    tmux.wait_for("running on localhost");
+    // An impatient second Enter while the block runs.
+    tmux.keys("Enter");
+    tmux.wait_for_nth("Enter run", 2);
+    std::thread::sleep(Duration::from_millis(700));
+    let screen = tmux.screen();
+    assert_eq!(screen.matches("→ run").count(), 1, "{screen}");
+    assert!(
+        !lab.path().join("next-ran").exists(),
+        "the next block ran unseen"
+    );
+    tmux.keys("q");
+    tmux.wait_for("EXITED=0");
 }
 
 #[test]

@@ -123,6 +123,8 @@ impl Screen {
             .collect();
         let prompt = shown.join(&Style::new().dim().apply_to(" · ").to_string());
         if self.keys {
+            // Before the prompt shows, so that only keys pressed after seeing it count.
+            crate::sys::discard_typed_ahead();
             self.line(&prompt);
             loop {
                 if cancel.requested().is_some() {
