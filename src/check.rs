@@ -75,13 +75,17 @@ pub fn reached(states: &[ChapterState]) -> Option<usize> {
 #[derive(Debug)]
 pub struct CheckReporter<'p> {
     plan: &'p Plan,
+    /// `--chapter` chose some chapters: the others were not checked, and how far the lab got
+    /// as a whole cannot be told.
+    partial: bool,
     term: console::Term,
 }
 
 impl<'p> CheckReporter<'p> {
-    pub fn new(plan: &'p Plan) -> Self {
+    pub fn new(plan: &'p Plan, partial: bool) -> Self {
         CheckReporter {
             plan,
+            partial,
             term: console::Term::stdout(),
         }
     }
@@ -154,6 +158,9 @@ impl<'p> CheckReporter<'p> {
         self.line("");
         self.line(Style::new().bold().apply_to("Chapters"));
         for (number, state) in states.iter().enumerate() {
+            if self.partial && state.checks == 0 {
+                continue; // not chosen with --chapter (or without checks): not checked
+            }
             let (mark, what) = if state.checks == 0 {
                 (
                     Style::new().dim().apply_to("·"),
@@ -188,6 +195,22 @@ impl<'p> CheckReporter<'p> {
             ));
         }
         let total = states.len();
+        if self.partial {
+            let failing = states
+                .iter()
+                .filter(|s| s.checks > 0 && !s.reached())
+                .count();
+            self.line("");
+            self.line(Style::new().bold().apply_to(if failing == 0 {
+                "The chosen chapters are reached (the others were not checked).".to_string()
+            } else {
+                format!(
+                    "{failing} of the chosen chapters {} not reached (the others were not checked).",
+                    if failing == 1 { "is" } else { "are" }
+                )
+            }));
+            return;
+        }
         let verdict = match reached(&states) {
             Some(index) => format!(
                 "The lab has reached chapter {} of {total}: {}.",

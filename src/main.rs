@@ -246,7 +246,7 @@ async fn check(args: CheckArgs) -> Result<u8, Failure> {
         lab.redactor,
         lab.cancel.clone(),
     );
-    let mut reporter = check::CheckReporter::new(&plan);
+    let mut reporter = check::CheckReporter::new(&plan, !args.plan.chapters.is_empty());
     let run = executor.run_all(&mut reporter).await;
     if let Some(folder) = &args.report {
         let written = report::write_reports(folder, &run).map_err(|error| Failure::Runbook {
@@ -270,6 +270,12 @@ fn mdbook(args: &MdbookArgs) -> Result<u8, Failure> {
             exit::PASSED
         } else {
             exit::FAILED
+        }),
+        None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => Err(Failure::Runbook {
+            message: "`runbook mdbook` is run by mdBook, which sends the book on stdin".into(),
+            causes: vec![
+                "add `[preprocessor.runbook]` with `command = \"runbook mdbook\"` to book.toml, then run `mdbook build`".into(),
+            ],
         }),
         None => match mdbook::preprocess(std::io::stdin().lock(), std::io::stdout().lock()) {
             Ok(()) => Ok(exit::PASSED),

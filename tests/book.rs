@@ -171,7 +171,7 @@ fn the_book_shows_the_real_output_of_the_last_run() {
         html.contains("File <code>settings.ini</code> on <code>alpha</code> (mode 0644):"),
         "no caption for the file block"
     );
-    assert!(!html.contains("Expected output; no run is recorded"));
+    assert!(!html.contains("not from a recorded run"));
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn without_a_run_the_book_shows_expected_output_never_patterns() {
     );
     assert!(consoles.contains(&"I am …\n".to_string()), "{consoles:?}");
     assert!(html.contains(
-        "Expected output; no run is recorded for it: <code>…</code> stands for text that varies."
+        "Expected output, not from a recorded run: <code>…</code> stands for text that varies."
     ));
     assert!(!html.contains("(re)") && !html.contains("(glob)"));
 }

@@ -73,10 +73,15 @@ fn a_fresh_lab_has_reached_nothing() {
 fn only_one_chapter_and_no_checks_at_all() {
     let lab = workshop();
     lab.write("etcd", "");
-    lab.runbook(&["check", "workshop", "--chapter", "01-etcd"])
-        .assert_code(0)
+    let run = lab.runbook(&["check", "workshop", "--chapter", "01-etcd"]);
+    run.assert_code(0)
         .stdout_has("Running 1 check (read-only)")
-        .stdout_has("The lab has reached chapter 1 of 4: Etcd.");
+        .stdout_has("✔  1. Etcd")
+        .stdout_has("The chosen chapters are reached (the others were not checked).");
+    assert!(!run.stdout.contains("PostgreSQL"), "{}", run.stdout);
+    lab.runbook(&["check", "workshop", "--chapter", "02-postgres"])
+        .assert_code(1)
+        .stdout_has("1 of the chosen chapters is not reached");
     lab.runbook(&["check", "workshop", "--chapter", "03-notes"])
         .assert_code(2)
         .stderr_has("no `check` block to run");

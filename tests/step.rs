@@ -432,3 +432,58 @@ fn unknown_from_is_an_error_before_anything_runs() {
         .stderr_has("no block `tokn` to start from");
     assert!(!lab.path().join("token.txt").exists());
 }
+
+/// Runs `runbook ARGS` with `answers` on a piped stdin; returns (status, stdout).
+fn answer(lab: &Lab, args: &[&str], answers: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let mut child = lab
+        .command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("runbook starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(answers.as_bytes())
+        .expect("answers");
+    let output = child.wait_with_output().expect("runbook ends");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_chapter_ends_where_the_next_session_goes_on() {
+    let lab = workshop();
+    let (status, stdout) = answer(
+        &lab,
+        &["step", "workshop", "--chapter", "01-setup"],
+        "s\ns\ns\n",
+    );
+    assert_eq!(status, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("End of this part; `runbook step` goes on with 02-use/state: 3 skipped."),
+        "{stdout}"
+    );
+    assert_eq!(progress(&lab)["next"], "02-use/state");
+    let (status, stdout) = answer(&lab, &["step", "workshop"], "q\n");
+    assert_eq!(status, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("Resuming at 02-use/state (3 blocks done"),
+        "{stdout}"
+    );
+    // --restart forgets it all.
+    let (_, stdout) = answer(&lab, &["step", "workshop", "--restart"], "q\n");
+    assert!(
+        stdout.contains("block 1 of 5") && !stdout.contains("Resuming"),
+        "{stdout}"
+    );
+    assert_eq!(progress(&lab)["next"], "01-setup/token");
+    assert_eq!(
+        progress(&lab)["blocks"].as_object().map(|b| b.len()),
+        Some(0)
+    );
+}

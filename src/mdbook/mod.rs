@@ -383,7 +383,7 @@ fn render_outputs(groups: &[(Vec<String>, Shown)]) -> String {
         out.push_str(&rewrite::fenced("console", &shown.lines));
         if shown.varies && !shown.from_run {
             out.push_str(&format!(
-                "\n*Expected output; no run is recorded for it: `{}` stands for text that varies.*\n",
+                "\n*Expected output, not from a recorded run: `{}` stands for text that varies.*\n",
                 shown::VARIES
             ));
         }

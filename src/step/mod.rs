@@ -157,6 +157,10 @@ impl<'a> Session<'a> {
 
     async fn follow(&mut self) -> Result<Ending, String> {
         let total = self.selection.window.len();
+        if total == 0 {
+            self.screen.line("No block to follow in this selection.");
+            return Ok(Ending::Finished);
+        }
         let Some(mut position) = self.start() else {
             self.screen.line(format!(
                 "You reached the end of this workshop ({} blocks done). `runbook step --restart` starts again; `--from ID` or `--chapter NAME` jumps to a block.",
@@ -164,10 +168,6 @@ impl<'a> Session<'a> {
             ));
             return Ok(Ending::Finished);
         };
-        if total == 0 {
-            self.screen.line("No block to follow in this selection.");
-            return Ok(Ending::Finished);
-        }
         let done = self.progress.blocks.len();
         if position > 0 && !self.selection.jumped {
             self.screen.line(format!(
