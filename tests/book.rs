@@ -96,7 +96,7 @@ fn fixture() -> Lab {
     lab.chapter("SUMMARY.md", "# Summary\n\n- [Basics](01-basics.md)\n");
     lab.chapter(
         "01-basics.md",
-        "# Basics\n\nThe shell's process id changes with every run.\n\n```bash id=pid timeout=10s\necho \"pid-$$\"\n```\n\n```console\npid-\\d+ (re)\n```\n\nA setting, written for us:\n\n```ini file=settings.ini mode=0644 on=alpha\n[main]\nanswer = 42\n```\n\n```bash id=year on=alpha\necho \"year $(date +%Y)\"\necho noise\n```\n\nEach host says its name:\n\n```bash id=names on=alpha,beta\necho \"I am $(hostname) $RANDOM\"\n```\n\n```console\nI am * (glob)\n```\n\nNever run this:\n\n```bash norun\nrm -rf /everything\n```\n",
+        "# Basics\n\nThe shell's process id changes with every run.\n\n```bash id=pid timeout=10s\necho \"pid-$$\"\n```\n\n```console\npid-\\d+ (re)\n```\n\nA setting, written for us:\n\n```ini file=settings.ini mode=0644 on=alpha\n[main]\nanswer = 42\n```\n\n```bash id=year on=alpha\necho \"year $(date +%Y)\"\necho noise\n```\n\nEach host says its name:\n\n```bash id=names on=alpha,beta\necho \"I am $(hostname) $RANDOM\"\n```\n\n```console\nI am * (glob)\n```\n\nSilent:\n\n```bash id=silent\ntrue\n```\n\nNever run this:\n\n```bash norun\nrm -rf /everything\n```\n",
     );
     lab.expected("01-basics", "year", "year 2* (glob)\n...\n");
     lab
@@ -172,6 +172,13 @@ fn the_book_shows_the_real_output_of_the_last_run() {
         "no caption for the file block"
     );
     assert!(!html.contains("not from a recorded run"));
+    // A command that printed nothing: no empty console block after it.
+    assert!(
+        !blocks
+            .iter()
+            .any(|(class, text)| class.contains("language-console") && text.trim().is_empty()),
+        "an empty console block"
+    );
 }
 
 #[test]

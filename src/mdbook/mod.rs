@@ -334,7 +334,10 @@ impl BookBuilder {
                 .plan
                 .vars_for((!host.is_empty()).then_some(host), &Vars::new());
             vars.extend(self.captures.clone());
-            let Some(shown) = shown::output_for_book(expected, real, &vars) else {
+            // A command that prints nothing gets no empty console block.
+            let Some(shown) = shown::output_for_book(expected, real, &vars)
+                .filter(|shown| !shown.lines.is_empty())
+            else {
                 continue;
             };
             match groups.iter_mut().find(|(_, other)| *other == shown) {
