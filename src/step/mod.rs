@@ -56,7 +56,7 @@ enum Flow {
 }
 
 /// One trainee session.
-struct Session<'a> {
+struct TraineeSession<'a> {
     plan: &'a Plan,
     selection: Selection,
     executor: Executor<'a>,
@@ -102,7 +102,7 @@ pub async fn run(
         lab.cancel.clone(),
     );
     executor.restore_captures(progress.captures.clone());
-    let mut session = Session {
+    let mut session = TraineeSession {
         plan,
         selection,
         executor,
@@ -118,7 +118,7 @@ pub async fn run(
     ending
 }
 
-impl<'a> Session<'a> {
+impl<'a> TraineeSession<'a> {
     fn step(&self, position: usize) -> &'a Step {
         let plan: &'a Plan = self.plan;
         &plan.steps[self.selection.window[position]]
