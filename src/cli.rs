@@ -22,6 +22,13 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Show the plan (chapters, blocks, hosts, users, expected files) without running anything.
     List(PlanArgs),
+    /// Follow the workshop block by block in your own lab (trainee mode); resumes where you
+    /// stopped.
+    Step(StepArgs),
+    /// Run only the `check` blocks and tell which chapters the lab has reached.
+    Check(CheckArgs),
+    /// mdBook preprocessor: the book with real output (`[preprocessor.runbook]` in book.toml).
+    Mdbook(MdbookArgs),
 }
 
 /// What says which blocks run where.
@@ -84,6 +91,54 @@ pub struct VerifyArgs {
     /// Also show the output of unverified blocks.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// How runbook reaches the lab's hosts (shared by `step` and `check`).
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// A variable whose value is secret: shown as [secret:NAME] everywhere (repeatable).
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secrets: Vec<String>,
+    /// Time between TERM and KILL when a block times out.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub grace: Duration,
+    /// How long a host may take to give a shell.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct StepArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Forget the saved progress and start at the first block.
+    #[arg(long)]
+    pub restart: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Also write index.html, junit.xml and run.json of the checks into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MdbookArgs {
+    #[command(subcommand)]
+    pub action: Option<MdbookAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MdbookAction {
+    /// Exit 0 when runbook can preprocess the book for RENDERER (mdBook asks this first).
+    Supports { renderer: String },
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {

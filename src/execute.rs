@@ -83,6 +83,16 @@ impl<'a> Executor<'a> {
         }
     }
 
+    /// Values captured so far by passed blocks (`runbook step` saves them between sessions).
+    pub fn captures(&self) -> &Vars {
+        &self.captures
+    }
+
+    /// Restores values captured in an earlier session, so later blocks can use them.
+    pub fn restore_captures(&mut self, captures: Vars) {
+        self.captures.extend(captures);
+    }
+
     /// Runs every step, reporting to `reporter`; returns the whole report.
     pub async fn run_all(&mut self, reporter: &mut dyn Reporter) -> RunReport {
         let started_at = now_rfc3339();

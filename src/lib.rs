@@ -5,15 +5,19 @@
 //! targets and benchmarks can reach the parser and the matcher.
 
 pub mod chapter;
+pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod execute;
 pub mod expect;
 pub mod inventory;
+pub mod lab;
 pub mod list;
+pub mod mdbook;
 pub mod plan;
 pub mod report;
 pub mod secret;
+pub mod step;
 pub mod sys;
 pub mod target;
 pub mod template;

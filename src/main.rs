@@ -1,7 +1,10 @@
 //! runbook: arguments -> plan -> run -> reports -> exit code. Prints only errors that stop
 //! runbook itself; everything about a run goes through the reporters.
 
-use runbook::{cli, diagnostic, execute, list, plan, report, secret, target, template};
+use runbook::{
+    check, cli, diagnostic, execute, lab, list, mdbook, plan, report, secret, step, target,
+    template,
+};
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,7 +12,7 @@ use std::sync::Arc;
 use clap::Parser;
 use console::Style;
 
-use cli::{Cli, Command, PlanArgs, VerifyArgs};
+use cli::{CheckArgs, Cli, Command, MdbookAction, MdbookArgs, PlanArgs, StepArgs, VerifyArgs};
 use diagnostic::Diagnostics;
 use runbook::exit;
 
@@ -44,6 +47,9 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Verify(args) => verify(args).await,
             Command::List(args) => list(&args),
+            Command::Step(args) => step(args).await,
+            Command::Check(args) => check(args).await,
+            Command::Mdbook(args) => mdbook(&args),
         }
     });
     // Sessions end with the run; nothing left to wait for.
@@ -167,5 +173,117 @@ async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
 fn report_location(written: &[std::path::PathBuf]) {
     if let Some(html) = written.iter().find(|path| path.ends_with("index.html")) {
         println!("report: {}", html.display());
+    }
+}
+
+/// `runbook step`: the whole workshop is planned (so progress and captures follow the
+/// workshop's order), and `--chapter`/`--from` choose the part to follow.
+async fn step(args: StepArgs) -> Result<u8, Failure> {
+    let selected = plan::build(&plan_options(&args.plan, false)).map_err(Failure::Input)?;
+    let mut whole = plan_options(&args.plan, false);
+    whole.chapters.clear();
+    whole.from = None;
+    let plan = plan::build(&whole).map_err(Failure::Input)?;
+    let chosen: std::collections::HashSet<&str> = selected
+        .steps
+        .iter()
+        .map(|step| step.qualified_id.as_str())
+        .collect();
+    let window = plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, step)| chosen.contains(step.qualified_id.as_str()))
+        .map(|(index, _)| index)
+        .collect();
+    let selection = step::Selection {
+        window,
+        jumped: args.plan.from.is_some() || !args.plan.chapters.is_empty(),
+        restart: args.restart,
+    };
+    let workshop = args
+        .plan
+        .dir
+        .canonicalize()
+        .unwrap_or_else(|_| args.plan.dir.clone());
+    let progress_path = step::progress::default_path(&workshop);
+    let lab = lab::prepare(&plan, &args.session);
+    match step::run(&plan, selection, &lab, progress_path).await {
+        Ok(step::Ending::Finished | step::Ending::Quit) => Ok(exit::PASSED),
+        Ok(step::Ending::Interrupted(signal)) if signal == libc::SIGTERM => Ok(exit::TERMINATED),
+        Ok(step::Ending::Interrupted(_)) => Ok(exit::INTERRUPTED),
+        Err(message) => Err(Failure::Runbook {
+            message: "cannot keep the trainee's progress".into(),
+            causes: vec![message],
+        }),
+    }
+}
+
+/// `runbook check`: only the `check` blocks, all of them (they are read-only), then which
+/// chapters the lab has reached.
+async fn check(args: CheckArgs) -> Result<u8, Failure> {
+    let plan = plan::build(&plan_options(&args.plan, true)).map_err(Failure::Input)?;
+    if plan.steps.is_empty() {
+        let mut problems = Diagnostics::default();
+        problems.push(
+            diagnostic::Diagnostic::new(&args.plan.dir, 0, "no `check` block to run").hint(
+                "mark read-only blocks that prove a state with `check`, e.g. ```bash check on=pg-1",
+            ),
+        );
+        return Err(Failure::Input(problems));
+    }
+    let lab = lab::prepare(&plan, &args.session);
+    let options = execute::RunOptions {
+        keep_going: true,
+        strict: false,
+        bless: false,
+        jobs: 8,
+    };
+    let mut executor = execute::Executor::new(
+        &plan,
+        lab.sessions.clone(),
+        options,
+        lab.redactor,
+        lab.cancel.clone(),
+    );
+    let mut reporter = check::CheckReporter::new(&plan, !args.plan.chapters.is_empty());
+    let run = executor.run_all(&mut reporter).await;
+    if let Some(folder) = &args.report {
+        let written = report::write_reports(folder, &run).map_err(|error| Failure::Runbook {
+            message: format!("cannot write the report into {}", folder.display()),
+            causes: vec![error.to_string()],
+        })?;
+        report_location(&written);
+    }
+    Ok(match (lab.cancel.requested(), run.status) {
+        (Some(libc::SIGTERM), _) => exit::TERMINATED,
+        (Some(_), _) => exit::INTERRUPTED,
+        (None, report::model::RunStatus::Passed) => exit::PASSED,
+        (None, _) => exit::FAILED,
+    })
+}
+
+/// `runbook mdbook`: mdBook's preprocessor protocol.
+fn mdbook(args: &MdbookArgs) -> Result<u8, Failure> {
+    match &args.action {
+        Some(MdbookAction::Supports { renderer }) => Ok(if mdbook::supports(renderer) {
+            exit::PASSED
+        } else {
+            exit::FAILED
+        }),
+        None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => Err(Failure::Runbook {
+            message: "`runbook mdbook` is run by mdBook, which sends the book on stdin".into(),
+            causes: vec![
+                "add `[preprocessor.runbook]` with `command = \"runbook mdbook\"` to book.toml, then run `mdbook build`".into(),
+            ],
+        }),
+        None => match mdbook::preprocess(std::io::stdin().lock(), std::io::stdout().lock()) {
+            Ok(()) => Ok(exit::PASSED),
+            Err(mdbook::Failure::Input(problems)) => Err(Failure::Input(problems)),
+            Err(mdbook::Failure::Protocol(message)) => Err(Failure::Runbook {
+                message: "runbook cannot preprocess this book".into(),
+                causes: vec![message],
+            }),
+        },
     }
 }

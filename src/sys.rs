@@ -29,3 +29,13 @@ pub fn current_user() -> String {
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| uid.to_string())
 }
+
+/// Discards what was typed on stdin's terminal but not read yet, so that a key pressed while a
+/// block ran (a second Enter, say) cannot answer the next prompt before the trainee sees it.
+pub fn discard_typed_ahead() {
+    // SAFETY: tcflush takes a descriptor and a constant and touches no memory; on a descriptor
+    // that is not a terminal it fails with ENOTTY, which is ignored.
+    unsafe {
+        libc::tcflush(libc::STDIN_FILENO, libc::TCIFLUSH);
+    }
+}

@@ -1,0 +1,58 @@
+//! What `runbook step` and `runbook check` need to work on a lab, set up the way `verify` does
+//! it: secrets to redact (inventory and `--secret`), sessions to the hosts, and a stop request
+//! raised by SIGINT or SIGTERM.
+
+use std::sync::Arc;
+
+use crate::cli::SessionArgs;
+use crate::plan::Plan;
+use crate::secret::Redactor;
+use crate::target::{Cancel, SessionSettings, Sessions};
+use crate::template;
+
+#[derive(Debug)]
+pub struct Lab {
+    pub sessions: Arc<Sessions>,
+    pub redactor: Redactor,
+    pub cancel: Cancel,
+}
+
+/// Prepares sessions (opened lazily, on a block's first use) and the signal listener. Must be
+/// called inside the tokio runtime.
+pub fn prepare(plan: &Plan, args: &SessionArgs) -> Lab {
+    let mut secret_names = args.secrets.clone();
+    secret_names.extend(plan.inventory.secret_names());
+    let mut all_vars = plan.vars_for(None, &template::Vars::new());
+    for host in &plan.inventory.hosts {
+        all_vars.extend(host.vars.clone());
+    }
+    all_vars.extend(plan.overrides.clone());
+    let redactor = Redactor::new(&secret_names, &all_vars);
+
+    let (signal_sender, cancel) = Cancel::new();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        let received = tokio::select! {
+            _ = interrupt.recv() => libc::SIGINT,
+            _ = terminate.recv() => libc::SIGTERM,
+        };
+        let _ = signal_sender.send(Some(received));
+    });
+    let settings = SessionSettings {
+        connect_timeout: args.connect_timeout,
+        grace: args.grace,
+        ..SessionSettings::default()
+    };
+    let sessions = Arc::new(Sessions::new(Arc::new(plan.inventory.clone()), settings));
+    Lab {
+        sessions,
+        redactor,
+        cancel,
+    }
+}

@@ -1,0 +1,176 @@
+//! A trainee's progress through a workshop, kept in `.runbook/progress.json` beside the
+//! workshop folder: what became of each block, which block comes next, and the values earlier
+//! blocks captured, so that `runbook step` can stop at any block and resume there later.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::template::Vars;
+
+/// What the trainee did with a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BlockStatus {
+    /// runbook ran it and the output matched.
+    Passed,
+    /// runbook ran it; the block has no expected output to compare with.
+    Unverified,
+    /// The trainee typed it in their own terminal and its checks passed.
+    Typed,
+    /// The trainee typed it in their own terminal; nothing could check it.
+    TypedUnchecked,
+    Skipped,
+    /// It failed and the trainee stopped there.
+    Failed,
+}
+
+impl BlockStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            BlockStatus::Passed => "passed",
+            BlockStatus::Unverified => "ran (no expected output)",
+            BlockStatus::Typed => "typed, checked",
+            BlockStatus::TypedUnchecked => "typed, not checked",
+            BlockStatus::Skipped => "skipped",
+            BlockStatus::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRecord {
+    pub status: BlockStatus,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+}
+
+/// The content of `progress.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The workshop folder this progress belongs to (absolute).
+    pub workshop: String,
+    /// The block to show next (`chapter/id`); `None` once the end was reached.
+    pub next: Option<String>,
+    pub updated_at: String,
+    /// Per block (`chapter/id`), what became of it.
+    pub blocks: BTreeMap<String, BlockRecord>,
+    /// Values captured by passed blocks, for the `{{ }}` of later ones.
+    pub captures: Vars,
+}
+
+impl Progress {
+    pub fn new(workshop: &Path) -> Self {
+        Progress {
+            workshop: workshop.display().to_string(),
+            ..Progress::default()
+        }
+    }
+
+    pub fn record(&mut self, qualified_id: &str, status: BlockStatus) {
+        self.blocks.insert(
+            qualified_id.to_string(),
+            BlockRecord {
+                status,
+                at: now_rfc3339(),
+            },
+        );
+    }
+
+    /// Reads the progress of `workshop` from `path`. A missing file is a fresh start; a file
+    /// about another workshop too (with the reason, to tell the trainee).
+    pub fn load(path: &Path, workshop: &Path) -> Result<(Progress, Option<String>), String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((Progress::new(workshop), None));
+            }
+            Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+        };
+        let progress: Progress = serde_json::from_str(&text).map_err(|error| {
+            format!(
+                "{} is not runbook's progress file ({error}); delete it or use --restart",
+                path.display()
+            )
+        })?;
+        if progress.workshop != workshop.display().to_string() {
+            let note = format!(
+                "{} was about the workshop {}; starting afresh for {}",
+                path.display(),
+                progress.workshop,
+                workshop.display()
+            );
+            return Ok((Progress::new(workshop), Some(note)));
+        }
+        Ok((progress, None))
+    }
+
+    pub fn save(&mut self, path: &Path) -> Result<(), String> {
+        self.updated_at = now_rfc3339();
+        let mut json = serde_json::to_vec_pretty(self).map_err(|error| error.to_string())?;
+        json.push(b'\n');
+        crate::report::write_atomically(path, &json)
+            .map_err(|error| format!("cannot save the progress in {}: {error}", path.display()))
+    }
+}
+
+/// `.runbook/progress.json` beside the workshop folder (the folder holding it).
+pub fn default_path(workshop: &Path) -> PathBuf {
+    workshop
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        .join(".runbook")
+        .join("progress.json")
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_and_loads_the_same_progress() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let workshop = folder.path().join("workshop");
+        let path = default_path(&workshop);
+        assert_eq!(path, folder.path().join(".runbook/progress.json"));
+        let mut progress = Progress::new(&workshop);
+        progress.record("01-intro/hello", BlockStatus::Passed);
+        progress.record("01-intro/typed", BlockStatus::TypedUnchecked);
+        progress.next = Some("02-etcd/start".into());
+        progress.captures.insert("leader".into(), "pg-2".into());
+        progress.save(&path).expect("saved");
+        let text = std::fs::read_to_string(&path).expect("written");
+        assert!(text.contains("\"typed-unchecked\""), "{text}");
+        let (loaded, note) = Progress::load(&path, &workshop).expect("loads");
+        assert_eq!(note, None);
+        assert_eq!(loaded, progress);
+    }
+
+    #[test]
+    fn progress_of_another_workshop_is_not_used() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let path = folder.path().join("progress.json");
+        let mut progress = Progress::new(Path::new("/somewhere/else"));
+        progress.next = Some("01/x".into());
+        progress.save(&path).expect("saved");
+        let (loaded, note) = Progress::load(&path, Path::new("/here/workshop")).expect("loads");
+        assert_eq!(loaded.next, None);
+        assert!(note.expect("a note").contains("/somewhere/else"));
+    }
+
+    #[test]
+    fn a_damaged_file_is_an_error_naming_it() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let path = folder.path().join("progress.json");
+        std::fs::write(&path, "{ not json").expect("write");
+        let error = Progress::load(&path, Path::new("/w")).expect_err("damaged");
+        assert!(error.contains("progress.json") && error.contains("--restart"));
+    }
+}

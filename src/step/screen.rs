@@ -1,0 +1,222 @@
+//! What a trainee sees and types in `runbook step`: lines written through the console crate
+//! (coloured unless `NO_COLOR` or not a terminal) and single key presses when stdin is a
+//! terminal, or whole lines when it is not (a pipe, a script), so the same session can be
+//! driven by a person or by a program.
+
+use std::io::{BufRead, IsTerminal};
+use std::sync::{Arc, Mutex};
+
+use console::{Key, Style, Term};
+
+use crate::expect::diff::{Diff, DiffTag};
+use crate::target::Cancel;
+
+/// What the trainee asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Run,
+    Skip,
+    Typed,
+    Retry,
+    Quit,
+}
+
+/// A key and what it does, as offered at a prompt.
+#[derive(Debug, Clone, Copy)]
+pub struct Offer {
+    /// `None`: the Enter key.
+    pub key: Option<char>,
+    pub action: Action,
+    pub label: &'static str,
+}
+
+impl Offer {
+    pub const fn enter(action: Action, label: &'static str) -> Self {
+        Offer {
+            key: None,
+            action,
+            label,
+        }
+    }
+
+    pub const fn key(key: char, action: Action, label: &'static str) -> Self {
+        Offer {
+            key: Some(key),
+            action,
+            label,
+        }
+    }
+}
+
+/// How the trainee's answer was read, or why there is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Chose(Action),
+    /// stdin ended (a script ran out of answers).
+    EndOfInput,
+    /// SIGINT or SIGTERM while waiting.
+    Interrupted,
+}
+
+/// The trainee's terminal.
+#[derive(Debug)]
+pub struct Screen {
+    term: Term,
+    /// stdin is a terminal: read single keys; otherwise read lines.
+    keys: bool,
+    /// Lines read from a non-terminal stdin by a helper thread (so a signal can end the wait).
+    lines: Option<Arc<Mutex<std::sync::mpsc::Receiver<Option<String>>>>>,
+}
+
+impl Default for Screen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Screen {
+    pub fn new() -> Self {
+        let keys = std::io::stdin().is_terminal();
+        let lines = (!keys).then(|| {
+            let (sender, receiver) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let stdin = std::io::stdin();
+                for line in stdin.lock().lines() {
+                    let Ok(line) = line else { break };
+                    if sender.send(Some(line)).is_err() {
+                        return;
+                    }
+                }
+                let _ = sender.send(None);
+            });
+            Arc::new(Mutex::new(receiver))
+        });
+        Screen {
+            term: Term::stdout(),
+            keys,
+            lines,
+        }
+    }
+
+    /// Whether answers are single key presses (stdin is a terminal).
+    pub fn reads_keys(&self) -> bool {
+        self.keys
+    }
+
+    pub fn line(&self, text: impl std::fmt::Display) {
+        let _ = self.term.write_line(&text.to_string());
+    }
+
+    pub fn blank(&self) {
+        let _ = self.term.write_line("");
+    }
+
+    /// Shows the offers and waits for one of them.
+    pub async fn ask(&self, offers: &[Offer], cancel: &Cancel) -> Answer {
+        let key_style = Style::new().bold().cyan();
+        let shown: Vec<String> = offers
+            .iter()
+            .map(|offer| {
+                let key = offer.key.map_or("Enter".to_string(), |c| c.to_string());
+                format!("{} {}", key_style.apply_to(key), offer.label)
+            })
+            .collect();
+        let prompt = shown.join(&Style::new().dim().apply_to(" · ").to_string());
+        if self.keys {
+            // Before the prompt shows, so that only keys pressed after seeing it count.
+            crate::sys::discard_typed_ahead();
+            self.line(&prompt);
+            loop {
+                if cancel.requested().is_some() {
+                    return Answer::Interrupted;
+                }
+                // Raw mode: Ctrl-C arrives as a key, not as SIGINT.
+                let key = tokio::task::block_in_place(|| self.term.read_key_raw());
+                let pressed = match key {
+                    Ok(Key::Enter) => None,
+                    Ok(Key::Char(c)) => Some(c.to_ascii_lowercase()),
+                    Ok(Key::CtrlC) => return self.echo(Action::Quit, offers),
+                    Ok(_) => continue,
+                    Err(_) => return Answer::EndOfInput,
+                };
+                if let Some(offer) = offers.iter().find(|offer| offer.key == pressed) {
+                    return self.echo(offer.action, offers);
+                }
+            }
+        }
+        let Some(lines) = &self.lines else {
+            return Answer::EndOfInput;
+        };
+        loop {
+            let _ = self.term.write_str(&format!("{prompt} > "));
+            let _ = self.term.flush();
+            let receiver = Arc::clone(lines);
+            let mut waiting = tokio::task::spawn_blocking(move || {
+                receiver.lock().ok().and_then(|r| r.recv().ok()).flatten()
+            });
+            let mut cancel = cancel.clone();
+            let line = tokio::select! {
+                line = &mut waiting => line.ok().flatten(),
+                _ = cancel.wait() => {
+                    self.blank();
+                    return Answer::Interrupted;
+                }
+            };
+            self.blank();
+            let Some(line) = line else {
+                return Answer::EndOfInput;
+            };
+            let answer = line.trim().to_ascii_lowercase();
+            let pressed = answer.chars().next();
+            if let Some(offer) = offers.iter().find(|offer| offer.key == pressed) {
+                return Answer::Chose(offer.action);
+            }
+            self.line(format!("`{}` is not one of the choices", line.trim()));
+        }
+    }
+
+    fn echo(&self, action: Action, offers: &[Offer]) -> Answer {
+        let label = offers
+            .iter()
+            .find(|offer| offer.action == action)
+            .map_or("quit", |offer| offer.label);
+        self.line(Style::new().dim().apply_to(format!("→ {label}")));
+        Answer::Chose(action)
+    }
+}
+
+/// A diff as coloured lines: gutter with the expected output's line numbers, `-` expected in
+/// red, `+` real output in green, changed words underlined.
+pub fn diff_lines(diff: &Diff, indent: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for hunk in &diff.hunks {
+        lines.push(format!(
+            "{indent}{}",
+            Style::new().cyan().apply_to(&hunk.header)
+        ));
+        for line in &hunk.lines {
+            let (sign, style) = match line.tag {
+                DiffTag::Equal => (" ", Style::new().dim()),
+                DiffTag::Delete => ("-", Style::new().red()),
+                DiffTag::Insert => ("+", Style::new().green()),
+            };
+            let emphasis = style.clone().underlined().bold();
+            let mut text = String::new();
+            for segment in &line.segments {
+                let styled = if segment.emphasized && line.tag != DiffTag::Equal {
+                    emphasis.apply_to(&segment.text)
+                } else {
+                    style.apply_to(&segment.text)
+                };
+                text.push_str(&styled.to_string());
+            }
+            let gutter = line.expected_line.map_or(String::new(), |n| n.to_string());
+            lines.push(format!(
+                "{indent}{} {} {text}",
+                Style::new().dim().apply_to(format!("{gutter:>4}")),
+                style.apply_to(sign)
+            ));
+        }
+    }
+    lines
+}

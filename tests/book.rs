@@ -1,0 +1,302 @@
+//! The course book: the real `mdbook` binary builds a fixture workshop with `runbook mdbook`
+//! as its preprocessor, and the HTML it writes has the outputs of a real run, no pattern
+//! syntax and none of runbook's attributes. mdbook must be installed
+//! (`scripts/setup-test-machine` does it); these tests fail when it is not.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Lab, runbook_binary};
+
+/// The mdbook binary: on PATH, or where `cargo install` puts it.
+fn mdbook() -> PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("mdbook"))
+            .find(|candidate| candidate.is_file())
+    });
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let installed = cargo_home.map(|home| home.join("bin/mdbook"));
+    on_path
+        .or(installed.filter(|path| path.is_file()))
+        .expect("mdbook is not installed: run scripts/setup-test-machine (cargo install mdbook --version 0.5.4 --locked)")
+}
+
+/// PATH with runbook's own binary first, as `command = "runbook mdbook"` needs.
+fn path_with_runbook() -> std::ffi::OsString {
+    let bin = runbook_binary();
+    let mut paths = vec![bin.parent().expect("bin dir").to_path_buf()];
+    if let Some(existing) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&existing));
+    }
+    std::env::join_paths(paths).expect("PATH")
+}
+
+fn build(root: &Path, destination: &Path) -> (bool, String) {
+    let output = Command::new(mdbook())
+        .arg("build")
+        .arg(root)
+        .arg("--dest-dir")
+        .arg(destination)
+        .env("PATH", path_with_runbook())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("mdbook runs");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), log)
+}
+
+/// The text of every `<code>` element, HTML entities decoded enough for the assertions.
+fn code_blocks(html: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<code") {
+        let after = &rest[start..];
+        let Some(open_end) = after.find('>') else {
+            break;
+        };
+        let Some(close) = after.find("</code>") else {
+            break;
+        };
+        let class = after[..open_end]
+            .split("class=\"")
+            .nth(1)
+            .and_then(|c| c.split('"').next())
+            .unwrap_or_default()
+            .to_string();
+        let text = after[open_end + 1..close]
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+        blocks.push((class, text));
+        rest = &after[close..];
+    }
+    blocks
+}
+
+fn fixture() -> Lab {
+    let lab = Lab::new();
+    lab.write(
+        "book.toml",
+        "[book]\ntitle = \"Fixture\"\nsrc = \"workshop\"\n\n[preprocessor.runbook]\ncommand = \"runbook mdbook\"\n",
+    );
+    lab.write(
+        "workshop/inventory.yml",
+        "all:\n  hosts:\n    alpha:\n      runbook_transport: local\n    beta:\n      runbook_transport: local\n",
+    );
+    lab.chapter("SUMMARY.md", "# Summary\n\n- [Basics](01-basics.md)\n");
+    lab.chapter(
+        "01-basics.md",
+        "# Basics\n\nThe shell's process id changes with every run.\n\n```bash id=pid timeout=10s\necho \"pid-$$\"\n```\n\n```console\npid-\\d+ (re)\n```\n\nA setting, written for us:\n\n```ini file=settings.ini mode=0644 on=alpha\n[main]\nanswer = 42\n```\n\n```bash id=year on=alpha\necho \"year $(date +%Y)\"\necho noise\n```\n\nEach host says its name:\n\n```bash id=names on=alpha,beta\necho \"I am $(hostname) $RANDOM\"\n```\n\n```console\nI am * (glob)\n```\n\nSilent:\n\n```bash id=silent\ntrue\n```\n\nNever run this:\n\n```bash norun\nrm -rf /everything\n```\n",
+    );
+    lab.expected("01-basics", "year", "year 2* (glob)\n...\n");
+    lab
+}
+
+#[test]
+fn the_book_shows_the_real_output_of_the_last_run() {
+    let lab = fixture();
+    lab.runbook(&["verify", "workshop"]).assert_code(0);
+    let report = lab.report();
+    let output_of = |id: &str, host: usize| -> String {
+        lab.step(id)["hosts"][host]["attempts"][0]["output"]
+            .as_str()
+            .expect("output")
+            .to_string()
+    };
+    let pid = output_of("01-basics/pid", 0);
+    let alpha = output_of("01-basics/names", 0);
+    let beta = output_of("01-basics/names", 1);
+    assert_ne!(alpha, beta, "two hosts, two random numbers");
+    assert_eq!(report["status"], "passed");
+
+    let destination = lab.path().join("html");
+    let (built, log) = build(lab.path(), &destination);
+    assert!(built, "mdbook build failed:\n{log}");
+    assert!(
+        !log.contains("no ") || !log.contains("run.json yet"),
+        "{log}"
+    );
+    let html = std::fs::read_to_string(destination.join("01-basics.html")).expect("chapter page");
+    let blocks = code_blocks(&html);
+    let consoles: Vec<&str> = blocks
+        .iter()
+        .filter(|(class, _)| class.contains("language-console"))
+        .map(|(_, text)| text.as_str())
+        .collect();
+    // The real outputs, as the run printed them.
+    assert!(
+        consoles.contains(&pid.as_str()),
+        "{pid:?} not in {consoles:?}"
+    );
+    let year = output_of("01-basics/year", 0);
+    assert!(year.starts_with("year 20"), "{year}");
+    assert!(
+        consoles.contains(&year.as_str()),
+        "{year:?} not in {consoles:?}"
+    );
+    // Two hosts printed different lines: one block each, captioned.
+    assert!(consoles.contains(&alpha.as_str()) && consoles.contains(&beta.as_str()));
+    assert!(html.contains("On <code>alpha</code>:") && html.contains("On <code>beta</code>:"));
+    // No pattern syntax, no runbook attribute, anywhere in the code.
+    for (class, text) in &blocks {
+        for word in ["(re)", "(glob)", "..."] {
+            assert!(!text.contains(word), "{word} in {class}: {text}");
+        }
+        for attribute in ["id=", "on=", "timeout=", "file=", "mode=", "norun"] {
+            assert!(!class.contains(attribute), "{attribute} in class {class:?}");
+        }
+    }
+    assert!(
+        !html.contains("timeout=10s") && !html.contains("norun"),
+        "attributes left in the page"
+    );
+    // norun: plain code, no output after it.
+    assert!(
+        blocks
+            .iter()
+            .any(|(class, text)| class == "language-bash" && text.contains("rm -rf /everything"))
+    );
+    // file=: a caption with the host and the path.
+    assert!(
+        html.contains("File <code>settings.ini</code> on <code>alpha</code> (mode 0644):"),
+        "no caption for the file block"
+    );
+    assert!(!html.contains("not from a recorded run"));
+    // A command that printed nothing: no empty console block after it.
+    assert!(
+        !blocks
+            .iter()
+            .any(|(class, text)| class.contains("language-console") && text.trim().is_empty()),
+        "an empty console block"
+    );
+}
+
+#[test]
+fn without_a_run_the_book_shows_expected_output_never_patterns() {
+    let lab = fixture();
+    let destination = lab.path().join("html");
+    let (built, log) = build(lab.path(), &destination);
+    assert!(built, "mdbook build failed:\n{log}");
+    assert!(log.contains("the book shows the expected outputs"), "{log}");
+    let html = std::fs::read_to_string(destination.join("01-basics.html")).expect("chapter page");
+    let consoles: Vec<String> = code_blocks(&html)
+        .into_iter()
+        .filter(|(class, _)| class.contains("language-console"))
+        .map(|(_, text)| text)
+        .collect();
+    assert!(consoles.contains(&"pid-…\n".to_string()), "{consoles:?}");
+    assert!(
+        consoles.contains(&"year 2…\n…\n".to_string()),
+        "{consoles:?}"
+    );
+    assert!(consoles.contains(&"I am …\n".to_string()), "{consoles:?}");
+    assert!(html.contains(
+        "Expected output, not from a recorded run: <code>…</code> stands for text that varies."
+    ));
+    assert!(!html.contains("(re)") && !html.contains("(glob)"));
+}
+
+#[test]
+fn a_changed_block_shows_its_expected_output_not_the_stale_run() {
+    let lab = fixture();
+    lab.runbook(&["verify", "workshop"]).assert_code(0);
+    let pid = lab.step("01-basics/pid")["hosts"][0]["attempts"][0]["output"]
+        .as_str()
+        .expect("output")
+        .to_string();
+    // The author changes the command after the run: its recorded output is no longer its own.
+    let chapter = lab
+        .read("workshop/01-basics.md")
+        .replace("echo \"pid-$$\"", "echo \"pid-$BASHPID\"");
+    lab.chapter("01-basics.md", &chapter);
+    let destination = lab.path().join("html");
+    let (built, log) = build(lab.path(), &destination);
+    assert!(built, "mdbook build failed:\n{log}");
+    assert!(
+        log.contains("01-basics/pid: the block changed since the last run"),
+        "{log}"
+    );
+    let html = std::fs::read_to_string(destination.join("01-basics.html")).expect("chapter page");
+    assert!(!html.contains(pid.trim()), "stale output shown");
+    assert!(html.contains("pid-…"));
+}
+
+#[test]
+fn the_protocol_answers_supports_and_rejects_bad_input() {
+    let lab = Lab::new();
+    lab.runbook(&["mdbook", "supports", "html"]).assert_code(0);
+    lab.runbook(&["mdbook", "supports", "markdown"])
+        .assert_code(0);
+    let mut child = lab
+        .command(&["mdbook"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"{\"not\": \"a pair\"}").expect("write");
+    }
+    let output = child.wait_with_output().expect("ends");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a [context, book] pair"));
+}
+
+#[test]
+fn a_workshop_error_fails_the_book_with_its_line() {
+    let lab = fixture();
+    lab.chapter(
+        "01-basics.md",
+        "# Basics\n\n```bash id=x tiemout=5s\necho hi\n```\n",
+    );
+    let (built, log) = build(lab.path(), &lab.path().join("html"));
+    assert!(!built, "the book built despite the typo:\n{log}");
+    assert!(log.contains("unknown attribute `tiemout`"), "{log}");
+    assert!(log.contains("01-basics.md:3"), "{log}");
+}
+
+#[test]
+fn the_repository_book_builds_with_runbook_as_its_preprocessor() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let destination = tempfile::tempdir().expect("tempdir");
+    let (built, log) = build(root, destination.path());
+    assert!(built, "mdbook build of book.toml failed:\n{log}");
+    let mut pages = 0;
+    for entry in std::fs::read_dir(destination.path()).expect("html") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|ext| ext != "html") {
+            continue;
+        }
+        pages += 1;
+        let html = std::fs::read_to_string(&path).expect("page");
+        for (class, text) in code_blocks(&html) {
+            for line in text.lines() {
+                assert!(
+                    !line.ends_with(" (re)") && !line.ends_with(" (glob)"),
+                    "{}: pattern shown in the book: {line}",
+                    path.display()
+                );
+            }
+            for attribute in ["id=", "on=", "user=", "timeout=", "file=", "norun", "check"] {
+                assert!(
+                    !class.contains(attribute),
+                    "{}: {attribute} left in class {class:?}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(pages > 0, "no page written");
+}
