@@ -130,8 +130,13 @@ impl Screen {
                 if cancel.requested().is_some() {
                     return Answer::Interrupted;
                 }
-                // Raw mode: Ctrl-C arrives as a key, not as SIGINT.
-                let key = tokio::task::block_in_place(|| self.term.read_key_raw());
+                // Raw mode: Ctrl-C arrives as a key, not as SIGINT. The read blocks, so it runs
+                // on tokio's blocking pool (runbook's runtime has a single thread).
+                let term = self.term.clone();
+                let key = match tokio::task::spawn_blocking(move || term.read_key_raw()).await {
+                    Ok(key) => key,
+                    Err(_) => return Answer::EndOfInput,
+                };
                 let pressed = match key {
                     Ok(Key::Enter) => None,
                     Ok(Key::Char(c)) => Some(c.to_ascii_lowercase()),
