@@ -28,6 +28,9 @@ pub struct SessionSettings {
     pub output_cap: usize,
     /// Where SSH control sockets live (short, for the socket path limit).
     pub control_dir: std::path::PathBuf,
+    /// How long a control script (signalling a timed-out block) may take before the host is
+    /// deemed not to answer.
+    pub control_timeout: Duration,
 }
 
 impl Default for SessionSettings {
@@ -38,6 +41,7 @@ impl Default for SessionSettings {
             output_cap: 1 << 20,
             control_dir: std::env::temp_dir()
                 .join(format!("runbook-ssh-{}", crate::sys::current_user())),
+            control_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -93,27 +97,14 @@ enum Chunk {
     Closed,
 }
 
-/// The local handle keeping a shell alive; dropping it ends the local side.
-enum ProcessGuard {
-    Local(tokio::process::Child),
-    Ssh(openssh::Child<Arc<openssh::Session>>),
-}
-
-impl std::fmt::Debug for ProcessGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ProcessGuard::Local(child) => write!(f, "Local({:?})", child.id()),
-            ProcessGuard::Ssh(_) => write!(f, "Ssh"),
-        }
-    }
-}
-
 /// A running shell process, before the protocol starts.
 pub struct ShellProcess {
     stdin: Box<dyn AsyncWrite + Send + Unpin>,
     chunks: mpsc::Receiver<Chunk>,
     stderr_tail: Arc<StdMutex<Vec<u8>>>,
-    guard: ProcessGuard,
+    /// The local process carrying the shell (bash, lxc-attach, docker or an ssh channel);
+    /// dropping it kills it.
+    guard: tokio::process::Child,
 }
 
 /// Reads `reader` into `sender` until EOF.
@@ -255,19 +246,19 @@ impl Transport {
                     stdin: Box::new(stdin),
                     chunks: spawn_reader(stdout),
                     stderr_tail: spawn_tail(stderr),
-                    guard: ProcessGuard::Local(child),
+                    guard: child,
                 })
             }
             Transport::Ssh(ssh) => {
                 let mut child = ssh.open_shell(switch_user).await?;
-                let stdin = child.stdin().take().ok_or("no stdin pipe")?;
-                let stdout = child.stdout().take().ok_or("no stdout pipe")?;
-                let stderr = child.stderr().take().ok_or("no stderr pipe")?;
+                let stdin = child.stdin.take().ok_or("no stdin pipe")?;
+                let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+                let stderr = child.stderr.take().ok_or("no stderr pipe")?;
                 Ok(ShellProcess {
                     stdin: Box::new(stdin),
                     chunks: spawn_reader(stdout),
                     stderr_tail: spawn_tail(stderr),
-                    guard: ProcessGuard::Ssh(child),
+                    guard: child,
                 })
             }
         }
@@ -309,12 +300,13 @@ pub struct Session {
     /// `None` once closed: dropping the pipe is what gives the shell its EOF.
     stdin: Option<Box<dyn AsyncWrite + Send + Unpin>>,
     chunks: mpsc::Receiver<Chunk>,
-    guard: Option<ProcessGuard>,
+    guard: Option<tokio::process::Child>,
     transport: Arc<Transport>,
     nonce: String,
     pid: u32,
     sid: u32,
     alive: bool,
+    control_timeout: Duration,
 }
 
 impl std::fmt::Debug for Session {
@@ -374,6 +366,7 @@ impl Session {
                                 pid,
                                 sid,
                                 alive: true,
+                                control_timeout: settings.control_timeout,
                             });
                         }
                     }
@@ -470,17 +463,21 @@ impl Session {
         buffer: &mut OutputBuffer,
         settings: &SessionSettings,
     ) -> Option<i32> {
-        let control_limit = Duration::from_secs(5);
         for (signal, wait) in [("TERM", settings.grace), ("KILL", Duration::from_secs(2))] {
             let script = protocol::kill_script(self.pid, self.sid, signal);
             if self
                 .transport
-                .control(&script, control_limit)
+                .control(&script, settings.control_timeout)
                 .await
                 .is_err()
             {
-                // The host does not answer (frozen, gone): nothing more to try there.
-                break;
+                // The host does not answer (frozen, unplugged): asking it again to end the
+                // session would only wait as long once more. Drop the local side; the next
+                // block on this host opens a new session once it answers.
+                self.alive = false;
+                self.stdin = None;
+                self.guard = None;
+                return None;
             }
             let until = tokio::time::Instant::now() + wait;
             loop {
@@ -488,6 +485,7 @@ impl Session {
                     chunk = self.chunks.recv() => match chunk {
                         Some(Chunk::Data(data)) => {
                             if let Some((Marker::Done(code), _)) = buffer.push(&data) {
+                                self.settle().await;
                                 return Some(code);
                             }
                         }
@@ -504,27 +502,49 @@ impl Session {
         None
     }
 
-    async fn exit_status(&mut self) -> Option<i32> {
-        match self.guard.as_mut()? {
-            ProcessGuard::Local(child) => {
-                let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
-                    .await
-                    .ok()?
-                    .ok()?;
-                status.code()
-            }
-            ProcessGuard::Ssh(_) => {
-                let guard = self.guard.take()?;
-                let ProcessGuard::Ssh(child) = guard else {
-                    return None;
-                };
-                let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
-                    .await
-                    .ok()?
-                    .ok()?;
-                status.code()
+    /// Lets the shell report the jobs that were just killed, out of the next block's output
+    /// (see [`protocol::settle`]). A shell that does not answer is ended.
+    async fn settle(&mut self) {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return;
+        };
+        let line = protocol::settle(&self.nonce);
+        if stdin.write_all(line.as_bytes()).await.is_err() || stdin.flush().await.is_err() {
+            self.alive = false;
+            return;
+        }
+        let mut discard = OutputBuffer::new(&self.nonce, 4096);
+        let until = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            tokio::select! {
+                chunk = self.chunks.recv() => match chunk {
+                    Some(Chunk::Data(data)) => {
+                        if discard.push(&data).is_some() {
+                            return;
+                        }
+                    }
+                    Some(Chunk::Closed) | None => {
+                        self.alive = false;
+                        return;
+                    }
+                },
+                _ = tokio::time::sleep_until(until) => {
+                    self.end(true).await;
+                    return;
+                }
             }
         }
+    }
+
+    /// The exit status of the local process once the shell has gone (for ssh, lxc-attach and
+    /// docker exec, the remote shell's status).
+    async fn exit_status(&mut self) -> Option<i32> {
+        let child = self.guard.as_mut()?;
+        let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
+            .await
+            .ok()?
+            .ok()?;
+        status.code()
     }
 
     /// Ends the session. `force`: kill everything it started; otherwise close its stdin and
@@ -533,13 +553,10 @@ impl Session {
         self.alive = false;
         if force {
             let script = protocol::end_session_script(self.pid, self.sid);
-            let _ = self
-                .transport
-                .control(&script, Duration::from_secs(5))
-                .await;
+            let _ = self.transport.control(&script, self.control_timeout).await;
         } else {
             self.stdin = None;
-            if let Some(ProcessGuard::Local(child)) = self.guard.as_mut() {
+            if let Some(child) = self.guard.as_mut() {
                 let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
             }
         }
@@ -790,6 +807,28 @@ mod tests {
             "/tmp\n",
             "same shell, same directory"
         );
+        sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn jobs_killed_by_a_timeout_are_not_reported_in_the_next_block() {
+        let (sessions, cancel, _sender) = local();
+        let execution = run(
+            &sessions,
+            &cancel,
+            "sleep 300 & wait\n",
+            Duration::from_millis(300),
+        )
+        .await;
+        assert_eq!(execution.ending, Ending::TimedOut);
+        let next = run(
+            &sessions,
+            &cancel,
+            "sleep 0.1; echo next\n",
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(String::from_utf8_lossy(&next.output), "next\n");
         sessions.shutdown(true).await;
     }
 
