@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod docker;
 pub mod lxc;
 pub mod sshd;
 
