@@ -191,3 +191,12 @@ fn ssh_into_the_container_keeps_state_and_switches_users() {
     );
     run(&lab, &["verify", "workshop"]).assert_code(0);
 }
+
+#[test]
+fn sessions_a_chapter_needs_on_a_running_container_are_opened_when_it_starts() {
+    container();
+    let _serial = serial();
+    let lab = lab(&lxc_host());
+    common::prewarm_chapters(&lab, "box");
+    run(&lab, &["verify", "workshop"]).assert_code(0);
+}

@@ -305,3 +305,11 @@ fn the_master_does_not_outlive_a_runbook_killed_mid_block() {
         .arg(remote.trim())
         .status();
 }
+
+#[test]
+fn sessions_a_chapter_needs_on_a_host_that_answered_are_opened_when_it_starts() {
+    let sshd = Sshd::start();
+    let lab = lab_with(&sshd.inventory_host("web", ""));
+    common::prewarm_chapters(&lab, "web");
+    run(&lab, &["verify", "workshop"]).assert_code(0);
+}

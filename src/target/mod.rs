@@ -293,6 +293,55 @@ impl Transport {
             ssh.close().await;
         }
     }
+
+    /// Whether the host is known to be there without sending anything over a network: this
+    /// machine always is; a container when its manager (a local command) says it runs; an
+    /// SSH host only once it has answered in this run. See [`Sessions::prewarm`].
+    async fn is_present(&self) -> bool {
+        let probe = |program: &str, args: Vec<String>, expected: &'static str| {
+            let mut command = Command::new(program);
+            command
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true);
+            async move {
+                let output = tokio::time::timeout(Duration::from_secs(5), command.output()).await;
+                matches!(output, Ok(Ok(output)) if String::from_utf8_lossy(&output.stdout).trim() == expected)
+            }
+        };
+        match self {
+            Transport::Process {
+                kind: TransportKind::Lxc,
+                container,
+            } => {
+                probe(
+                    "lxc-info",
+                    vec!["-sH".into(), "-n".into(), container.clone()],
+                    "RUNNING",
+                )
+                .await
+            }
+            Transport::Process {
+                kind: TransportKind::Docker,
+                container,
+            } => {
+                probe(
+                    "docker",
+                    vec![
+                        "inspect".into(),
+                        "-f".into(),
+                        "{{.State.Status}}".into(),
+                        container.clone(),
+                    ],
+                    "running",
+                )
+                .await
+            }
+            Transport::Process { .. } => true,
+            Transport::Ssh(ssh) => ssh.has_answered(),
+        }
+    }
 }
 
 /// One persistent shell on one host as one user.
@@ -658,6 +707,49 @@ impl Sessions {
             *lock = Some(session);
         }
         Ok(lock)
+    }
+
+    /// Opens in the background the sessions that the coming blocks will use, so that a
+    /// chapter touching several hosts does not pay their set-ups one after the other.
+    ///
+    /// Design: a session is otherwise opened lazily, by the first block that needs it, which
+    /// is what guarantees that runbook never contacts a host before the blocks that create it
+    /// (a course's lab chapter) have run. Pre-opening must keep that guarantee, so it only
+    /// touches hosts known to exist without any network traffic: the local machine, a
+    /// container that its manager (`lxc-info`, `docker inspect`, local commands) reports
+    /// running, and an SSH host that has already answered in this run (then only a new channel
+    /// on its master is opened, or the master is re-opened after the host was lost). An SSH
+    /// host's first contact therefore stays lazy; a block on several hosts still connects to
+    /// them concurrently. A pre-opening that fails is forgotten: the block that needs the
+    /// session tries again and reports the error itself.
+    pub fn prewarm(self: &Arc<Self>, pairs: Vec<(String, Option<String>)>) {
+        for (host, user) in pairs {
+            let sessions = Arc::clone(self);
+            tokio::spawn(async move {
+                let Ok(transport) = sessions.transport(&host) else {
+                    return;
+                };
+                let login = transport.login_user();
+                let user = user.unwrap_or(login);
+                let open = sessions
+                    .sessions
+                    .lock()
+                    .ok()
+                    .and_then(|table| table.get(&(host.clone(), user.clone())).cloned());
+                if let Some(slot) = open {
+                    // Busy: a block is using (or opening) it right now.
+                    let Ok(mut lock) = slot.try_lock() else {
+                        return;
+                    };
+                    if lock.as_mut().is_some_and(Session::is_alive) {
+                        return;
+                    }
+                }
+                if transport.is_present().await {
+                    let _ = sessions.acquire(&host, Some(&user)).await;
+                }
+            });
+        }
     }
 
     /// Ends every session and SSH master. `force` kills what the sessions still run.
