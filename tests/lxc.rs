@@ -200,3 +200,15 @@ fn sessions_a_chapter_needs_on_a_running_container_are_opened_when_it_starts() {
     common::prewarm_chapters(&lab, "box");
     run(&lab, &["verify", "workshop"]).assert_code(0);
 }
+
+#[test]
+fn a_container_that_is_not_running_is_named_with_the_fix() {
+    let lab = lab(
+        "    ghost:\n      runbook_transport: lxc\n      runbook_container: runbook-test-absent\n",
+    );
+    lab.chapter("01.md", "```bash on=ghost\ntrue\n```\n");
+    run(&lab, &["verify", "workshop"])
+        .assert_code(1)
+        .stdout_has("UNREACHABLE 01/block-1")
+        .stdout_has("the container `runbook-test-absent` is not running (start it with `lxc-start -n runbook-test-absent`");
+}

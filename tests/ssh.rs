@@ -313,3 +313,43 @@ fn sessions_a_chapter_needs_on_a_host_that_answered_are_opened_when_it_starts() 
     common::prewarm_chapters(&lab, "web");
     run(&lab, &["verify", "workshop"]).assert_code(0);
 }
+
+#[test]
+fn sigterm_mid_block_stops_the_remote_command_and_closes_the_master() {
+    let sshd = Sshd::start();
+    let lab = lab_with(&sshd.inventory_host("web", ""));
+    let pid_file = lab.path().join("remote.pid");
+    lab.chapter(
+        "01.md",
+        &format!(
+            "```bash on=web timeout=120s\nsleep 100 & echo $! > {}; wait\n```\n",
+            pid_file.display()
+        ),
+    );
+    let mut child = lab
+        .command(&["verify", "workshop"])
+        .env("TMPDIR", lab.path().join("tmp"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start runbook");
+    let started = Instant::now();
+    while std::fs::read_to_string(&pid_file).map_or(true, |pid| pid.trim().is_empty()) {
+        assert!(started.elapsed() < Duration::from_secs(20), "no block");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let code = child.wait().expect("wait").code();
+    assert_eq!(code, Some(143));
+    let remote = lab.read("remote.pid");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{}", remote.trim())).exists(),
+        "the remote command was stopped"
+    );
+    assert!(ssh_processes(&lab).is_empty(), "{:?}", ssh_processes(&lab));
+    assert_eq!(lab.report()["status"], "interrupted");
+}

@@ -294,6 +294,26 @@ impl Transport {
         }
     }
 
+    /// Adds what a container's manager says when a shell could not be opened in it.
+    async fn explain_failure(&self, reason: String) -> String {
+        match self {
+            Transport::Process { kind, container }
+                if matches!(kind, TransportKind::Lxc | TransportKind::Docker)
+                    && !self.is_present().await =>
+            {
+                let start = if *kind == TransportKind::Lxc {
+                    format!("lxc-start -n {container}")
+                } else {
+                    format!("docker start {container}")
+                };
+                format!(
+                    "the container `{container}` is not running (start it with `{start}`, or check runbook_container): {reason}"
+                )
+            }
+            _ => reason,
+        }
+    }
+
     /// Whether the host is known to be there without sending anything over a network: this
     /// machine always is; a container when its manager (a local command) says it runs; an
     /// SSH host only once it has answered in this run. See [`Sessions::prewarm`].
@@ -703,7 +723,13 @@ impl Sessions {
                     });
                 Some(template.replace("{user}", &protocol::shell_quote(&user)))
             };
-            let session = Session::start(transport, switch.as_deref(), &self.settings).await?;
+            let session =
+                match Session::start(Arc::clone(&transport), switch.as_deref(), &self.settings)
+                    .await
+                {
+                    Ok(session) => session,
+                    Err(reason) => return Err(transport.explain_failure(reason).await),
+                };
             *lock = Some(session);
         }
         Ok(lock)
