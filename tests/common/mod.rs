@@ -130,19 +130,19 @@ impl Lab {
     }
 }
 
-/// Two chapters: the first uses `host` as its login user; the second waits a second on this
+/// Two chapters: the first uses `host` as its login user; the second waits two seconds on this
 /// machine, then asks, on `host` as `runbook-test`, how long ago its shell started. Sessions
-/// pre-opened when the second chapter starts are older than half a second when asked (a session opened by the block itself is a few
+/// pre-opened when the second chapter starts are older than a second when asked (a session opened by the block itself is a few
 /// milliseconds old).
 pub fn prewarm_chapters(lab: &Lab, host: &str) {
     lab.chapter("01-first.md", &format!("```bash on={host}\ntrue\n```\n"));
     lab.chapter(
         "02-second.md",
         &format!(
-            "```bash\nsleep 1\n```\n\n\
+            "```bash\nsleep 2\n```\n\n\
              ```bash on={host} user=runbook-test id=age\n\
              read -r -a stat < /proc/$$/stat; read -r up _ < /proc/uptime\n\
-             awk -v s=\"${{stat[21]}}\" -v u=\"$up\" -v t=\"$(getconf CLK_TCK)\" 'BEGIN {{ a = u - s / t; if (a >= 0.5) print \"prewarmed\"; else print \"opened when needed, \" a \" s ago\" }}'\n\
+             awk -v s=\"${{stat[21]}}\" -v u=\"$up\" -v t=\"$(getconf CLK_TCK)\" 'BEGIN {{ a = u - s / t; if (a >= 1) print \"prewarmed\"; else print \"opened when needed, \" a \" s ago\" }}'\n\
              ```\n\n```console\nprewarmed\n```\n"
         ),
     );
