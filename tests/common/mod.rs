@@ -132,8 +132,8 @@ impl Lab {
 
 /// Two chapters: the first uses `host` as its login user; the second waits two seconds on this
 /// machine, then asks, on `host` as `runbook-test`, how long ago its shell started. Sessions
-/// pre-opened when the second chapter starts are older than a second when asked (a session opened by the block itself is a few
-/// milliseconds old).
+/// pre-opened when the second chapter starts are older than a second when asked (a session
+/// opened by the block itself is a few milliseconds old).
 pub fn prewarm_chapters(lab: &Lab, host: &str) {
     lab.chapter("01-first.md", &format!("```bash on={host}\ntrue\n```\n"));
     lab.chapter(
