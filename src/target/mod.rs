@@ -493,7 +493,7 @@ impl Session {
     ) -> Execution {
         let started = Instant::now();
         let mut buffer = OutputBuffer::new(&self.nonce, settings.output_cap);
-        let frame = protocol::frame(&self.nonce, script);
+        let frame = protocol::frame(script);
         let Some(stdin) = self.stdin.as_mut() else {
             self.alive = false;
             return finish(

@@ -18,6 +18,7 @@ set -m
 set +o history 2>/dev/null
 trap 'return 124 2>/dev/null' USR1
 __rb_run() {{ eval "$__rb_s"; }}
+__rb_go() {{ __rb_run </dev/null; printf '\036{nonce} %d\036' $?; }}
 IFS= read -r __rb_stat < /proc/$$/stat
 __rb_stat=${{__rb_stat##*) }}
 set -- $__rb_stat
@@ -28,16 +29,16 @@ unset __rb_stat
     )
 }
 
-/// The frame that runs one block: the script as one single-quoted word (bash parses it from
-/// its stdin one byte at a time, and a quoted word is the cheapest thing to parse; a heredoc
-/// costs a pipe and a byte-by-byte `read` on top), then the call and the end marker.
-pub fn frame(nonce: &str, script: &str) -> String {
-    let mut text = String::with_capacity(script.len() + 96);
+/// The frame that runs one block: the script as one single-quoted word, then `__rb_go` (set up
+/// by the bootstrap), which evaluates it with stdin from /dev/null and prints the end marker.
+/// bash parses its stdin one byte per read(2) (it must not read past a command that might
+/// read stdin itself), so the frame carries nothing but the script: a quoted word is the
+/// cheapest thing to parse, where a heredoc would cost a pipe and a byte-by-byte `read` on top.
+pub fn frame(script: &str) -> String {
+    let mut text = String::with_capacity(script.len() + 24);
     text.push_str("__rb_s=");
     push_single_quoted(&mut text, script);
-    text.push_str("\n__rb_run </dev/null; printf '\\036");
-    text.push_str(nonce);
-    text.push_str(" %d\\036' $?\n");
+    text.push_str("\n__rb_go\n");
     text
 }
 
