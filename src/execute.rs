@@ -405,7 +405,7 @@ impl HostTask {
     fn script(&self) -> Result<String, String> {
         let render = |text: &str| {
             if self.step.templated {
-                template::render(text, &self.vars)
+                template::render(text, &self.vars).map_err(String::from)
             } else {
                 Ok(text.to_string())
             }

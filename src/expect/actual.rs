@@ -145,8 +145,15 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
     out
 }
 
+/// A backslash sequence an `(esc)` line cannot hold, with its byte range in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnescapeError {
+    pub message: String,
+    pub span: std::ops::Range<usize>,
+}
+
 /// Turns an escaped form back into bytes (for `(esc)` lines).
-pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
+pub fn unescape(text: &str) -> Result<Vec<u8>, UnescapeError> {
     let mut out = Vec::with_capacity(text.len());
     let bytes = text.as_bytes();
     let mut index = 0;
@@ -170,15 +177,36 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
                 index += 2;
             }
             Some(b'x') => {
-                let hex = text
-                    .get(index + 2..index + 4)
-                    .ok_or("`\\x` needs two hex digits")?;
-                let byte = u8::from_str_radix(hex, 16)
-                    .map_err(|_| format!("`\\x{hex}` is not a hex byte"))?;
+                let digits = bytes[index + 2..]
+                    .iter()
+                    .take(2)
+                    .take_while(|b| b.is_ascii_hexdigit())
+                    .count();
+                if digits < 2 {
+                    return Err(UnescapeError {
+                        message: "`\\x` needs two hex digits, e.g. `\\x1b`".to_string(),
+                        span: index..index + 2 + digits,
+                    });
+                }
+                let hex = &text[index + 2..index + 4];
+                let byte = u8::from_str_radix(hex, 16).map_err(|_| UnescapeError {
+                    message: format!("`\\x{hex}` is not a hex byte"),
+                    span: index..index + 4,
+                })?;
                 out.push(byte);
                 index += 4;
             }
-            _ => return Err("a backslash starts `\\\\`, `\\t`, `\\r` or `\\xNN`".to_string()),
+            next => {
+                // Underline the backslash and the whole character after it, if any.
+                let width = next.map_or(0, |_| {
+                    text[index + 1..].chars().next().map_or(0, char::len_utf8)
+                });
+                let shown = &text[index..index + 1 + width];
+                return Err(UnescapeError {
+                    message: format!("unknown escape `{shown}`"),
+                    span: index..index + 1 + width,
+                });
+            }
         }
     }
     Ok(out)
