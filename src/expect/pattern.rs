@@ -260,15 +260,12 @@ fn compile(kind: LineKind, body: &str) -> Result<Matcher, CompileError> {
             }
         })?),
         LineKind::Escaped => {
-            let mut bytes = unescape(body).map_err(|error| CompileError {
+            let bytes = unescape(body).map_err(|error| CompileError {
                 message: error.message,
                 span: Some(error.span),
                 hint: ESCAPE_HINT,
             })?;
-            while bytes.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
-                bytes.pop();
-            }
-            Matcher::Escaped(bytes)
+            Matcher::Escaped(super::actual::trim_trailing_blanks(&bytes).to_vec())
         }
         LineKind::AnyLines => Matcher::AnyLines,
     })

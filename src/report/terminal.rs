@@ -164,6 +164,15 @@ impl TerminalReporter {
                         .dim()
                         .apply_to(format!("output on {} (last lines):", host.host))
                 );
+                if attempt.truncated {
+                    println!(
+                        "{:>11} {}",
+                        "",
+                        Style::new()
+                            .yellow()
+                            .apply_to(super::truncation_note(attempt))
+                    );
+                }
                 let lines: Vec<&str> = attempt.output.lines().collect();
                 let start = lines.len().saturating_sub(20);
                 for line in &lines[start..] {
