@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use runbook::chapter::attrs::{self, InfoLine};
 use runbook::chapter::parse::{BlockKind, LineIndex, parse_chapter};
 use runbook::diagnostic::Diagnostic;
 use runbook::expect::actual::ActualOutput;
@@ -38,6 +39,21 @@ pub fn chapter(data: &[u8]) {
     };
     let path = Path::new("fuzz.md");
     let line_count = text.lines().count();
+    // The first line also goes to the attribute parser alone, as the info string of a fence,
+    // so that attributes get fuzzed without the fuzzer having to build a fenced block.
+    let info = text.lines().next().unwrap_or_default();
+    let fence = format!("```{info}");
+    let at = InfoLine {
+        file: path,
+        line: 1,
+        text: &fence,
+    };
+    if let Err(problems) = attrs::parse(info, &at) {
+        assert!(!problems.is_empty(), "an error without a problem");
+        for problem in &problems {
+            check_diagnostic(problem, 1);
+        }
+    }
     match parse_chapter(path, text) {
         Err(problems) => {
             assert!(!problems.is_empty(), "an error without a problem");
