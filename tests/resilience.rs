@@ -203,6 +203,36 @@ fn a_frozen_session_stops_the_run_when_not_keep_going() {
     );
 }
 
+#[test]
+fn a_shell_lost_mid_block_is_unreachable_and_the_next_block_gets_a_new_one() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "```bash id=lost timeout=60s\ntouch started\nsleep 3174\n```\n\n```bash id=after\necho still here\n```\n\n```console\nstill here\n```\n",
+    );
+    let mut child = spawn(&lab, &["verify", "workshop", "--keep-going"]);
+    wait_until("the block starts", Duration::from_secs(20), || {
+        lab.path().join("started").exists()
+    });
+    let sessions = shell_sessions(child.id());
+    wait_until("sleep runs", Duration::from_secs(10), || {
+        in_sessions(&sessions).iter().any(|p| p.name == "sleep")
+    });
+    // The host goes away: everything in the shell's session dies at once.
+    for process in in_sessions(&sessions) {
+        signal(process.pid, "KILL");
+    }
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(30)), 1);
+    let lost = attempt(&lab, "01/lost");
+    assert_eq!(lost["outcome"], "unreachable", "{lost}");
+    assert!(
+        lost["duration_ms"].as_u64().expect("duration") < 30_000,
+        "ended when the shell went, not at its 60 s timeout"
+    );
+    assert_eq!(lab.step("01/after")["outcome"], "passed", "a new shell");
+    assert_report_complete(&lab);
+}
+
 const LONG_CHAPTER: &str = "# Long\n\n```bash id=one\necho one\n```\n\n```console\none\n```\n\n```bash id=long\ntouch started\nsleep 3171 &\nsleep 3172 | cat\n```\n\n```bash id=never\ntouch never\n```\n";
 
 /// Interrupts a run in its second block with `signal_name`; checks the exit status, the

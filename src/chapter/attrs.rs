@@ -183,11 +183,13 @@ impl InfoLine<'_> {
         message: impl Into<String>,
     ) -> Diagnostic {
         let mut diagnostic = Diagnostic::new(self.file, self.line, message).quoting(self.text);
-        // The info string sits after the fence characters in the quoted line.
-        if let Some(info_start) = self.text.find(info.trim_start()) {
+        // The info string sits after the fence characters in the quoted line (which is the
+        // fence line without its line ending).
+        let quoted = diagnostic.source_line.as_deref().unwrap_or_default();
+        if let Some(info_start) = quoted.find(info.trim_start()) {
             let start = info_start + offset;
-            let end = (start + length).min(self.text.len());
-            if self.text.is_char_boundary(start) && self.text.is_char_boundary(end) {
+            let end = (start + length).min(quoted.len());
+            if start < end && quoted.is_char_boundary(start) && quoted.is_char_boundary(end) {
                 diagnostic.span = Some((start, end));
             }
         }
