@@ -64,26 +64,44 @@ impl Diagnostic {
     }
 }
 
+/// Text from a user's file as the terminal shows it: a control character (a stray carriage
+/// return, an escape sequence) becomes one visible `\u{FFFD}`, so it can neither garble the
+/// message nor act on the terminal, and the underline keeps its column.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
-        writeln!(f, "  --> {}", self.location())?;
+        writeln!(f, "error: {}", visible(&self.message))?;
+        writeln!(f, "  --> {}", visible(&self.location()))?;
         if let Some(source) = &self.source_line {
             let number = self.line.to_string();
             let pad = " ".repeat(number.len());
             writeln!(f, "{pad} |")?;
-            writeln!(f, "{number} | {source}")?;
-            if let Some((start, end)) = self.span {
-                let prefix: String = source[..start]
+            writeln!(f, "{number} | {}", visible(source))?;
+            // An underline that does not fit the line is left out rather than drawn wrong.
+            if let Some((start, end)) = self.span
+                && let (Some(before), Some(under)) = (source.get(..start), source.get(start..end))
+            {
+                let prefix: String = before
                     .chars()
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
-                let width = source[start..end].chars().count().max(1);
+                let width = under.chars().count().max(1);
                 writeln!(f, "{pad} | {prefix}{}", "^".repeat(width))?;
             }
         }
         if let Some(hint) = &self.hint {
-            writeln!(f, "  = hint: {hint}")?;
+            writeln!(f, "  = hint: {}", visible(hint))?;
         }
         Ok(())
     }
@@ -137,6 +155,25 @@ mod tests {
             text,
             "error: unknown attribute `tiemout`\n  --> workshop/etcd.md:12\n   |\n12 | ```bash on=e1 tiemout=30s\n   |               ^^^^^^^\n  = hint: did you mean `timeout`?\n"
         );
+    }
+
+    /// Found by fuzzing (chapter): a fence line holding lone carriage returns got an
+    /// underline computed on the line before its line ending was trimmed, past the quoted
+    /// text, and rendering the error panicked.
+    #[test]
+    fn an_underline_past_the_line_is_left_out_and_control_characters_shown() {
+        let mut diagnostic = Diagnostic::new("ch.md", 1, "bad").quoting("```bash\r id=\x1b[2J");
+        diagnostic.span = Some((5, 40));
+        assert_eq!(
+            diagnostic.to_string(),
+            "error: bad\n  --> ch.md:1\n  |\n1 | ```bash\u{FFFD} id=\u{FFFD}[2J\n"
+        );
+        diagnostic.span = Some((9, 11));
+        let underline = format!(
+            "1 | ```bash\u{FFFD} id=\u{FFFD}[2J\n  | {}^^\n",
+            " ".repeat(9)
+        );
+        assert!(diagnostic.to_string().ends_with(&underline), "{diagnostic}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::expect::actual::ActualOutput;
+use crate::expect::actual::{ActualOutput, strip_ansi};
 use crate::expect::bless;
 use crate::expect::pattern::{Expected, Origin};
 use crate::plan::{Action, HostSpec, Plan, Step};
@@ -184,7 +184,7 @@ impl<'a> Executor<'a> {
         let (kind, command, path) = match &step.action {
             Action::Run { script } => ("command", script.clone(), None),
             Action::WriteFile { path, content, .. } => {
-                ("file", content.clone(), Some(path.clone()))
+                ("file", content.clone(), Some(self.redactor.apply(path)))
             }
         };
         StepResult {
@@ -342,7 +342,10 @@ impl<'a> Executor<'a> {
                 self.plan
                     .inventory
                     .resolve(rendered.trim())
-                    .map_err(|error| format!("on={spec} gave `{rendered}`: {error}"))
+                    .map_err(|error| {
+                        self.redactor
+                            .apply(&format!("on={spec} gave `{rendered}`: {error}"))
+                    })
             }
         }
     }
@@ -443,7 +446,7 @@ impl HostTask {
     fn script(&self) -> Result<String, String> {
         let render = |text: &str| {
             if self.step.templated {
-                template::render(text, &self.vars)
+                template::render(text, &self.vars).map_err(String::from)
             } else {
                 Ok(text.to_string())
             }
@@ -615,8 +618,10 @@ impl HostTask {
         execution: Execution,
         timeout: Duration,
     ) -> (AttemptResult, Vars, Option<String>) {
-        let raw = self.redactor.apply_bytes(&execution.output);
-        let output = ActualOutput::from_bytes(&raw);
+        // ANSI sequences are removed before redacting: a secret printed in two colours only
+        // becomes whole once they are gone.
+        let raw = self.redactor.apply_bytes(&strip_ansi(&execution.output));
+        let output = ActualOutput::from_bytes(kept_from_first_line(&raw, execution.truncated));
         let mut attempt = AttemptResult {
             number,
             outcome: Outcome::Passed,
@@ -663,14 +668,23 @@ impl HostTask {
                 blessed = Some(bless::fresh_text(&output));
             }
             (Action::Run { .. }, Some(expected)) => {
-                match crate::expect::check(expected, &output, &self.vars) {
+                // The output is compared once its secrets are placeholders, so an expected
+                // output's `{{ password }}` stands for the placeholder too.
+                let vars: Vars = self
+                    .vars
+                    .iter()
+                    .map(|(name, value)| (name.clone(), self.redactor.apply(value)))
+                    .collect();
+                match crate::expect::check(expected, &output, &vars) {
                     Ok(verdict) => {
-                        blessed = Some(verdict.blessed);
+                        blessed = Some(self.redactor.apply(&verdict.blessed));
                         if verdict.matched {
                             captures = verdict.captures;
                         } else {
                             attempt.outcome = Outcome::Mismatch;
-                            attempt.diff = verdict.diff;
+                            // An expected file may hold a secret's value itself (which can
+                            // never match): the diff shows its expected side too.
+                            attempt.diff = verdict.diff.map(|diff| self.redactor.apply_diff(diff));
                             attempt.message =
                                 Some("the output differs from the expected output".into());
                         }
@@ -696,6 +710,18 @@ impl HostTask {
             attempt.outcome = Outcome::Exit;
         }
         (attempt, captures, blessed)
+    }
+}
+
+/// The kept tail of a truncated output usually starts mid-line: start it at the next whole
+/// line, so the report shows no half line (nor the half of a secret cut at that point).
+fn kept_from_first_line(raw: &[u8], truncated: bool) -> &[u8] {
+    if !truncated {
+        return raw;
+    }
+    match raw.iter().position(|&byte| byte == b'\n') {
+        Some(newline) if newline + 1 < raw.len() => &raw[newline + 1..],
+        _ => raw,
     }
 }
 

@@ -181,15 +181,39 @@ impl Inventory {
             Ok(value) => value,
             Err(error) => {
                 let line = error.location().map_or(0, |location| location.line());
-                let mut problem = Diagnostic::new(path, line, format!("the inventory is not valid YAML: {}", first_line(&error.to_string())))
-                    .hint("an inventory looks like `all: {hosts: {pg-1: {ansible_host: 10.0.3.201}}}`, one key per line");
+                let quoted = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
+                // YAML forbids tabs in indentation, and its own message does not say so.
+                let message = error.to_string();
+                let hint = if message.contains("duplicate entry") {
+                    "a name appears once per mapping: merge the two entries or rename one"
+                } else if line > 0
+                    && quoted.starts_with(|c: char| c.is_whitespace())
+                    && quoted.trim_start_matches(' ').starts_with('\t')
+                {
+                    "YAML indents with spaces only: replace the tab at the start of this line by spaces"
+                } else {
+                    "an inventory looks like `all: {hosts: {pg-1: {ansible_host: 10.0.3.201}}}`, one key per line"
+                };
+                let mut problem = Diagnostic::new(
+                    path,
+                    line,
+                    format!("the inventory is not valid YAML: {}", first_line(&message)),
+                )
+                .hint(hint);
                 if line > 0 {
-                    problem = problem.quoting(text.lines().nth(line - 1).unwrap_or_default());
+                    problem = problem.quoting(quoted);
                 }
                 problems.push(problem);
                 return Err(problems);
             }
         };
+        if text.trim().is_empty() {
+            problems.push(
+                Diagnostic::new(path, 0, "the inventory is empty")
+                    .hint("list the lab's hosts, e.g. `all: {hosts: {pg-1: {ansible_host: 10.0.3.201}}}`, or remove the file to run on this machine only"),
+            );
+            return Err(problems);
+        }
         let Value::Mapping(top) = root else {
             problems.push(
                 Diagnostic::new(

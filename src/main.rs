@@ -118,6 +118,11 @@ async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
         all_vars.extend(host.vars.clone());
     }
     all_vars.extend(plan.overrides.clone());
+    let unknown_secrets =
+        secret::check_names(&args.secrets, &plan.inventory, &args.plan.dir, &all_vars);
+    if !unknown_secrets.is_empty() {
+        return Err(Failure::Input(unknown_secrets));
+    }
     let redactor = secret::Redactor::new(&secret_names, &all_vars);
 
     let (signal_sender, cancel) = target::Cancel::new();

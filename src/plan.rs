@@ -229,27 +229,26 @@ pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
             if available.contains(&name) {
                 continue;
             }
-            let mut problem = Diagnostic::new(
-                &file,
-                line,
-                format!("`{{{{ {name} }}}}` is used before anything defines it"),
-            )
-            .quoting(&quoted)
-            .underlining(&name);
-            problem = match defined_by.get(&name) {
+            let defined_later = defined_by.get(&name);
+            let message = match defined_later {
+                Some(_) => format!("`{{{{ {name} }}}}` is used before anything defines it"),
+                None => format!("`{{{{ {name} }}}}` is not defined"),
+            };
+            let mut problem = Diagnostic::new(&file, line, message).quoting(&quoted);
+            problem.span = variable_span(&quoted, &name);
+            problem = match defined_later {
                 Some((defining_file, defining_line)) => problem.hint(format!(
                     "`{name}` is captured by the block at {}:{defining_line}, which runs later; move that block first",
                     defining_file.display()
                 )),
                 None => {
                     let candidates: Vec<&str> = known.iter().chain(defined_by.keys()).map(String::as_str).collect();
-                    let mut message = format!("`{name}` is not an inventory variable, a --var or a capture");
-                    if let Some(close) = did_you_mean(&name, candidates) {
-                        message.push_str(&format!("; did you mean `{close}`?"));
-                    } else {
-                        message.push_str(&format!("; define it with `--var {name}=VALUE` or in the inventory's vars"));
+                    match did_you_mean(&name, candidates) {
+                        Some(close) => problem.hint(format!("did you mean `{close}`?")),
+                        None => problem.hint(format!(
+                            "`{name}` is not an inventory variable, a --var or a capture: define it in the inventory's `vars`, pass `--var {name}=VALUE`, or capture it in an earlier expected output with `(?P<{name}>...)`"
+                        )),
                     }
-                    problem.hint(message)
                 }
             };
             problems.push(problem);
@@ -288,7 +287,22 @@ fn step_captures(step: &Step) -> Vec<String> {
     names
 }
 
-/// Every variable a step refers to: (name, file, line, quoted line).
+/// Where `{{ name }}` is in `line`: the name inside the first `{{ }}` that holds it.
+fn variable_span(line: &str, name: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(open) = line[from..].find("{{").map(|index| from + index) {
+        let close = line[open..]
+            .find("}}")
+            .map_or(line.len(), |index| open + index);
+        if let Some(start) = line[open..close].find(name).map(|index| open + index) {
+            return Some((start, start + name.len()));
+        }
+        from = open + 2;
+    }
+    None
+}
+
+/// Every variable a step refers to: (name, file, line, quoted line), each once per line.
 fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, String)> {
     let mut found = Vec::new();
     if let HostSpec::Template(spec) = &step.hosts {
@@ -333,6 +347,8 @@ fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, St
             ));
         }
     }
+    let mut seen = BTreeSet::new();
+    found.retain(|(name, file, line, _)| seen.insert((name.clone(), file.clone(), *line)));
     found
 }
 
@@ -394,40 +410,57 @@ fn plan_step(
     let block = &chapter.blocks[block_index];
     let mut problems = Diagnostics::default();
     let attributes = &block.attributes;
-    let quote = |message: String, needle: &str, hint: String| {
-        Diagnostic::new(&chapter.path, block.line, message)
-            .quoting(&block.fence_text)
-            .underlining(needle)
-            .hint(hint)
-    };
 
     let on = attributes.on.clone().or_else(|| block.prompt_host.clone());
+    // Where `on=`'s value (or the prompt's host) sits, to quote and underline it.
+    let (on_line, on_text, on_start) = match (&attributes.on, &block.prompt_line) {
+        (None, Some(prompt_line)) => {
+            let text = chapter_line(chapter, *prompt_line);
+            let host = block.prompt_host.clone().unwrap_or_default();
+            let start = text.find(&format!("@{host}:")).map(|index| index + 1);
+            (*prompt_line, text, start)
+        }
+        _ => {
+            let spec = on.clone().unwrap_or_default();
+            let start = block
+                .fence_text
+                .find(&format!("on={spec}"))
+                .map(|index| index + 3)
+                .or_else(|| block.fence_text.find(&spec));
+            (block.line, block.fence_text.clone(), start)
+        }
+    };
+    let on_problem = |message: String, range: std::ops::Range<usize>, hint: String| {
+        let mut problem = Diagnostic::new(&chapter.path, on_line, message)
+            .quoting(&on_text)
+            .hint(hint);
+        if let Some(start) = on_start
+            && range.start < range.end
+            && on_text.is_char_boundary(start + range.start)
+            && on_text.is_char_boundary((start + range.end).min(on_text.len()))
+        {
+            problem.span = Some((start + range.start, (start + range.end).min(on_text.len())));
+        }
+        problem
+    };
     let hosts = match &on {
         None => HostSpec::Hosts(vec![LOCAL_HOST.to_string()]),
-        Some(spec) if template::is_template(spec) => match template::variables_in(spec) {
-            Ok(_) => HostSpec::Template(spec.clone()),
-            Err(error) => {
-                problems.push(quote(
+        Some(spec) if template::is_template(spec) => {
+            match template::variables_in(spec).and_then(|names| template::check_names(spec, &names))
+            {
+                Ok(()) => {}
+                Err(error) => problems.push(on_problem(
                     format!("bad template in on=: {error}"),
-                    spec,
-                    "write e.g. `on={{ leader }}`".into(),
-                ));
-                HostSpec::Template(spec.clone())
+                    error.span.clone().unwrap_or(0..spec.len()),
+                    format!("{}, e.g. `on={{{{ leader }}}}`", template::hint_for(&error)),
+                )),
             }
-        },
-        Some(spec) => match inventory.resolve(spec) {
+            HostSpec::Template(spec.clone())
+        }
+        Some(spec) => match check_on(inventory, spec, &options.workshop_dir) {
             Ok(hosts) => HostSpec::Hosts(hosts),
-            Err(message) => {
-                let needle = if attributes.on.is_some() {
-                    format!("on={spec}")
-                } else {
-                    spec.clone()
-                };
-                let hint = match &inventory.path {
-                    Some(path) => format!("add `{spec}` to {} or fix the name", path.display()),
-                    None => "create workshop/inventory.yml (Ansible's YAML shape) listing the lab's hosts".to_string(),
-                };
-                problems.push(quote(message, &needle, hint));
+            Err((range, message, hint)) => {
+                problems.push(on_problem(message, range, hint));
                 HostSpec::Hosts(Vec::new())
             }
         },
@@ -461,12 +494,27 @@ fn plan_step(
             Action::WriteFile { content, .. } => content.as_str(),
         };
         for (offset, line) in text.lines().enumerate() {
-            if let Err(error) = template::variables_in(line) {
-                problems.push(
-                    Diagnostic::new(&chapter.path, block.line + 1 + offset, format!("bad template: {error}"))
-                        .quoting(line)
-                        .hint("runbook fills `{{ name }}` from variables; if the block needs literal `{{`, mark it `verbatim`"),
+            let checked =
+                template::variables_in(line).and_then(|names| template::check_names(line, &names));
+            if let Err(error) = checked {
+                let hint = format!(
+                    "{}; if the block needs a literal `{{{{`, mark it `verbatim`",
+                    template::hint_for(&error)
                 );
+                let mut problem = Diagnostic::new(
+                    &chapter.path,
+                    block.line + 1 + offset,
+                    format!("bad template: {error}"),
+                )
+                .quoting(line)
+                .hint(hint);
+                if let Some(span) = error
+                    .span
+                    .filter(|span| span.start < span.end && span.end <= line.len())
+                {
+                    problem.span = Some((span.start, span.end));
+                }
+                problems.push(problem);
             }
         }
     }
@@ -525,6 +573,77 @@ fn plan_step(
         expectations,
         expected_folder,
     })
+}
+
+/// Line `number` (1-based) of a chapter's text, read again for quoting.
+fn chapter_line(chapter: &Chapter, number: usize) -> String {
+    std::fs::read_to_string(&chapter.path)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .nth(number.saturating_sub(1))
+                .map(str::to_string)
+        })
+        .unwrap_or_default()
+}
+
+/// Resolves `on=`; on failure, the byte range of the faulty name within `spec`, the message
+/// and the hint.
+fn check_on(
+    inventory: &Inventory,
+    spec: &str,
+    workshop_dir: &Path,
+) -> Result<Vec<String>, (std::ops::Range<usize>, String, String)> {
+    let mut offset = 0;
+    for part in spec.split(',') {
+        let start = offset + (part.len() - part.trim_start().len());
+        let name = part.trim();
+        offset += part.len() + 1;
+        if name.is_empty() {
+            // Underline the comma next to the gap.
+            let comma = if start > 0 { start - 1 } else { start };
+            return Err((
+                comma..comma + 1,
+                format!("`on={spec}` has an empty name in its list"),
+                "separate names with single commas, e.g. `on=e1,e2`".to_string(),
+            ));
+        }
+        if inventory.resolve(name).is_ok() {
+            continue;
+        }
+        let known = inventory.names();
+        let range = start..start + name.len();
+        let (message, fallback) = match &inventory.path {
+            Some(path) => (
+                format!(
+                    "`{name}` is neither a host nor a group of {}",
+                    path.display()
+                ),
+                format!(
+                    "add `{name}` to {} as a host or a group, or fix the name; it has: {}",
+                    path.display(),
+                    known.join(", ")
+                ),
+            ),
+            None => (
+                format!(
+                    "`{name}` is not a known host: there is no inventory, so only `localhost` exists"
+                ),
+                format!(
+                    "create {} (Ansible's YAML shape) listing the lab's hosts",
+                    workshop_dir.join("inventory.yml").display()
+                ),
+            ),
+        };
+        let hint = match did_you_mean(name, known.iter().copied()) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => fallback,
+        };
+        return Err((range, message, hint));
+    }
+    inventory
+        .resolve(spec)
+        .map_err(|message| (0..spec.len(), message, "fix the host list".to_string()))
 }
 
 fn load_expected(path: &Path) -> Result<Expected, Diagnostics> {

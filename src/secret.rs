@@ -2,7 +2,77 @@
 //! records, before matching, so that no terminal line, report or blessed expected file ever
 //! holds them.
 
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::expect::diff::{Diff, Segment};
+use crate::inventory::Inventory;
 use crate::template::Vars;
+
+/// Every secret name must name a variable: a typo in `--secret` or `runbook_secrets` would
+/// otherwise leave the real secret unprotected without a word.
+pub fn check_names(
+    from_command_line: &[String],
+    inventory: &Inventory,
+    workshop_dir: &Path,
+    vars: &Vars,
+) -> Diagnostics {
+    let mut problems = Diagnostics::default();
+    let known: Vec<&str> = vars
+        .keys()
+        .map(String::as_str)
+        .filter(|name| !name.starts_with("runbook_") && !name.starts_with("ansible_"))
+        .collect();
+    let hint = |name: &str| match did_you_mean(name, known.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!(
+            "define `{name}` in the inventory's `vars` or with `--var {name}=VALUE`, or fix the name"
+        ),
+    };
+    for name in from_command_line {
+        if !vars.contains_key(name) {
+            problems.push(
+                Diagnostic::new(
+                    workshop_dir,
+                    0,
+                    format!("`--secret {name}` names no variable, so nothing would be hidden"),
+                )
+                .hint(hint(name)),
+            );
+        }
+    }
+    for name in &inventory.secrets {
+        if vars.contains_key(name) {
+            continue;
+        }
+        let mut problem = Diagnostic::new(
+            inventory.path.as_deref().unwrap_or(workshop_dir),
+            0,
+            format!("`runbook_secrets` lists `{name}`, which is not a variable, so nothing would be hidden"),
+        )
+        .hint(hint(name));
+        // Point at the line that names it, under `runbook_secrets`.
+        if let Some(path) = &inventory.path
+            && let Ok(text) = std::fs::read_to_string(path)
+        {
+            let start = text
+                .lines()
+                .position(|line| line.contains("runbook_secrets"))
+                .unwrap_or(0);
+            if let Some((index, line)) = text
+                .lines()
+                .enumerate()
+                .skip(start)
+                .find(|(_, line)| line.contains(name.as_str()))
+            {
+                problem.line = index + 1;
+                problem = problem.quoting(line).underlining(name);
+            }
+        }
+        problems.push(problem);
+    }
+    problems
+}
 
 /// Replaces secret values by `[secret:NAME]`.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +102,29 @@ impl Redactor {
             }
         }
         out
+    }
+
+    /// A mismatch's diff, both sides. A changed line is rebuilt as one piece: the words a
+    /// diff marks could otherwise split a secret and hide it from the search.
+    pub fn apply_diff(&self, mut diff: Diff) -> Diff {
+        if self.secrets.is_empty() {
+            return diff;
+        }
+        for hunk in &mut diff.hunks {
+            for line in &mut hunk.lines {
+                let whole: String = line.segments.iter().map(|s| s.text.as_str()).collect();
+                let redacted = self.apply(&whole);
+                if redacted != whole {
+                    let emphasized = line.segments.iter().any(|s| s.emphasized);
+                    line.segments = vec![Segment {
+                        text: redacted,
+                        emphasized,
+                    }];
+                }
+            }
+        }
+        diff.unified = self.apply(&diff.unified);
+        diff
     }
 
     /// For raw output: bytes are redacted as text where they are valid UTF-8.

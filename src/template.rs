@@ -4,8 +4,10 @@
 //! `${#array[@]}` and `{%s}` and must reach the host unchanged.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
 
-use tera::{Context, Delimiters, Tera};
+use tera::{Context, Delimiters, ErrorKind, Tera};
 
 /// Values available to templates, by name.
 pub type Vars = BTreeMap<String, String>;
@@ -30,17 +32,37 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{")
 }
 
+/// A template that cannot be used: what is wrong, in one line, and where in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    pub message: String,
+    /// Byte range in the template's text, when tera knows it.
+    pub span: Option<Range<usize>>,
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<TemplateError> for String {
+    fn from(error: TemplateError) -> String {
+        error.message
+    }
+}
+
 /// The variables `text` refers to, or the template's syntax error.
-pub fn variables_in(text: &str) -> Result<Vec<String>, String> {
+pub fn variables_in(text: &str) -> Result<Vec<String>, TemplateError> {
     if !is_template(text) {
         return Ok(Vec::new());
     }
     let mut tera = engine();
     tera.add_raw_template("block", text)
-        .map_err(|error| describe(&error))?;
+        .map_err(|error| locate_name(describe(&error), text))?;
     let mut names: Vec<String> = tera
         .get_template_variables("block")
-        .map_err(|error| describe(&error))?
+        .map_err(|error| locate_name(describe(&error), text))?
         .into_iter()
         .map(str::to_string)
         .collect();
@@ -54,7 +76,7 @@ pub fn render_with(
     text: &str,
     vars: &Vars,
     escape: impl Fn(&str) -> String,
-) -> Result<String, String> {
+) -> Result<String, TemplateError> {
     if !is_template(text) {
         return Ok(text.to_string());
     }
@@ -67,24 +89,89 @@ pub fn render_with(
         .map_err(|error| describe(&error))
 }
 
-pub fn render(text: &str, vars: &Vars) -> Result<String, String> {
+pub fn render(text: &str, vars: &Vars) -> Result<String, TemplateError> {
     render_with(text, vars, str::to_string)
 }
 
-/// tera's errors nest their cause; one line is what a user needs.
-fn describe(error: &tera::Error) -> String {
-    let mut message = error.to_string();
+/// Problems that rendering with stand-in values reveals before anything runs: a filter,
+/// function or test tera does not have. (Other rendering errors depend on the real values.)
+pub fn check_names(text: &str, variables: &[String]) -> Result<(), TemplateError> {
+    if !is_template(text) {
+        return Ok(());
+    }
+    let stand_in: Vars = variables
+        .iter()
+        .map(|name| (name.clone(), "x".to_string()))
+        .collect();
+    match render(text, &stand_in) {
+        Err(error) if error.message.starts_with("unknown ") => Err(locate_name(error, text)),
+        _ => Ok(()),
+    }
+}
+
+/// tera reports an unknown filter, function or test by name, in backticks, without a
+/// position: point at that name in the text.
+fn locate_name(mut error: TemplateError, text: &str) -> TemplateError {
+    if error.span.is_none() && error.message.starts_with("unknown ") {
+        let name = error.message.split('`').nth(1).unwrap_or_default();
+        if !name.is_empty()
+            && let Some(start) = text.find(name)
+        {
+            error.span = Some(start..start + name.len());
+        }
+    }
+    error
+}
+
+/// The hint for a template error: unknown names get the list of filters that exist.
+pub fn hint_for(error: &TemplateError) -> &'static str {
+    if error.message.starts_with("unknown filter") {
+        "tera's filters work in `{{ }}` (`upper`, `lower`, `trim`, `replace`, `default`, `split`...): check the name"
+    } else if error.message.starts_with("unknown ") {
+        "only variables and tera's filters work in `{{ }}`: check the name"
+    } else {
+        "write values as `{{ name }}`"
+    }
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut characters = text.chars();
+    match characters.next() {
+        Some(first) => first.to_lowercase().chain(characters).collect(),
+        None => String::new(),
+    }
+}
+
+/// tera's errors draw their own source excerpt over several lines; runbook quotes the line
+/// itself, so it keeps tera's one-line reason and where it points.
+fn describe(error: &tera::Error) -> TemplateError {
+    let (message, span) = match error.kind() {
+        ErrorKind::SyntaxError(report) | ErrorKind::RenderingError(report) => {
+            let message = match report.message() {
+                "Unexpected end of input" => "`{{` is never closed by `}}`".to_string(),
+                other => lowercase_first(other.trim_end_matches('.')),
+            };
+            (message, Some(report.span().range.clone()))
+        }
+        _ => {
+            let text = error.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            (
+                lowercase_first(first.trim_start_matches("error: ").trim()),
+                None,
+            )
+        }
+    };
+    let mut message = message;
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         message = format!("{message}: {cause}");
         source = cause.source();
     }
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    TemplateError {
+        message: message.split_whitespace().collect::<Vec<_>>().join(" "),
+        span,
+    }
 }
 
 #[cfg(test)]
@@ -133,7 +220,22 @@ mod tests {
     #[test]
     fn missing_variable_and_syntax_errors_are_reported() {
         assert!(render("{{ nope }}", &Vars::new()).is_err());
-        assert!(variables_in("{{ unclosed").is_err());
+        let error = variables_in("echo {{ unclosed").expect_err("unclosed");
+        assert_eq!(error.message, "`{{` is never closed by `}}`");
+        let odd = variables_in("{{ a b }}").expect_err("two words");
+        assert_eq!(odd.message, "found identifier but expected }}");
+        assert_eq!(odd.span, Some(5..6));
+    }
+
+    #[test]
+    fn unknown_filters_are_found_before_running() {
+        let error = check_names("{{ a | nofilter }}", &["a".into()]).expect_err("unknown");
+        assert!(
+            error.message.starts_with("unknown filter `nofilter`"),
+            "{error}"
+        );
+        assert_eq!(error.span, Some(7..15));
+        assert_eq!(check_names("{{ a | upper }}", &["a".into()]), Ok(()));
     }
 
     #[test]

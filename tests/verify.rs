@@ -382,7 +382,8 @@ fn prompts_are_stripped_and_user_host_prompts_name_the_host() {
     lab.runbook(&["verify", "workshop"])
         .assert_code(2)
         .stderr_has("`pg-1` is not a known host")
-        .stderr_has("--> workshop/02.md:1");
+        .stderr_has("--> workshop/02.md:2")
+        .stderr_has("2 | postgres@pg-1:~$ patronictl list");
 }
 
 #[test]

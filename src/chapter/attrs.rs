@@ -183,11 +183,13 @@ impl InfoLine<'_> {
         message: impl Into<String>,
     ) -> Diagnostic {
         let mut diagnostic = Diagnostic::new(self.file, self.line, message).quoting(self.text);
-        // The info string sits after the fence characters in the quoted line.
-        if let Some(info_start) = self.text.find(info.trim_start()) {
+        // The info string sits after the fence characters in the quoted line (which is the
+        // fence line without its line ending).
+        let quoted = diagnostic.source_line.as_deref().unwrap_or_default();
+        if let Some(info_start) = quoted.find(info.trim_start()) {
             let start = info_start + offset;
-            let end = (start + length).min(self.text.len());
-            if self.text.is_char_boundary(start) && self.text.is_char_boundary(end) {
+            let end = (start + length).min(quoted.len());
+            if start < end && quoted.is_char_boundary(start) && quoted.is_char_boundary(end) {
                 diagnostic.span = Some((start, end));
             }
         }
@@ -279,8 +281,12 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
                 "mode" => "mode=0644",
                 _ => "owner=postgres:postgres",
             };
+            let message = match key {
+                "file" => "`file=` needs the path of the file to write".to_string(),
+                _ => format!("`{key}` needs a value"),
+            };
             problems.push(
-                at.error(format!("`{key}` needs a value"), word)
+                at.error(message, word)
                     .hint(format!("for example `{example}`")),
             );
             continue;
@@ -356,12 +362,14 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
         );
     }
     if !shell {
-        if attributes.file.is_none() {
+        // `file=` with a bad value is already reported; saying the block does nothing as well
+        // would send the reader the wrong way.
+        if attributes.file.is_none() && !seen.contains(&"file") {
             let key = seen.first().copied().unwrap_or("on");
             problems.push(
                 at.error(
                     format!(
-                        "`{key}=` on a `{}` block does nothing: only shell blocks run",
+                        "`{key}=` does nothing on this `{}` block: only shell blocks run",
                         attributes.language
                     ),
                     key,
@@ -522,6 +530,12 @@ mod tests {
             "`../x` cannot be a block id"
         );
         assert_eq!(parse_err("bash on=")[0].message, "`on` needs a value");
+        let empty_file = parse_err("ini file= on=e1");
+        assert_eq!(empty_file.len(), 1, "{empty_file:?}");
+        assert_eq!(
+            empty_file[0].message,
+            "`file=` needs the path of the file to write"
+        );
         assert_eq!(
             parse_err("bash norun=yes")[0].message,
             "`norun` takes no value"

@@ -83,10 +83,18 @@ pub fn load(dir: &Path) -> Result<Workshop, Diagnostics> {
         Err(found) => return Err(found),
     };
     if entries.is_empty() {
-        problems.push(
-            Diagnostic::new(dir, 0, "the workshop has no chapters")
-                .hint("add Markdown files (`01-intro.md`...) or a SUMMARY.md listing them"),
-        );
+        let summary = dir.join("SUMMARY.md");
+        problems.push(if summary.is_file() {
+            Diagnostic::new(&summary, 0, "SUMMARY.md lists no chapter")
+                .hint("add a line per chapter, e.g. `- [Introduction](01-introduction.md)`, or remove SUMMARY.md to run the folder's .md files in name order")
+        } else {
+            Diagnostic::new(
+                dir,
+                0,
+                format!("the workshop `{}` has no chapters", dir.display()),
+            )
+            .hint("add Markdown files (`01-intro.md`...) or a SUMMARY.md listing them")
+        });
         return Err(problems);
     }
 
@@ -155,9 +163,27 @@ pub fn read_utf8(path: &Path) -> Result<String, Diagnostic> {
             .iter()
             .position(|&b| b == b'\n')
             .map_or(bytes.len(), |i| valid + i);
-        Diagnostic::new(path, line, "this file is not valid UTF-8")
-            .quoting(&String::from_utf8_lossy(&bytes[start..end]))
-            .hint("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")
+        let mut problem = Diagnostic::new(
+            path,
+            line,
+            format!(
+                "this file is not valid UTF-8 (byte 0x{:02x})",
+                bytes.get(valid).copied().unwrap_or_default()
+            ),
+        )
+        .quoting(&String::from_utf8_lossy(&bytes[start..end]))
+        .hint("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)");
+        // The quoted line is valid up to the bad byte, which shows as one replacement character.
+        let column = valid - start;
+        if problem
+            .source_line
+            .as_deref()
+            .and_then(|quoted| quoted.get(column..))
+            .is_some_and(|rest| rest.starts_with('\u{FFFD}'))
+        {
+            problem.span = Some((column, column + '\u{FFFD}'.len_utf8()));
+        }
+        problem
     })
 }
 
@@ -273,6 +299,7 @@ fn read_summary(dir: &Path) -> Result<Option<Vec<ChapterEntry>>, Diagnostics> {
                             format!("`{}` is listed twice", relative.display()),
                         )
                         .quoting(quoted)
+                        .underlining(&relative.to_string_lossy())
                         .hint(format!(
                             "it is already listed at line {first}; a chapter runs once"
                         )),

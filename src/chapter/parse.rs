@@ -85,6 +85,8 @@ pub struct Block {
     /// Host and user from a `user@host:dir$` prompt.
     pub prompt_host: Option<String>,
     pub prompt_user: Option<String>,
+    /// Line of that prompt in the chapter (for messages about its host).
+    pub prompt_line: Option<usize>,
     /// `id=` or the automatic `block-N` (N counts runnable blocks in the chapter).
     pub id: String,
     /// Title of the heading the block sits under.
@@ -169,12 +171,14 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                 let line = lines.line_of(block.range.start);
                 let fence_text = lines.line_text(text, line).to_string();
                 if !is_closed(&text[block.range.clone()]) {
+                    let fence = fence_of(&fence_text);
                     problems.push(
                         Diagnostic::new(file, line, "this code block is never closed")
                             .quoting(&fence_text)
+                            .underlining(&fence)
                             .hint(format!(
-                                "add a closing `{}` line after the block's last line",
-                                fence_of(&fence_text)
+                                "add a line holding only {fence} after the block's last line; \
+                                 without it the rest of the chapter is read as this block"
                             )),
                     );
                     continue;
@@ -215,10 +219,15 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                 } else {
                     continue;
                 };
+                let mut prompt_line = None;
                 let (kind, prompt_host, prompt_user) = match kind {
                     BlockKind::Command { .. } | BlockKind::Shown if attributes.is_shell() => {
                         match prompt::strip(&block.body) {
                             Ok(stripped) => {
+                                prompt_line = stripped
+                                    .target
+                                    .as_ref()
+                                    .map(|target| line + 1 + target.line_offset);
                                 let (host, user) = stripped
                                     .target
                                     .map(|target| (Some(target.host), Some(target.user)))
@@ -247,6 +256,7 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                                         ),
                                     )
                                     .quoting(lines.line_text(text, bad_line))
+                                    .underlining(&format!("{}@{}", conflict.second.user, conflict.second.host))
                                     .hint("a block runs in one place: split it into one block per host"),
                                 );
                                 continue;
@@ -272,6 +282,7 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                     body: block.body,
                     prompt_host,
                     prompt_user,
+                    prompt_line,
                     id,
                     section: section.clone(),
                     context: prose.clone(),

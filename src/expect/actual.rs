@@ -24,10 +24,11 @@ impl ActualLine {
     /// The line as an expected file writes it (`... (esc)` when escaped).
     pub fn as_expected(&self) -> String {
         if self.escaped {
-            format!("{} (esc)", self.text)
+            format!("{} (esc)", break_templates(&self.text))
         } else if needs_protection(&self.text) {
-            // A literal line that looks like an annotation or `...` must not be read as one.
-            format!("{} (esc)", escape_backslashes(&self.text))
+            // A literal line that looks like an annotation, `...` or a template must not be
+            // read as one.
+            format!("{} (esc)", escape_literal(&self.text))
         } else {
             self.text.clone()
         }
@@ -37,16 +38,28 @@ impl ActualLine {
 /// Would this literal text be misread as a pattern line?
 fn needs_protection(text: &str) -> bool {
     text == "..."
+        || text.contains("{{")
         || [" (re)", " (glob)", " (esc)", " (no-eol)"]
             .iter()
             .any(|suffix| text.ends_with(suffix))
 }
 
-fn escape_backslashes(text: &str) -> String {
-    let mut out = text.replace('\\', "\\\\");
+/// In an escaped form, `{{` would still start a template: write its braces as bytes.
+fn break_templates(escaped: &str) -> String {
+    if escaped.contains("{{") {
+        escaped.replace('{', "\\x7b")
+    } else {
+        escaped.to_string()
+    }
+}
+
+/// A literal line as the body of an `(esc)` line that reads back as the same text.
+fn escape_literal(text: &str) -> String {
+    let out = break_templates(&text.replace('\\', "\\\\"));
     if out == "..." {
         return "\\x2e..".to_string();
     }
+    let mut out = out;
     // Escape the space before the trailing annotation-like word so it reads back as text.
     if let Some(position) = out.rfind(" (") {
         out.replace_range(position..position + 1, "\\x20");
@@ -76,7 +89,9 @@ impl ActualOutput {
             None => false,
         };
         for piece in pieces {
-            let visible = resolve_carriage_returns(piece);
+            // Trailing blanks are ignored on both sides; dropping them from the bytes (not
+            // only from the text) keeps an escaped line equal to its `(esc)` form.
+            let visible = trim_trailing_blanks(resolve_carriage_returns(piece));
             let (text, escaped) = escape_line(visible);
             lines.push(ActualLine {
                 text: text.trim_end().to_string(),
@@ -98,6 +113,15 @@ impl ActualOutput {
         }
         text
     }
+}
+
+/// The bytes without trailing spaces and tabs (what an `(esc)` line ignores too).
+pub fn trim_trailing_blanks(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|&byte| byte != b' ' && byte != b'\t')
+        .map_or(0, |index| index + 1);
+    &bytes[..end]
 }
 
 /// A terminal shows what was written after the last carriage return of a line (progress
@@ -145,8 +169,15 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
     out
 }
 
+/// A backslash sequence an `(esc)` line cannot hold, with its byte range in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnescapeError {
+    pub message: String,
+    pub span: std::ops::Range<usize>,
+}
+
 /// Turns an escaped form back into bytes (for `(esc)` lines).
-pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
+pub fn unescape(text: &str) -> Result<Vec<u8>, UnescapeError> {
     let mut out = Vec::with_capacity(text.len());
     let bytes = text.as_bytes();
     let mut index = 0;
@@ -170,15 +201,36 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
                 index += 2;
             }
             Some(b'x') => {
-                let hex = text
-                    .get(index + 2..index + 4)
-                    .ok_or("`\\x` needs two hex digits")?;
-                let byte = u8::from_str_radix(hex, 16)
-                    .map_err(|_| format!("`\\x{hex}` is not a hex byte"))?;
+                let digits = bytes[index + 2..]
+                    .iter()
+                    .take(2)
+                    .take_while(|b| b.is_ascii_hexdigit())
+                    .count();
+                if digits < 2 {
+                    return Err(UnescapeError {
+                        message: "`\\x` needs two hex digits, e.g. `\\x1b`".to_string(),
+                        span: index..index + 2 + digits,
+                    });
+                }
+                let hex = &text[index + 2..index + 4];
+                let byte = u8::from_str_radix(hex, 16).map_err(|_| UnescapeError {
+                    message: format!("`\\x{hex}` is not a hex byte"),
+                    span: index..index + 4,
+                })?;
                 out.push(byte);
                 index += 4;
             }
-            _ => return Err("a backslash starts `\\\\`, `\\t`, `\\r` or `\\xNN`".to_string()),
+            next => {
+                // Underline the backslash and the whole character after it, if any.
+                let width = next.map_or(0, |_| {
+                    text[index + 1..].chars().next().map_or(0, char::len_utf8)
+                });
+                let shown = &text[index..index + 1 + width];
+                return Err(UnescapeError {
+                    message: format!("unknown escape `{shown}`"),
+                    span: index..index + 1 + width,
+                });
+            }
         }
     }
     Ok(out)
@@ -266,6 +318,33 @@ mod tests {
             unescape(&output.lines[0].text).expect("valid"),
             b"a\xffb\x01c\\"
         );
+    }
+
+    /// Found by fuzzing (matcher): output holding `{{` was blessed as a literal line, which
+    /// the next run read as a template and could not render.
+    #[test]
+    fn braces_in_output_are_not_blessed_as_templates() {
+        for (raw, written) in [
+            (&b"{{ x }}"[..], "\\x7b\\x7b x }} (esc)"),
+            (&b"\x01{{"[..], "\\x01\\x7b\\x7b (esc)"),
+            (&b"a {b} c"[..], "a {b} c"),
+        ] {
+            let output = ActualOutput::from_bytes(raw);
+            assert_eq!(output.lines[0].as_expected(), written);
+            let body = written.trim_end_matches(" (esc)");
+            if written.ends_with(" (esc)") {
+                assert_eq!(unescape(body).expect("valid"), raw);
+            }
+        }
+    }
+
+    /// Found by fuzzing (matcher): an escaped line ending in a tab kept the tab, which its
+    /// blessed `(esc)` form drops, so the blessed file did not match the output it came from.
+    #[test]
+    fn trailing_blanks_are_dropped_from_escaped_lines_too() {
+        let output = ActualOutput::from_bytes(b"\xff\t \t");
+        assert_eq!(output.lines[0].text, "\\xff");
+        assert_eq!(output.lines[0].bytes(), b"\xff");
     }
 
     #[test]

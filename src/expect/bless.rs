@@ -65,6 +65,13 @@ mod tests {
         );
     }
 
+    /// Found by fuzzing (matcher): a `...` aligned after an unterminated last line was
+    /// written after its `(no-eol)` line, which then did not parse.
+    #[test]
+    fn no_eol_line_stays_last() {
+        assert_eq!(bless("\n...\n", "\x01"), "...\n\\x01 (esc) (no-eol)\n");
+    }
+
     #[test]
     fn fresh_output_is_escaped_where_needed() {
         let output = ActualOutput::from_bytes(b"plain\nbell\x07\nlast");

@@ -62,6 +62,9 @@ pub fn rewrite_actual(
 ) -> Vec<String> {
     let last = output.lines.len().saturating_sub(1);
     let mut lines = Vec::with_capacity(alignment.len());
+    // A last line without newline is written `... (no-eol)`, which must be the file's last
+    // line: a `...` aligned after it (covering nothing) goes before it instead.
+    let mut unterminated = None;
     for step in alignment {
         match *step {
             Aligned::Matched { pattern, .. } | Aligned::Skipped { pattern, .. } => {
@@ -69,14 +72,16 @@ pub fn rewrite_actual(
             }
             Aligned::Missing { .. } => {}
             Aligned::Unexpected { output: index } => {
-                let mut text = output.lines[index].as_expected();
+                let text = output.lines[index].as_expected();
                 if index == last && output.no_eol {
-                    text.push_str(" (no-eol)");
+                    unterminated = Some(format!("{text} (no-eol)"));
+                } else {
+                    lines.push(text);
                 }
-                lines.push(text);
             }
         }
     }
+    lines.extend(unterminated);
     lines
 }
 

@@ -4,6 +4,7 @@
 //! number of lines. Named regex groups capture values for later blocks. Regexes are compiled
 //! here, once, with a size limit, so a bad one is reported before anything runs.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use regex::{Regex, RegexBuilder};
@@ -168,38 +169,103 @@ fn glob_to_regex(glob: &str) -> String {
     out
 }
 
-fn build_regex(pattern: &str) -> Result<Regex, String> {
-    RegexBuilder::new(&format!("^(?:{pattern})$"))
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|error| match error {
-            regex::Error::CompiledTooBig(_) => {
-                "this regex is too large once compiled (over 1 MiB)".to_string()
-            }
-            other => {
-                // The regex crate's message is multi-line with its own pointer; keep the gist.
-                let text = other.to_string();
-                let last = text.lines().rev().find(|line| line.starts_with("error:"));
-                format!(
-                    "invalid regex: {}",
-                    last.unwrap_or(text.as_str()).trim_start_matches("error: ")
-                )
-            }
-        })
+/// Why a pattern line cannot be used, and where in its text (byte range of the body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    pub message: String,
+    pub span: Option<Range<usize>>,
+    pub hint: &'static str,
 }
 
-fn compile(kind: LineKind, body: &str) -> Result<Matcher, String> {
+impl CompileError {
+    fn new(message: String, hint: &'static str) -> Self {
+        CompileError {
+            message,
+            span: None,
+            hint,
+        }
+    }
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+const REGEX_HINT: &str = "a ` (re)` line is a Rust regex matched against the whole line; escape literal characters such as `(`, `[`, `.` with `\\`";
+const TOO_LARGE_HINT: &str = "large counted repetitions (`\\w{500}`) compile to large programs: prefer `\\w+`, or split the line";
+const ESCAPE_HINT: &str = "an ` (esc)` line writes bytes as `\\xNN`, `\\t`, `\\r` or `\\\\`";
+
+fn build_regex(pattern: &str) -> Result<Regex, CompileError> {
+    let build = |text: &str| {
+        RegexBuilder::new(text)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+    };
+    match build(&format!("^(?:{pattern})$")) {
+        Ok(regex) => Ok(regex),
+        Err(regex::Error::CompiledTooBig(_)) => Err(CompileError::new(
+            "this regex is too large once compiled (over 1 MiB)".to_string(),
+            TOO_LARGE_HINT,
+        )),
+        Err(error) => {
+            // Compile the line alone to learn where the problem is in the user's own text
+            // (the anchors around it would shift, or even take, the position).
+            let alone = build(pattern).err().unwrap_or(error);
+            Err(describe_regex_error(&alone, pattern))
+        }
+    }
+}
+
+/// The regex crate's message is several lines with its own caret; keep the reason and turn the
+/// caret into a byte range of `pattern`.
+fn describe_regex_error(error: &regex::Error, pattern: &str) -> CompileError {
+    let text = error.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let reason = lines
+        .iter()
+        .rev()
+        .find_map(|line| line.strip_prefix("error: "))
+        .unwrap_or(text.as_str());
+    let mut problem = CompileError::new(format!("invalid regex: {reason}"), REGEX_HINT);
+    // Shape: "regex parse error:", "    <pattern>", "    <spaces>^^^", "error: ...".
+    if lines.len() >= 4 && !pattern.contains('\n') {
+        let carets = lines[2].strip_prefix("    ").unwrap_or_default();
+        let start = carets.chars().take_while(|&c| c == ' ').count();
+        let width = carets[start..].chars().take_while(|&c| c == '^').count();
+        let byte_at = |column: usize| {
+            pattern
+                .char_indices()
+                .nth(column)
+                .map_or(pattern.len(), |(index, _)| index)
+        };
+        if width > 0 && start < pattern.chars().count() {
+            problem.span = Some(byte_at(start)..byte_at(start + width));
+        }
+    }
+    problem
+}
+
+fn compile(kind: LineKind, body: &str) -> Result<Matcher, CompileError> {
     Ok(match kind {
         LineKind::Literal => Matcher::Literal(body.trim_end().to_string()),
         LineKind::Regex => Matcher::Regex(build_regex(body)?),
-        LineKind::Glob => Matcher::Regex(build_regex(&glob_to_regex(body))?),
-        LineKind::Escaped => {
-            let mut bytes = unescape(body)?;
-            while bytes.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
-                bytes.pop();
+        LineKind::Glob => Matcher::Regex(build_regex(&glob_to_regex(body)).map_err(|error| {
+            // Positions in the translated regex mean nothing in the glob.
+            CompileError {
+                span: None,
+                ..error
             }
-            Matcher::Escaped(bytes)
+        })?),
+        LineKind::Escaped => {
+            let bytes = unescape(body).map_err(|error| CompileError {
+                message: error.message,
+                span: Some(error.span),
+                hint: ESCAPE_HINT,
+            })?;
+            Matcher::Escaped(super::actual::trim_trailing_blanks(&bytes).to_vec())
         }
         LineKind::AnyLines => Matcher::AnyLines,
     })
@@ -240,41 +306,57 @@ pub fn parse(text: &str, origin: Origin, first_line: usize) -> Result<Expected, 
             (LineKind::Literal, body)
         };
         let templated = kind != LineKind::AnyLines && template::is_template(body);
-        let matcher = if templated {
-            // Check the template and the regex around it now, with a stand-in value.
-            if let Err(error) = template::variables_in(body) {
-                problems.push(
-                    Diagnostic::new(&file, number, format!("bad template: {error}"))
-                        .quoting(&source)
-                        .hint("write values as `{{ name }}`; a literal `{{` is written `{{ \"{{\" }}`"),
-                );
-                None
-            } else {
-                let stand_in: template::Vars = template::variables_in(body)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|name| (name, "x".to_string()))
-                    .collect();
-                if let Ok(rendered) = template::render(body, &stand_in)
-                    && let Err(error) = compile(kind, &rendered)
-                {
-                    problems.push(
-                        Diagnostic::new(&file, number, error)
-                            .quoting(&source)
-                            .hint(kind_hint(kind)),
-                    );
-                }
-                None
+        // Positions found in `body` are positions in `source` too: the body is its start.
+        let at = |message: String, span: Option<Range<usize>>, hint: &str| {
+            let mut problem = Diagnostic::new(&file, number, message)
+                .quoting(&source)
+                .hint(hint);
+            if let Some(span) = span.filter(|span| span.start < span.end && span.end <= body.len())
+            {
+                problem.span = Some((span.start, span.end));
             }
+            problem
+        };
+        let matcher = if templated {
+            // Check the template and the pattern around it now, with a stand-in value.
+            match template::variables_in(body) {
+                Err(error) => {
+                    let hint = format!(
+                        "{}; a literal `{{{{` is written `{{{{ \"{{{{\" }}}}`",
+                        template::hint_for(&error)
+                    );
+                    problems.push(at(
+                        format!("bad template: {error}"),
+                        error.span.clone(),
+                        &hint,
+                    ));
+                }
+                Ok(names) => {
+                    if let Err(error) = template::check_names(body, &names) {
+                        problems.push(at(
+                            format!("bad template: {error}"),
+                            error.span.clone(),
+                            template::hint_for(&error),
+                        ));
+                    }
+                    let stand_in: template::Vars = names
+                        .into_iter()
+                        .map(|name| (name, "x".to_string()))
+                        .collect();
+                    if let Ok(rendered) = template::render(body, &stand_in)
+                        && let Err(error) = compile(kind, &rendered)
+                    {
+                        // Positions in the rendered text are not positions in the line.
+                        problems.push(at(error.message, None, error.hint));
+                    }
+                }
+            }
+            None
         } else {
             match compile(kind, body) {
                 Ok(matcher) => Some(matcher),
                 Err(error) => {
-                    problems.push(
-                        Diagnostic::new(&file, number, error)
-                            .quoting(&source)
-                            .hint(kind_hint(kind)),
-                    );
+                    problems.push(at(error.message, error.span, error.hint));
                     None
                 }
             }
@@ -293,16 +375,6 @@ pub fn parse(text: &str, origin: Origin, first_line: usize) -> Result<Expected, 
         Ok(Expected { origin, lines })
     } else {
         Err(problems)
-    }
-}
-
-fn kind_hint(kind: LineKind) -> &'static str {
-    match kind {
-        LineKind::Regex => {
-            "a ` (re)` line is a Rust regex matched against the whole line; escape literal characters such as `(`, `[`, `.` with `\\`"
-        }
-        LineKind::Escaped => "an ` (esc)` line writes bytes as `\\xNN`, `\\t` or `\\\\`",
-        _ => "check the pattern syntax",
     }
 }
 

@@ -159,12 +159,7 @@ fn step_view(step: &StepResult, strict: bool) -> StepView {
                         .message
                         .clone()
                         .filter(|_| attempt.outcome != Outcome::Passed),
-                    truncated: attempt.truncated.then(|| {
-                        format!(
-                            "output was {} bytes; only the last part is kept",
-                            attempt.output_bytes
-                        )
-                    }),
+                    truncated: attempt.truncated.then(|| super::truncation_note(attempt)),
                     lines: attempt.output.lines().count(),
                     show_output: attempt.outcome.is_failure(strict) && attempt.diff.is_none(),
                     ran: attempt.exit_code.is_some(),

@@ -44,6 +44,9 @@ fn failure_body(step: &StepResult) -> String {
             host.user,
             attempt.message.clone().unwrap_or_default()
         );
+        if attempt.truncated {
+            let _ = writeln!(body, "{}", super::truncation_note(attempt));
+        }
         if let Some(diff) = &attempt.diff {
             body.push_str(&diff.unified);
         } else if !attempt.output.is_empty() {
@@ -99,8 +102,14 @@ pub fn render(report: &RunReport) -> String {
                 .hosts
                 .iter()
                 .filter_map(|h| {
-                    h.last_attempt()
-                        .map(|a| format!("[{} as {}]\n{}\n", h.host, h.user, a.output))
+                    h.last_attempt().map(|a| {
+                        let note = if a.truncated {
+                            format!(" ({})", super::truncation_note(a))
+                        } else {
+                            String::new()
+                        };
+                        format!("[{} as {}]{note}\n{}\n", h.host, h.user, a.output)
+                    })
                 })
                 .collect();
             xml.push_str(">\n");

@@ -12,6 +12,31 @@ use std::path::{Path, PathBuf};
 
 use model::RunReport;
 
+/// What every report says about an output that was too long to keep whole.
+pub fn truncation_note(attempt: &model::AttemptResult) -> String {
+    format!(
+        "output truncated: {} printed ({} bytes), only the last {} kept (--max-output)",
+        size(attempt.output_bytes),
+        attempt.output_bytes,
+        size(attempt.output.len() as u64)
+    )
+}
+
+/// A byte count as people read it: `812 B`, `64.0 KiB`, `95.4 MiB`.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never
 /// sees half a file and an interrupted run leaves the previous file whole.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -137,7 +137,7 @@ impl TerminalReporter {
             result.line
         );
         if let Some(message) = &result.message {
-            println!("{:>11} {message}", "");
+            println!("{:>11} {}", "", printable(message));
         }
         for host in &result.hosts {
             if !host.outcome.is_failure(self.strict) && !self.verbose {
@@ -164,6 +164,15 @@ impl TerminalReporter {
                         .dim()
                         .apply_to(format!("output on {} (last lines):", host.host))
                 );
+                if attempt.truncated {
+                    println!(
+                        "{:>11} {}",
+                        "",
+                        Style::new()
+                            .yellow()
+                            .apply_to(super::truncation_note(attempt))
+                    );
+                }
                 let lines: Vec<&str> = attempt.output.lines().collect();
                 let start = lines.len().saturating_sub(20);
                 for line in &lines[start..] {
@@ -173,6 +182,24 @@ impl TerminalReporter {
         }
         println!();
     }
+}
+
+/// Text from a host (a message quoting what a shell printed) with its control characters
+/// shown escaped, so that it cannot move the cursor, retitle or clear the user's terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                let mut buffer = [0u8; 4];
+                c.encode_utf8(&mut buffer)
+                    .bytes()
+                    .map(|byte| format!("\\x{byte:02x}"))
+                    .collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn outcome_style(outcome: Outcome, strict: bool) -> Style {
@@ -345,5 +372,18 @@ impl Drop for TerminalReporter {
             let _ = ticker.join();
         }
         self.clear_status();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(
+            printable("lost: \u{1b}]0;title\u{7}\tend\u{9b}"),
+            "lost: \\x1b]0;title\\x07\tend\\xc2\\x9b"
+        );
     }
 }

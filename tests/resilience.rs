@@ -1,0 +1,358 @@
+//! Hung and lost hosts, through the real binary on the local host: a session frozen with
+//! SIGSTOP mid-command, a run interrupted by SIGINT or SIGTERM, and a block that prints
+//! 100 MB. Every case must end, write a complete report and leave no process behind.
+
+#![allow(clippy::print_stderr)] // The tests print what they measured (durations, process counts, peak memory).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Lab;
+
+/// One line of /proc/<pid>/stat, the fields these tests need.
+#[derive(Debug, Clone)]
+struct Process {
+    pid: u32,
+    parent: u32,
+    session: u32,
+    state: char,
+    name: String,
+}
+
+fn processes() -> Vec<Process> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (name) state ppid pgrp session ...": the name may hold spaces and parens.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        if fields.len() < 4 {
+            continue;
+        }
+        found.push(Process {
+            pid,
+            parent: fields[1].parse().unwrap_or(0),
+            session: fields[3].parse().unwrap_or(0),
+            state: fields[0].chars().next().unwrap_or('?'),
+            name: stat[open + 1..close].to_string(),
+        });
+    }
+    found
+}
+
+/// The sessions of the shells runbook (`pid`) started: one per (host, user).
+fn shell_sessions(pid: u32) -> Vec<u32> {
+    processes()
+        .iter()
+        .filter(|process| process.parent == pid && process.name == "bash")
+        .map(|process| process.session)
+        .collect()
+}
+
+/// Live processes in these sessions. A zombie is not counted: it has ended, and once its
+/// parent (bash, killed with it) is gone it waits for PID 1 to collect its status, which this
+/// machine's init does lazily.
+fn in_sessions(sessions: &[u32]) -> Vec<Process> {
+    processes()
+        .into_iter()
+        .filter(|process| sessions.contains(&process.session))
+        .filter(|process| !matches!(process.state, 'Z' | 'X'))
+        .collect()
+}
+
+#[track_caller]
+fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits for the run to end (killing it and failing after `limit`); returns its exit code.
+fn wait_exit(child: &mut Child, limit: Duration) -> i32 {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status.code().unwrap_or(-1);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("runbook did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn spawn(lab: &Lab, args: &[&str]) -> Child {
+    let stdout = std::fs::File::create(lab.path().join("stdout.txt")).expect("stdout file");
+    let stderr = std::fs::File::create(lab.path().join("stderr.txt")).expect("stderr file");
+    lab.command(args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .expect("start runbook")
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+fn attempt(lab: &Lab, id: &str) -> serde_json::Value {
+    lab.step(id)["hosts"][0]["attempts"][0].clone()
+}
+
+/// The three report files exist and are whole (JSON parses, HTML and XML end properly).
+#[track_caller]
+fn assert_report_complete(lab: &Lab) {
+    let _ = lab.report();
+    assert!(
+        lab.read("report/index.html")
+            .trim_end()
+            .ends_with("</html>")
+    );
+    assert!(
+        lab.read("report/junit.xml")
+            .trim_end()
+            .ends_with("</testsuites>")
+    );
+}
+
+const FROZEN_CHAPTER: &str = "```bash id=frozen timeout=3s\ntouch started\nsleep 3173\n```\n\n```bash id=after\necho still here\n```\n\n```console\nstill here\n```\n";
+
+/// Starts a run whose first block is frozen with SIGSTOP (the shell and its command, as a
+/// frozen host would be) once it is running. Returns the run, its shells' sessions and when
+/// the freeze happened.
+fn run_and_freeze(lab: &Lab, args: &[&str]) -> (Child, Vec<u32>) {
+    lab.chapter("01.md", FROZEN_CHAPTER);
+    let mut child = spawn(lab, args);
+    let pid = child.id();
+    wait_until("the block starts", Duration::from_secs(20), || {
+        lab.path().join("started").exists()
+    });
+    let sessions = shell_sessions(pid);
+    assert_eq!(sessions.len(), 1, "one local shell");
+    wait_until("sleep runs", Duration::from_secs(10), || {
+        in_sessions(&sessions).iter().any(|p| p.name == "sleep")
+    });
+    for process in in_sessions(&sessions) {
+        signal(process.pid, "STOP");
+    }
+    wait_until("the session is frozen", Duration::from_secs(5), || {
+        in_sessions(&sessions).iter().all(|p| p.state == 'T')
+    });
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "still running"
+    );
+    (child, sessions)
+}
+
+#[test]
+fn a_frozen_session_times_out_and_the_run_goes_on_with_a_new_shell() {
+    let lab = Lab::new();
+    let (mut child, sessions) = run_and_freeze(
+        &lab,
+        &["verify", "workshop", "--keep-going", "--grace", "1s"],
+    );
+    let code = wait_exit(&mut child, Duration::from_secs(60));
+    assert_eq!(code, 1, "{}", lab.read("stdout.txt"));
+    let frozen = attempt(&lab, "01/frozen");
+    assert_eq!(frozen["outcome"], "timeout");
+    let took = frozen["duration_ms"].as_u64().expect("duration");
+    eprintln!("frozen block ended as timeout after {took} ms (timeout 3 s, grace 1 s)");
+    // A sanity bound only: timeout 3 s + grace 1 s + the KILL wait and the shell's end.
+    assert!(took < 15_000, "took {took} ms");
+    assert_eq!(lab.step("01/after")["outcome"], "passed", "a new shell");
+    assert_report_complete(&lab);
+    assert!(
+        in_sessions(&sessions).is_empty(),
+        "the frozen shell and its command are gone: {:?}",
+        in_sessions(&sessions)
+    );
+}
+
+#[test]
+fn a_frozen_session_stops_the_run_when_not_keep_going() {
+    let lab = Lab::new();
+    let (mut child, sessions) = run_and_freeze(&lab, &["verify", "workshop", "--grace", "1s"]);
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(60)), 1);
+    assert_eq!(attempt(&lab, "01/frozen")["outcome"], "timeout");
+    assert_eq!(lab.step("01/after")["outcome"], "skipped");
+    assert_report_complete(&lab);
+    assert!(
+        in_sessions(&sessions).is_empty(),
+        "{:?}",
+        in_sessions(&sessions)
+    );
+}
+
+#[test]
+fn a_shell_lost_mid_block_is_unreachable_and_the_next_block_gets_a_new_one() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "```bash id=lost timeout=60s\ntouch started\nsleep 3174\n```\n\n```bash id=after\necho still here\n```\n\n```console\nstill here\n```\n",
+    );
+    let mut child = spawn(&lab, &["verify", "workshop", "--keep-going"]);
+    wait_until("the block starts", Duration::from_secs(20), || {
+        lab.path().join("started").exists()
+    });
+    let sessions = shell_sessions(child.id());
+    wait_until("sleep runs", Duration::from_secs(10), || {
+        in_sessions(&sessions).iter().any(|p| p.name == "sleep")
+    });
+    // The host goes away: everything in the shell's session dies at once.
+    for process in in_sessions(&sessions) {
+        signal(process.pid, "KILL");
+    }
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(30)), 1);
+    let lost = attempt(&lab, "01/lost");
+    assert_eq!(lost["outcome"], "unreachable", "{lost}");
+    assert!(
+        lost["duration_ms"].as_u64().expect("duration") < 30_000,
+        "ended when the shell went, not at its 60 s timeout"
+    );
+    assert_eq!(lab.step("01/after")["outcome"], "passed", "a new shell");
+    assert_report_complete(&lab);
+}
+
+const LONG_CHAPTER: &str = "# Long\n\n```bash id=one\necho one\n```\n\n```console\none\n```\n\n```bash id=long\ntouch started\nsleep 3171 &\nsleep 3172 | cat\n```\n\n```bash id=never\ntouch never\n```\n";
+
+/// Interrupts a run in its second block with `signal_name`; checks the exit status, the
+/// report and that every process the run started is gone.
+fn interrupt(signal_name: &str, expected_code: i32) {
+    let lab = Lab::new();
+    lab.chapter("01-long.md", LONG_CHAPTER);
+    let mut child = spawn(&lab, &["verify", "workshop"]);
+    let pid = child.id();
+    wait_until("the long block starts", Duration::from_secs(20), || {
+        lab.path().join("started").exists()
+    });
+    let sessions = shell_sessions(pid);
+    wait_until("its commands run", Duration::from_secs(10), || {
+        in_sessions(&sessions)
+            .iter()
+            .filter(|p| p.name == "sleep" || p.name == "cat")
+            .count()
+            == 3
+    });
+    let before = in_sessions(&sessions);
+    eprintln!(
+        "before {signal_name}: {} processes in the run's shell session: {:?}",
+        before.len(),
+        before.iter().map(|p| &p.name).collect::<Vec<_>>()
+    );
+    assert!(before.len() >= 4, "bash, 2 sleeps, cat: {before:?}");
+    signal(pid, signal_name);
+    let code = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(code, expected_code, "{}", lab.read("stderr.txt"));
+    let after = in_sessions(&sessions);
+    eprintln!("after: {} processes", after.len());
+    assert!(after.is_empty(), "left behind: {after:?}");
+    let orphans: Vec<Process> = processes()
+        .into_iter()
+        .filter(|p| p.parent == pid)
+        .collect();
+    assert!(orphans.is_empty(), "{orphans:?}");
+
+    assert_report_complete(&lab);
+    let report = lab.report();
+    assert_eq!(report["status"], "interrupted");
+    assert_eq!(report["interrupted_by"], signal_name_in_report(signal_name));
+    assert_eq!(lab.step("01-long/one")["outcome"], "passed");
+    assert_eq!(lab.step("01-long/long")["outcome"], "interrupted");
+    assert_eq!(lab.step("01-long/never")["outcome"], "skipped");
+    assert!(!lab.path().join("never").exists());
+    let html = lab.read("report/index.html");
+    assert!(
+        html.contains("interrupted by SIG"),
+        "the page says why it stopped"
+    );
+    assert!(lab.read("stdout.txt").contains("interrupted"));
+}
+
+fn signal_name_in_report(name: &str) -> String {
+    format!("SIG{name}")
+}
+
+#[test]
+fn sigint_writes_the_report_exits_130_and_leaves_no_process() {
+    interrupt("INT", 130);
+}
+
+#[test]
+fn sigterm_writes_the_report_exits_143_and_leaves_no_process() {
+    interrupt("TERM", 143);
+}
+
+/// Peak resident memory of `pid` so far, in KiB (VmHWM).
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[test]
+fn hundred_megabytes_of_output_keep_memory_bounded_and_the_tail_marked() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "```bash id=flood\nyes 'a line of output from a chatty command' | head -c 100000000\necho\necho last line\n```\n\n```console\n...\nlast line\n```\n",
+    );
+    let mut child = spawn(&lab, &["verify", "workshop"]);
+    let pid = child.id();
+    let mut peak = 0;
+    let code = loop {
+        if let Some(kib) = peak_rss_kib(pid) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status.code().unwrap_or(-1);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    eprintln!("peak RSS seen: {} MiB", peak / 1024);
+    assert_eq!(code, 0, "{}", lab.read("stdout.txt"));
+    // Sanity only (the figure is in BENCHMARKS.md): far below the 100 MB printed.
+    assert!(peak > 0 && peak < 80 * 1024, "peak RSS {peak} KiB");
+
+    let flood = attempt(&lab, "01/flood");
+    assert_eq!(flood["truncated"], true);
+    assert_eq!(flood["output_bytes"], 100_000_000 + 1 + 10);
+    let output = flood["output"].as_str().expect("output");
+    assert!(output.len() <= 1 << 20, "{} bytes kept", output.len());
+    assert!(output.ends_with("\nlast line\n"));
+    assert!(
+        output.starts_with("a line of output from a chatty command\n"),
+        "the kept tail starts at a whole line: {:?}",
+        &output[..60]
+    );
+    let html = lab.read("report/index.html");
+    assert!(html.len() < 4 << 20, "{} bytes of HTML", html.len());
+    assert!(
+        html.contains("output truncated: 95.4 MiB printed (100000011 bytes), only the last"),
+        "the page marks the kept tail"
+    );
+    let junit = lab.read("report/junit.xml");
+    assert!(junit.contains("truncated"), "JUnit says the output was cut");
+    assert!(Path::new(&lab.path().join("report/run.json")).exists());
+}

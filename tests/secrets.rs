@@ -1,0 +1,190 @@
+//! Secret values (inventory `runbook_secrets`, `--secret NAME`) never reach any artifact: the
+//! terminal, index.html, junit.xml, run.json and blessed expected files. Blocks echo them in
+//! every way a course would (plain, in a failing block, split by colour codes, before a
+//! timeout, in a file= block, in an expected file by mistake), then every artifact is searched.
+
+mod common;
+
+use std::path::Path;
+
+use common::Lab;
+
+const PASSWORD: &str = "rep-pass-7Kq9Zx";
+const TOKEN: &str = "tok-Wm3Qp8";
+/// Parts of the values that no placeholder or other text contains: finding one means a leak,
+/// even of half a secret.
+const NEEDLES: &[&str] = &["7Kq9Zx", "Wm3Qp8"];
+
+const INVENTORY: &str = "all:
+  vars:
+    replication_password: rep-pass-7Kq9Zx
+    runbook_secrets: [replication_password]
+  hosts:
+    localhost:
+";
+
+fn chapter(conf: &Path) -> String {
+    format!(
+        "# Secrets
+
+```bash id=plain
+echo \"replication password: {{{{ replication_password }}}}\"
+echo \"token: {{{{ token }}}}\"
+```
+
+```console
+replication password: {{{{ replication_password }}}}
+token: [secret:token]
+```
+
+```bash id=coloured
+pw='{{{{ replication_password }}}}'
+printf 'pw: \\033[1m%s\\033[0m%s\\n' \"${{pw:0:8}}\" \"${{pw:8}}\"
+```
+
+```console
+pw: [secret:replication_password]
+```
+
+```bash id=captured
+echo \"leader: pg-1 password: {{{{ replication_password }}}}\"
+```
+
+```console
+leader: (?P<leader>pg-\\d) password: (?P<pw>.*) (re)
+```
+
+```bash id=wrong-expectation
+echo \"{{{{ replication_password }}}}\"
+```
+
+```bash id=fails
+echo \"connecting with {{{{ token }}}}\" >&2
+exit 3
+```
+
+```bash id=no-expected
+echo \"{{{{ replication_password }}}} and {{{{ token }}}}\"
+```
+
+```ini file={} mode=0600
+[replication]
+password = {{{{ replication_password }}}}
+```
+
+```bash id=slow timeout=1s
+echo \"about to hang with {{{{ token }}}}\"
+sleep 30
+```
+",
+        conf.display()
+    )
+}
+
+/// Every file under `dir`, read as bytes.
+fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push((
+                path.display().to_string(),
+                std::fs::read(&path).expect("read"),
+            ));
+        }
+    }
+    found
+}
+
+#[track_caller]
+fn assert_no_secret(what: &str, text: &[u8]) {
+    let text = String::from_utf8_lossy(text);
+    for needle in NEEDLES {
+        assert!(
+            !text.contains(needle),
+            "{what} holds a secret ({needle}):\n{text}"
+        );
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_terminal_reports_or_blessed_files() {
+    let lab = Lab::new();
+    let conf = lab.path().join("app.conf");
+    lab.write("workshop/inventory.yml", INVENTORY);
+    lab.chapter("01-secrets.md", &chapter(&conf));
+    // An author's mistake: the secret written into an expected file.
+    lab.expected(
+        "01-secrets",
+        "wrong-expectation",
+        &format!("{PASSWORD} (the old one)\n"),
+    );
+    let secret_args = ["--var", &format!("token={TOKEN}"), "--secret", "token"];
+    let mut args = vec!["verify", "workshop", "--keep-going", "--grace", "1s", "-v"];
+    args.extend(secret_args);
+    let run = lab.runbook(&args);
+    run.assert_code(1);
+
+    // The run really handled the secrets: the commands ran with the real values...
+    assert!(
+        std::fs::read_to_string(&conf)
+            .expect("file= block wrote")
+            .contains(PASSWORD),
+        "the file on the host holds the real password"
+    );
+    // ...and the blocks ended as intended.
+    for (id, outcome) in [
+        ("plain", "passed"),
+        ("coloured", "passed"),
+        ("captured", "passed"),
+        ("wrong-expectation", "mismatch"),
+        ("fails", "exit"),
+        ("no-expected", "unverified"),
+        ("slow", "timeout"),
+    ] {
+        assert_eq!(
+            lab.step(&format!("01-secrets/{id}"))["outcome"],
+            outcome,
+            "{id}"
+        );
+    }
+    let captured = &lab.step("01-secrets/captured")["hosts"][0]["captures"];
+    assert_eq!(captured["leader"], "pg-1");
+    assert_eq!(captured["pw"], "[secret:replication_password]");
+    assert!(
+        run.stdout.contains("[secret:replication_password]"),
+        "the terminal shows the placeholder: {}",
+        run.stdout
+    );
+
+    assert_no_secret("the terminal (stdout)", run.stdout.as_bytes());
+    assert_no_secret("the terminal (stderr)", run.stderr.as_bytes());
+    let reports = files_under(&lab.path().join("report"));
+    assert_eq!(reports.len(), 3, "index.html, junit.xml, run.json");
+    for (path, bytes) in &reports {
+        assert_no_secret(path, bytes);
+    }
+
+    // --bless writes the expected files from the same (redacted) outputs.
+    let mut bless = args.clone();
+    bless.push("--bless");
+    let blessed_run = lab.runbook(&bless);
+    assert_no_secret("the terminal while blessing", blessed_run.stdout.as_bytes());
+    let expected = files_under(&lab.path().join("expected"));
+    assert!(
+        expected.len() >= 2,
+        "blessing wrote expected files: {expected:?}"
+    );
+    for (path, bytes) in &expected {
+        assert_no_secret(path, bytes);
+    }
+    for (path, bytes) in files_under(&lab.path().join("report")) {
+        assert_no_secret(&path, &bytes);
+    }
+    assert!(
+        lab.read("expected/01-secrets/no-expected.out")
+            .contains("[secret:replication_password] and [secret:token]")
+    );
+}
