@@ -583,7 +583,16 @@ impl HostTask {
         script: &str,
         timeout: Duration,
     ) -> (AttemptResult, Vars, Option<String>) {
-        let mut lock = match self.sessions.acquire(&self.host, Some(user)).await {
+        // Opening a shell can take up to --connect-timeout on a host that does not answer; an
+        // interrupt must not wait for that (dropping the attempt kills the half-open client).
+        let mut cancel = self.cancel.clone();
+        let acquired = tokio::select! {
+            acquired = self.sessions.acquire(&self.host, Some(user)) => acquired,
+            _ = cancel.wait() => {
+                return (failed_attempt(number, Outcome::Interrupted, "interrupted while connecting".into()), Vars::new(), None);
+            }
+        };
+        let mut lock = match acquired {
             Ok(lock) => lock,
             Err(message) => {
                 let message = self.redactor.apply(&message);

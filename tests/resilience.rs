@@ -356,3 +356,39 @@ fn hundred_megabytes_of_output_keep_memory_bounded_and_the_tail_marked() {
     assert!(junit.contains("truncated"), "JUnit says the output was cut");
     assert!(Path::new(&lab.path().join("report/run.json")).exists());
 }
+
+/// An interrupt while runbook waits for a host that accepts TCP but never speaks SSH (the
+/// connection hangs until --connect-timeout) ends the run at once, with its report.
+#[test]
+fn sigint_while_connecting_ends_the_run_at_once() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = silent.local_addr().expect("address").port();
+    let lab = Lab::new();
+    lab.write(
+        "workshop/inventory.yml",
+        &format!(
+            "all:\n  hosts:\n    mute:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n"
+        ),
+    );
+    lab.chapter(
+        "01.md",
+        "```bash id=local\necho here\n```\n\n```bash id=remote on=mute\necho never\n```\n",
+    );
+    let mut run = spawn(&lab, &["verify", "workshop", "--connect-timeout", "60s"]);
+    // Wait until ssh is connected to the silent port (the TCP connection is accepted by the
+    // kernel; nothing ever answers the SSH banner).
+    let (_connection, _) = silent.accept().expect("ssh connects");
+    std::thread::sleep(Duration::from_millis(300));
+    let interrupted = Instant::now();
+    signal(run.id(), "INT");
+    let code = wait_exit(&mut run, Duration::from_secs(20));
+    eprintln!("ended {:?} after SIGINT", interrupted.elapsed());
+    assert_eq!(code, 130);
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(10),
+        "did not wait for the connect timeout"
+    );
+    assert_report_complete(&lab);
+    assert_eq!(lab.step("01/local")["outcome"], "unverified");
+    assert_eq!(lab.step("01/remote")["outcome"], "interrupted");
+}
