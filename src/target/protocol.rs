@@ -1,7 +1,8 @@
 //! The wire protocol between runbook and a persistent bash on a host, the same for every
 //! transport. runbook writes a frame per block on the shell's stdin: the script as a quoted
-//! heredoc, then a call that evaluates it in the shell itself (so `cd`, `export` and functions
-//! persist, like in a trainee's terminal) with stdin from /dev/null and stderr on stdout, then
+//! heredoc, then sources it in the shell itself, at top level (so `cd`, `export`, functions and
+//! `declare`d variables persist, like in a trainee's terminal; a function around the script
+//! would make `declare` local) with stdin from /dev/null and stderr on stdout, then
 //! prints an end marker carrying the exit status. `set -m` puts every command in a process
 //! group of its own, which a timeout can kill without killing the shell; a USR1 trap makes the
 //! shell abandon the rest of the block.
@@ -19,7 +20,6 @@ pub fn bootstrap(nonce: &str) -> String {
 set -m
 set +o history 2>/dev/null
 trap 'return 124 2>/dev/null' USR1
-__rb_run() {{ eval "$__rb_s"; }}
 IFS= read -r __rb_stat < /proc/$$/stat
 __rb_stat=${{__rb_stat##*) }}
 set -- $__rb_stat
@@ -42,7 +42,8 @@ pub fn frame(nonce: &str, script: &str) -> String {
     }
     text.push_str("__RB_EOF_");
     text.push_str(nonce);
-    text.push_str("\n__rb_run </dev/null; printf '\\036");
+    // `return` (the USR1 trap) ends a sourced script as it ends a function.
+    text.push_str("\n. /proc/self/fd/9 9<<<\"$__rb_s\" </dev/null; printf '\\036");
     text.push_str(nonce);
     text.push_str(" %d\\036' $?\n");
     text
