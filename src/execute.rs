@@ -96,6 +96,12 @@ impl<'a> Executor<'a> {
             if stop_reason.is_none() && self.cancel.requested().is_some() {
                 stop_reason = Some("the run was interrupted".into());
             }
+            let chapter = self.plan.steps[index].chapter;
+            if stop_reason.is_none()
+                && (index == 0 || self.plan.steps[index - 1].chapter != chapter)
+            {
+                self.sessions.prewarm(self.sessions_of_chapter(chapter));
+            }
             let result = match &stop_reason {
                 Some(reason) => self.skipped(index, reason),
                 None => self.run_step(index, reporter).await,
@@ -131,6 +137,28 @@ impl<'a> Executor<'a> {
             report: Box::new(report.clone()),
         });
         report
+    }
+
+    /// The (host, user) pairs the chapter's blocks name (hosts given by a capture are only
+    /// known when their block runs).
+    fn sessions_of_chapter(&self, chapter: usize) -> Vec<(String, Option<String>)> {
+        let mut pairs: Vec<(String, Option<String>)> = Vec::new();
+        for step in self
+            .plan
+            .steps
+            .iter()
+            .filter(|step| step.chapter == chapter)
+        {
+            if let HostSpec::Hosts(hosts) = &step.hosts {
+                for host in hosts {
+                    let pair = (host.clone(), step.user.clone());
+                    if !pairs.contains(&pair) {
+                        pairs.push(pair);
+                    }
+                }
+            }
+        }
+        pairs
     }
 
     fn skipped(&self, index: usize, reason: &str) -> StepResult {

@@ -18,6 +18,38 @@ pub fn detach_session(command: &mut tokio::process::Command) {
     }
 }
 
+/// Like [`detach_session`], and the child also receives SIGTERM when runbook dies, however it
+/// dies (SIGKILL included): for helpers that must never outlive a run, such as an SSH master.
+///
+/// The kernel sends the signal when the *thread* that started the child ends, so call this
+/// only from threads that live as long as the run (tokio's worker threads and the thread of
+/// `block_on` do; `spawn_blocking` threads do not).
+pub fn detach_session_tied_to_runbook(command: &mut tokio::process::Command) {
+    let parent = std::process::id();
+    // SAFETY: as in `detach_session`; `prctl` and `getppid` are async-signal-safe as well.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // runbook may have died between fork and prctl: then nobody would signal us.
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::other("runbook has exited"));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The numeric id of the user runbook runs as.
+pub fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
 /// The name of the user runbook runs as.
 pub fn current_user() -> String {
     // SAFETY: getuid has no preconditions and cannot fail.

@@ -28,6 +28,9 @@ pub struct SessionSettings {
     pub output_cap: usize,
     /// Where SSH control sockets live (short, for the socket path limit).
     pub control_dir: std::path::PathBuf,
+    /// How long a control script (signalling a timed-out block) may take before the host is
+    /// deemed not to answer.
+    pub control_timeout: Duration,
 }
 
 impl Default for SessionSettings {
@@ -38,6 +41,7 @@ impl Default for SessionSettings {
             output_cap: 1 << 20,
             control_dir: std::env::temp_dir()
                 .join(format!("runbook-ssh-{}", crate::sys::current_user())),
+            control_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -93,27 +97,14 @@ enum Chunk {
     Closed,
 }
 
-/// The local handle keeping a shell alive; dropping it ends the local side.
-enum ProcessGuard {
-    Local(tokio::process::Child),
-    Ssh(openssh::Child<Arc<openssh::Session>>),
-}
-
-impl std::fmt::Debug for ProcessGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ProcessGuard::Local(child) => write!(f, "Local({:?})", child.id()),
-            ProcessGuard::Ssh(_) => write!(f, "Ssh"),
-        }
-    }
-}
-
 /// A running shell process, before the protocol starts.
 pub struct ShellProcess {
     stdin: Box<dyn AsyncWrite + Send + Unpin>,
     chunks: mpsc::Receiver<Chunk>,
     stderr_tail: Arc<StdMutex<Vec<u8>>>,
-    guard: ProcessGuard,
+    /// The local process carrying the shell (bash, lxc-attach, docker or an ssh channel);
+    /// dropping it kills it.
+    guard: tokio::process::Child,
 }
 
 /// Reads `reader` into `sender` until EOF.
@@ -255,19 +246,19 @@ impl Transport {
                     stdin: Box::new(stdin),
                     chunks: spawn_reader(stdout),
                     stderr_tail: spawn_tail(stderr),
-                    guard: ProcessGuard::Local(child),
+                    guard: child,
                 })
             }
             Transport::Ssh(ssh) => {
                 let mut child = ssh.open_shell(switch_user).await?;
-                let stdin = child.stdin().take().ok_or("no stdin pipe")?;
-                let stdout = child.stdout().take().ok_or("no stdout pipe")?;
-                let stderr = child.stderr().take().ok_or("no stderr pipe")?;
+                let stdin = child.stdin.take().ok_or("no stdin pipe")?;
+                let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+                let stderr = child.stderr.take().ok_or("no stderr pipe")?;
                 Ok(ShellProcess {
                     stdin: Box::new(stdin),
                     chunks: spawn_reader(stdout),
                     stderr_tail: spawn_tail(stderr),
-                    guard: ProcessGuard::Ssh(child),
+                    guard: child,
                 })
             }
         }
@@ -302,6 +293,75 @@ impl Transport {
             ssh.close().await;
         }
     }
+
+    /// Adds what a container's manager says when a shell could not be opened in it.
+    async fn explain_failure(&self, reason: String) -> String {
+        match self {
+            Transport::Process { kind, container }
+                if matches!(kind, TransportKind::Lxc | TransportKind::Docker)
+                    && !self.is_present().await =>
+            {
+                let start = if *kind == TransportKind::Lxc {
+                    format!("lxc-start -n {container}")
+                } else {
+                    format!("docker start {container}")
+                };
+                format!(
+                    "the container `{container}` is not running (start it with `{start}`, or check runbook_container): {reason}"
+                )
+            }
+            _ => reason,
+        }
+    }
+
+    /// Whether the host is known to be there without sending anything over a network: this
+    /// machine always is; a container when its manager (a local command) says it runs; an
+    /// SSH host only once it has answered in this run. See [`Sessions::prewarm`].
+    async fn is_present(&self) -> bool {
+        let probe = |program: &str, args: Vec<String>, expected: &'static str| {
+            let mut command = Command::new(program);
+            command
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true);
+            async move {
+                let output = tokio::time::timeout(Duration::from_secs(5), command.output()).await;
+                matches!(output, Ok(Ok(output)) if String::from_utf8_lossy(&output.stdout).trim() == expected)
+            }
+        };
+        match self {
+            Transport::Process {
+                kind: TransportKind::Lxc,
+                container,
+            } => {
+                probe(
+                    "lxc-info",
+                    vec!["-sH".into(), "-n".into(), container.clone()],
+                    "RUNNING",
+                )
+                .await
+            }
+            Transport::Process {
+                kind: TransportKind::Docker,
+                container,
+            } => {
+                probe(
+                    "docker",
+                    vec![
+                        "inspect".into(),
+                        "-f".into(),
+                        "{{.State.Status}}".into(),
+                        container.clone(),
+                    ],
+                    "running",
+                )
+                .await
+            }
+            Transport::Process { .. } => true,
+            Transport::Ssh(ssh) => ssh.has_answered(),
+        }
+    }
 }
 
 /// One persistent shell on one host as one user.
@@ -309,12 +369,13 @@ pub struct Session {
     /// `None` once closed: dropping the pipe is what gives the shell its EOF.
     stdin: Option<Box<dyn AsyncWrite + Send + Unpin>>,
     chunks: mpsc::Receiver<Chunk>,
-    guard: Option<ProcessGuard>,
+    guard: Option<tokio::process::Child>,
     transport: Arc<Transport>,
     nonce: String,
     pid: u32,
     sid: u32,
     alive: bool,
+    control_timeout: Duration,
 }
 
 impl std::fmt::Debug for Session {
@@ -374,6 +435,7 @@ impl Session {
                                 pid,
                                 sid,
                                 alive: true,
+                                control_timeout: settings.control_timeout,
                             });
                         }
                     }
@@ -470,17 +532,21 @@ impl Session {
         buffer: &mut OutputBuffer,
         settings: &SessionSettings,
     ) -> Option<i32> {
-        let control_limit = Duration::from_secs(5);
         for (signal, wait) in [("TERM", settings.grace), ("KILL", Duration::from_secs(2))] {
             let script = protocol::kill_script(self.pid, self.sid, signal);
             if self
                 .transport
-                .control(&script, control_limit)
+                .control(&script, settings.control_timeout)
                 .await
                 .is_err()
             {
-                // The host does not answer (frozen, gone): nothing more to try there.
-                break;
+                // The host does not answer (frozen, unplugged): asking it again to end the
+                // session would only wait as long once more. Drop the local side; the next
+                // block on this host opens a new session once it answers.
+                self.alive = false;
+                self.stdin = None;
+                self.guard = None;
+                return None;
             }
             let until = tokio::time::Instant::now() + wait;
             loop {
@@ -488,6 +554,7 @@ impl Session {
                     chunk = self.chunks.recv() => match chunk {
                         Some(Chunk::Data(data)) => {
                             if let Some((Marker::Done(code), _)) = buffer.push(&data) {
+                                self.settle().await;
                                 return Some(code);
                             }
                         }
@@ -504,27 +571,49 @@ impl Session {
         None
     }
 
-    async fn exit_status(&mut self) -> Option<i32> {
-        match self.guard.as_mut()? {
-            ProcessGuard::Local(child) => {
-                let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
-                    .await
-                    .ok()?
-                    .ok()?;
-                status.code()
-            }
-            ProcessGuard::Ssh(_) => {
-                let guard = self.guard.take()?;
-                let ProcessGuard::Ssh(child) = guard else {
-                    return None;
-                };
-                let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
-                    .await
-                    .ok()?
-                    .ok()?;
-                status.code()
+    /// Lets the shell report the jobs that were just killed, out of the next block's output
+    /// (see [`protocol::settle`]). A shell that does not answer is ended.
+    async fn settle(&mut self) {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return;
+        };
+        let line = protocol::settle(&self.nonce);
+        if stdin.write_all(line.as_bytes()).await.is_err() || stdin.flush().await.is_err() {
+            self.alive = false;
+            return;
+        }
+        let mut discard = OutputBuffer::new(&self.nonce, 4096);
+        let until = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            tokio::select! {
+                chunk = self.chunks.recv() => match chunk {
+                    Some(Chunk::Data(data)) => {
+                        if discard.push(&data).is_some() {
+                            return;
+                        }
+                    }
+                    Some(Chunk::Closed) | None => {
+                        self.alive = false;
+                        return;
+                    }
+                },
+                _ = tokio::time::sleep_until(until) => {
+                    self.end(true).await;
+                    return;
+                }
             }
         }
+    }
+
+    /// The exit status of the local process once the shell has gone (for ssh, lxc-attach and
+    /// docker exec, the remote shell's status).
+    async fn exit_status(&mut self) -> Option<i32> {
+        let child = self.guard.as_mut()?;
+        let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
+            .await
+            .ok()?
+            .ok()?;
+        status.code()
     }
 
     /// Ends the session. `force`: kill everything it started; otherwise close its stdin and
@@ -533,13 +622,10 @@ impl Session {
         self.alive = false;
         if force {
             let script = protocol::end_session_script(self.pid, self.sid);
-            let _ = self
-                .transport
-                .control(&script, Duration::from_secs(5))
-                .await;
+            let _ = self.transport.control(&script, self.control_timeout).await;
         } else {
             self.stdin = None;
-            if let Some(ProcessGuard::Local(child)) = self.guard.as_mut() {
+            if let Some(child) = self.guard.as_mut() {
                 let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
             }
         }
@@ -637,10 +723,59 @@ impl Sessions {
                     });
                 Some(template.replace("{user}", &protocol::shell_quote(&user)))
             };
-            let session = Session::start(transport, switch.as_deref(), &self.settings).await?;
+            let session =
+                match Session::start(Arc::clone(&transport), switch.as_deref(), &self.settings)
+                    .await
+                {
+                    Ok(session) => session,
+                    Err(reason) => return Err(transport.explain_failure(reason).await),
+                };
             *lock = Some(session);
         }
         Ok(lock)
+    }
+
+    /// Opens in the background the sessions that the coming blocks will use, so that a
+    /// chapter touching several hosts does not pay their set-ups one after the other.
+    ///
+    /// Design: a session is otherwise opened lazily, by the first block that needs it, which
+    /// is what guarantees that runbook never contacts a host before the blocks that create it
+    /// (a course's lab chapter) have run. Pre-opening must keep that guarantee, so it only
+    /// touches hosts known to exist without any network traffic: the local machine, a
+    /// container that its manager (`lxc-info`, `docker inspect`, local commands) reports
+    /// running, and an SSH host that has already answered in this run (then only a new channel
+    /// on its master is opened, or the master is re-opened after the host was lost). An SSH
+    /// host's first contact therefore stays lazy; a block on several hosts still connects to
+    /// them concurrently. A pre-opening that fails is forgotten: the block that needs the
+    /// session tries again and reports the error itself.
+    pub fn prewarm(self: &Arc<Self>, pairs: Vec<(String, Option<String>)>) {
+        for (host, user) in pairs {
+            let sessions = Arc::clone(self);
+            tokio::spawn(async move {
+                let Ok(transport) = sessions.transport(&host) else {
+                    return;
+                };
+                let login = transport.login_user();
+                let user = user.unwrap_or(login);
+                let open = sessions
+                    .sessions
+                    .lock()
+                    .ok()
+                    .and_then(|table| table.get(&(host.clone(), user.clone())).cloned());
+                if let Some(slot) = open {
+                    // Busy: a block is using (or opening) it right now.
+                    let Ok(mut lock) = slot.try_lock() else {
+                        return;
+                    };
+                    if lock.as_mut().is_some_and(Session::is_alive) {
+                        return;
+                    }
+                }
+                if transport.is_present().await {
+                    let _ = sessions.acquire(&host, Some(&user)).await;
+                }
+            });
+        }
     }
 
     /// Ends every session and SSH master. `force` kills what the sessions still run.
@@ -815,6 +950,28 @@ mod tests {
             "/tmp\n",
             "same shell, same directory"
         );
+        sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn jobs_killed_by_a_timeout_are_not_reported_in_the_next_block() {
+        let (sessions, cancel, _sender) = local();
+        let execution = run(
+            &sessions,
+            &cancel,
+            "sleep 300 & wait\n",
+            Duration::from_millis(300),
+        )
+        .await;
+        assert_eq!(execution.ending, Ending::TimedOut);
+        let next = run(
+            &sessions,
+            &cancel,
+            "sleep 0.1; echo next\n",
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(String::from_utf8_lossy(&next.output), "next\n");
         sessions.shutdown(true).await;
     }
 

@@ -49,6 +49,14 @@ pub fn frame(nonce: &str, script: &str) -> String {
     text
 }
 
+/// Sent after a block was stopped by signals: bash reports the jobs it saw killed ("[1]+
+/// Terminated ...") on its stderr once the next foreground command ends, which would land in
+/// the next block's output. One throw-away command with stderr discarded takes those reports;
+/// then a marker says the shell is ready again.
+pub fn settle(nonce: &str) -> String {
+    format!("{{ sh -c :; jobs; }} >/dev/null 2>&1; printf '\\036{nonce} 0\\036'\n")
+}
+
 /// A shell script (POSIX sh, run beside the session) that signals everything the session's
 /// shell started: USR1 to the shell so it abandons the block, then `signal` to every process
 /// group in the shell's session except the groups of the shell and its ancestors.

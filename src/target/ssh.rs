@@ -1,29 +1,71 @@
-//! SSH hosts through the system's OpenSSH (the `openssh` crate): one multiplexed master per
-//! host, opened on first use, with BatchMode, ConnectTimeout and ServerAliveInterval so that a
-//! dead host is noticed; host keys checked (`accept-new` by default, `strict` on request, never
-//! disabled). The master outlives its last channel by only a few seconds, so a crashed run
-//! does not leave it behind.
+//! SSH hosts through the system's OpenSSH client: one multiplexed master connection per host,
+//! opened on first use, and every shell or control command of that host is a channel on it
+//! (`ssh -S SOCKET`), so only the first contact pays for the TCP and key exchange.
+//!
+//! runbook starts and owns the master process itself (`ssh -M -N`, in the foreground, not
+//! `-f`) rather than through the `openssh` crate, for two reasons found while testing:
+//! - the crate daemonizes the master, so nothing ties it to runbook: a runbook killed while a
+//!   block runs left the master (and the remote command) alive for as long as the channel
+//!   stayed open. Here the master gets SIGTERM from the kernel when runbook dies, however it
+//!   dies, and ends every channel with it;
+//! - the crate's channel commands name the host `none`: if the master is gone, ssh falls back
+//!   to a fresh connection and looks `none` up in the DNS. runbook's channels name
+//!   `127.0.0.1` port 9 instead, so a lost master can only cause a refused loopback connection,
+//!   never traffic to another machine.
+//!
+//! BatchMode (never prompt), ConnectTimeout and ServerAliveInterval (a host that stops
+//! answering is dropped after about 15 s) are always set; host keys are checked: `accept-new`
+//! by default (a lab's containers are new, then pinned), `strict` on request, never off.
 
-use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use openssh::{ControlPersist, KnownHosts, SessionBuilder, Stdio};
+use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
 use super::SessionSettings;
 use super::protocol::shell_quote;
 use crate::inventory::{Host, HostKeyChecking};
 
-/// How long a master stays up once runbook has closed its last channel.
-const MASTER_LINGER_SECONDS: usize = 10;
+/// Seconds between keep-alive probes of the master; after three unanswered probes ssh drops
+/// the connection, so a frozen or unplugged host is noticed within about 15 s.
+const SERVER_ALIVE_INTERVAL: u32 = 5;
+
+/// Where a channel's ssh client would connect if the master were gone: a loopback port that
+/// refuses at once (see the module comment).
+const CHANNEL_FALLBACK: [&str; 4] = ["-p", "9", "--", "127.0.0.1"];
+
+/// The master connection of one host: the ssh process and the folder of its control socket.
+#[derive(Debug)]
+struct Master {
+    process: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Master {
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("s")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("log")
+    }
+
+    fn is_running(&mut self) -> bool {
+        matches!(self.process.try_wait(), Ok(None)) && self.socket().exists()
+    }
+}
 
 #[derive(Debug)]
 pub struct SshTransport {
     host: Host,
     connect_timeout: Duration,
-    control_dir: std::path::PathBuf,
-    master: Mutex<Option<Arc<openssh::Session>>>,
+    control_dir: PathBuf,
+    master: Mutex<Option<Master>>,
+    /// Whether the host has answered once in this run (see `Sessions::prewarm`).
+    reached: AtomicBool,
 }
 
 impl SshTransport {
@@ -33,6 +75,7 @@ impl SshTransport {
             connect_timeout: settings.connect_timeout,
             control_dir: settings.control_dir.clone(),
             master: Mutex::new(None),
+            reached: AtomicBool::new(false),
         }
     }
 
@@ -43,141 +86,280 @@ impl SshTransport {
             .unwrap_or_else(crate::sys::current_user)
     }
 
-    fn destination(&self) -> String {
-        format!(
-            "{}@{}:{}",
-            self.login_user(),
-            self.host.address.as_deref().unwrap_or(&self.host.name),
-            self.host.port.unwrap_or(22)
-        )
+    pub fn has_answered(&self) -> bool {
+        self.reached.load(Ordering::Relaxed)
     }
 
-    async fn connect(&self) -> Result<Arc<openssh::Session>, String> {
-        std::fs::create_dir_all(&self.control_dir)
-            .map_err(|error| format!("cannot create {}: {error}", self.control_dir.display()))?;
-        let mut builder = SessionBuilder::default();
-        builder
-            .user(self.login_user())
-            .port(self.host.port.unwrap_or(22))
-            .known_hosts_check(match self.host.host_key_checking {
-                HostKeyChecking::AcceptNew => KnownHosts::Add,
-                HostKeyChecking::Strict => KnownHosts::Strict,
-            })
-            .connect_timeout(self.connect_timeout.max(Duration::from_secs(1)))
-            .server_alive_interval(Duration::from_secs(5))
-            .control_directory(&self.control_dir)
-            .clean_history_control_directory(true)
-            .control_persist(ControlPersist::IdleFor(
-                NonZeroUsize::new(MASTER_LINGER_SECONDS).unwrap_or(NonZeroUsize::MIN),
+    fn address(&self) -> &str {
+        self.host.address.as_deref().unwrap_or(&self.host.name)
+    }
+
+    fn port(&self) -> u16 {
+        self.host.port.unwrap_or(22)
+    }
+
+    fn known_hosts_file(&self) -> Option<&String> {
+        self.host.vars.get("runbook_known_hosts_file")
+    }
+
+    /// The folder of control sockets: private to runbook's user, since whoever can open a
+    /// control socket gets a shell on the host. Leftovers of runs that died are removed.
+    fn prepare_control_dir(&self) -> Result<(), String> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = &self.control_dir;
+        std::fs::create_dir_all(dir)
+            .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
+        let metadata = std::fs::metadata(dir)
+            .map_err(|error| format!("cannot read {}: {error}", dir.display()))?;
+        if metadata.uid() != crate::sys::current_uid() {
+            return Err(format!(
+                "{} belongs to another user; SSH control sockets must be private",
+                dir.display()
             ));
-        if let Some(key) = &self.host.key_file {
-            builder.keyfile(key);
         }
-        if let Some(known_hosts) = self.host.vars.get("runbook_known_hosts_file") {
-            builder.user_known_hosts_file(known_hosts);
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|error| format!("cannot make {} private: {error}", dir.display()))?;
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let owner = name
+                    .strip_prefix("rb-")
+                    .and_then(|rest| rest.split('-').next())
+                    .and_then(|pid| pid.parse::<u32>().ok());
+                if let Some(pid) = owner
+                    && !Path::new(&format!("/proc/{pid}")).exists()
+                {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
         }
-        let address = self
-            .host
-            .address
-            .clone()
-            .unwrap_or_else(|| self.host.name.clone());
-        builder
-            .connect(&address)
-            .await
-            .map(Arc::new)
-            .map_err(|error| self.explain(&error))
+        Ok(())
     }
 
-    /// Turns ssh's error into a sentence that names the host and the fix.
-    fn explain(&self, error: &openssh::Error) -> String {
-        let mut detail = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            detail = format!("{detail}: {cause}");
-            source = cause.source();
+    /// Starts the master and waits until it is authenticated (its control socket appears).
+    async fn connect(&self) -> Result<Master, String> {
+        self.prepare_control_dir()?;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("rb-{}-", std::process::id()))
+            .tempdir_in(&self.control_dir)
+            .map_err(|error| format!("cannot create a control socket folder: {error}"))?;
+        let socket = dir.path().join("s");
+        let log = dir.path().join("log");
+        let checking = match self.host.host_key_checking {
+            HostKeyChecking::AcceptNew => "accept-new",
+            HostKeyChecking::Strict => "yes",
+        };
+        let connect_seconds = self.connect_timeout.as_secs().max(1);
+        let mut command = Command::new("ssh");
+        command
+            .arg("-M")
+            .arg("-N")
+            .arg("-S")
+            .arg(&socket)
+            .arg("-E")
+            .arg(&log)
+            .args(["-o", "ControlPersist=no"])
+            .args(["-o", "BatchMode=yes"])
+            .args(["-o", &format!("StrictHostKeyChecking={checking}")])
+            .args(["-o", &format!("ConnectTimeout={connect_seconds}")])
+            .args([
+                "-o",
+                &format!("ServerAliveInterval={SERVER_ALIVE_INTERVAL}"),
+            ])
+            .args(["-o", "ServerAliveCountMax=3"])
+            .args(["-o", "ClearAllForwardings=yes"])
+            .args(["-p", &self.port().to_string()])
+            .args(["-l", &self.login_user()]);
+        if let Some(known_hosts) = self.known_hosts_file() {
+            command.args(["-o", &format!("UserKnownHostsFile={known_hosts}")]);
         }
-        let address = self.host.address.as_deref().unwrap_or(&self.host.name);
-        let lower = detail.to_lowercase();
-        if lower.contains("host key verification failed")
-            || lower.contains("remote host identification has changed")
+        if let Some(key) = &self.host.key_file {
+            command
+                .args(["-o", "IdentitiesOnly=yes"])
+                .arg("-i")
+                .arg(key);
+        }
+        command
+            .arg("--")
+            .arg(self.address())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        crate::sys::detach_session_tied_to_runbook(&mut command);
+        let process = command
+            .spawn()
+            .map_err(|error| format!("cannot start `ssh`: {error}"))?;
+        let mut master = Master { process, dir };
+        // ssh's ConnectTimeout covers the TCP connection and the banner; the rest of the
+        // handshake (a host that answers TCP but is frozen) is bounded here.
+        let deadline = tokio::time::Instant::now() + self.connect_timeout + Duration::from_secs(2);
+        loop {
+            if let Ok(Some(_)) = master.process.try_wait() {
+                let text = std::fs::read_to_string(master.log()).unwrap_or_default();
+                return Err(self.explain(&text));
+            }
+            if socket.exists() {
+                self.reached.store(true, Ordering::Relaxed);
+                return Ok(master);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let _ = master.process.start_kill();
+                return Err(format!(
+                    "cannot connect to {} ({}@{}:{}): no answer within {}s",
+                    self.host.name,
+                    self.login_user(),
+                    self.address(),
+                    self.port(),
+                    self.connect_timeout.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Turns what ssh logged into a sentence that names the host and the fix.
+    fn explain(&self, log: &str) -> String {
+        let address = self.address();
+        let known_entry = if self.port() == 22 {
+            address.to_string()
+        } else {
+            format!("[{address}]:{}", self.port())
+        };
+        let file_option = self
+            .known_hosts_file()
+            .map_or_else(String::new, |file| format!(" -f {}", shell_quote(file)));
+        let lower = log.to_lowercase();
+        let detail = log
+            .lines()
+            .map(str::trim)
+            .rfind(|line| !line.is_empty() && !line.starts_with('@'))
+            .unwrap_or("ssh exited without saying why")
+            .to_string();
+        if lower.contains("remote host identification has changed")
+            || (lower.contains("host key verification failed") && lower.contains("offending"))
         {
-            let known = self
-                .host
-                .vars
-                .get("runbook_known_hosts_file")
-                .map_or_else(String::new, |file| format!(" -f {file}"));
             format!(
-                "the host key of {} ({address}) is not the one known for it (host key verification failed); if the host was rebuilt, forget the old key with `ssh-keygen{known} -R {address}` and run again",
+                "the host key of {} ({known_entry}) has changed: it is not the key recorded in known_hosts, so runbook refuses to connect. If the host was rebuilt, forget the old key with `ssh-keygen{file_option} -R {}` and run again; otherwise someone may be intercepting the connection",
+                self.host.name,
+                shell_quote(&known_entry)
+            )
+        } else if lower.contains("host key is known") && lower.contains("strict checking") {
+            format!(
+                "the host key of {} ({known_entry}) is unknown and runbook_host_key_checking is `strict`: add the host's key to known_hosts after checking its fingerprint (`ssh-keyscan -p {} {address}`), or use `accept-new` for a lab's new hosts",
+                self.host.name,
+                self.port()
+            )
+        } else if lower.contains("host key verification failed") {
+            format!(
+                "the host key of {} ({known_entry}) could not be verified: {detail}",
                 self.host.name
+            )
+        } else if lower.contains("permission denied") {
+            format!(
+                "cannot log in to {} as {}: {detail} (set ansible_user and ansible_ssh_private_key_file in the inventory)",
+                self.host.name,
+                self.login_user()
             )
         } else {
             format!(
-                "cannot connect to {} ({}): {detail}",
+                "cannot connect to {} ({}@{address}:{}): {detail}",
                 self.host.name,
-                self.destination()
+                self.login_user(),
+                self.port()
             )
         }
     }
 
-    /// The master, connecting (again) if there is none or it died.
-    async fn master(&self, check: bool) -> Result<Arc<openssh::Session>, String> {
+    /// The control socket of a working master, connecting (again) if there is none or it died.
+    async fn master_socket(&self) -> Result<PathBuf, String> {
         let mut master = self.master.lock().await;
-        if let Some(session) = master.as_ref() {
-            if !check || session.check().await.is_ok() {
-                return Ok(Arc::clone(session));
+        if let Some(running) = master.as_mut() {
+            if running.is_running() {
+                return Ok(running.socket());
             }
             *master = None;
         }
-        let session = self.connect().await?;
-        *master = Some(Arc::clone(&session));
-        Ok(session)
+        let fresh = self.connect().await?;
+        let socket = fresh.socket();
+        *master = Some(fresh);
+        Ok(socket)
     }
 
-    pub async fn open_shell(
-        &self,
-        switch_user: Option<&str>,
-    ) -> Result<openssh::Child<Arc<openssh::Session>>, String> {
-        let command = match switch_user {
+    /// An ssh client that runs `remote_command` as a channel of the master.
+    fn channel(socket: &Path, remote_command: &str) -> Command {
+        let mut command = Command::new("ssh");
+        command
+            .arg("-S")
+            .arg(socket)
+            .args(["-o", "BatchMode=yes", "-o", "ControlMaster=no", "-T"])
+            .args(CHANNEL_FALLBACK)
+            .arg(remote_command)
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Starts a shell (as the login user, or through `switch_user`) on a channel.
+    pub async fn open_shell(&self, switch_user: Option<&str>) -> Result<Child, String> {
+        let remote = match switch_user {
             Some(switch) => format!("exec sh -c {}", shell_quote(switch)),
             None => "exec bash -l".to_string(),
         };
-        for attempt in 0..2 {
-            // A new shell is rare: make sure the master still works, reconnect if not.
-            let master = self.master(true).await?;
-            match openssh::Session::to_raw_command(Arc::clone(&master), &command)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .await
-            {
-                Ok(child) => return Ok(child),
-                Err(error) if attempt == 0 => {
-                    let _ = error;
-                    *self.master.lock().await = None;
-                }
-                Err(error) => return Err(self.explain(&error)),
-            }
-        }
-        Err(format!("cannot open a shell on {}", self.host.name))
+        let socket = self.master_socket().await?;
+        let mut command = Self::channel(&socket, &remote);
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        crate::sys::detach_session(&mut command);
+        command
+            .spawn()
+            .map_err(|error| format!("cannot start `ssh`: {error}"))
     }
 
+    /// Runs a short script on its own channel, beside the sessions.
     pub async fn control(&self, script: &str) -> Result<String, String> {
-        let master = self.master(false).await?;
-        let output = master
-            .raw_command(format!("sh -c {}", shell_quote(script)))
-            .stdin(Stdio::null())
+        let socket = self.master_socket().await?;
+        let mut command = Self::channel(&socket, &format!("sh -c {}", shell_quote(script)));
+        command.stdin(Stdio::null());
+        crate::sys::detach_session(&mut command);
+        let output = command
             .output()
             .await
-            .map_err(|error| self.explain(&error))?;
+            .map_err(|error| format!("cannot start `ssh`: {error}"))?;
+        if output.status.code() == Some(255) {
+            return Err(format!(
+                "the connection to {} failed: {}",
+                self.host.name,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// Ends the master (and with it every channel still open).
     pub async fn close(&self) {
-        if let Some(master) = self.master.lock().await.take()
-            && let Ok(master) = Arc::try_unwrap(master)
+        let Some(mut master) = self.master.lock().await.take() else {
+            return;
+        };
+        if master.is_running() {
+            let mut exit = Command::new("ssh");
+            exit.arg("-S")
+                .arg(master.socket())
+                .args(["-O", "exit"])
+                .args(CHANNEL_FALLBACK)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true);
+            let _ = tokio::time::timeout(Duration::from_secs(2), exit.status()).await;
+        }
+        if tokio::time::timeout(Duration::from_secs(2), master.process.wait())
+            .await
+            .is_err()
         {
-            let _ = master.close().await;
+            let _ = master.process.start_kill();
+            let _ = master.process.wait().await;
         }
     }
 }

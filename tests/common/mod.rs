@@ -2,6 +2,10 @@
 
 #![allow(dead_code)]
 
+pub mod docker;
+pub mod lxc;
+pub mod sshd;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -124,4 +128,22 @@ impl Lab {
         }
         panic!("no step {qualified_id} in the report");
     }
+}
+
+/// Two chapters: the first uses `host` as its login user; the second waits two seconds on this
+/// machine, then asks, on `host` as `runbook-test`, how long ago its shell started. Sessions
+/// pre-opened when the second chapter starts are older than a second when asked (a session
+/// opened by the block itself is a few milliseconds old).
+pub fn prewarm_chapters(lab: &Lab, host: &str) {
+    lab.chapter("01-first.md", &format!("```bash on={host}\ntrue\n```\n"));
+    lab.chapter(
+        "02-second.md",
+        &format!(
+            "```bash\nsleep 2\n```\n\n\
+             ```bash on={host} user=runbook-test id=age\n\
+             read -r -a stat < /proc/$$/stat; read -r up _ < /proc/uptime\n\
+             awk -v s=\"${{stat[21]}}\" -v u=\"$up\" -v t=\"$(getconf CLK_TCK)\" 'BEGIN {{ a = u - s / t; if (a >= 1) print \"prewarmed\"; else print \"opened when needed, \" a \" s ago\" }}'\n\
+             ```\n\n```console\nprewarmed\n```\n"
+        ),
+    );
 }
