@@ -900,6 +900,31 @@ mod tests {
         sessions.shutdown(true).await;
     }
 
+    /// Regression: blocks ran inside a function, so `declare` made locals that vanished at the
+    /// end of the block (the Patroni lab's `declare -A lab_address=(...)` was lost).
+    #[tokio::test]
+    async fn declared_variables_persist_like_at_a_prompt() {
+        let (sessions, cancel, _sender) = local();
+        let second = Duration::from_secs(5);
+        let first = run(
+            &sessions,
+            &cancel,
+            "declare -A address=([e1]=10.0.3.101)\ndeclare -i count=41\nreadonly RB_FIXED=yes\n",
+            second,
+        )
+        .await;
+        assert_eq!(first.ending, Ending::Completed);
+        let next = run(
+            &sessions,
+            &cancel,
+            "count+=1\necho \"${address[e1]} $count $RB_FIXED\"\n",
+            second,
+        )
+        .await;
+        assert_eq!(String::from_utf8_lossy(&next.output), "10.0.3.101 42 yes\n");
+        sessions.shutdown(true).await;
+    }
+
     #[tokio::test]
     async fn exit_status_stderr_and_stdin() {
         let (sessions, cancel, _sender) = local();

@@ -1,10 +1,12 @@
 //! The wire protocol between runbook and a persistent bash on a host, the same for every
 //! transport. runbook writes a frame per block on the shell's stdin: the script as a quoted
-//! heredoc, then a call that evaluates it in the shell itself (so `cd`, `export` and functions
-//! persist, like in a trainee's terminal) with stdin from /dev/null and stderr on stdout, then
-//! prints an end marker carrying the exit status. `set -m` puts every command in a process
-//! group of its own, which a timeout can kill without killing the shell; a USR1 trap makes the
-//! shell abandon the rest of the block.
+//! word, then `__rb_go`, an alias set up once, which evaluates the script in the shell itself at
+//! top level (so `cd`, `export`, functions and `declare`d variables persist, as in a trainee's
+//! terminal; a function around the script would make `declare` local), with stdin from
+//! /dev/null and stderr on stdout, then prints an end marker carrying the exit status.
+//! `set -m` puts every command in a process group of its own, which a timeout can kill without
+//! killing the shell; a USR1 trap breaks out of the one-pass loop around the script, so the
+//! shell abandons the rest of the block and stays usable.
 
 /// Marks the start and end of a marker; never printed by well-behaved commands, and a marker
 /// also carries a per-session random nonce.
@@ -16,9 +18,9 @@ pub fn bootstrap(nonce: &str) -> String {
         r#"exec 2>&1
 set -m
 set +o history 2>/dev/null
-trap 'return 124 2>/dev/null' USR1
-__rb_run() {{ eval "$__rb_s"; }}
-__rb_go() {{ __rb_run </dev/null; printf '\036{nonce} %d\036' $?; }}
+trap 'break 1000 2>/dev/null' USR1
+shopt -s expand_aliases
+alias __rb_go='__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc"'
 IFS= read -r __rb_stat < /proc/$$/stat
 __rb_stat=${{__rb_stat##*) }}
 set -- $__rb_stat
@@ -29,11 +31,11 @@ unset __rb_stat
     )
 }
 
-/// The frame that runs one block: the script as one single-quoted word, then `__rb_go` (set up
-/// by the bootstrap), which evaluates it with stdin from /dev/null and prints the end marker.
-/// bash parses its stdin one byte per read(2) (it must not read past a command that might
-/// read stdin itself), so the frame carries nothing but the script: a quoted word is the
-/// cheapest thing to parse, where a heredoc would cost a pipe and a byte-by-byte `read` on top.
+/// The frame that runs one block: the script as one single-quoted word, then `__rb_go`, the
+/// alias the bootstrap defines. bash parses its stdin one byte per read(2) (it must not read
+/// past a command that might read stdin itself), so the frame carries nothing but the script:
+/// a quoted word is the cheapest thing to parse, where a heredoc would cost a pipe and a
+/// byte-by-byte `read` on top.
 pub fn frame(script: &str) -> String {
     let mut text = String::with_capacity(script.len() + 24);
     text.push_str("__rb_s=");
