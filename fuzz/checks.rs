@@ -159,6 +159,10 @@ pub fn matcher(data: &[u8]) {
         assert!(diff > 0, "a mismatch with an empty diff");
     }
     if !expected.lines.iter().any(|line| line.templated) {
-        assert_matches(&verdict.blessed, &output, "the blessed text");
+        assert_matches(
+            &verdict.blessed(&expected, &output),
+            &output,
+            "the blessed text",
+        );
     }
 }

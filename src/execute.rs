@@ -243,29 +243,42 @@ impl<'a> Executor<'a> {
         }
 
         let (sender, mut receiver) = mpsc::unbounded_channel();
-        let permits = Arc::new(tokio::sync::Semaphore::new(self.options.jobs.max(1)));
-        for host in &hosts {
-            let task = HostTask {
-                step: step.clone(),
+        let permits = tokio::sync::Semaphore::new(self.options.jobs.max(1));
+        let tasks: Vec<HostTask<'_>> = hosts
+            .iter()
+            .map(|host| HostTask {
+                step,
                 host: host.clone(),
                 vars: self.plan.vars_for(Some(host), &self.captures),
-                expected: step.expectations.for_host(host).cloned(),
-                sessions: Arc::clone(&self.sessions),
-                redactor: Arc::clone(&self.redactor),
+                expected: step.expectations.for_host(host),
+                sessions: &self.sessions,
+                redactor: &self.redactor,
                 cancel: self.cancel.clone(),
                 bless: self.options.bless,
+                permits: &permits,
                 sender: sender.clone(),
-            };
-            let permits = Arc::clone(&permits);
-            tokio::spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                task.run().await;
-            });
-        }
+            })
+            .collect();
         drop(sender);
         let mut finished: BTreeMap<String, HostResult> = BTreeMap::new();
         let mut pending_bless = Vec::new();
-        while let Some(message) = receiver.recv().await {
+        // The hosts run concurrently as futures of this task; their messages are reported as
+        // they come (a retrying block shows its attempts live).
+        let mut all_done = std::pin::pin!(join_all(tasks.into_iter().map(HostTask::run).collect()));
+        let mut running = true;
+        loop {
+            let message = if running {
+                tokio::select! {
+                    () = &mut all_done => {
+                        running = false;
+                        continue;
+                    }
+                    message = receiver.recv() => message,
+                }
+            } else {
+                receiver.recv().await
+            };
+            let Some(message) = message else { break };
             match message {
                 HostMessage::Attempt {
                     host,
@@ -430,19 +443,22 @@ pub fn signal_name(signal: i32) -> String {
 }
 
 /// One step on one host: the attempts, the matching, the verdict.
-struct HostTask {
-    step: Step,
+/// Host tasks borrow the step, the sessions and the redactor: they run as futures of the step's
+/// own task (joined, not spawned), so nothing is cloned per block and no task is scheduled.
+struct HostTask<'r> {
+    step: &'r Step,
     host: String,
     vars: Vars,
-    expected: Option<Expected>,
-    sessions: Arc<Sessions>,
-    redactor: Arc<Redactor>,
+    expected: Option<&'r Expected>,
+    sessions: &'r Sessions,
+    redactor: &'r Redactor,
     cancel: Cancel,
     bless: bool,
+    permits: &'r tokio::sync::Semaphore,
     sender: mpsc::UnboundedSender<HostMessage>,
 }
 
-impl HostTask {
+impl HostTask<'_> {
     fn script(&self) -> Result<String, String> {
         let render = |text: &str| {
             if self.step.templated {
@@ -480,6 +496,9 @@ impl HostTask {
     }
 
     async fn run(self) {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return;
+        };
         let user = match &self.step.user {
             Some(user) => user.clone(),
             None => self.sessions.default_user(&self.host).unwrap_or_default(),
@@ -674,7 +693,9 @@ impl HostTask {
             (Action::Run { .. }, None) => {
                 attempt.outcome = Outcome::Unverified;
                 attempt.message = Some("no expected output to compare with".into());
-                blessed = Some(bless::fresh_text(&output));
+                if self.bless {
+                    blessed = Some(bless::fresh_text(&output));
+                }
             }
             (Action::Run { .. }, Some(expected)) => {
                 // The output is compared once its secrets are placeholders, so an expected
@@ -686,7 +707,10 @@ impl HostTask {
                     .collect();
                 match crate::expect::check(expected, &output, &vars) {
                     Ok(verdict) => {
-                        blessed = Some(self.redactor.apply(&verdict.blessed));
+                        if self.bless {
+                            blessed =
+                                Some(self.redactor.apply(&verdict.blessed(expected, &output)));
+                        }
                         if verdict.matched {
                             captures = verdict.captures;
                         } else {
@@ -798,6 +822,31 @@ fn write_blessed(
         });
     }
     Ok(changes)
+}
+
+/// Polls futures concurrently within the current task until all are done (a small join_all:
+/// the futures borrow from the caller, so they cannot be spawned).
+async fn join_all<F: Future<Output = ()>>(futures: Vec<F>) {
+    let mut futures: Vec<Option<std::pin::Pin<Box<F>>>> =
+        futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    std::future::poll_fn(|context| {
+        let mut pending = false;
+        for slot in &mut futures {
+            if let Some(future) = slot {
+                if future.as_mut().poll(context).is_ready() {
+                    *slot = None;
+                } else {
+                    pending = true;
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
 }
 
 fn now_rfc3339() -> String {

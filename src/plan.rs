@@ -352,15 +352,20 @@ fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, St
     found
 }
 
-/// The files of one chapter's expected folder, read once.
+/// The expected files of one chapter, listed and parsed once (in parallel when there are many:
+/// reading and compiling them is most of the planning of a large workshop).
 struct ExpectedListing {
     folder: PathBuf,
-    names: BTreeSet<String>,
+    /// File name -> its parsed content; taken out when a block uses it.
+    files: std::cell::RefCell<BTreeMap<String, Result<Expected, Diagnostics>>>,
 }
+
+/// Below this many files, threads cost more than they save.
+const PARALLEL_LOAD_FROM: usize = 64;
 
 impl ExpectedListing {
     fn read(folder: &Path) -> Self {
-        let names = std::fs::read_dir(folder)
+        let names: Vec<String> = std::fs::read_dir(folder)
             .map(|entries| {
                 entries
                     .filter_map(Result::ok)
@@ -369,30 +374,53 @@ impl ExpectedListing {
                     .collect()
             })
             .unwrap_or_default();
+        let load = |name: &String| (name.clone(), load_expected(&folder.join(name)));
+        let files: BTreeMap<String, Result<Expected, Diagnostics>> =
+            if names.len() < PARALLEL_LOAD_FROM {
+                names.iter().map(load).collect()
+            } else {
+                let workers = std::thread::available_parallelism()
+                    .map_or(2, |n| n.get())
+                    .min(8);
+                let chunk = names.len().div_ceil(workers);
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = names
+                        .chunks(chunk)
+                        .map(|part| scope.spawn(move || part.iter().map(load).collect::<Vec<_>>()))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .flat_map(|handle| handle.join().unwrap_or_default())
+                        .collect()
+                })
+            };
         ExpectedListing {
             folder: folder.to_path_buf(),
-            names,
+            files: std::cell::RefCell::new(files),
         }
     }
 
-    /// `<id>.out`, if present.
-    fn shared(&self, id: &str) -> Option<PathBuf> {
-        let name = format!("{id}.out");
-        self.names.contains(&name).then(|| self.folder.join(name))
+    /// `<id>.out`, parsed, if present.
+    fn shared(&self, id: &str) -> Option<Result<Expected, Diagnostics>> {
+        self.files.borrow_mut().remove(&format!("{id}.out"))
     }
 
-    /// `<id>.<host>.out` files: (what stands between the id and `.out`, path).
-    fn per_host(&self, id: &str) -> Vec<(String, PathBuf)> {
+    /// `<id>.<host>.out` files: (what stands between the id and `.out`, parsed content).
+    fn per_host(&self, id: &str) -> Vec<(String, Result<Expected, Diagnostics>)> {
         let prefix = format!("{id}.");
-        self.names
+        let mut files = self.files.borrow_mut();
+        let names: Vec<String> = files
             .range(prefix.clone()..)
+            .map(|(name, _)| name)
             .take_while(|name| name.starts_with(&prefix))
             .filter(|name| name.len() > prefix.len() + 4)
-            .map(|name| {
-                (
-                    name[prefix.len()..name.len() - 4].to_string(),
-                    self.folder.join(name),
-                )
+            .cloned()
+            .collect();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let host = name[prefix.len()..name.len() - 4].to_string();
+                files.remove(&name).map(|loaded| (host, loaded))
             })
             .collect()
     }
@@ -522,8 +550,8 @@ fn plan_step(
     let expected_folder = listing.folder.clone();
     let mut expectations = Expectations::default();
     if attributes.is_shell() {
-        if let Some(shared_path) = listing.shared(&block.id) {
-            match load_expected(&shared_path) {
+        if let Some(loaded) = listing.shared(&block.id) {
+            match loaded {
                 Ok(expected) => expectations.shared = Some(expected),
                 Err(found) => problems.extend(found),
             }
@@ -537,13 +565,13 @@ fn plan_step(
                 Err(found) => found.into_iter().for_each(|problem| problems.push(problem)),
             }
         }
-        for (host, path) in listing.per_host(&block.id) {
+        for (host, loaded) in listing.per_host(&block.id) {
             if inventory.host(&host).is_none() {
                 // `<id>.<something>.out` where something is not a host: maybe another block's
                 // id with a dot in it; leave it alone.
                 continue;
             }
-            match load_expected(&path) {
+            match loaded {
                 Ok(expected) => {
                     expectations.per_host.insert(host, expected);
                 }

@@ -19,15 +19,22 @@ pub struct Verdict {
     pub matched: bool,
     pub captures: Vars,
     pub diff: Option<diff::Diff>,
-    /// The expected text `--bless` would write for this output.
-    pub blessed: String,
+    /// Which output line each expected line accounted for (what `--bless` builds on).
+    pub alignment: Vec<matcher::Aligned>,
+}
+
+impl Verdict {
+    /// The expected text `--bless` would write for this output (computed only when asked: most
+    /// runs never bless).
+    pub fn blessed(&self, expected: &Expected, output: &ActualOutput) -> String {
+        bless::blessed_text(&expected.lines, output, &self.alignment)
+    }
 }
 
 /// Compares `output` with `expected`, rendering its templates with `vars` first.
 pub fn check(expected: &Expected, output: &ActualOutput, vars: &Vars) -> Result<Verdict, String> {
     let lines = expected.instantiate(vars)?;
     let comparison = matcher::compare(&lines, output);
-    let blessed = bless::blessed_text(&expected.lines, output, &comparison.alignment);
     let diff = if comparison.matched {
         None
     } else {
@@ -38,7 +45,7 @@ pub fn check(expected: &Expected, output: &ActualOutput, vars: &Vars) -> Result<
         matched: comparison.matched,
         captures: comparison.captures,
         diff,
-        blessed,
+        alignment: comparison.alignment,
     })
 }
 

@@ -113,7 +113,14 @@ impl Expected {
     }
 
     /// The lines with every template rendered and compiled.
-    pub fn instantiate(&self, vars: &template::Vars) -> Result<Vec<PatternLine>, String> {
+    pub fn instantiate(
+        &self,
+        vars: &template::Vars,
+    ) -> Result<std::borrow::Cow<'_, [PatternLine]>, String> {
+        if !self.lines.iter().any(|line| line.templated) {
+            // The common case: nothing to render, the compiled lines serve as they are.
+            return Ok(std::borrow::Cow::Borrowed(&self.lines));
+        }
         let mut out = Vec::with_capacity(self.lines.len());
         for line in &self.lines {
             if !line.templated {
@@ -136,7 +143,7 @@ impl Expected {
                 ..line.clone()
             });
         }
-        Ok(out)
+        Ok(std::borrow::Cow::Owned(out))
     }
 }
 

@@ -59,16 +59,26 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         temporary.path(),
         std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777),
     )?;
-    temporary.as_file().sync_all()?;
+    // No fsync: the rename makes the write atomic for readers, which is what matters here;
+    // surviving a power cut mid-run is not, and fsync costs milliseconds per file.
     temporary.persist(path).map_err(|error| error.error)?;
     Ok(())
 }
 
 /// Writes the three report files into `folder`; returns their paths.
 pub fn write_reports(folder: &Path, report: &RunReport) -> std::io::Result<Vec<PathBuf>> {
-    let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
-    let html = html::render(report).map_err(std::io::Error::other)?;
-    let junit = junit::render(report);
+    // The three are independent renderings of the same data: render them side by side.
+    let (json, html, junit) = std::thread::scope(|scope| {
+        let html = scope.spawn(|| html::render(report));
+        let junit = scope.spawn(|| junit::render(report));
+        let json = serde_json::to_vec_pretty(report);
+        (json, html.join(), junit.join())
+    });
+    let json = json.map_err(std::io::Error::other)?;
+    let html = html
+        .map_err(|_| std::io::Error::other("the HTML report's renderer panicked"))?
+        .map_err(std::io::Error::other)?;
+    let junit = junit.map_err(|_| std::io::Error::other("the JUnit report's renderer panicked"))?;
     let mut written = Vec::new();
     for (name, bytes) in [
         ("run.json", json),
