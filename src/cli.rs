@@ -73,15 +73,8 @@ pub struct VerifyArgs {
     /// Write the real output into the expected files, keeping the patterns that still match.
     #[arg(long)]
     pub bless: bool,
-    /// A variable whose value is secret: shown as [secret:NAME] everywhere (repeatable).
-    #[arg(long = "secret", value_name = "NAME")]
-    pub secrets: Vec<String>,
-    /// Time between TERM and KILL when a block times out.
-    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
-    pub grace: Duration,
-    /// How long a host may take to give a shell.
-    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
-    pub connect_timeout: Duration,
+    #[command(flatten)]
+    pub session: SessionArgs,
     /// Output kept per block (the last part), e.g. 1M, 256K.
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
     pub max_output: usize,

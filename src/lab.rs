@@ -2,9 +2,11 @@
 //! it: secrets to redact (inventory and `--secret`), sessions to the hosts, and a stop request
 //! raised by SIGINT or SIGTERM.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::SessionArgs;
+use crate::diagnostic::Diagnostics;
 use crate::plan::Plan;
 use crate::secret::Redactor;
 use crate::target::{Cancel, SessionSettings, Sessions};
@@ -17,9 +19,16 @@ pub struct Lab {
     pub cancel: Cancel,
 }
 
-/// Prepares sessions (opened lazily, on a block's first use) and the signal listener. Must be
-/// called inside the tokio runtime.
-pub fn prepare(plan: &Plan, args: &SessionArgs) -> Lab {
+/// Prepares sessions (opened lazily, on a block's first use) and the signal listener, for
+/// `verify`, `step` and `check` alike. A secret name that is not a variable is an input error:
+/// a typo there would leave the real secret visible. `output_cap` overrides the output kept
+/// per block. Must be called inside the tokio runtime.
+pub fn prepare(
+    plan: &Plan,
+    workshop_dir: &Path,
+    args: &SessionArgs,
+    output_cap: Option<usize>,
+) -> Result<Lab, Diagnostics> {
     let mut secret_names = args.secrets.clone();
     secret_names.extend(plan.inventory.secret_names());
     let mut all_vars = plan.vars_for(None, &template::Vars::new());
@@ -27,6 +36,11 @@ pub fn prepare(plan: &Plan, args: &SessionArgs) -> Lab {
         all_vars.extend(host.vars.clone());
     }
     all_vars.extend(plan.overrides.clone());
+    let unknown =
+        crate::secret::check_names(&args.secrets, &plan.inventory, workshop_dir, &all_vars);
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
     let redactor = Redactor::new(&secret_names, &all_vars);
 
     let (signal_sender, cancel) = Cancel::new();
@@ -44,15 +58,17 @@ pub fn prepare(plan: &Plan, args: &SessionArgs) -> Lab {
         };
         let _ = signal_sender.send(Some(received));
     });
+    let defaults = SessionSettings::default();
     let settings = SessionSettings {
         connect_timeout: args.connect_timeout,
         grace: args.grace,
-        ..SessionSettings::default()
+        output_cap: output_cap.unwrap_or(defaults.output_cap),
+        ..defaults
     };
     let sessions = Arc::new(Sessions::new(Arc::new(plan.inventory.clone()), settings));
-    Lab {
+    Ok(Lab {
         sessions,
         redactor,
         cancel,
-    }
+    })
 }

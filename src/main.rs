@@ -1,13 +1,9 @@
 //! runbook: arguments -> plan -> run -> reports -> exit code. Prints only errors that stop
 //! runbook itself; everything about a run goes through the reporters.
 
-use runbook::{
-    check, cli, diagnostic, execute, lab, list, mdbook, plan, report, secret, step, target,
-    template,
-};
+use runbook::{check, cli, diagnostic, execute, lab, list, mdbook, plan, report, step};
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 use console::Style;
@@ -111,53 +107,17 @@ fn list(args: &PlanArgs) -> Result<u8, Failure> {
 
 async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
     let plan = plan::build(&plan_options(&args.plan, false)).map_err(Failure::Input)?;
-    let mut secret_names = args.secrets.clone();
-    secret_names.extend(plan.inventory.secret_names());
-    let mut all_vars = plan.vars_for(None, &template::Vars::new());
-    for host in &plan.inventory.hosts {
-        all_vars.extend(host.vars.clone());
-    }
-    all_vars.extend(plan.overrides.clone());
-    let unknown_secrets =
-        secret::check_names(&args.secrets, &plan.inventory, &args.plan.dir, &all_vars);
-    if !unknown_secrets.is_empty() {
-        return Err(Failure::Input(unknown_secrets));
-    }
-    let redactor = secret::Redactor::new(&secret_names, &all_vars);
-
-    let (signal_sender, cancel) = target::Cancel::new();
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut interrupt), Ok(mut terminate)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
-        let received = tokio::select! {
-            _ = interrupt.recv() => libc::SIGINT,
-            _ = terminate.recv() => libc::SIGTERM,
-        };
-        let _ = signal_sender.send(Some(received));
-    });
-
-    let settings = target::SessionSettings {
-        connect_timeout: args.connect_timeout,
-        grace: args.grace,
-        output_cap: args.max_output,
-        ..target::SessionSettings::default()
-    };
-    let sessions = Arc::new(target::Sessions::new(
-        Arc::new(plan.inventory.clone()),
-        settings,
-    ));
+    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, Some(args.max_output))
+        .map_err(Failure::Input)?;
+    let cancel = lab.cancel.clone();
     let options = execute::RunOptions {
         keep_going: args.keep_going,
         strict: args.strict,
         bless: args.bless,
         jobs: args.jobs,
     };
-    let mut executor = execute::Executor::new(&plan, sessions, options, redactor, cancel.clone());
+    let mut executor =
+        execute::Executor::new(&plan, lab.sessions, options, lab.redactor, lab.cancel);
     let mut terminal = report::terminal::TerminalReporter::new(args.strict, args.verbose);
     let run = executor.run_all(&mut terminal).await;
     drop(terminal);
@@ -212,7 +172,7 @@ async fn step(args: StepArgs) -> Result<u8, Failure> {
         .canonicalize()
         .unwrap_or_else(|_| args.plan.dir.clone());
     let progress_path = step::progress::default_path(&workshop);
-    let lab = lab::prepare(&plan, &args.session);
+    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, None).map_err(Failure::Input)?;
     match step::run(&plan, selection, &lab, progress_path).await {
         Ok(step::Ending::Finished | step::Ending::Quit) => Ok(exit::PASSED),
         Ok(step::Ending::Interrupted(signal)) if signal == libc::SIGTERM => Ok(exit::TERMINATED),
@@ -237,7 +197,7 @@ async fn check(args: CheckArgs) -> Result<u8, Failure> {
         );
         return Err(Failure::Input(problems));
     }
-    let lab = lab::prepare(&plan, &args.session);
+    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, None).map_err(Failure::Input)?;
     let options = execute::RunOptions {
         keep_going: true,
         strict: false,

@@ -86,3 +86,16 @@ fn only_one_chapter_and_no_checks_at_all() {
         .assert_code(2)
         .stderr_has("no `check` block to run");
 }
+
+/// `check` and `step` refuse a `--secret` naming no variable, as `verify` does: a typo there
+/// would leave the real secret visible.
+#[test]
+fn a_secret_naming_no_variable_is_refused_before_anything_runs() {
+    let lab = workshop();
+    for command in ["check", "step"] {
+        lab.runbook(&[command, "workshop", "--secret", "pasword"])
+            .assert_code(2)
+            .stderr_has("`--secret pasword` names no variable");
+    }
+    assert!(!lab.path().join("installed-etcd").exists());
+}
