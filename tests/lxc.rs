@@ -19,29 +19,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn lab(hosts: &str) -> Lab {
-    let lab = Lab::new();
-    lab.write(
-        "workshop/inventory.yml",
-        &format!("all:\n  hosts:\n{hosts}"),
-    );
-    std::fs::create_dir_all(lab.path().join("tmp")).expect("tmp");
-    lab
-}
-
-fn run(lab: &Lab, args: &[&str]) -> common::Run {
-    let output = lab
-        .command(args)
-        .env("TMPDIR", lab.path().join("tmp"))
-        .output()
-        .expect("run runbook");
-    common::Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 fn lxc_host() -> String {
     format!("    box:\n      runbook_transport: lxc\n      runbook_container: {CONTAINER}\n")
 }
@@ -59,7 +36,7 @@ fn ssh_host(lab: &Lab) -> String {
 fn lxc_sessions_keep_state_and_switch_users() {
     container();
     let _serial = serial();
-    let lab = lab(&lxc_host());
+    let lab = Lab::with_hosts(&lxc_host());
     lab.chapter(
         "01.md",
         "```bash on=box\ncd /srv\nexport RB_STATE=kept\n```\n\n\
@@ -68,7 +45,8 @@ fn lxc_sessions_keep_state_and_switch_users() {
          ```bash on=box user=runbook-test id=user\nwhoami; pwd; echo \"[$RB_STATE]\"\n```\n\n\
          ```console\nrunbook-test\n/home/runbook-test\n[]\n```\n",
     );
-    run(&lab, &["verify", "workshop"]).assert_code(0);
+    lab.runbook_in_own_tmp(&["verify", "workshop"])
+        .assert_code(0);
     assert_eq!(lab.report()["counts"]["passed"], 2);
 }
 
@@ -76,17 +54,14 @@ fn lxc_sessions_keep_state_and_switch_users() {
 fn an_lxc_timeout_kills_the_command_inside_the_container() {
     container();
     let _serial = serial();
-    let lab = lab(&lxc_host());
+    let lab = Lab::with_hosts(&lxc_host());
     lab.chapter(
         "01.md",
         "```bash on=box id=slow timeout=2s\nsleep 300 & echo $! > /tmp/rb-slow.pid; wait\n```\n\n\
          ```bash on=box id=check\nif [ -d /proc/$(cat /tmp/rb-slow.pid) ]; then echo alive; else echo gone; fi\n```\n\n\
          ```console\ngone\n```\n",
     );
-    let result = run(
-        &lab,
-        &["verify", "workshop", "--keep-going", "--grace", "1s"],
-    );
+    let result = lab.runbook_in_own_tmp(&["verify", "workshop", "--keep-going", "--grace", "1s"]);
     result.assert_code(1).stdout_has("TIMEOUT 01/slow");
     assert_eq!(lab.step("01/check")["outcome"], "passed");
     let pid = attach("cat /tmp/rb-slow.pid");
@@ -141,13 +116,10 @@ fn a_frozen_container_times_out_and_is_reached_again_after_unfreeze_over_lxc() {
     container();
     let _serial = serial();
     let _thaw = ThawOnDrop;
-    let lab = lab(&lxc_host());
+    let lab = Lab::with_hosts(&lxc_host());
     lab.chapter("01.md", &freeze_chapter("box"));
     let started = Instant::now();
-    let result = run(
-        &lab,
-        &["verify", "workshop", "--keep-going", "--grace", "1s"],
-    );
+    let result = lab.runbook_in_own_tmp(&["verify", "workshop", "--keep-going", "--grace", "1s"]);
     check_frozen_run(&lab, started.elapsed(), &result);
 }
 
@@ -156,7 +128,7 @@ fn a_frozen_container_times_out_and_is_reached_again_after_unfreeze_over_ssh() {
     container();
     let _serial = serial();
     let _thaw = ThawOnDrop;
-    let lab = lab("");
+    let lab = Lab::with_hosts("");
     let hosts = ssh_host(&lab);
     lab.write(
         "workshop/inventory.yml",
@@ -164,10 +136,7 @@ fn a_frozen_container_times_out_and_is_reached_again_after_unfreeze_over_ssh() {
     );
     lab.chapter("01.md", &freeze_chapter("boxssh"));
     let started = Instant::now();
-    let result = run(
-        &lab,
-        &["verify", "workshop", "--keep-going", "--grace", "1s"],
-    );
+    let result = lab.runbook_in_own_tmp(&["verify", "workshop", "--keep-going", "--grace", "1s"]);
     check_frozen_run(&lab, started.elapsed(), &result);
 }
 
@@ -175,7 +144,7 @@ fn a_frozen_container_times_out_and_is_reached_again_after_unfreeze_over_ssh() {
 fn ssh_into_the_container_keeps_state_and_switches_users() {
     container();
     let _serial = serial();
-    let lab = lab("");
+    let lab = Lab::with_hosts("");
     let hosts = ssh_host(&lab);
     lab.write(
         "workshop/inventory.yml",
@@ -189,25 +158,27 @@ fn ssh_into_the_container_keeps_state_and_switches_users() {
          ```bash on=boxssh user=runbook-test id=user\nwhoami\n```\n\n\
          ```console\nrunbook-test\n```\n",
     );
-    run(&lab, &["verify", "workshop"]).assert_code(0);
+    lab.runbook_in_own_tmp(&["verify", "workshop"])
+        .assert_code(0);
 }
 
 #[test]
 fn sessions_a_chapter_needs_on_a_running_container_are_opened_when_it_starts() {
     container();
     let _serial = serial();
-    let lab = lab(&lxc_host());
+    let lab = Lab::with_hosts(&lxc_host());
     common::prewarm_chapters(&lab, "box");
-    run(&lab, &["verify", "workshop"]).assert_code(0);
+    lab.runbook_in_own_tmp(&["verify", "workshop"])
+        .assert_code(0);
 }
 
 #[test]
 fn a_container_that_is_not_running_is_named_with_the_fix() {
-    let lab = lab(
+    let lab = Lab::with_hosts(
         "    ghost:\n      runbook_transport: lxc\n      runbook_container: runbook-test-absent\n",
     );
     lab.chapter("01.md", "```bash on=ghost\ntrue\n```\n");
-    run(&lab, &["verify", "workshop"])
+    lab.runbook_in_own_tmp(&["verify", "workshop"])
         .assert_code(1)
         .stdout_has("UNREACHABLE 01/block-1")
         .stdout_has("the container `runbook-test-absent` is not running (start it with `lxc-start -n runbook-test-absent`");

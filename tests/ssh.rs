@@ -9,31 +9,6 @@ use std::time::{Duration, Instant};
 use common::Lab;
 use common::sshd::{Sshd, processes_mentioning};
 
-/// A lab whose inventory names `hosts` (inventory lines) and whose runbook keeps its SSH
-/// control sockets inside the lab (TMPDIR), so the test can find its masters.
-fn lab_with(hosts: &str) -> Lab {
-    let lab = Lab::new();
-    lab.write(
-        "workshop/inventory.yml",
-        &format!("all:\n  hosts:\n{hosts}"),
-    );
-    std::fs::create_dir_all(lab.path().join("tmp")).expect("tmp");
-    lab
-}
-
-fn run(lab: &Lab, args: &[&str]) -> common::Run {
-    let output = lab
-        .command(args)
-        .env("TMPDIR", lab.path().join("tmp"))
-        .output()
-        .expect("run runbook");
-    common::Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 /// ssh processes (masters and channels) started by runbook for this lab.
 fn ssh_processes(lab: &Lab) -> Vec<(u32, String)> {
     let control = lab.path().join("tmp").display().to_string();
@@ -46,7 +21,7 @@ fn ssh_processes(lab: &Lab) -> Vec<(u32, String)> {
 #[test]
 fn state_persists_across_blocks_and_users_switch_with_sudo() {
     let sshd = Sshd::start();
-    let lab = lab_with(&sshd.inventory_host("web", ""));
+    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
     lab.chapter(
         "01.md",
         "```bash on=web\ncd /tmp\nexport RB_STATE=kept\ngreet() { echo \"hello $1\"; }\n```\n\n\
@@ -59,7 +34,8 @@ fn state_persists_across_blocks_and_users_switch_with_sudo() {
          ```bash on=web id=root-again\npwd; whoami\n```\n\n\
          ```console\n/tmp\nroot\n```\n",
     );
-    run(&lab, &["verify", "workshop"]).assert_code(0);
+    lab.runbook_in_own_tmp(&["verify", "workshop"])
+        .assert_code(0);
     let report = lab.report();
     assert_eq!(report["counts"]["passed"], 4, "{report}");
     assert_eq!(
@@ -89,7 +65,7 @@ fn state_persists_across_blocks_and_users_switch_with_sudo() {
 #[test]
 fn a_timeout_kills_the_command_on_the_remote_side() {
     let sshd = Sshd::start();
-    let lab = lab_with(&sshd.inventory_host("web", ""));
+    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
     let pid_file = lab.path().join("remote-sleep.pid");
     let pid_file = pid_file.display();
     lab.chapter(
@@ -101,10 +77,7 @@ fn a_timeout_kills_the_command_on_the_remote_side() {
         ),
     );
     let started = Instant::now();
-    let result = run(
-        &lab,
-        &["verify", "workshop", "--keep-going", "--grace", "1s"],
-    );
+    let result = lab.runbook_in_own_tmp(&["verify", "workshop", "--keep-going", "--grace", "1s"]);
     let elapsed = started.elapsed();
     result.assert_code(1).stdout_has("TIMEOUT 01/slow");
     assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
@@ -152,7 +125,7 @@ fn fan_out_runs_on_two_hosts_at_once_with_per_host_and_shared_expected_files() {
     lab.expected("01", "port.web", &format!("port {}\n", first.port));
     lab.expected("01", "port.db", &format!("port {}\n", second.port));
     lab.expected("01", "same", "same everywhere\n");
-    let result = run(&lab, &["verify", "workshop"]);
+    let result = lab.runbook_in_own_tmp(&["verify", "workshop"]);
     result.assert_code(0);
     let port = lab.step("01/port");
     let hosts: Vec<&str> = port["hosts"]
@@ -182,7 +155,7 @@ fn fan_out_runs_on_two_hosts_at_once_with_per_host_and_shared_expected_files() {
     );
     // A host printing something else fails on its own.
     lab.expected("01", "port.db", "port 1\n");
-    let result = run(&lab, &["verify", "workshop"]);
+    let result = lab.runbook_in_own_tmp(&["verify", "workshop"]);
     result.assert_code(1).stdout_has("MISMATCH 01/port");
     let port = lab.step("01/port");
     assert_eq!(port["hosts"][0]["outcome"], "passed");
@@ -198,17 +171,18 @@ fn indent(text: &str) -> String {
 #[test]
 fn a_changed_host_key_is_refused_naming_the_host_and_the_fix_and_stops_the_run() {
     let mut sshd = Sshd::start();
-    let lab = lab_with(&sshd.inventory_host("web", ""));
+    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
     lab.chapter(
         "01.md",
         "```bash on=web id=first\necho connected\n```\n\n```console\nconnected\n```\n\n\
          ```bash id=later\ntouch later-ran\n```\n",
     );
-    run(&lab, &["verify", "workshop", "--keep-going"]).assert_code(0);
+    lab.runbook_in_own_tmp(&["verify", "workshop", "--keep-going"])
+        .assert_code(0);
     std::fs::remove_file(lab.path().join("later-ran")).expect("later ran the first time");
 
     sshd.restart_with_new_host_key();
-    let result = run(&lab, &["verify", "workshop", "--keep-going"]);
+    let result = lab.runbook_in_own_tmp(&["verify", "workshop", "--keep-going"]);
     result.assert_code(1);
     let entry = format!("'[127.0.0.1]:{}'", sshd.port);
     let fix = format!("ssh-keygen -f {} -R {entry}", sshd.known_hosts().display());
@@ -231,15 +205,17 @@ fn a_changed_host_key_is_refused_naming_the_host_and_the_fix_and_stops_the_run()
         .output()
         .expect("ssh-keygen");
     assert!(status.status.success());
-    run(&lab, &["verify", "workshop"]).assert_code(0);
+    lab.runbook_in_own_tmp(&["verify", "workshop"])
+        .assert_code(0);
 }
 
 #[test]
 fn strict_checking_refuses_an_unknown_host() {
     let sshd = Sshd::start();
-    let lab = lab_with(&sshd.inventory_host("web", "      runbook_host_key_checking: strict\n"));
+    let lab =
+        Lab::with_hosts(&sshd.inventory_host("web", "      runbook_host_key_checking: strict\n"));
     lab.chapter("01.md", "```bash on=web\ntouch /tmp/never\n```\n");
-    let result = run(&lab, &["verify", "workshop"]);
+    let result = lab.runbook_in_own_tmp(&["verify", "workshop"]);
     result
         .assert_code(1)
         .stdout_has("the host key of web")
@@ -254,7 +230,7 @@ fn strict_checking_refuses_an_unknown_host() {
 #[test]
 fn the_master_does_not_outlive_a_runbook_killed_mid_block() {
     let sshd = Sshd::start();
-    let lab = lab_with(&sshd.inventory_host("web", ""));
+    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
     let marker = lab.path().join("block-started");
     lab.chapter(
         "01.md",
@@ -309,15 +285,16 @@ fn the_master_does_not_outlive_a_runbook_killed_mid_block() {
 #[test]
 fn sessions_a_chapter_needs_on_a_host_that_answered_are_opened_when_it_starts() {
     let sshd = Sshd::start();
-    let lab = lab_with(&sshd.inventory_host("web", ""));
+    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
     common::prewarm_chapters(&lab, "web");
-    run(&lab, &["verify", "workshop"]).assert_code(0);
+    lab.runbook_in_own_tmp(&["verify", "workshop"])
+        .assert_code(0);
 }
 
 #[test]
 fn sigterm_mid_block_stops_the_remote_command_and_closes_the_master() {
     let sshd = Sshd::start();
-    let lab = lab_with(&sshd.inventory_host("web", ""));
+    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
     let pid_file = lab.path().join("remote.pid");
     lab.chapter(
         "01.md",

@@ -147,7 +147,8 @@ impl Expected {
     }
 }
 
-fn glob_escape(value: &str) -> String {
+/// Escapes `*`, `?` and `\` so that `value` matches itself in a ` (glob)` line.
+pub fn glob_escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for character in value.chars() {
         if matches!(character, '*' | '?' | '\\') {

@@ -8,6 +8,7 @@ use regex_syntax::ast::{self, Ast};
 
 use crate::expect::actual::{ActualLine, ActualOutput, unescape};
 use crate::expect::matcher::{self, Aligned};
+use crate::expect::pattern::glob_escape;
 use crate::expect::pattern::{Expected, LineKind, PatternLine};
 use crate::template::{self, Vars};
 
@@ -178,17 +179,6 @@ pub fn pattern_as_text(line: &PatternLine, vars: &Vars) -> (String, bool) {
     };
     let varies = text.contains(VARIES);
     (text, varies)
-}
-
-fn glob_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for character in value.chars() {
-        if matches!(character, '*' | '?' | '\\') {
-            out.push('\\');
-        }
-        out.push(character);
-    }
-    out
 }
 
 /// `{{ ... }}` spans replaced by `stand_in`.

@@ -112,6 +112,29 @@ impl Lab {
         Run::from(self.command(args).output().expect("run runbook"))
     }
 
+    /// A lab whose inventory lists `hosts` (inventory lines under `all.hosts`), with a `tmp/`
+    /// folder for [`Lab::runbook_in_own_tmp`].
+    pub fn with_hosts(hosts: &str) -> Self {
+        let lab = Lab::new();
+        lab.write(
+            "workshop/inventory.yml",
+            &format!("all:\n  hosts:\n{hosts}"),
+        );
+        std::fs::create_dir_all(lab.path().join("tmp")).expect("tmp");
+        lab
+    }
+
+    /// Runs runbook with TMPDIR inside the lab, so that its SSH control sockets are the lab's
+    /// own and a test can find (and count) its masters.
+    pub fn runbook_in_own_tmp(&self, args: &[&str]) -> Run {
+        let output = self
+            .command(args)
+            .env("TMPDIR", self.path().join("tmp"))
+            .output()
+            .expect("run runbook");
+        Run::from(output)
+    }
+
     pub fn report(&self) -> serde_json::Value {
         serde_json::from_str(&self.read("report/run.json")).expect("run.json is JSON")
     }
