@@ -128,7 +128,7 @@ impl<'a> Executor<'a> {
                 } else if result
                     .message
                     .as_deref()
-                    .is_some_and(|m| m.contains("host key"))
+                    .is_some_and(crate::target::ssh::is_host_key_refusal)
                 {
                     stop_reason = Some("not run: a host key check failed".into());
                 }
@@ -554,7 +554,7 @@ impl HostTask<'_> {
                 && !attempt
                     .message
                     .as_deref()
-                    .is_some_and(|m| m.contains("host key"));
+                    .is_some_and(crate::target::ssh::is_host_key_refusal);
             result.attempts.push(attempt.clone());
             let _ = self.sender.send(HostMessage::Attempt {
                 host: self.host.clone(),

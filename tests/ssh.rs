@@ -227,19 +227,17 @@ fn strict_checking_refuses_an_unknown_host() {
     );
 }
 
-#[test]
-fn the_master_does_not_outlive_a_runbook_killed_mid_block() {
-    let sshd = Sshd::start();
-    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
-    let marker = lab.path().join("block-started");
+/// Starts a run whose block on `web` sleeps 100 s in the background and writes that sleep's
+/// pid to `pid_file`; returns once the block is running on the host.
+fn start_long_remote_block(lab: &Lab, pid_file: &std::path::Path) -> std::process::Child {
     lab.chapter(
         "01.md",
         &format!(
             "```bash on=web timeout=120s\nsleep 100 & echo $! > {}; wait\n```\n",
-            marker.display()
+            pid_file.display()
         ),
     );
-    let mut child = lab
+    let child = lab
         .command(&["verify", "workshop"])
         .env("TMPDIR", lab.path().join("tmp"))
         .stdout(std::process::Stdio::null())
@@ -247,13 +245,22 @@ fn the_master_does_not_outlive_a_runbook_killed_mid_block() {
         .spawn()
         .expect("start runbook");
     let started = Instant::now();
-    while std::fs::read_to_string(&marker).map_or(true, |pid| pid.trim().is_empty()) {
+    while std::fs::read_to_string(pid_file).map_or(true, |pid| pid.trim().is_empty()) {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "the block never started"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    child
+}
+
+#[test]
+fn the_master_does_not_outlive_a_runbook_killed_mid_block() {
+    let sshd = Sshd::start();
+    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
+    let marker = lab.path().join("block-started");
+    let mut child = start_long_remote_block(&lab, &marker);
     let before = ssh_processes(&lab);
     assert!(
         before.iter().any(|(_, line)| line.contains(" -M ")),
@@ -296,25 +303,7 @@ fn sigterm_mid_block_stops_the_remote_command_and_closes_the_master() {
     let sshd = Sshd::start();
     let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
     let pid_file = lab.path().join("remote.pid");
-    lab.chapter(
-        "01.md",
-        &format!(
-            "```bash on=web timeout=120s\nsleep 100 & echo $! > {}; wait\n```\n",
-            pid_file.display()
-        ),
-    );
-    let mut child = lab
-        .command(&["verify", "workshop"])
-        .env("TMPDIR", lab.path().join("tmp"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start runbook");
-    let started = Instant::now();
-    while std::fs::read_to_string(&pid_file).map_or(true, |pid| pid.trim().is_empty()) {
-        assert!(started.elapsed() < Duration::from_secs(20), "no block");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = start_long_remote_block(&lab, &pid_file);
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -29,6 +29,15 @@ use super::SessionSettings;
 use super::protocol::shell_quote;
 use crate::inventory::{Host, HostKeyChecking};
 
+/// How every message about a refused host key begins. A refused key stops the run and is
+/// never retried; [`is_host_key_refusal`] is how the executor recognises one.
+pub const HOST_KEY_REFUSAL: &str = "the host key of ";
+
+/// Whether `message` (an unreachable host's reason) is a refused host key.
+pub fn is_host_key_refusal(message: &str) -> bool {
+    message.contains(HOST_KEY_REFUSAL)
+}
+
 /// Seconds between keep-alive probes of the master; after three unanswered probes ssh drops
 /// the connection, so a frozen or unplugged host is noticed within about 15 s.
 const SERVER_ALIVE_INTERVAL: u32 = 5;
@@ -240,19 +249,19 @@ impl SshTransport {
             || (lower.contains("host key verification failed") && lower.contains("offending"))
         {
             format!(
-                "the host key of {} ({known_entry}) has changed: it is not the key recorded in known_hosts, so runbook refuses to connect. If the host was rebuilt, forget the old key with `ssh-keygen{file_option} -R {}` and run again; otherwise someone may be intercepting the connection",
+                "{HOST_KEY_REFUSAL}{} ({known_entry}) has changed: it is not the key recorded in known_hosts, so runbook refuses to connect. If the host was rebuilt, forget the old key with `ssh-keygen{file_option} -R {}` and run again; otherwise someone may be intercepting the connection",
                 self.host.name,
                 shell_quote(&known_entry)
             )
         } else if lower.contains("host key is known") && lower.contains("strict checking") {
             format!(
-                "the host key of {} ({known_entry}) is unknown and runbook_host_key_checking is `strict`: add the host's key to known_hosts after checking its fingerprint (`ssh-keyscan -p {} {address}`), or use `accept-new` for a lab's new hosts",
+                "{HOST_KEY_REFUSAL}{} ({known_entry}) is unknown and runbook_host_key_checking is `strict`: add the host's key to known_hosts after checking its fingerprint (`ssh-keyscan -p {} {address}`), or use `accept-new` for a lab's new hosts",
                 self.host.name,
                 self.port()
             )
         } else if lower.contains("host key verification failed") {
             format!(
-                "the host key of {} ({known_entry}) could not be verified: {detail}",
+                "{HOST_KEY_REFUSAL}{} ({known_entry}) could not be verified: {detail}",
                 self.host.name
             )
         } else if lower.contains("permission denied") {
