@@ -10,7 +10,6 @@ use crate::diagnostic::Diagnostics;
 use crate::plan::Plan;
 use crate::secret::Redactor;
 use crate::target::{Cancel, SessionSettings, Sessions};
-use crate::template;
 
 #[derive(Debug)]
 pub struct Lab {
@@ -29,19 +28,13 @@ pub fn prepare(
     args: &SessionArgs,
     output_cap: Option<usize>,
 ) -> Result<Lab, Diagnostics> {
-    let mut secret_names = args.secrets.clone();
-    secret_names.extend(plan.inventory.secret_names());
-    let mut all_vars = plan.vars_for(None, &template::Vars::new());
-    for host in &plan.inventory.hosts {
-        all_vars.extend(host.vars.clone());
-    }
-    all_vars.extend(plan.overrides.clone());
+    let all_vars = crate::secret::every_value(&plan.inventory, &plan.overrides);
     let unknown =
         crate::secret::check_names(&args.secrets, &plan.inventory, workshop_dir, &all_vars);
     if !unknown.is_empty() {
         return Err(unknown);
     }
-    let redactor = Redactor::new(&secret_names, &all_vars);
+    let redactor = Redactor::for_lab(&plan.inventory, &plan.overrides, &args.secrets);
 
     let (signal_sender, cancel) = Cancel::new();
     tokio::spawn(async move {

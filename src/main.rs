@@ -86,7 +86,7 @@ fn print_failure(failure: &Failure) {
     }
 }
 
-fn plan_options(args: &PlanArgs, checks_only: bool) -> plan::PlanOptions {
+fn plan_options(args: &PlanArgs, secret_names: &[String], checks_only: bool) -> plan::PlanOptions {
     plan::PlanOptions {
         workshop_dir: args.dir.clone(),
         inventory: args.inventory.clone(),
@@ -96,17 +96,19 @@ fn plan_options(args: &PlanArgs, checks_only: bool) -> plan::PlanOptions {
         chapters: args.chapters.clone(),
         from: args.from.clone(),
         checks_only,
+        secret_names: secret_names.to_vec(),
     }
 }
 
 fn list(args: &PlanArgs) -> Result<u8, Failure> {
-    let plan = plan::build(&plan_options(args, false)).map_err(Failure::Input)?;
+    let plan = plan::build(&plan_options(args, &[], false)).map_err(Failure::Input)?;
     list::print(&plan);
     Ok(exit::PASSED)
 }
 
 async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
-    let plan = plan::build(&plan_options(&args.plan, false)).map_err(Failure::Input)?;
+    let plan = plan::build(&plan_options(&args.plan, &args.session.secrets, false))
+        .map_err(Failure::Input)?;
     let lab = lab::prepare(&plan, &args.plan.dir, &args.session, Some(args.max_output))
         .map_err(Failure::Input)?;
     let cancel = lab.cancel.clone();
@@ -144,8 +146,9 @@ fn report_location(written: &[std::path::PathBuf]) {
 /// `runbook step`: the whole workshop is planned (so progress and captures follow the
 /// workshop's order), and `--chapter`/`--from` choose the part to follow.
 async fn step(args: StepArgs) -> Result<u8, Failure> {
-    let selected = plan::build(&plan_options(&args.plan, false)).map_err(Failure::Input)?;
-    let mut whole = plan_options(&args.plan, false);
+    let selected = plan::build(&plan_options(&args.plan, &args.session.secrets, false))
+        .map_err(Failure::Input)?;
+    let mut whole = plan_options(&args.plan, &args.session.secrets, false);
     whole.chapters.clear();
     whole.from = None;
     let plan = plan::build(&whole).map_err(Failure::Input)?;
@@ -187,7 +190,8 @@ async fn step(args: StepArgs) -> Result<u8, Failure> {
 /// `runbook check`: only the `check` blocks, all of them (they are read-only), then which
 /// chapters the lab has reached.
 async fn check(args: CheckArgs) -> Result<u8, Failure> {
-    let plan = plan::build(&plan_options(&args.plan, true)).map_err(Failure::Input)?;
+    let plan = plan::build(&plan_options(&args.plan, &args.session.secrets, true))
+        .map_err(Failure::Input)?;
     if plan.steps.is_empty() {
         let mut problems = Diagnostics::default();
         problems.push(

@@ -11,6 +11,7 @@ use crate::chapter::{Block, BlockKind, Chapter, Workshop};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::expect::pattern::{self, Expected, Origin};
 use crate::inventory::{Inventory, LOCAL_HOST};
+use crate::secret::Redactor;
 use crate::template::{self, Vars};
 
 /// What the user asked for on the command line, as far as planning goes.
@@ -27,6 +28,9 @@ pub struct PlanOptions {
     pub from: Option<String>,
     /// Only `check` blocks.
     pub checks_only: bool,
+    /// `--secret` names, added to the inventory's `runbook_secrets`: their values are hidden
+    /// in the problems `build` reports, as they are in a run's output.
+    pub secret_names: Vec<String>,
 }
 
 /// What a step does on each of its hosts.
@@ -177,7 +181,13 @@ pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
             if let Err(found) = inventory {
                 problems.extend(found);
             }
-            return Err(problems);
+            // Without an inventory, only `--var` values are known to hide.
+            let redactor = Redactor::for_lab(
+                &Inventory::local_only(),
+                &options.vars,
+                &options.secret_names,
+            );
+            return Err(redactor.apply_diagnostics(problems));
         }
     };
     let expected_dir = options
@@ -264,7 +274,9 @@ pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
         }
     };
     if !problems.is_empty() {
-        return Err(problems);
+        // A quoted line may hold a secret's value written out in a chapter.
+        let redactor = Redactor::for_lab(&inventory, &options.vars, &options.secret_names);
+        return Err(redactor.apply_diagnostics(problems));
     }
     Ok(Plan {
         workshop,

@@ -74,6 +74,16 @@ pub fn check_names(
     problems
 }
 
+/// Every variable a block may see on some host: the inventory's, each host's, then `--var`.
+pub fn every_value(inventory: &Inventory, overrides: &Vars) -> Vars {
+    let mut vars = inventory.vars.clone();
+    for host in &inventory.hosts {
+        vars.extend(host.vars.clone());
+    }
+    vars.extend(overrides.clone());
+    vars
+}
+
 /// Replaces secret values by `[secret:NAME]`.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
@@ -83,6 +93,14 @@ pub struct Redactor {
 }
 
 impl Redactor {
+    /// The lab's secrets: the inventory's `runbook_secrets` and `command_line_names`, with
+    /// their values from any host's variables or `--var` (`overrides`).
+    pub fn for_lab(inventory: &Inventory, overrides: &Vars, command_line_names: &[String]) -> Self {
+        let mut names = command_line_names.to_vec();
+        names.extend(inventory.secret_names());
+        Redactor::new(&names, &every_value(inventory, overrides))
+    }
+
     /// Secrets named in `names`, with their values taken from `vars`.
     pub fn new(names: &[String], vars: &Vars) -> Self {
         let mut secrets: Vec<(String, String)> = names
@@ -102,6 +120,34 @@ impl Redactor {
             }
         }
         out
+    }
+
+    /// Problems found in a user's files: the quoted line, the message and the hint. The
+    /// underline follows the text it marked, or goes when that text was a secret.
+    pub fn apply_diagnostics(&self, problems: Diagnostics) -> Diagnostics {
+        if self.secrets.is_empty() {
+            return problems;
+        }
+        let redact = |mut problem: Diagnostic| {
+            problem.message = self.apply(&problem.message);
+            problem.hint = problem.hint.map(|hint| self.apply(&hint));
+            if let Some(line) = problem.source_line.take() {
+                let redacted = self.apply(&line);
+                if redacted != line {
+                    let marked = problem
+                        .span
+                        .and_then(|(start, end)| line.get(start..end))
+                        .map(|text| self.apply(text));
+                    problem.span = marked.and_then(|text| {
+                        let start = redacted.find(text.as_str())?;
+                        (!text.is_empty()).then_some((start, start + text.len()))
+                    });
+                }
+                problem.source_line = Some(redacted);
+            }
+            problem
+        };
+        Diagnostics(problems.0.into_iter().map(redact).collect())
     }
 
     /// A mismatch's diff, both sides. A changed line is rebuilt as one piece: the words a

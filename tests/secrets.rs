@@ -188,3 +188,45 @@ fn secrets_never_reach_the_terminal_reports_or_blessed_files() {
             .contains("[secret:replication_password] and [secret:token]")
     );
 }
+
+/// A chapter that writes a secret out (instead of `{{ }}`) on a line with an input error: the
+/// error quotes that line, so the quote is redacted too, and the underline still marks the
+/// mistake; nothing runs.
+#[test]
+fn an_input_error_quoting_a_secret_shows_the_placeholder() {
+    let lab = Lab::new();
+    lab.write("workshop/inventory.yml", INVENTORY);
+    lab.chapter(
+        "01-secrets.md",
+        &format!(
+            "# Secrets\n\n```bash id=alter\npsql -c \"ALTER ROLE replicator PASSWORD '{PASSWORD}'\" -h {{{{ leadr }}}}\n```\n\n```bash id=token\ncurl -H 'Token: {TOKEN}' {{{{ missing_url }}}}\n```\n"
+        ),
+    );
+    let run = lab.runbook(&[
+        "verify",
+        "workshop",
+        "--var",
+        &format!("token={TOKEN}"),
+        "--secret",
+        "token",
+    ]);
+    run.assert_code(2)
+        .stderr_has("workshop/01-secrets.md:4")
+        .stderr_has("PASSWORD '[secret:replication_password]'\" -h {{ leadr }}")
+        .stderr_has("workshop/01-secrets.md:8")
+        .stderr_has("curl -H 'Token: [secret:token]' {{ missing_url }}")
+        .stderr_has("nothing was run");
+    assert_no_secret("the error (stderr)", run.stderr.as_bytes());
+    // The underline still points at the undefined name in the redacted line.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let quoted = lines
+        .iter()
+        .position(|line| line.starts_with("4 | psql"))
+        .expect("the quoted line");
+    let column = lines[quoted].find("leadr").expect("the name in the quote");
+    let underline = lines[quoted + 1];
+    assert_eq!(underline.find('^'), Some(column), "{}", run.stderr);
+    assert!(
+        !lab.path().join("report").exists() || lab.step("01-secrets/alter")["outcome"] != "passed"
+    );
+}

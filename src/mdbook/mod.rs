@@ -160,6 +160,7 @@ impl BookBuilder {
             chapters: Vec::new(),
             from: None,
             checks_only: false,
+            secret_names: Vec::new(),
         };
         let plan = plan::build(&options).map_err(Failure::Input)?;
         let report_dir = root.join(settings.report.as_deref().unwrap_or(Path::new("report")));
