@@ -285,6 +285,38 @@ impl Builder<'_> {
             .map_or(0, |index| index + 1)
     }
 
+    /// The line that sets `key` for the host declared at `host_line`: under the host itself,
+    /// else (a group's `vars`) the first line setting it to `value`; the host's line when
+    /// neither is found.
+    fn key_line(&self, host_line: usize, key: &str, value: Option<&str>) -> usize {
+        let lines: Vec<&str> = self.text.lines().collect();
+        let indent = |line: &str| line.len() - line.trim_start().len();
+        let sets_key = |line: &str| {
+            let trimmed = line.trim_start();
+            trimmed
+                .strip_prefix(key)
+                .or_else(|| trimmed.strip_prefix(&format!("\"{key}\"")))
+                .or_else(|| trimmed.strip_prefix(&format!("'{key}'")))
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        };
+        if host_line > 0 {
+            let host_indent = indent(lines[host_line - 1]);
+            let under_host = lines
+                .iter()
+                .enumerate()
+                .skip(host_line)
+                .take_while(|(_, line)| line.trim().is_empty() || indent(line) > host_indent)
+                .find(|(_, line)| sets_key(line));
+            if let Some((index, _)) = under_host {
+                return index + 1;
+            }
+        }
+        lines
+            .iter()
+            .position(|line| sets_key(line) && value.is_none_or(|value| line.contains(value)))
+            .map_or(host_line, |index| index + 1)
+    }
+
     fn problem(&mut self, key: &str, message: String, hint: &str) {
         let line = self.line_of(key);
         let mut problem = Diagnostic::new(self.path, line, message).hint(hint);
@@ -458,19 +490,33 @@ impl Builder<'_> {
         line: usize,
         fields: &BTreeMap<String, Value>,
     ) -> Option<Host> {
-        let quote = if line > 0 {
-            self.text
-                .lines()
-                .nth(line - 1)
-                .unwrap_or_default()
-                .to_string()
-        } else {
-            String::new()
-        };
-        let mut report = |message: String, hint: String| {
-            let mut problem = Diagnostic::new(self.path, line, message).hint(hint);
-            if line > 0 {
-                problem = problem.quoting(&quote);
+        // A problem with a key points at the line that sets it, underlining the value (or the
+        // key); one without a key (a missing address) points at the host.
+        // A group's setting wrong for several hosts is one problem naming them all.
+        let mut report = |key: Option<&str>, value: Option<&str>, what: String, hint: String| {
+            let at = key.map_or(line, |key| self.key_line(line, key, value));
+            let same = self.problems.0.iter_mut().find(|problem| {
+                key.is_some()
+                    && problem.line == at
+                    && problem.message.starts_with(&format!("{what} for host"))
+            });
+            if let Some(same) = same {
+                same.message = format!(
+                    "{}, `{name}`",
+                    same.message.replacen(" for host `", " for hosts `", 1)
+                );
+                return;
+            }
+            let message = match key {
+                Some(_) => format!("{what} for host `{name}`"),
+                None => what,
+            };
+            let mut problem = Diagnostic::new(self.path, at, message).hint(hint);
+            if at > 0 {
+                problem = problem.quoting(self.text.lines().nth(at - 1).unwrap_or_default());
+                if let Some(marked) = value.or(key) {
+                    problem = problem.underlining(marked);
+                }
             }
             self.problems.push(problem);
         };
@@ -480,7 +526,7 @@ impl Builder<'_> {
                     || format!("runbook's keys are {}", RUNBOOK_KEYS.join(", ")),
                     |close| format!("did you mean `{close}`?"),
                 );
-                report(format!("unknown setting `{key}` for host `{name}`"), hint);
+                report(Some(key), None, format!("unknown setting `{key}`"), hint);
             }
         }
         let text = |key: &str| fields.get(key).and_then(scalar);
@@ -492,7 +538,9 @@ impl Builder<'_> {
             Some("docker") => TransportKind::Docker,
             Some(other) => {
                 report(
-                    format!("unknown transport `{other}` for host `{name}`"),
+                    Some("runbook_transport"),
+                    Some(other),
+                    format!("unknown transport `{other}`"),
                     "runbook_transport is one of local, ssh, lxc, docker".into(),
                 );
                 return None;
@@ -501,6 +549,8 @@ impl Builder<'_> {
         let address = text("ansible_host");
         if transport == TransportKind::Ssh && address.is_none() {
             report(
+                None,
+                None,
                 format!("host `{name}` has no address"),
                 "add `ansible_host: ADDRESS` under the host (or `runbook_transport: lxc` for a container reached with lxc-attach)".into(),
             );
@@ -511,8 +561,11 @@ impl Builder<'_> {
             Some(value) => match scalar(value).and_then(|port| port.parse::<u16>().ok()) {
                 Some(port) => Some(port),
                 None => {
+                    let written = scalar(value);
                     report(
-                        format!("bad ansible_port for host `{name}`"),
+                        Some("ansible_port"),
+                        written.as_deref(),
+                        "bad ansible_port".into(),
                         "a port is a number from 1 to 65535".into(),
                     );
                     return None;
@@ -524,7 +577,9 @@ impl Builder<'_> {
             Some("strict") => HostKeyChecking::Strict,
             Some(other) => {
                 report(
-                    format!("unknown host key checking `{other}` for host `{name}`"),
+                    Some("runbook_host_key_checking"),
+                    Some(other),
+                    format!("unknown host key checking `{other}`"),
                     "runbook_host_key_checking is `accept-new` (default) or `strict`; runbook never turns checking off".into(),
                 );
                 return None;
