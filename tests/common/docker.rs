@@ -18,7 +18,8 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
   [ -d "$rootfs" ] || { echo "no debootstrap root filesystem at $rootfs" >&2; exit 1; }
   tar -C "$rootfs" -c . | docker import - "$image" >/dev/null
 fi
-state=$(docker inspect -f '{{.State.Status}}' "$name" 2>/dev/null || echo absent)
+# (Some docker clients print an empty line before failing on a missing container.)
+state=$(docker inspect -f '{{.State.Status}}' "$name" 2>/dev/null) || state=absent
 case "$state" in
   running) ;;
   paused) docker unpause "$name" >/dev/null ;;
