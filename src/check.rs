@@ -1,7 +1,7 @@
-//! `runbook check`: runs only the workshop's `check` blocks (read-only commands that prove a
-//! state: three etcd members, one leader) and tells which chapters the lab has reached, for a
-//! trainee or for a trainer looking at a trainee's lab. A chapter is reached when all of its
-//! checks pass.
+//! `runbook check`: runs the `check` blocks that end each chapter (read-only commands that
+//! prove the state it leaves: three etcd members, one leader) and tells which chapters the lab
+//! has reached, for a trainee or for a trainer looking at a trainee's lab. A chapter is reached
+//! when all of its ending checks pass.
 
 use console::Style;
 
@@ -237,7 +237,7 @@ impl Reporter for CheckReporter<'_> {
     fn event(&mut self, event: &Event) {
         match event {
             Event::RunStarted { steps } => self.line(Style::new().dim().apply_to(format!(
-                "Running {steps} check{} (read-only)…",
+                "Running {steps} check{} (read-only; the checks that end each chapter)…",
                 if *steps == 1 { "" } else { "s" }
             ))),
             Event::StepFinished { result } => self.step(result),

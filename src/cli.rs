@@ -120,6 +120,10 @@ pub struct CheckArgs {
     /// Also write index.html, junit.xml and run.json of the checks into this folder.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Let checks with `retry=` wait for their state as `verify` does (by default each check
+    /// runs once: the lab is looked at as it is now).
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]

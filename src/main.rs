@@ -187,16 +187,21 @@ async fn step(args: StepArgs) -> Result<u8, Failure> {
     }
 }
 
-/// `runbook check`: only the `check` blocks, all of them (they are read-only), then which
-/// chapters the lab has reached.
+/// `runbook check`: only the `check` blocks that end each chapter (they are read-only), each
+/// run once unless `--wait`, then which chapters the lab has reached.
 async fn check(args: CheckArgs) -> Result<u8, Failure> {
-    let plan = plan::build(&plan_options(&args.plan, &args.session.secrets, true))
+    let mut plan = plan::build(&plan_options(&args.plan, &args.session.secrets, true))
         .map_err(Failure::Input)?;
+    if !args.wait {
+        for step in &mut plan.steps {
+            step.retry = None;
+        }
+    }
     if plan.steps.is_empty() {
         let mut problems = Diagnostics::default();
         problems.push(
-            diagnostic::Diagnostic::new(&args.plan.dir, 0, "no `check` block to run").hint(
-                "mark read-only blocks that prove a state with `check`, e.g. ```bash check on=pg-1",
+            diagnostic::Diagnostic::new(&args.plan.dir, 0, "no `check` block ends a chapter").hint(
+                "end a chapter with read-only blocks that prove the state it leaves, marked `check`, e.g. ```bash check on=pg-1",
             ),
         );
         return Err(Failure::Input(problems));

@@ -26,7 +26,7 @@ pub struct PlanOptions {
     pub chapters: Vec<String>,
     /// Start at this block (`id` or `chapter/id`).
     pub from: Option<String>,
-    /// Only `check` blocks.
+    /// Only the `check` blocks that end a chapter (see [`ending_checks`]).
     pub checks_only: bool,
     /// `--secret` names, added to the inventory's `runbook_secrets`: their values are hidden
     /// in the problems `build` reports, as they are in a run's output.
@@ -708,6 +708,8 @@ fn select(
     options: &PlanOptions,
 ) -> Result<Vec<Step>, Diagnostic> {
     let mut steps = steps;
+    // Decided on the whole workshop, before `--chapter` and `--from` narrow it.
+    let ending = options.checks_only.then(|| ending_checks(&steps));
     if !options.chapters.is_empty() {
         let mut wanted = BTreeSet::new();
         for name in &options.chapters {
@@ -785,8 +787,20 @@ fn select(
             }
         }
     }
-    if options.checks_only {
-        steps.retain(|step| step.check);
+    if let Some(ending) = ending {
+        steps.retain(|step| ending.contains(&step.qualified_id));
     }
     Ok(steps)
+}
+
+/// The checks that end each chapter: its `check` blocks after its last other block. They prove
+/// the state the chapter leaves the lab in. A check in the middle of a chapter proves a state
+/// on the way (etcd frozen, a restart pending) that the next blocks undo: it serves `runbook
+/// step` after a block the trainee typed, not `runbook check`.
+pub fn ending_checks(steps: &[Step]) -> BTreeSet<String> {
+    steps
+        .chunk_by(|one, next| one.chapter == next.chapter)
+        .flat_map(|chapter| chapter.iter().rev().take_while(|step| step.check))
+        .map(|step| step.qualified_id.clone())
+        .collect()
 }

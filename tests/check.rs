@@ -33,7 +33,7 @@ fn tells_which_chapters_the_lab_has_reached() {
     lab.write("backup", "");
     let run = lab.runbook(&["check", "workshop"]);
     run.assert_code(1)
-        .stdout_has("Running 4 checks (read-only)")
+        .stdout_has("Running 4 checks (read-only; the checks that end each chapter)")
         .stdout_has("✔ pass  01-etcd/etcd-up")
         .stdout_has("✔ pass  02-postgres/pg-up")
         .stdout_has("✘ fail  02-postgres/pg-leader")
@@ -75,7 +75,7 @@ fn only_one_chapter_and_no_checks_at_all() {
     lab.write("etcd", "");
     let run = lab.runbook(&["check", "workshop", "--chapter", "01-etcd"]);
     run.assert_code(0)
-        .stdout_has("Running 1 check (read-only)")
+        .stdout_has("Running 1 check (read-only; the checks that end each chapter)")
         .stdout_has("✔  1. Etcd")
         .stdout_has("The chosen chapters are reached (the others were not checked).");
     assert!(!run.stdout.contains("PostgreSQL"), "{}", run.stdout);
@@ -84,7 +84,7 @@ fn only_one_chapter_and_no_checks_at_all() {
         .stdout_has("1 of the chosen chapters is not reached");
     lab.runbook(&["check", "workshop", "--chapter", "03-notes"])
         .assert_code(2)
-        .stderr_has("no `check` block to run");
+        .stderr_has("no `check` block ends a chapter");
 }
 
 /// `check` and `step` refuse a `--secret` naming no variable, as `verify` does: a typo there
@@ -98,4 +98,47 @@ fn a_secret_naming_no_variable_is_refused_before_anything_runs() {
             .stderr_has("`--secret pasword` names no variable");
     }
     assert!(!lab.path().join("installed-etcd").exists());
+}
+
+/// A chapter's checks in its middle prove a passing state (here: a restart pending) that its
+/// later blocks undo; `runbook check` judges a chapter by the checks that end it, and looks at
+/// the lab once unless `--wait`.
+#[test]
+fn a_chapter_is_judged_by_the_checks_that_end_it_each_run_once_unless_wait() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-config.md",
+        "# Configuration\n\n\
+         ```bash id=edit\ntouch pending\n```\n\n\
+         ```bash check id=pending-restart\ntest -e pending && echo pending\n```\n\n```console\npending\n```\n\n\
+         ```bash id=restart\nrm -f pending; touch restarted\n```\n\n\
+         ```bash check id=restarted retry=30s/100ms\n\
+         n=$(( $(cat looks 2>/dev/null || echo 0) + 1 )); echo $n > looks\n\
+         test -e restarted && [ $n -ge 3 ] && echo restarted\n```\n\n```console\nrestarted\n```\n",
+    );
+    // The state the chapter leaves: restarted, nothing pending.
+    lab.write("restarted", "");
+    let run = lab.runbook(&["check", "workshop", "--report", "once"]);
+    run.assert_code(1)
+        .stdout_has("Running 1 check (read-only; the checks that end each chapter)")
+        .stdout_has("✘ fail  01-config/restarted");
+    assert!(!run.stdout.contains("pending-restart"), "{}", run.stdout);
+    assert_eq!(lab.read("looks").trim(), "1", "one look without --wait");
+    let report: serde_json::Value = serde_json::from_str(&lab.read("once/run.json")).expect("json");
+    let attempts = &report["chapters"][0]["steps"][0]["hosts"][0]["attempts"];
+    assert_eq!(attempts.as_array().map(Vec::len), Some(1), "{report}");
+
+    // With --wait, the retry runs until the state shows (the third look here).
+    lab.write("looks", "0\n");
+    lab.runbook(&["check", "workshop", "--wait"])
+        .assert_code(0)
+        .stdout_has("✔ pass  01-config/restarted")
+        .stdout_has("The lab has reached chapter 1 of 1: Configuration.");
+    assert_eq!(lab.read("looks").trim(), "3");
+
+    // verify runs every block, the middle check included.
+    lab.write("looks", "0\n");
+    let verified = lab.runbook(&["verify", "workshop"]);
+    verified.assert_code(0);
+    assert_eq!(lab.step("01-config/pending-restart")["outcome"], "passed");
 }
