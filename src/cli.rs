@@ -73,6 +73,10 @@ pub struct VerifyArgs {
     /// Write the real output into the expected files, keeping the patterns that still match.
     #[arg(long)]
     pub bless: bool,
+    /// Also write a recording of each command block (asciicast v2, for asciinema) into
+    /// the report folder's casts/.
+    #[arg(long)]
+    pub record: bool,
     #[command(flatten)]
     pub session: SessionArgs,
     /// Output kept per block (the last part), e.g. 1M, 256K.

@@ -658,6 +658,7 @@ impl HostTask<'_> {
             output: output.display(),
             truncated: execution.truncated,
             output_bytes: execution.total_bytes,
+            line_times_ms: line_times(&output, &execution),
             diff: None,
             message: None,
         };
@@ -765,6 +766,7 @@ fn failed_attempt(number: usize, outcome: Outcome, message: String) -> AttemptRe
         exit_code: None,
         duration_ms: 0,
         output: String::new(),
+        line_times_ms: Vec::new(),
         truncated: false,
         output_bytes: 0,
         diff: None,
@@ -853,4 +855,27 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// When each displayed line of `output` was printed. Lines and the raw output's newlines match
+/// one to one counted from the end (a truncated output loses its first, partial line); a
+/// last line without a newline ends with the block.
+fn line_times(output: &ActualOutput, execution: &Execution) -> Vec<u32> {
+    let lines = output.lines.len();
+    let ended = u32::try_from(execution.duration.as_millis()).unwrap_or(u32::MAX);
+    let with_newline = lines - usize::from(output.no_eol);
+    let newlines = &execution.newline_times;
+    let mut times: Vec<u32> = (0..with_newline)
+        .map(|line| {
+            (newlines.len() + line)
+                .checked_sub(with_newline)
+                .and_then(|index| newlines.get(index))
+                .copied()
+                .unwrap_or(0)
+        })
+        .collect();
+    if output.no_eol {
+        times.push(ended);
+    }
+    times
 }

@@ -128,6 +128,13 @@ async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
         causes: vec![error.to_string()],
     })?;
     report_location(&written);
+    if args.record {
+        let casts = report::write_casts(&args.report, &run).map_err(|error| Failure::Runbook {
+            message: format!("cannot write the recordings into {}", args.report.display()),
+            causes: vec![error.to_string()],
+        })?;
+        recordings_location(&casts);
+    }
     Ok(match (cancel.requested(), run.status) {
         (Some(libc::SIGTERM), _) => exit::TERMINATED,
         (Some(_), _) => exit::INTERRUPTED,
@@ -141,6 +148,14 @@ fn report_location(written: &[std::path::PathBuf]) {
     if let Some(html) = written.iter().find(|path| path.ends_with("index.html")) {
         println!("report: {}", html.display());
     }
+}
+
+#[allow(clippy::print_stdout)]
+fn recordings_location(folder: &std::path::Path) {
+    println!(
+        "recordings: {}/ (asciicast v2: asciinema play FILE)",
+        folder.display()
+    );
 }
 
 /// `runbook step`: the whole workshop is planned (so progress and captures follow the

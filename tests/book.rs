@@ -300,3 +300,77 @@ fn the_repository_book_builds_with_runbook_as_its_preprocessor() {
     }
     assert!(pages > 0, "no page written");
 }
+
+/// The book replays a command as the last run printed it: `runbook mdbook` embeds the
+/// recording, the book's `assets/runbook-cast.js` plays it. Checked in headless Chromium: the
+/// page's replays played to the end, the lines at their pace, markup in the output kept as
+/// text.
+#[test]
+fn the_book_replays_each_command_as_it_ran_in_a_browser() {
+    let lab = Lab::new();
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    for name in ["runbook-cast.js", "runbook-cast.css"] {
+        let text = std::fs::read_to_string(assets.join(name)).expect("the book's assets");
+        lab.write(&format!("assets/{name}"), &text);
+    }
+    lab.write(
+        "book.toml",
+        "[book]\ntitle = \"Replays\"\nsrc = \"workshop\"\n\n[preprocessor.runbook]\ncommand = \"runbook mdbook\"\n\n[output.html]\nadditional-js = [\"assets/runbook-cast.js\"]\nadditional-css = [\"assets/runbook-cast.css\"]\n",
+    );
+    lab.chapter("SUMMARY.md", "# Summary\n\n- [Replays](01-replays.md)\n");
+    lab.chapter(
+        "01-replays.md",
+        "# Replays\n\n```bash id=slow\necho first; sleep 1.5; echo '<b>second</b> & \"so\"'\n```\n\n```bash id=quiet\ntrue\n```\n",
+    );
+    lab.runbook(&["verify", "workshop"]).assert_code(0);
+    let destination = lab.path().join("html");
+    let (built, log) = build(lab.path(), &destination);
+    assert!(built, "mdbook build failed:\n{log}");
+    let page = destination.join("01-replays.html");
+    let html = std::fs::read_to_string(&page).expect("chapter page");
+    assert_eq!(
+        html.matches("class=\"runbook-cast\"").count(),
+        1,
+        "one replay: the silent block has none\n{html}"
+    );
+    assert!(html.contains("data-title=\"01-replays/slow on localhost\""));
+    assert!(
+        !html.contains("<b>second</b>"),
+        "the output is escaped in the page"
+    );
+
+    let scratch = tempfile::tempdir().expect("scratch");
+    let played = PathBuf::from(format!("{}#runbook-play-all", page.display()));
+    let (dom, console) =
+        common::chromium::load(&played, scratch.path(), &["--virtual-time-budget=15000"]);
+    assert!(console.is_empty(), "the page logged: {console:?}");
+    let holder = dom
+        .split("class=\"runbook-cast\"")
+        .nth(1)
+        .expect("the replay in the DOM");
+    assert!(holder.contains("data-state=\"played\""), "{holder}");
+    assert!(
+        holder.contains("▶ Replay 01-replays/slow on localhost ("),
+        "{holder}"
+    );
+    let screen = holder
+        .split("<pre class=\"runbook-cast-screen\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .expect("the replay's screen");
+    let user = lab.step("01-replays/slow")["hosts"][0]["user"]
+        .as_str()
+        .expect("user")
+        .to_string();
+    assert_eq!(
+        screen,
+        format!(
+            "{user}@localhost:~$ echo first; sleep 1.5; echo '&lt;b&gt;second&lt;/b&gt; &amp; \"so\"'\nfirst\n&lt;b&gt;second&lt;/b&gt; &amp; \"so\"\n{user}@localhost:~$ "
+        ),
+        "the screen shows the command and its output as text"
+    );
+    // The recording behind it holds the real pace: 1.5 s between the two lines.
+    let times = &lab.step("01-replays/slow")["hosts"][0]["attempts"][0]["line_times_ms"];
+    let gap = times[1].as_u64().expect("present") - times[0].as_u64().expect("present");
+    assert!((1400..3000).contains(&gap), "{times}");
+}

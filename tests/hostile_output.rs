@@ -9,10 +9,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::Lab;
+use common::chromium::{chromium, load};
 
 /// What a script that got to run would leave behind.
 const MARKER: &str = "XSS-RAN";
@@ -35,74 +34,6 @@ printf '\033]0;pwned-title\007\033[31mred\033[0m \033[2Jcleared \033]52;c;cHduZW
 nothing like that
 ```
 "#;
-
-/// Runs headless Chromium with the flags this project uses (a fresh profile, no network
-/// services); returns (stdout, stderr). Fails loudly when Chromium is missing.
-fn chromium(extra: &[&str], profile: &Path) -> (String, String) {
-    let mut command = Command::new("chromium");
-    command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--no-default-browser-check",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = command.spawn().unwrap_or_else(|error| {
-        panic!(
-            "chromium is required for this test (scripts/setup-test-machine installs it): {error}"
-        )
-    });
-    let pid = child.id();
-    let started = Instant::now();
-    // A watchdog, so a wedged browser fails the test instead of hanging it.
-    let watchdog = std::thread::spawn(move || {
-        while started.elapsed() < Duration::from_secs(90) {
-            std::thread::sleep(Duration::from_millis(200));
-            if !Path::new(&format!("/proc/{pid}")).exists() {
-                return;
-            }
-        }
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
-    });
-    let output = child.wait_with_output().expect("chromium runs");
-    let _ = watchdog.join();
-    assert!(output.status.success(), "chromium failed: {output:?}");
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// Loads `page` and returns its DOM as Chromium serialises it after scripts (if any) ran,
-/// and the console messages it logged.
-fn load(page: &Path, scratch: &Path) -> (String, Vec<String>) {
-    let profile = tempfile::tempdir_in(scratch).expect("profile dir");
-    let (dom, log) = chromium(
-        &["--dump-dom", &format!("file://{}", page.display())],
-        profile.path(),
-    );
-    let console = log
-        .lines()
-        .filter(|line| line.contains(":CONSOLE"))
-        .map(str::to_string)
-        .collect();
-    (dom, console)
-}
 
 fn title_of(html: &str) -> &str {
     let start = html.find("<title>").expect("a title") + "<title>".len();
@@ -170,7 +101,7 @@ fn hostile_output_stays_text_in_the_browser_the_terminal_and_junit() {
     // ran, and none even tried: a blocked one would log a CSP violation).
     let scratch = tempfile::tempdir().expect("scratch");
     let page = lab.path().join("report/index.html");
-    let (dom, console) = load(&page, scratch.path());
+    let (dom, console) = load(&page, scratch.path(), &[]);
     assert_eq!(title_of(&dom), title, "the page title is unchanged");
     let dom_lower = dom.to_lowercase();
     for tag in ["<script", "<img", "<svg", "<textarea"] {
@@ -262,7 +193,7 @@ fn chromium_sees_scripts_run_and_the_report_policy_blocks_them() {
         ),
     )
     .expect("write control page");
-    let (dom, console) = load(&open_page, scratch.path());
+    let (dom, console) = load(&open_page, scratch.path(), &[]);
     assert_eq!(title_of(&dom), "pwned", "the control script ran");
     assert!(
         console.iter().any(|line| line.contains(MARKER)),
@@ -278,7 +209,7 @@ fn chromium_sees_scripts_run_and_the_report_policy_blocks_them() {
         ),
     )
     .expect("write guarded page");
-    let (dom, console) = load(&guarded, scratch.path());
+    let (dom, console) = load(&guarded, scratch.path(), &[]);
     assert_eq!(
         title_of(&dom),
         "before",

@@ -122,7 +122,15 @@ fn secrets_never_reach_the_terminal_reports_or_blessed_files() {
         &format!("{PASSWORD} (the old one)\n"),
     );
     let secret_args = ["--var", &format!("token={TOKEN}"), "--secret", "token"];
-    let mut args = vec!["verify", "workshop", "--keep-going", "--grace", "1s", "-v"];
+    let mut args = vec![
+        "verify",
+        "workshop",
+        "--keep-going",
+        "--grace",
+        "1s",
+        "-v",
+        "--record",
+    ];
     args.extend(secret_args);
     let run = lab.runbook(&args);
     run.assert_code(1);
@@ -162,7 +170,15 @@ fn secrets_never_reach_the_terminal_reports_or_blessed_files() {
     assert_no_secret("the terminal (stdout)", run.stdout.as_bytes());
     assert_no_secret("the terminal (stderr)", run.stderr.as_bytes());
     let reports = files_under(&lab.path().join("report"));
-    assert_eq!(reports.len(), 3, "index.html, junit.xml, run.json");
+    let casts = reports
+        .iter()
+        .filter(|(path, _)| path.ends_with(".cast"))
+        .count();
+    assert_eq!(reports.len() - casts, 3, "index.html, junit.xml, run.json");
+    // The recordings of the command blocks, secrets replaced in them too.
+    assert_eq!(casts, 7, "{reports:?}");
+    let plain = lab.read("report/casts/01-secrets/plain.localhost.cast");
+    assert!(plain.contains("[secret:replication_password]"), "{plain}");
     for (path, bytes) in &reports {
         assert_no_secret(path, bytes);
     }

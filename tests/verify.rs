@@ -406,3 +406,94 @@ fn output_bytes_are_escaped_and_ansi_stripped() {
     lab.expected("01", "bytes", "red\n\\xffbad (esc)\n");
     lab.runbook(&["verify", "workshop"]).assert_code(0);
 }
+
+/// `--record` writes one asciicast v2 recording per command block and host: the command at a
+/// prompt, then each line at the time it was printed (here a second apart), then the prompt
+/// again; a second run replaces the recordings as a whole.
+#[test]
+fn record_writes_asciicasts_with_the_real_timing() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-timing.md",
+        "# Timing\n\n```bash id=slow\necho first; sleep 1; echo second\nprintf 'no newline'\n```\n\n```bash id=old\necho gone next run\n```\n\n```ini file=/dev/null\nnot a command\n```\n",
+    );
+    lab.runbook(&["verify", "workshop", "--record"])
+        .assert_code(0)
+        .stdout_has("recordings: report/casts/");
+    let cast = lab.read("report/casts/01-timing/slow.localhost.cast");
+    let lines: Vec<serde_json::Value> = cast
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines[0]["version"], 2, "{cast}");
+    assert_eq!(lines[0]["title"], "01-timing/slow on localhost");
+    let prompt = format!(
+        "{}@localhost:~$ ",
+        lab.step("01-timing/slow")["hosts"][0]["user"]
+            .as_str()
+            .expect("present")
+    );
+    assert_eq!(lines[1][0], 0.0);
+    assert_eq!(
+        lines[1][2],
+        format!("{prompt}echo first; sleep 1; echo second\r\n> printf 'no newline'\r\n")
+    );
+    let event = |text: &str| {
+        lines
+            .iter()
+            .skip(2)
+            .find(|line| {
+                line[2]
+                    .as_str()
+                    .is_some_and(|printed| printed.contains(text))
+            })
+            .unwrap_or_else(|| panic!("no event {text:?} in {cast}"))[0]
+            .as_f64()
+            .expect("present")
+    };
+    let first = event("first\r\n");
+    let second = event("second\r\n");
+    let last = event("second\r\nno newline");
+    assert!(first < 0.5, "first line at {first} s");
+    assert!(
+        second - first >= 0.9,
+        "a second between the lines: {first} then {second}"
+    );
+    assert!(last >= second);
+    assert_eq!(lines.last().expect("present")[2], prompt);
+    // run.json carries the same timings.
+    let times = &lab.step("01-timing/slow")["hosts"][0]["attempts"][0]["line_times_ms"];
+    assert_eq!(times.as_array().map(Vec::len), Some(3), "{times}");
+    // Only command blocks are recorded.
+    assert!(
+        lab.path()
+            .join("report/casts/01-timing/old.localhost.cast")
+            .exists()
+    );
+    let entries = std::fs::read_dir(lab.path().join("report/casts/01-timing"))
+        .expect("present")
+        .count();
+    assert_eq!(entries, 2);
+
+    // A second run without the block: its recording is gone; without --record, none change.
+    lab.chapter(
+        "01-timing.md",
+        "# Timing\n\n```bash id=slow\necho quick\n```\n",
+    );
+    lab.runbook(&["verify", "workshop", "--record"])
+        .assert_code(0);
+    assert!(
+        !lab.path()
+            .join("report/casts/01-timing/old.localhost.cast")
+            .exists()
+    );
+    assert!(
+        lab.read("report/casts/01-timing/slow.localhost.cast")
+            .contains("quick")
+    );
+    lab.runbook(&["verify", "workshop"]);
+    assert!(
+        lab.read("report/casts/01-timing/slow.localhost.cast")
+            .contains("quick")
+    );
+}

@@ -352,8 +352,48 @@ impl BookBuilder {
         if groups.len() == 1 {
             groups[0].0.clear();
         }
-        Some(render_outputs(&groups))
+        let mut rendered = render_outputs(&groups);
+        if let Some(result) = result.filter(|_| !stale)
+            && let Some(player) = replay(result)
+        {
+            rendered.push('\n');
+            rendered.push_str(&player);
+        }
+        Some(rendered)
     }
+}
+
+/// A replay of the block as the last run printed it, on its first host whose run can be shown:
+/// the recording's events in an element that `assets/runbook-cast.js` (the book's
+/// `additional-js`) turns into a button and a screen. Without that script it shows nothing.
+fn replay(result: &StepResult) -> Option<String> {
+    let (host, attempt) = result.hosts.iter().find_map(|host| {
+        let attempt = host.last_attempt()?;
+        let shown = matches!(
+            host.outcome,
+            Outcome::Passed | Outcome::Blessed | Outcome::Unverified
+        ) && !attempt.truncated
+            && !attempt.line_times_ms.is_empty();
+        shown.then_some((host, attempt))
+    })?;
+    let events = crate::report::cast::events(result, host, attempt);
+    let seconds = events.last().map_or(0.0, |event| event.0);
+    let events: Vec<Value> = events
+        .into_iter()
+        .map(|(at, text)| serde_json::json!([at, text]))
+        .collect();
+    let attribute = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    Some(format!(
+        "<div class=\"runbook-cast\" data-title=\"{}\" data-seconds=\"{seconds:.1}\" data-cast=\"{}\"></div>\n",
+        attribute(&format!("{} on {}", result.qualified_id, host.host)),
+        attribute(&Value::Array(events).to_string()),
+    ))
 }
 
 /// A block's recorded result no longer belongs to it when its command changed since.

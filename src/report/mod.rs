@@ -2,6 +2,7 @@
 //! reporter follows events live; at the end `index.html`, `junit.xml` and `run.json` are
 //! written from the same [`model::RunReport`], each atomically, whatever the run's outcome.
 
+pub mod cast;
 pub mod html;
 pub mod junit;
 pub mod model;
@@ -90,4 +91,29 @@ pub fn write_reports(folder: &Path, report: &RunReport) -> std::io::Result<Vec<P
         written.push(path);
     }
     Ok(written)
+}
+
+/// Writes the blocks' recordings (`verify --record`) into `folder/casts/`; returns that folder.
+/// They replace the previous run's as a whole: written into a new folder, which then takes
+/// the place of `casts/`, so no recording of an earlier run is left among them.
+pub fn write_casts(folder: &Path, report: &RunReport) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(folder)?;
+    let fresh = tempfile::Builder::new()
+        .prefix(".casts-")
+        .tempdir_in(folder)?;
+    for (relative, text) in cast::render_all(report) {
+        let path = fresh
+            .path()
+            .join(relative.strip_prefix("casts").unwrap_or(&relative));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, text)?;
+    }
+    let target = folder.join("casts");
+    if target.exists() {
+        std::fs::remove_dir_all(&target)?;
+    }
+    std::fs::rename(fresh.keep(), &target)?;
+    Ok(target)
 }

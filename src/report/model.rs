@@ -79,6 +79,10 @@ pub struct AttemptResult {
     /// Only the last part of the output was kept.
     pub truncated: bool,
     pub output_bytes: u64,
+    /// When each line of `output` was printed, in milliseconds from the start of the attempt:
+    /// what a recording of the block (asciicast) replays.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_times_ms: Vec<u32>,
     pub diff: Option<Diff>,
     /// Why, in a sentence, when it did not pass.
     pub message: Option<String>,

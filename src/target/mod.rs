@@ -64,6 +64,8 @@ pub struct Execution {
     pub output: Vec<u8>,
     pub truncated: bool,
     pub total_bytes: u64,
+    /// When each newline of `output` arrived, in milliseconds from the block's start.
+    pub newline_times: Vec<u32>,
     pub exit_code: Option<i32>,
     pub duration: Duration,
     pub ending: Ending,
@@ -435,7 +437,7 @@ impl Session {
                 Ok(None) => {
                     // Give stderr's reader a moment to collect the reason.
                     tokio::time::sleep(Duration::from_millis(100)).await;
-                    let printed = String::from_utf8_lossy(&buffer.finish().0)
+                    let printed = String::from_utf8_lossy(&buffer.finish().output)
                         .trim()
                         .to_string();
                     let mut reason =
@@ -663,11 +665,12 @@ fn finish(
     started: Instant,
     ending: Ending,
 ) -> Execution {
-    let (output, truncated, total_bytes) = buffer.finish();
+    let captured = buffer.finish();
     Execution {
-        output,
-        truncated,
-        total_bytes,
+        output: captured.output,
+        truncated: captured.truncated,
+        total_bytes: captured.total_bytes,
+        newline_times: captured.newline_times,
         exit_code,
         duration: started.elapsed(),
         ending,

@@ -154,6 +154,7 @@ pub enum Marker {
 }
 
 /// Accumulates a block's output, keeping at most `cap` bytes (the tail), and finds the marker.
+/// It also notes when each line ended, for the recording of the block (asciicast).
 #[derive(Debug)]
 pub struct OutputBuffer {
     data: Vec<u8>,
@@ -163,6 +164,21 @@ pub struct OutputBuffer {
     search_from: usize,
     /// Bytes dropped from the front (the output was longer than `cap`).
     dropped: u64,
+    started: std::time::Instant,
+    /// Milliseconds from the start to the arrival of each newline in `data`, in order.
+    newline_times: std::collections::VecDeque<u32>,
+}
+
+/// What a block printed, as [`OutputBuffer::finish`] hands it over.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    /// The last `cap` bytes of the output.
+    pub output: Vec<u8>,
+    /// Earlier bytes were dropped.
+    pub truncated: bool,
+    pub total_bytes: u64,
+    /// When each newline of `output` arrived, in milliseconds from the block's start.
+    pub newline_times: Vec<u32>,
 }
 
 impl OutputBuffer {
@@ -176,11 +192,19 @@ impl OutputBuffer {
             cap: cap.max(1024),
             search_from: 0,
             dropped: 0,
+            started: std::time::Instant::now(),
+            newline_times: std::collections::VecDeque::new(),
         }
     }
 
     /// Adds bytes; returns the marker if it is now complete, with the bytes after it.
     pub fn push(&mut self, chunk: &[u8]) -> Option<(Marker, Vec<u8>)> {
+        let newlines = chunk.iter().filter(|&&byte| byte == b'\n').count();
+        if newlines > 0 {
+            let now = u32::try_from(self.started.elapsed().as_millis()).unwrap_or(u32::MAX);
+            self.newline_times
+                .extend(std::iter::repeat_n(now, newlines));
+        }
         self.data.extend_from_slice(chunk);
         let found = self.find_marker();
         if found.is_none() {
@@ -217,20 +241,37 @@ impl OutputBuffer {
         let excess = self.data.len() - self.cap;
         // Never cut into a marker that may be arriving.
         let excess = excess.min(self.search_from);
-        self.data.drain(..excess);
+        self.drop_front(excess);
         self.search_from -= excess;
-        self.dropped += excess as u64;
     }
 
-    /// The captured output: the last `cap` bytes, and whether earlier bytes were dropped.
-    pub fn finish(mut self) -> (Vec<u8>, bool, u64) {
-        let total = self.dropped + self.data.len() as u64;
+    fn drop_front(&mut self, count: usize) {
+        let newlines = self.data[..count]
+            .iter()
+            .filter(|&&byte| byte == b'\n')
+            .count();
+        self.newline_times
+            .drain(..newlines.min(self.newline_times.len()));
+        self.data.drain(..count);
+        self.dropped += count as u64;
+    }
+
+    /// The captured output: the last `cap` bytes, whether earlier bytes were dropped, and when
+    /// its lines ended.
+    pub fn finish(mut self) -> Captured {
+        let total_bytes = self.dropped + self.data.len() as u64;
         if self.data.len() > self.cap {
-            let excess = self.data.len() - self.cap;
-            self.data.drain(..excess);
-            self.dropped += excess as u64;
+            self.drop_front(self.data.len() - self.cap);
         }
-        (self.data, self.dropped > 0, total)
+        // Newlines that came after the end marker are not part of the output.
+        let kept = self.data.iter().filter(|&&byte| byte == b'\n').count();
+        self.newline_times.truncate(kept);
+        Captured {
+            output: self.data,
+            truncated: self.dropped > 0,
+            total_bytes,
+            newline_times: self.newline_times.into(),
+        }
     }
 
     #[cfg(test)]
@@ -310,7 +351,12 @@ mod tests {
         let (marker, rest) = buffer.push(b"c 3\x1etrailing").expect("marker");
         assert_eq!(marker, Marker::Done(3));
         assert_eq!(rest, b"trailing");
-        let (output, truncated, total) = buffer.finish();
+        let Captured {
+            output,
+            truncated,
+            total_bytes: total,
+            ..
+        } = buffer.finish();
         assert_eq!(output, b"hello\n");
         assert!(!truncated);
         assert_eq!(total, 6);
@@ -339,7 +385,12 @@ mod tests {
         }
         let (marker, _) = buffer.push(b"\x1en 0\x1e").expect("marker");
         assert_eq!(marker, Marker::Done(0));
-        let (output, truncated, total) = buffer.finish();
+        let Captured {
+            output,
+            truncated,
+            total_bytes: total,
+            ..
+        } = buffer.finish();
         assert!(truncated);
         assert_eq!(output.len(), 1024);
         assert!(output.ends_with(b"line 9999\n"));
