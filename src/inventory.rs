@@ -257,6 +257,16 @@ fn first_line(message: &str) -> &str {
     message.lines().next().unwrap_or(message)
 }
 
+/// Does this YAML line set `key` (bare or quoted) in a mapping?
+fn sets_key(line: &str, key: &str) -> bool {
+    let trimmed = line.trim_start();
+    trimmed
+        .strip_prefix(key)
+        .or_else(|| trimmed.strip_prefix(&format!("\"{key}\"")))
+        .or_else(|| trimmed.strip_prefix(&format!("'{key}'")))
+        .is_some_and(|rest| rest.trim_start().starts_with(':'))
+}
+
 /// Collects hosts and groups while walking the YAML tree.
 struct Builder<'a> {
     path: &'a Path,
@@ -274,14 +284,7 @@ impl Builder<'_> {
     fn line_of(&self, key: &str) -> usize {
         self.text
             .lines()
-            .position(|line| {
-                let trimmed = line.trim_start();
-                trimmed
-                    .strip_prefix(key)
-                    .or_else(|| trimmed.strip_prefix(&format!("\"{key}\"")))
-                    .or_else(|| trimmed.strip_prefix(&format!("'{key}'")))
-                    .is_some_and(|rest| rest.trim_start().starts_with(':'))
-            })
+            .position(|line| sets_key(line, key))
             .map_or(0, |index| index + 1)
     }
 
@@ -291,14 +294,6 @@ impl Builder<'_> {
     fn key_line(&self, host_line: usize, key: &str, value: Option<&str>) -> usize {
         let lines: Vec<&str> = self.text.lines().collect();
         let indent = |line: &str| line.len() - line.trim_start().len();
-        let sets_key = |line: &str| {
-            let trimmed = line.trim_start();
-            trimmed
-                .strip_prefix(key)
-                .or_else(|| trimmed.strip_prefix(&format!("\"{key}\"")))
-                .or_else(|| trimmed.strip_prefix(&format!("'{key}'")))
-                .is_some_and(|rest| rest.trim_start().starts_with(':'))
-        };
         if host_line > 0 {
             let host_indent = indent(lines[host_line - 1]);
             let under_host = lines
@@ -306,14 +301,14 @@ impl Builder<'_> {
                 .enumerate()
                 .skip(host_line)
                 .take_while(|(_, line)| line.trim().is_empty() || indent(line) > host_indent)
-                .find(|(_, line)| sets_key(line));
+                .find(|(_, line)| sets_key(line, key));
             if let Some((index, _)) = under_host {
                 return index + 1;
             }
         }
         lines
             .iter()
-            .position(|line| sets_key(line) && value.is_none_or(|value| line.contains(value)))
+            .position(|line| sets_key(line, key) && value.is_none_or(|value| line.contains(value)))
             .map_or(host_line, |index| index + 1)
     }
 
