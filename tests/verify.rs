@@ -453,7 +453,8 @@ fn record_writes_asciicasts_with_the_real_timing() {
     };
     let first = event("first\r\n");
     let second = event("second\r\n");
-    let last = event("second\r\nno newline");
+    // Printed apart or together, depending on when bash flushed.
+    let last = event("no newline");
     assert!(first < 0.5, "first line at {first} s");
     assert!(
         second - first >= 0.9,
