@@ -21,7 +21,7 @@ use crate::chapter::parse::parse_chapter;
 use crate::chapter::{Block, BlockKind};
 use crate::diagnostic::Diagnostics;
 use crate::plan::{self, HostSpec, Plan, PlanOptions, Step};
-use crate::report::model::{Outcome, RunReport, StepResult};
+use crate::report::model::{AttemptResult, HostResult, Outcome, RunReport, StepResult};
 use crate::template::Vars;
 use rewrite::BlockEdit;
 use shown::{RealOutput, Shown};
@@ -302,10 +302,7 @@ impl BookBuilder {
                 .map(|host| {
                     let real = host.last_attempt().map(|attempt| RealOutput {
                         text: &attempt.output,
-                        trusted: matches!(
-                            host.outcome,
-                            Outcome::Passed | Outcome::Blessed | Outcome::Unverified
-                        ) && !attempt.truncated,
+                        trusted: run_can_be_shown(host, attempt),
                     });
                     (host.host.as_str(), real, host.outcome)
                 })
@@ -363,18 +360,23 @@ impl BookBuilder {
     }
 }
 
+/// A host's last run stands for the block in the book when it passed (or had nothing to match)
+/// and its output was kept whole.
+fn run_can_be_shown(host: &HostResult, attempt: &AttemptResult) -> bool {
+    matches!(
+        host.outcome,
+        Outcome::Passed | Outcome::Blessed | Outcome::Unverified
+    ) && !attempt.truncated
+}
+
 /// A replay of the block as the last run printed it, on its first host whose run can be shown:
 /// the recording's events in an element that `assets/runbook-cast.js` (the book's
 /// `additional-js`) turns into a button and a screen. Without that script it shows nothing.
 fn replay(result: &StepResult) -> Option<String> {
     let (host, attempt) = result.hosts.iter().find_map(|host| {
         let attempt = host.last_attempt()?;
-        let shown = matches!(
-            host.outcome,
-            Outcome::Passed | Outcome::Blessed | Outcome::Unverified
-        ) && !attempt.truncated
-            && !attempt.line_times_ms.is_empty();
-        shown.then_some((host, attempt))
+        (run_can_be_shown(host, attempt) && !attempt.line_times_ms.is_empty())
+            .then_some((host, attempt))
     })?;
     let events = crate::report::cast::events(result, host, attempt);
     let seconds = events.last().map_or(0.0, |event| event.0);

@@ -12,14 +12,12 @@ use super::model::{AttemptResult, HostResult, RunReport, StepResult};
 /// A pause longer than this is shortened when played (asciicast's `idle_time_limit`).
 const IDLE_TIME_LIMIT_SECONDS: f64 = 2.0;
 
-/// Where a host's recording of a step goes, relative to the report folder.
+/// Where a host's recording of a step goes, relative to the recordings folder (`casts/`).
 pub fn relative_path(step: &StepResult, host: &HostResult) -> PathBuf {
-    PathBuf::from("casts")
-        .join(&step.chapter)
-        .join(format!("{}.{}.cast", step.id, host.host))
+    PathBuf::from(&step.chapter).join(format!("{}.{}.cast", step.id, host.host))
 }
 
-/// Every recording of the run: (path relative to the report folder, content). One per command
+/// Every recording of the run: (path relative to the recordings folder, content). One per command
 /// block and host, of its last attempt; `file=` blocks and blocks that never ran have none.
 pub fn render_all(report: &RunReport) -> Vec<(PathBuf, String)> {
     let mut casts = Vec::new();

@@ -102,9 +102,7 @@ pub fn write_casts(folder: &Path, report: &RunReport) -> std::io::Result<PathBuf
         .prefix(".casts-")
         .tempdir_in(folder)?;
     for (relative, text) in cast::render_all(report) {
-        let path = fresh
-            .path()
-            .join(relative.strip_prefix("casts").unwrap_or(&relative));
+        let path = fresh.path().join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
