@@ -18,7 +18,7 @@ use crate::report::model::{
     RunReport, RunStatus, StepResult,
 };
 use crate::secret::Redactor;
-use crate::target::{Cancel, Ending, Execution, Sessions};
+use crate::session::{Cancel, Ending, Execution, Sessions};
 use crate::template::{self, Vars};
 
 /// How the run behaves, from the command line.
@@ -128,7 +128,7 @@ impl<'a> Executor<'a> {
                 } else if result
                     .message
                     .as_deref()
-                    .is_some_and(crate::target::ssh::is_host_key_refusal)
+                    .is_some_and(crate::session::ssh::is_host_key_refusal)
                 {
                     stop_reason = Some("not run: a host key check failed".into());
                 }
@@ -474,7 +474,7 @@ impl HostTask<'_> {
                 content,
                 mode,
                 owner,
-            } => Ok(crate::target::protocol::write_file_script(
+            } => Ok(crate::session::protocol::write_file_script(
                 &render(path)?,
                 &render(content)?,
                 *mode,
@@ -554,7 +554,7 @@ impl HostTask<'_> {
                 && !attempt
                     .message
                     .as_deref()
-                    .is_some_and(crate::target::ssh::is_host_key_refusal);
+                    .is_some_and(crate::session::ssh::is_host_key_refusal);
             result.attempts.push(attempt.clone());
             let _ = self.sender.send(HostMessage::Attempt {
                 host: self.host.clone(),

@@ -9,7 +9,7 @@ use crate::cli::SessionArgs;
 use crate::diagnostic::Diagnostics;
 use crate::plan::Plan;
 use crate::secret::Redactor;
-use crate::target::{Cancel, SessionSettings, Sessions};
+use crate::session::{Cancel, SessionSettings, Sessions};
 
 #[derive(Debug)]
 pub struct Lab {
@@ -36,21 +36,7 @@ pub fn prepare(
     }
     let redactor = Redactor::for_lab(&plan.inventory, &plan.overrides, &args.secrets);
 
-    let (signal_sender, cancel) = Cancel::new();
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut interrupt), Ok(mut terminate)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
-        let received = tokio::select! {
-            _ = interrupt.recv() => libc::SIGINT,
-            _ = terminate.recv() => libc::SIGTERM,
-        };
-        let _ = signal_sender.send(Some(received));
-    });
+    let cancel = Cancel::on_signals();
     let defaults = SessionSettings::default();
     let settings = SessionSettings {
         connect_timeout: args.connect_timeout,

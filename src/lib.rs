@@ -17,9 +17,9 @@ pub mod mdbook;
 pub mod plan;
 pub mod report;
 pub mod secret;
+pub mod session;
 pub mod step;
 pub mod sys;
-pub mod target;
 pub mod template;
 
 /// Exit statuses, as documented in the README.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use runbook::inventory::Inventory;
-use runbook::target::{Cancel, Ending, SessionSettings, Sessions};
+use runbook::session::{Cancel, Ending, SessionSettings, Sessions};
 
 const CONTAINER: &str = "runbook-test";
 const ADDRESS: &str = "10.0.3.250";

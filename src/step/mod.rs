@@ -752,7 +752,7 @@ fn file_probe(plan: &Plan, index: usize) -> Plan {
     let mut probe = step.clone();
     if let Work::WriteFile { path, content, .. } = &step.action {
         probe.action = Work::Run {
-            script: format!("cat -- {}\n", crate::target::protocol::shell_quote(path)),
+            script: format!("cat -- {}\n", crate::session::protocol::shell_quote(path)),
         };
         let lines = content
             .lines()

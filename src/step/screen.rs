@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use console::{Key, Style, Term};
 
 use crate::expect::diff::{Diff, DiffTag};
-use crate::target::Cancel;
+use crate::session::Cancel;
 
 /// What the trainee asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

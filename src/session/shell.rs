@@ -1,0 +1,530 @@
+//! One persistent shell on one host as one user, spoken to with the [`super::protocol`]: it
+//! runs one block at a time and reports what happened as data ([`Execution`]); timeouts,
+//! interrupts and lost hosts are outcomes, not errors.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use super::protocol::{self, Marker, OutputBuffer};
+use super::transport::{ShellProcess, ShellReader, Transport};
+use super::{Cancel, SessionSettings};
+
+/// How a block's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The block finished and the shell reported its exit status.
+    Completed,
+    TimedOut,
+    Interrupted,
+    /// The shell went away during the block (`exit` in the block, a lost connection).
+    Lost(String),
+}
+
+/// What running one block produced.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// The output (stdout and stderr interleaved), the last `output_cap` bytes of it.
+    pub output: Vec<u8>,
+    pub truncated: bool,
+    pub total_bytes: u64,
+    /// When each newline of `output` arrived, in milliseconds from the block's start.
+    pub newline_times: Vec<u32>,
+    pub exit_code: Option<i32>,
+    pub duration: Duration,
+    pub ending: Ending,
+}
+
+/// One persistent shell on one host as one user.
+pub struct Session {
+    /// `None` once closed: dropping the pipe is what gives the shell its EOF.
+    stdin: Option<Box<dyn AsyncWrite + Send + Unpin>>,
+    stdout: ShellReader,
+    guard: Option<tokio::process::Child>,
+    transport: Arc<Transport>,
+    nonce: String,
+    pid: u32,
+    sid: u32,
+    alive: bool,
+    control_timeout: Duration,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Session(pid {}, alive {})", self.pid, self.alive)
+    }
+}
+
+impl Session {
+    /// Opens the shell and waits for it to announce itself.
+    pub async fn start(
+        transport: Arc<Transport>,
+        switch_user: Option<&str>,
+        settings: &SessionSettings,
+    ) -> Result<Session, String> {
+        let mut process = transport.open_shell(switch_user).await?;
+        let nonce = protocol::rand_nonce::nonce();
+        let bootstrap = protocol::bootstrap(&nonce);
+        let sent = process.stdin.write_all(bootstrap.as_bytes()).await;
+        let _ = process.stdin.flush().await;
+        let mut buffer = OutputBuffer::new(&nonce, 64 * 1024);
+        let deadline = tokio::time::Instant::now() + settings.connect_timeout;
+        let describe_exit = |process: &ShellProcess, what: &str| {
+            let tail = process
+                .stderr_tail
+                .lock()
+                .map(|tail| tail.clone())
+                .unwrap_or_default();
+            let text = String::from_utf8_lossy(&tail).trim().to_string();
+            if text.is_empty() {
+                what.to_string()
+            } else {
+                format!("{what}: {text}")
+            }
+        };
+        if sent.is_err() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return Err(describe_exit(&process, "the shell exited at once"));
+        }
+        loop {
+            let ready = match tokio::time::timeout_at(deadline, process.stdout.read()).await {
+                Ok(Some(data)) => buffer.push(data),
+                Ok(None) => {
+                    // Give stderr's reader a moment to collect the reason.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let printed = String::from_utf8_lossy(&buffer.finish().output)
+                        .trim()
+                        .to_string();
+                    let mut reason =
+                        describe_exit(&process, "the shell exited before it was ready");
+                    if !printed.is_empty() {
+                        reason = format!("{reason}: {printed}");
+                    }
+                    return Err(reason);
+                }
+                Err(_) => {
+                    let waited = settings.connect_timeout.as_secs();
+                    return Err(describe_exit(
+                        &process,
+                        &format!("no shell within {waited}s"),
+                    ));
+                }
+            };
+            if let Some((Marker::Ready { pid, sid, .. }, _)) = ready {
+                return Ok(Session {
+                    stdin: Some(process.stdin),
+                    stdout: process.stdout,
+                    guard: Some(process.guard),
+                    transport,
+                    nonce,
+                    pid,
+                    sid,
+                    alive: true,
+                    control_timeout: settings.control_timeout,
+                });
+            }
+        }
+    }
+
+    /// Whether the shell is still there. Anything it printed between blocks (a background job
+    /// finishing) is not the next block's output and is dropped; an end of stream means the
+    /// shell is gone.
+    pub fn is_alive(&mut self) -> bool {
+        while self.alive {
+            match self.stdout.try_read() {
+                Some(Some(_)) => {}
+                Some(None) => self.alive = false,
+                None => break,
+            }
+        }
+        self.alive
+    }
+
+    /// Runs one script and reports how it went.
+    pub async fn run(
+        &mut self,
+        script: &str,
+        timeout: Duration,
+        settings: &SessionSettings,
+        cancel: &Cancel,
+    ) -> Execution {
+        let started = Instant::now();
+        let mut buffer = OutputBuffer::new(&self.nonce, settings.output_cap);
+        let frame = protocol::frame(script);
+        let Some(stdin) = self.stdin.as_mut() else {
+            self.alive = false;
+            return finish(
+                buffer,
+                None,
+                started,
+                Ending::Lost("the session was closed".into()),
+            );
+        };
+        let written = match stdin.write_all(frame.as_bytes()).await {
+            Ok(()) => stdin.flush().await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = written {
+            self.alive = false;
+            return finish(
+                buffer,
+                None,
+                started,
+                Ending::Lost(format!("cannot write to the shell: {error}")),
+            );
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut cancel = cancel.clone();
+        /// How the wait for the end marker ended.
+        enum Wait {
+            Done(i32),
+            Closed,
+            Stop(Ending),
+        }
+        let waited = loop {
+            tokio::select! {
+                data = self.stdout.read() => match data {
+                    Some(data) => {
+                        if let Some((Marker::Done(code), _)) = buffer.push(data) {
+                            break Wait::Done(code);
+                        }
+                    }
+                    None => break Wait::Closed,
+                },
+                _ = tokio::time::sleep_until(deadline) => break Wait::Stop(Ending::TimedOut),
+                _ = cancel.wait() => break Wait::Stop(Ending::Interrupted),
+            }
+        };
+        let ending = match waited {
+            Wait::Done(code) => return finish(buffer, Some(code), started, Ending::Completed),
+            Wait::Closed => {
+                self.alive = false;
+                let code = self.exit_status().await;
+                let lost = Ending::Lost("the shell ended during the block".into());
+                return finish(buffer, code, started, lost);
+            }
+            Wait::Stop(ending) => ending,
+        };
+        let code = self.abort(&mut buffer, settings).await;
+        finish(buffer, code, started, ending)
+    }
+
+    /// Stops the running block: TERM to its process groups, a grace period, then KILL; if the
+    /// shell still does not answer, the session is ended and will be replaced.
+    async fn abort(
+        &mut self,
+        buffer: &mut OutputBuffer,
+        settings: &SessionSettings,
+    ) -> Option<i32> {
+        for (signal, wait) in [("TERM", settings.grace), ("KILL", Duration::from_secs(2))] {
+            let script = protocol::kill_script(self.pid, self.sid, signal);
+            if self
+                .transport
+                .control(&script, settings.control_timeout)
+                .await
+                .is_err()
+            {
+                // The host does not answer (frozen, unplugged): asking it again to end the
+                // session would only wait as long once more. Drop the local side; the next
+                // block on this host opens a new session once it answers.
+                self.alive = false;
+                self.stdin = None;
+                self.guard = None;
+                return None;
+            }
+            let until = tokio::time::Instant::now() + wait;
+            loop {
+                match tokio::time::timeout_at(until, self.stdout.read()).await {
+                    Ok(Some(data)) => {
+                        if let Some((Marker::Done(code), _)) = buffer.push(data) {
+                            self.settle().await;
+                            return Some(code);
+                        }
+                    }
+                    Ok(None) => {
+                        self.alive = false;
+                        return None;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        self.end(true).await;
+        None
+    }
+
+    /// Lets the shell report the jobs that were just killed, out of the next block's output
+    /// (see [`protocol::settle`]). A shell that does not answer is ended.
+    async fn settle(&mut self) {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return;
+        };
+        let line = protocol::settle(&self.nonce);
+        if stdin.write_all(line.as_bytes()).await.is_err() || stdin.flush().await.is_err() {
+            self.alive = false;
+            return;
+        }
+        let mut discard = OutputBuffer::new(&self.nonce, 4096);
+        let until = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            match tokio::time::timeout_at(until, self.stdout.read()).await {
+                Ok(Some(data)) => {
+                    if discard.push(data).is_some() {
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    self.alive = false;
+                    return;
+                }
+                Err(_) => {
+                    self.end(true).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The exit status of the local process once the shell has gone (for ssh, lxc-attach and
+    /// docker exec, the remote shell's status).
+    async fn exit_status(&mut self) -> Option<i32> {
+        let child = self.guard.as_mut()?;
+        let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
+            .await
+            .ok()?
+            .ok()?;
+        status.code()
+    }
+
+    /// Ends the session. `force`: kill everything it started; otherwise close its stdin and
+    /// let it exit, as closing a terminal would.
+    pub async fn end(&mut self, force: bool) {
+        self.alive = false;
+        if force {
+            let script = protocol::end_session_script(self.pid, self.sid);
+            let _ = self.transport.control(&script, self.control_timeout).await;
+        } else {
+            self.stdin = None;
+            if let Some(child) = self.guard.as_mut() {
+                let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+            }
+        }
+        // Dropping the guard kills the local side (bash, lxc-attach, docker or the ssh client).
+        self.guard = None;
+    }
+}
+
+fn finish(
+    buffer: OutputBuffer,
+    exit_code: Option<i32>,
+    started: Instant,
+    ending: Ending,
+) -> Execution {
+    let captured = buffer.finish();
+    Execution {
+        output: captured.output,
+        truncated: captured.truncated,
+        total_bytes: captured.total_bytes,
+        newline_times: captured.newline_times,
+        exit_code,
+        duration: started.elapsed(),
+        ending,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Inventory;
+    use crate::session::Sessions;
+    use tokio::sync::watch;
+
+    fn local() -> (Sessions, Cancel, watch::Sender<Option<i32>>) {
+        let settings = SessionSettings {
+            grace: Duration::from_millis(500),
+            ..SessionSettings::default()
+        };
+        let (sender, cancel) = Cancel::new();
+        (
+            Sessions::new(Arc::new(Inventory::local_only()), settings),
+            cancel,
+            sender,
+        )
+    }
+
+    async fn run(
+        sessions: &Sessions,
+        cancel: &Cancel,
+        script: &str,
+        timeout: Duration,
+    ) -> Execution {
+        let mut lock = sessions
+            .acquire("localhost", None)
+            .await
+            .expect("a session");
+        let session = lock.as_mut().expect("started");
+        session
+            .run(script, timeout, &sessions.settings, cancel)
+            .await
+    }
+
+    #[tokio::test]
+    async fn state_persists_between_blocks() {
+        let (sessions, cancel, _sender) = local();
+        let second = Duration::from_secs(5);
+        let first = run(
+            &sessions,
+            &cancel,
+            "cd /tmp\nexport RB_TEST=kept\ngreet() { echo \"hi $1\"; }\n",
+            second,
+        )
+        .await;
+        assert_eq!(first.ending, Ending::Completed);
+        let next = run(
+            &sessions,
+            &cancel,
+            "pwd; echo $RB_TEST; greet you; echo \"[$1]\"\n",
+            second,
+        )
+        .await;
+        assert_eq!(
+            String::from_utf8_lossy(&next.output),
+            "/tmp\nkept\nhi you\n[]\n"
+        );
+        sessions.shutdown(true).await;
+    }
+
+    /// Regression: blocks ran inside a function, so `declare` made locals that vanished at the
+    /// end of the block (the Patroni lab's `declare -A lab_address=(...)` was lost).
+    #[tokio::test]
+    async fn declared_variables_persist_like_at_a_prompt() {
+        let (sessions, cancel, _sender) = local();
+        let second = Duration::from_secs(5);
+        let first = run(
+            &sessions,
+            &cancel,
+            "declare -A address=([e1]=10.0.3.101)\ndeclare -i count=41\nreadonly RB_FIXED=yes\n",
+            second,
+        )
+        .await;
+        assert_eq!(first.ending, Ending::Completed);
+        let next = run(
+            &sessions,
+            &cancel,
+            "count+=1\necho \"${address[e1]} $count $RB_FIXED\"\n",
+            second,
+        )
+        .await;
+        assert_eq!(String::from_utf8_lossy(&next.output), "10.0.3.101 42 yes\n");
+        sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn exit_status_stderr_and_stdin() {
+        let (sessions, cancel, _sender) = local();
+        let execution = run(
+            &sessions,
+            &cancel,
+            "echo out; echo err >&2; cat; printf 'no newline'; false\n",
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(execution.exit_code, Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&execution.output),
+            "out\nerr\nno newline"
+        );
+        sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_command_and_keeps_the_shell() {
+        let (sessions, cancel, _sender) = local();
+        run(&sessions, &cancel, "cd /tmp\n", Duration::from_secs(5)).await;
+        let started = Instant::now();
+        let execution = run(
+            &sessions,
+            &cancel,
+            "echo before; sleep 30; echo after\n",
+            Duration::from_millis(300),
+        )
+        .await;
+        assert_eq!(execution.ending, Ending::TimedOut);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        let output = String::from_utf8_lossy(&execution.output);
+        assert!(output.starts_with("before\n"), "{output}");
+        assert!(
+            !output.contains("after"),
+            "the rest of the block is abandoned: {output}"
+        );
+        let next = run(&sessions, &cancel, "pwd\n", Duration::from_secs(5)).await;
+        assert_eq!(
+            String::from_utf8_lossy(&next.output),
+            "/tmp\n",
+            "same shell, same directory"
+        );
+        sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn jobs_killed_by_a_timeout_are_not_reported_in_the_next_block() {
+        let (sessions, cancel, _sender) = local();
+        let execution = run(
+            &sessions,
+            &cancel,
+            "sleep 300 & wait\n",
+            Duration::from_millis(300),
+        )
+        .await;
+        assert_eq!(execution.ending, Ending::TimedOut);
+        let next = run(
+            &sessions,
+            &cancel,
+            "sleep 0.1; echo next\n",
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(String::from_utf8_lossy(&next.output), "next\n");
+        sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn timeout_stops_a_builtin_loop() {
+        let (sessions, cancel, _sender) = local();
+        let execution = run(
+            &sessions,
+            &cancel,
+            "while :; do :; done\n",
+            Duration::from_millis(300),
+        )
+        .await;
+        assert_eq!(execution.ending, Ending::TimedOut);
+        let next = run(&sessions, &cancel, "echo alive\n", Duration::from_secs(5)).await;
+        assert_eq!(String::from_utf8_lossy(&next.output), "alive\n");
+        sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn exit_in_a_block_ends_the_session_and_the_next_block_gets_a_new_one() {
+        let (sessions, cancel, _sender) = local();
+        run(&sessions, &cancel, "cd /tmp\n", Duration::from_secs(5)).await;
+        let execution = run(
+            &sessions,
+            &cancel,
+            "echo bye; exit 3\n",
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!(matches!(execution.ending, Ending::Lost(_)));
+        assert_eq!(execution.exit_code, Some(3));
+        assert_eq!(String::from_utf8_lossy(&execution.output), "bye\n");
+        let next = run(&sessions, &cancel, "echo again\n", Duration::from_secs(5)).await;
+        assert_eq!(String::from_utf8_lossy(&next.output), "again\n");
+        sessions.shutdown(true).await;
+    }
+}
