@@ -4,6 +4,7 @@
 
 pub mod actual;
 pub mod bless;
+pub mod bless_files;
 pub mod diff;
 pub mod matcher;
 pub mod pattern;

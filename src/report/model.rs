@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::time::Duration;
+
+use crate::chapter::Workshop;
 use crate::expect::diff::Diff;
 use crate::template::Vars;
 
@@ -177,6 +180,90 @@ pub struct RunReport {
     pub strict: bool,
     pub counts: Counts,
     pub chapters: Vec<ChapterReport>,
+}
+
+impl RunReport {
+    /// The report of a run from its steps' results, in order: the counts, the status, and
+    /// the results grouped by chapter.
+    pub fn assemble(
+        workshop: &Workshop,
+        strict: bool,
+        results: Vec<StepResult>,
+        started_at: String,
+        elapsed: Duration,
+        interrupted: Option<i32>,
+    ) -> RunReport {
+        let mut counts = Counts::default();
+        for result in &results {
+            counts.total += 1;
+            match result.outcome {
+                Outcome::Passed => counts.passed += 1,
+                Outcome::Blessed => counts.blessed += 1,
+                Outcome::Skipped => counts.skipped += 1,
+                Outcome::Unverified => {
+                    if strict {
+                        counts.failed += 1;
+                    } else {
+                        counts.unverified += 1;
+                    }
+                }
+                _ => counts.failed += 1,
+            }
+        }
+        let status = if interrupted.is_some() {
+            RunStatus::Interrupted
+        } else if counts.failed > 0 {
+            RunStatus::Failed
+        } else {
+            RunStatus::Passed
+        };
+        let mut chapters: Vec<ChapterReport> = Vec::new();
+        for result in results {
+            let step_chapter = &result.chapter;
+            if chapters
+                .last()
+                .is_none_or(|chapter| &chapter.key != step_chapter)
+            {
+                let chapter = workshop.chapters.iter().find(|c| &c.key == step_chapter);
+                chapters.push(ChapterReport {
+                    key: step_chapter.clone(),
+                    file: chapter
+                        .map(|c| c.path.display().to_string())
+                        .unwrap_or_default(),
+                    title: chapter.map(|c| c.title.clone()).unwrap_or_default(),
+                    steps: Vec::new(),
+                });
+            }
+            if let Some(chapter) = chapters.last_mut() {
+                chapter.steps.push(result);
+            }
+        }
+        RunReport {
+            runbook_version: env!("CARGO_PKG_VERSION").to_string(),
+            workshop: workshop.dir.display().to_string(),
+            started_at,
+            duration_ms: elapsed.as_millis() as u64,
+            status,
+            interrupted_by: interrupted.map(signal_name),
+            strict,
+            counts,
+            chapters,
+        }
+    }
+}
+
+pub fn signal_name(signal: i32) -> String {
+    match signal {
+        libc::SIGINT => "SIGINT".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        other => format!("signal {other}"),
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// What the executor tells reporters, as it happens.
