@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Hosts a block naming several runs on at once, unless `--jobs` says otherwise.
+pub const DEFAULT_JOBS: usize = 8;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "runbook",
@@ -83,7 +86,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
     pub max_output: usize,
     /// Hosts a block runs on at once when it names several.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS)]
     pub jobs: usize,
     /// Also show the output of unverified blocks.
     #[arg(short, long)]

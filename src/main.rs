@@ -195,9 +195,9 @@ async fn step(args: StepArgs) -> Result<u8, Failure> {
         Ok(step::Ending::Finished | step::Ending::Quit) => Ok(exit::PASSED),
         Ok(step::Ending::Interrupted(signal)) if signal == libc::SIGTERM => Ok(exit::TERMINATED),
         Ok(step::Ending::Interrupted(_)) => Ok(exit::INTERRUPTED),
-        Err(message) => Err(Failure::Runbook {
+        Err(error) => Err(Failure::Runbook {
             message: "cannot keep the trainee's progress".into(),
-            causes: vec![message],
+            causes: vec![error.to_string()],
         }),
     }
 }

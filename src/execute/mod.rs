@@ -22,10 +22,11 @@ use tokio::sync::mpsc;
 use crate::expect::bless_files::{self, BlessPending};
 use crate::plan::{Action, HostSpec, Plan, Step};
 use crate::report::model::{
-    AttemptResult, Event, HostResult, Outcome, Reporter, RunReport, StepResult,
+    AttemptResult, Event, HostResult, Outcome, Reporter, RunReport, SkipReason, StepKind,
+    StepResult, Unreachable,
 };
 use crate::secret::Redactor;
-use crate::session::{Cancel, Sessions};
+use crate::session::{Cancel, Sessions, Wanted};
 use crate::template::{self, Vars};
 
 /// How the run behaves, from the command line.
@@ -36,6 +37,19 @@ pub struct RunOptions {
     pub bless: bool,
     /// Hosts a fanned-out block runs on at once.
     pub jobs: usize,
+}
+
+impl RunOptions {
+    /// How `runbook step` and `runbook check` run blocks: every block on its own (a failure
+    /// does not stop the others), without `--strict` or `--bless`, with `--jobs`' default.
+    pub fn each_block_on_its_own() -> Self {
+        RunOptions {
+            keep_going: true,
+            strict: false,
+            bless: false,
+            jobs: crate::cli::DEFAULT_JOBS,
+        }
+    }
 }
 
 /// Runs a plan.
@@ -62,6 +76,25 @@ enum HostMessage {
         retrying: bool,
     },
     Done(HostResult, Option<BlessPending>),
+}
+
+/// Why the run stops after a step's result, if it does: an interrupt, a failure without
+/// `--keep-going`, or a refused host key (which stops it even with `--keep-going`).
+pub fn stop_after(result: &StepResult, options: &RunOptions) -> Option<SkipReason> {
+    if result.outcome == Outcome::Interrupted {
+        Some(SkipReason::Interrupted)
+    } else if result.outcome.is_failure(options.strict) && !options.keep_going {
+        Some(SkipReason::EarlierFailure {
+            failed: result.qualified_id.clone(),
+        })
+    } else if result.hosts.iter().any(|host| {
+        host.last_attempt()
+            .is_some_and(|attempt| attempt.unreachable == Some(Unreachable::HostKeyRefused))
+    }) {
+        Some(SkipReason::HostKeyRefused)
+    } else {
+        None
+    }
 }
 
 impl<'a> Executor<'a> {
@@ -99,50 +132,37 @@ impl<'a> Executor<'a> {
         reporter.event(&Event::RunStarted {
             steps: self.plan.steps.len(),
         });
+        let plan: &'a Plan = self.plan;
         let mut results: Vec<StepResult> = Vec::new();
-        let mut stop_reason: Option<String> = None;
-        for index in 0..self.plan.steps.len() {
-            if stop_reason.is_none() && self.cancel.requested().is_some() {
-                stop_reason = Some("the run was interrupted".into());
+        let mut stopped: Option<SkipReason> = None;
+        for (index, step) in plan.steps.iter().enumerate() {
+            if stopped.is_none() && self.cancel.requested().is_some() {
+                stopped = Some(SkipReason::Interrupted);
             }
-            let chapter = self.plan.steps[index].chapter;
-            if stop_reason.is_none()
-                && (index == 0 || self.plan.steps[index - 1].chapter != chapter)
-            {
-                self.sessions.prewarm(self.sessions_of_chapter(chapter));
+            if stopped.is_none() && (index == 0 || plan.steps[index - 1].chapter != step.chapter) {
+                self.sessions
+                    .prewarm(self.sessions_of_chapter(step.chapter));
             }
-            let result = match &stop_reason {
-                Some(reason) => self.skipped(index, reason),
-                None => self.run_step(index, reporter).await,
-            };
-            if stop_reason.is_none() {
-                if result.outcome == Outcome::Interrupted {
-                    stop_reason = Some("the run was interrupted".into());
-                } else if result.outcome.is_failure(self.options.strict) && !self.options.keep_going
-                {
-                    stop_reason = Some(format!(
-                        "not run: {} failed (use --keep-going to run on)",
-                        result.qualified_id
-                    ));
-                } else if result
-                    .message
-                    .as_deref()
-                    .is_some_and(crate::session::ssh::is_host_key_refusal)
-                {
-                    stop_reason = Some("not run: a host key check failed".into());
+            let result = match &stopped {
+                Some(reason) => {
+                    let skipped = self.skipped(step, reason.clone());
+                    reporter.event(&Event::StepFinished {
+                        result: skipped.clone(),
+                    });
+                    skipped
                 }
-            }
-            if stop_reason.is_some() && result.outcome == Outcome::Skipped {
-                reporter.event(&Event::StepFinished {
-                    result: result.clone(),
-                });
-            }
+                None => {
+                    let result = self.run_step(step, index, reporter).await;
+                    stopped = stop_after(&result, &self.options);
+                    result
+                }
+            };
             results.push(result);
         }
         let interrupted = self.cancel.requested();
         self.sessions.shutdown(interrupted.is_some()).await;
         let report = RunReport::assemble(
-            &self.plan.workshop,
+            &plan.workshop,
             self.options.strict,
             results,
             started_at,
@@ -155,10 +175,10 @@ impl<'a> Executor<'a> {
         report
     }
 
-    /// The (host, user) pairs the chapter's blocks name (hosts given by a capture are only
-    /// known when their block runs).
-    fn sessions_of_chapter(&self, chapter: usize) -> Vec<(String, Option<String>)> {
-        let mut pairs: Vec<(String, Option<String>)> = Vec::new();
+    /// The sessions the chapter's blocks name (hosts given by a capture are only known when
+    /// their block runs).
+    fn sessions_of_chapter(&self, chapter: usize) -> Vec<Wanted> {
+        let mut wanted: Vec<Wanted> = Vec::new();
         for step in self
             .plan
             .steps
@@ -167,31 +187,36 @@ impl<'a> Executor<'a> {
         {
             if let HostSpec::Hosts(hosts) = &step.hosts {
                 for host in hosts {
-                    let pair = (host.clone(), step.user.clone());
-                    if !pairs.contains(&pair) {
-                        pairs.push(pair);
+                    let session = Wanted {
+                        host: host.clone(),
+                        user: step.user.clone(),
+                    };
+                    if !wanted.contains(&session) {
+                        wanted.push(session);
                     }
                 }
             }
         }
-        pairs
+        wanted
     }
 
-    fn skipped(&self, index: usize, reason: &str) -> StepResult {
-        let step = &self.plan.steps[index];
+    fn skipped(&self, step: &Step, reason: SkipReason) -> StepResult {
         let mut result = self.blank_result(step);
         result.outcome = Outcome::Skipped;
         result.message = Some(reason.to_string());
+        result.not_run = Some(reason);
         result
     }
 
     fn blank_result(&self, step: &Step) -> StepResult {
         let block = self.plan.block_of(step);
         let (kind, command, path) = match &step.action {
-            Action::Run { script } => ("command", script.clone(), None),
-            Action::WriteFile { path, content, .. } => {
-                ("file", content.clone(), Some(self.redactor.apply(path)))
-            }
+            Action::Run { script } => (StepKind::Command, script.clone(), None),
+            Action::WriteFile { path, content, .. } => (
+                StepKind::File,
+                content.clone(),
+                Some(self.redactor.apply(path)),
+            ),
         };
         StepResult {
             qualified_id: step.qualified_id.clone(),
@@ -200,20 +225,26 @@ impl<'a> Executor<'a> {
             file: step.file.display().to_string(),
             line: step.line,
             section: block.section.clone(),
-            kind: kind.to_string(),
+            kind,
             command: self.redactor.apply(&command),
             path,
             outcome: Outcome::Skipped,
             duration_ms: 0,
             hosts: Vec::new(),
             message: None,
+            not_run: None,
             blessed: Vec::new(),
         }
     }
 
-    /// Runs step `index` on all its hosts and reports it.
-    pub async fn run_step(&mut self, index: usize, reporter: &mut dyn Reporter) -> StepResult {
-        let step = &self.plan.steps[index];
+    /// Runs `step` (the plan's step `index`, or a probe made from it: `runbook step` reads a
+    /// file back this way) on all its hosts and reports it.
+    pub async fn run_step(
+        &mut self,
+        step: &Step,
+        index: usize,
+        reporter: &mut dyn Reporter,
+    ) -> StepResult {
         let started = Instant::now();
         let mut result = self.blank_result(step);
         let hosts = match self.resolve_hosts(step) {
@@ -247,7 +278,48 @@ impl<'a> Executor<'a> {
                 result.command = self.redactor.apply(&rendered);
             }
         }
+        let (host_results, pending_bless) = self.run_on_hosts(step, index, &hosts, reporter).await;
+        result.hosts = host_results;
+        for host_result in &result.hosts {
+            if host_result.outcome == Outcome::Passed || host_result.outcome == Outcome::Blessed {
+                self.captures.extend(host_result.captures.clone());
+            }
+        }
+        if !pending_bless.is_empty() {
+            match bless_files::write_blessed(step, pending_bless, hosts.len()) {
+                Ok(changes) => result.blessed = changes,
+                Err(error) => {
+                    result.message = Some(error.to_string());
+                    for host_result in &mut result.hosts {
+                        if host_result.outcome == Outcome::Blessed {
+                            host_result.outcome = Outcome::Error;
+                        }
+                    }
+                }
+            }
+        }
+        result.outcome =
+            Outcome::worst(result.hosts.iter().map(|h| h.outcome)).unwrap_or(Outcome::Error);
+        if result.message.is_none() {
+            result.message = first_failure(&result.hosts, self.options.strict);
+        }
+        result.duration_ms = started.elapsed().as_millis() as u64;
+        reporter.event(&Event::StepFinished {
+            result: result.clone(),
+        });
+        result
+    }
 
+    /// Runs `step` on each of `hosts` concurrently (at most `--jobs` at once), reporting the
+    /// attempts as they come; the results in the order of `hosts`, and what `--bless` is to
+    /// write.
+    async fn run_on_hosts(
+        &self,
+        step: &Step,
+        index: usize,
+        hosts: &[String],
+        reporter: &mut dyn Reporter,
+    ) -> (Vec<HostResult>, Vec<BlessPending>) {
         let (sender, mut receiver) = mpsc::unbounded_channel();
         let permits = tokio::sync::Semaphore::new(self.options.jobs.max(1));
         let tasks: Vec<HostTask<'_>> = hosts
@@ -307,47 +379,11 @@ impl<'a> Executor<'a> {
             }
         }
         // Keep the hosts in the order the step names them.
-        result.hosts = hosts
+        let results = hosts
             .iter()
             .filter_map(|host| finished.remove(host))
             .collect();
-        for host_result in &result.hosts {
-            if host_result.outcome == Outcome::Passed || host_result.outcome == Outcome::Blessed {
-                self.captures.extend(host_result.captures.clone());
-            }
-        }
-        if !pending_bless.is_empty() {
-            match bless_files::write_blessed(step, pending_bless, hosts.len()) {
-                Ok(changes) => result.blessed = changes,
-                Err(message) => {
-                    result.message = Some(message);
-                    for host_result in &mut result.hosts {
-                        if host_result.outcome == Outcome::Blessed {
-                            host_result.outcome = Outcome::Error;
-                        }
-                    }
-                }
-            }
-        }
-        result.outcome =
-            Outcome::worst(result.hosts.iter().map(|h| h.outcome)).unwrap_or(Outcome::Error);
-        if result.message.is_none() {
-            result.message = result
-                .hosts
-                .iter()
-                .filter(|h| h.outcome.is_failure(self.options.strict))
-                .filter_map(|h| {
-                    h.last_attempt()
-                        .and_then(|a| a.message.clone())
-                        .map(|m| format!("{}: {m}", h.host))
-                })
-                .next();
-        }
-        result.duration_ms = started.elapsed().as_millis() as u64;
-        reporter.event(&Event::StepFinished {
-            result: result.clone(),
-        });
-        result
+        (results, pending_bless)
     }
 
     fn resolve_hosts(&self, step: &Step) -> Result<Vec<String>, String> {
@@ -368,6 +404,19 @@ impl<'a> Executor<'a> {
             }
         }
     }
+}
+
+/// The step's message when it failed: the first failing host's reason, named.
+fn first_failure(hosts: &[HostResult], strict: bool) -> Option<String> {
+    hosts
+        .iter()
+        .filter(|h| h.outcome.is_failure(strict))
+        .filter_map(|h| {
+            h.last_attempt()
+                .and_then(|a| a.message.clone())
+                .map(|m| format!("{}: {m}", h.host))
+        })
+        .next()
 }
 
 /// Polls futures concurrently within the current task until all are done (a small join_all:
@@ -393,4 +442,122 @@ async fn join_all<F: Future<Output = ()>>(futures: Vec<F>) {
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(outcome: Outcome, unreachable: Option<Unreachable>) -> StepResult {
+        let mut attempt = host::failed_attempt(1, outcome, String::new());
+        attempt.unreachable = unreachable;
+        StepResult {
+            qualified_id: "01/b".into(),
+            id: "b".into(),
+            chapter: "01".into(),
+            file: "workshop/01.md".into(),
+            line: 3,
+            section: None,
+            kind: StepKind::Command,
+            command: "true\n".into(),
+            path: None,
+            outcome,
+            duration_ms: 0,
+            hosts: vec![HostResult {
+                host: "e1".into(),
+                user: "root".into(),
+                outcome,
+                expected: None,
+                attempts: vec![attempt],
+                captures: Vars::new(),
+            }],
+            message: None,
+            not_run: None,
+            blessed: Vec::new(),
+        }
+    }
+
+    fn options(keep_going: bool, strict: bool) -> RunOptions {
+        RunOptions {
+            keep_going,
+            strict,
+            bless: false,
+            jobs: 1,
+        }
+    }
+
+    #[test]
+    fn the_run_stops_after_an_interrupt_a_failure_or_a_refused_host_key() {
+        let refused = Some(Unreachable::HostKeyRefused);
+        let failure = Some(SkipReason::EarlierFailure {
+            failed: "01/b".into(),
+        });
+        let cases = [
+            (Outcome::Passed, None, options(false, false), None),
+            (
+                Outcome::Mismatch,
+                None,
+                options(false, false),
+                failure.clone(),
+            ),
+            (Outcome::Mismatch, None, options(true, false), None),
+            (Outcome::Unverified, None, options(false, false), None),
+            (
+                Outcome::Unverified,
+                None,
+                options(false, true),
+                failure.clone(),
+            ),
+            (
+                Outcome::Interrupted,
+                None,
+                options(true, false),
+                Some(SkipReason::Interrupted),
+            ),
+            (
+                Outcome::Unreachable,
+                Some(Unreachable::NoShell),
+                options(true, false),
+                None,
+            ),
+            (
+                Outcome::Unreachable,
+                refused,
+                options(true, false),
+                Some(SkipReason::HostKeyRefused),
+            ),
+            (
+                Outcome::Unreachable,
+                refused,
+                options(false, false),
+                failure,
+            ),
+        ];
+        for (outcome, unreachable, options, stop) in cases {
+            assert_eq!(
+                stop_after(&result(outcome, unreachable), &options),
+                stop,
+                "{outcome:?} {unreachable:?} {options:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn skip_reasons_read_as_before() {
+        assert_eq!(
+            SkipReason::Interrupted.to_string(),
+            "the run was interrupted"
+        );
+        assert_eq!(
+            SkipReason::EarlierFailure {
+                failed: "01/b".into()
+            }
+            .to_string(),
+            "not run: 01/b failed (use --keep-going to run on)"
+        );
+        assert_eq!(
+            SkipReason::HostKeyRefused.to_string(),
+            "not run: a host key check failed"
+        );
+    }
 }

@@ -22,7 +22,7 @@ pub fn relative_path(step: &StepResult, host: &HostResult) -> PathBuf {
 pub fn render_all(report: &RunReport) -> Vec<(PathBuf, String)> {
     let mut casts = Vec::new();
     for step in report.chapters.iter().flat_map(|chapter| &chapter.steps) {
-        if step.kind != "command" {
+        if step.kind != super::model::StepKind::Command {
             continue;
         }
         for host in &step.hosts {
@@ -137,6 +137,7 @@ mod tests {
             line_times_ms: times,
             diff: None,
             message: None,
+            unreachable: None,
         }
     }
 

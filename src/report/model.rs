@@ -89,6 +89,22 @@ pub struct AttemptResult {
     pub diff: Option<Diff>,
     /// Why, in a sentence, when it did not pass.
     pub message: Option<String>,
+    /// For an `unreachable` attempt: why the host gave no shell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<Unreachable>,
+}
+
+/// Why a host gave no shell to an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unreachable {
+    /// No shell could be opened: the host is down or refuses the login, the container does
+    /// not run...
+    NoShell,
+    /// SSH refused the host's key: never retried, and the run stops.
+    HostKeyRefused,
+    /// The shell went away during the block (a lost connection).
+    Lost,
 }
 
 /// What `--bless` did for one expected file.
@@ -126,8 +142,7 @@ pub struct StepResult {
     pub file: String,
     pub line: usize,
     pub section: Option<String>,
-    /// `command` or `file`.
-    pub kind: String,
+    pub kind: StepKind,
     /// The command as run (templates rendered), or the file's path and content.
     pub command: String,
     /// For `file=` blocks: the path written.
@@ -136,7 +151,43 @@ pub struct StepResult {
     pub duration_ms: u64,
     pub hosts: Vec<HostResult>,
     pub message: Option<String>,
+    /// For a skipped block: why it was not run (`message` says it in words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<SkipReason>,
     pub blessed: Vec<BlessChange>,
+}
+
+/// What a block does: runs a command, or writes a file (`file=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    Command,
+    File,
+}
+
+/// Why a block was not run: the run stopped before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "because", rename_all = "snake_case")]
+pub enum SkipReason {
+    Interrupted,
+    /// An earlier block failed and `--keep-going` was not given.
+    EarlierFailure {
+        failed: String,
+    },
+    /// A host's key was refused: the run stops even with `--keep-going`.
+    HostKeyRefused,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Interrupted => f.write_str("the run was interrupted"),
+            SkipReason::EarlierFailure { failed } => {
+                write!(f, "not run: {failed} failed (use --keep-going to run on)")
+            }
+            SkipReason::HostKeyRefused => f.write_str("not run: a host key check failed"),
+        }
+    }
 }
 
 /// A chapter with its blocks' results.

@@ -70,13 +70,7 @@ impl TerminalReporter {
 
     fn print_step(&mut self, result: &StepResult) {
         let outcome = result.outcome;
-        if outcome == Outcome::Skipped
-            && self.done > 0
-            && result
-                .message
-                .as_deref()
-                .is_some_and(|m| m.starts_with("not run") || m.contains("interrupted"))
-        {
+        if self.done > 0 && result.not_run.is_some() {
             self.not_run += 1;
             return;
         }

@@ -7,9 +7,11 @@
 //! - [`shell`]: one persistent shell ([`Session`]) and how a block ends ([`Ending`]);
 //! - [`transport`]: how a host is reached (local process, `lxc-attach`, `docker exec`, [`ssh`]);
 //! - [`protocol`]: the frames and scripts written to a shell, and the output buffer;
-//! - [`settings`]: every wait and limit; [`cancel`]: the stop request of SIGINT/SIGTERM.
+//! - [`settings`]: every wait and limit; [`cancel`]: the stop request of SIGINT/SIGTERM;
+//! - [`error`]: why a host gave no shell ([`SessionError`]), a refused host key among them.
 
 pub mod cancel;
+pub mod error;
 pub mod pool;
 pub mod protocol;
 pub mod settings;
@@ -18,7 +20,8 @@ pub mod ssh;
 pub mod transport;
 
 pub use cancel::Cancel;
-pub use pool::{SessionLock, Sessions, futures_join_all};
+pub use error::{HostKeyRefusal, SessionError, ShellFailure};
+pub use pool::{SessionLock, Sessions, Wanted, futures_join_all};
 pub use settings::SessionSettings;
-pub use shell::{Ending, Execution, Session};
+pub use shell::{Ending, Execution, Lost, Session};
 pub use transport::Transport;

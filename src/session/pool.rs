@@ -6,19 +6,27 @@ use std::sync::{Arc, Mutex as StdMutex};
 
 use tokio::sync::Mutex;
 
-use super::SessionSettings;
 use super::protocol;
 use super::shell::Session;
 use super::transport::Transport;
+use super::{SessionError, SessionSettings};
 use crate::inventory::Inventory;
 
+/// (host, user): one session each.
 type SessionKey = (String, String);
+
+/// A session the coming blocks will want: on `host`, as `user` (`None`: the login user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    pub host: String,
+    pub user: Option<String>,
+}
 
 /// All sessions of a run, opened on first use.
 #[derive(Debug)]
 pub struct Sessions {
     inventory: Arc<Inventory>,
-    pub settings: SessionSettings,
+    pub settings: Arc<SessionSettings>,
     transports: StdMutex<HashMap<String, Arc<Transport>>>,
     sessions: StdMutex<HashMap<SessionKey, Arc<Mutex<Option<Session>>>>>,
 }
@@ -30,21 +38,18 @@ impl Sessions {
     pub fn new(inventory: Arc<Inventory>, settings: SessionSettings) -> Self {
         Sessions {
             inventory,
-            settings,
+            settings: Arc::new(settings),
             transports: StdMutex::new(HashMap::new()),
             sessions: StdMutex::new(HashMap::new()),
         }
     }
 
-    fn transport(&self, host: &str) -> Result<Arc<Transport>, String> {
+    fn transport(&self, host: &str) -> Result<Arc<Transport>, SessionError> {
         let found = self
             .inventory
             .host(host)
-            .ok_or_else(|| format!("unknown host `{host}`"))?;
-        let mut transports = self
-            .transports
-            .lock()
-            .map_err(|_| "session table poisoned")?;
+            .ok_or_else(|| SessionError::UnknownHost(host.to_string()))?;
+        let mut transports = self.transports.lock().map_err(|_| SessionError::Poisoned)?;
         Ok(Arc::clone(
             transports
                 .entry(host.to_string())
@@ -52,18 +57,23 @@ impl Sessions {
         ))
     }
 
-    /// The user a block runs as on `host` when it names none.
-    pub fn default_user(&self, host: &str) -> Result<String, String> {
-        Ok(self.transport(host)?.login_user())
+    /// The user a block runs as on `host` when it names none (`None` for a host the
+    /// inventory does not have).
+    pub fn default_user(&self, host: &str) -> Option<String> {
+        Some(self.transport(host).ok()?.login_user())
     }
 
     /// A live session for (`host`, `user`), opening one if needed.
-    pub async fn acquire(&self, host: &str, user: Option<&str>) -> Result<SessionLock, String> {
+    pub async fn acquire(
+        &self,
+        host: &str,
+        user: Option<&str>,
+    ) -> Result<SessionLock, SessionError> {
         let transport = self.transport(host)?;
         let login = transport.login_user();
         let user = user.unwrap_or(&login).to_string();
         let slot = {
-            let mut sessions = self.sessions.lock().map_err(|_| "session table poisoned")?;
+            let mut sessions = self.sessions.lock().map_err(|_| SessionError::Poisoned)?;
             Arc::clone(
                 sessions
                     .entry((host.to_string(), user.clone()))
@@ -84,13 +94,18 @@ impl Sessions {
                     });
                 Some(template.replace("{user}", &protocol::shell_quote(&user)))
             };
-            let session =
-                match Session::start(Arc::clone(&transport), switch.as_deref(), &self.settings)
-                    .await
-                {
-                    Ok(session) => session,
-                    Err(reason) => return Err(transport.explain_failure(reason).await),
-                };
+            let started = Session::start(
+                Arc::clone(&transport),
+                switch.as_deref(),
+                Arc::clone(&self.settings),
+            )
+            .await;
+            let session = match started {
+                Ok(session) => session,
+                Err(reason) => {
+                    return Err(transport.explain_failure(reason, &self.settings).await);
+                }
+            };
             *lock = Some(session);
         }
         Ok(lock)
@@ -109,8 +124,8 @@ impl Sessions {
     /// host's first contact therefore stays lazy; a block on several hosts still connects to
     /// them concurrently. A pre-opening that fails is forgotten: the block that needs the
     /// session tries again and reports the error itself.
-    pub fn prewarm(self: &Arc<Self>, pairs: Vec<(String, Option<String>)>) {
-        for (host, user) in pairs {
+    pub fn prewarm(self: &Arc<Self>, wanted: Vec<Wanted>) {
+        for Wanted { host, user } in wanted {
             let sessions = Arc::clone(self);
             tokio::spawn(async move {
                 let Ok(transport) = sessions.transport(&host) else {
@@ -132,7 +147,7 @@ impl Sessions {
                         return;
                     }
                 }
-                if transport.is_present().await {
+                if transport.is_present(&sessions.settings).await {
                     let _ = sessions.acquire(&host, Some(&user)).await;
                 }
             });

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use super::error::ShellFailure;
 use super::protocol::{self, Marker, OutputBuffer};
 use super::transport::{ShellProcess, ShellReader, Transport};
-use super::{Cancel, SessionSettings};
+use super::{Cancel, SessionError, SessionSettings};
 
 /// How a block's run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +20,18 @@ pub enum Ending {
     TimedOut,
     Interrupted,
     /// The shell went away during the block (`exit` in the block, a lost connection).
-    Lost(String),
+    Lost(Lost),
+}
+
+/// How the shell went away during a block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Lost {
+    #[error("the session was closed")]
+    Closed,
+    #[error("cannot write to the shell: {0}")]
+    CannotWrite(String),
+    #[error("the shell ended during the block")]
+    ShellEnded,
 }
 
 /// What running one block produced.
@@ -43,11 +55,11 @@ pub struct Session {
     stdout: ShellReader,
     guard: Option<tokio::process::Child>,
     transport: Arc<Transport>,
+    settings: Arc<SessionSettings>,
     nonce: String,
     pid: u32,
     sid: u32,
     alive: bool,
-    control_timeout: Duration,
 }
 
 impl std::fmt::Debug for Session {
@@ -56,13 +68,32 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// What a shell that failed to start printed on its stderr (the last few KiB).
+fn stderr_words(process: &ShellProcess) -> String {
+    let tail = process
+        .stderr_tail
+        .lock()
+        .map(|tail| tail.clone())
+        .unwrap_or_default();
+    String::from_utf8_lossy(&tail).trim().to_string()
+}
+
+/// `first: second`, either part left out when empty.
+fn joined(first: String, second: String) -> String {
+    match (first.is_empty(), second.is_empty()) {
+        (_, true) => first,
+        (true, false) => second,
+        (false, false) => format!("{first}: {second}"),
+    }
+}
+
 impl Session {
     /// Opens the shell and waits for it to announce itself.
     pub async fn start(
         transport: Arc<Transport>,
         switch_user: Option<&str>,
-        settings: &SessionSettings,
-    ) -> Result<Session, String> {
+        settings: Arc<SessionSettings>,
+    ) -> Result<Session, SessionError> {
         let mut process = transport.open_shell(switch_user).await?;
         let nonce = protocol::rand_nonce::nonce();
         let bootstrap = protocol::bootstrap(&nonce);
@@ -70,45 +101,32 @@ impl Session {
         let _ = process.stdin.flush().await;
         let mut buffer = OutputBuffer::new(&nonce, 64 * 1024);
         let deadline = tokio::time::Instant::now() + settings.connect_timeout;
-        let describe_exit = |process: &ShellProcess, what: &str| {
-            let tail = process
-                .stderr_tail
-                .lock()
-                .map(|tail| tail.clone())
-                .unwrap_or_default();
-            let text = String::from_utf8_lossy(&tail).trim().to_string();
-            if text.is_empty() {
-                what.to_string()
-            } else {
-                format!("{what}: {text}")
-            }
-        };
         if sent.is_err() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            return Err(describe_exit(&process, "the shell exited at once"));
+            tokio::time::sleep(settings.failure_words).await;
+            return Err(SessionError::NoShell {
+                failure: ShellFailure::ExitedAtOnce,
+                said: stderr_words(&process),
+            });
         }
         loop {
             let ready = match tokio::time::timeout_at(deadline, process.stdout.read()).await {
                 Ok(Some(data)) => buffer.push(data),
                 Ok(None) => {
                     // Give stderr's reader a moment to collect the reason.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    tokio::time::sleep(settings.failure_words).await;
                     let printed = String::from_utf8_lossy(&buffer.finish().output)
                         .trim()
                         .to_string();
-                    let mut reason =
-                        describe_exit(&process, "the shell exited before it was ready");
-                    if !printed.is_empty() {
-                        reason = format!("{reason}: {printed}");
-                    }
-                    return Err(reason);
+                    return Err(SessionError::NoShell {
+                        failure: ShellFailure::ExitedBeforeReady,
+                        said: joined(stderr_words(&process), printed),
+                    });
                 }
                 Err(_) => {
-                    let waited = settings.connect_timeout.as_secs();
-                    return Err(describe_exit(
-                        &process,
-                        &format!("no shell within {waited}s"),
-                    ));
+                    return Err(SessionError::NoShell {
+                        failure: ShellFailure::NotWithin(settings.connect_timeout),
+                        said: stderr_words(&process),
+                    });
                 }
             };
             if let Some((Marker::Ready { pid, sid, .. }, _)) = ready {
@@ -117,11 +135,11 @@ impl Session {
                     stdout: process.stdout,
                     guard: Some(process.guard),
                     transport,
+                    settings,
                     nonce,
                     pid,
                     sid,
                     alive: true,
-                    control_timeout: settings.control_timeout,
                 });
             }
         }
@@ -142,24 +160,13 @@ impl Session {
     }
 
     /// Runs one script and reports how it went.
-    pub async fn run(
-        &mut self,
-        script: &str,
-        timeout: Duration,
-        settings: &SessionSettings,
-        cancel: &Cancel,
-    ) -> Execution {
+    pub async fn run(&mut self, script: &str, timeout: Duration, cancel: &Cancel) -> Execution {
         let started = Instant::now();
-        let mut buffer = OutputBuffer::new(&self.nonce, settings.output_cap);
+        let mut buffer = OutputBuffer::new(&self.nonce, self.settings.output_cap);
         let frame = protocol::frame(script);
         let Some(stdin) = self.stdin.as_mut() else {
             self.alive = false;
-            return finish(
-                buffer,
-                None,
-                started,
-                Ending::Lost("the session was closed".into()),
-            );
+            return finish(buffer, None, started, Ending::Lost(Lost::Closed));
         };
         let written = match stdin.write_all(frame.as_bytes()).await {
             Ok(()) => stdin.flush().await,
@@ -167,12 +174,8 @@ impl Session {
         };
         if let Err(error) = written {
             self.alive = false;
-            return finish(
-                buffer,
-                None,
-                started,
-                Ending::Lost(format!("cannot write to the shell: {error}")),
-            );
+            let lost = Lost::CannotWrite(error.to_string());
+            return finish(buffer, None, started, Ending::Lost(lost));
         }
         let deadline = tokio::time::Instant::now() + timeout;
         let mut cancel = cancel.clone();
@@ -201,30 +204,21 @@ impl Session {
             Wait::Closed => {
                 self.alive = false;
                 let code = self.exit_status().await;
-                let lost = Ending::Lost("the shell ended during the block".into());
-                return finish(buffer, code, started, lost);
+                return finish(buffer, code, started, Ending::Lost(Lost::ShellEnded));
             }
             Wait::Stop(ending) => ending,
         };
-        let code = self.abort(&mut buffer, settings).await;
+        let code = self.abort(&mut buffer).await;
         finish(buffer, code, started, ending)
     }
 
     /// Stops the running block: TERM to its process groups, a grace period, then KILL; if the
     /// shell still does not answer, the session is ended and will be replaced.
-    async fn abort(
-        &mut self,
-        buffer: &mut OutputBuffer,
-        settings: &SessionSettings,
-    ) -> Option<i32> {
-        for (signal, wait) in [("TERM", settings.grace), ("KILL", Duration::from_secs(2))] {
+    async fn abort(&mut self, buffer: &mut OutputBuffer) -> Option<i32> {
+        let settings = Arc::clone(&self.settings);
+        for (signal, wait) in [("TERM", settings.grace), ("KILL", settings.after_kill)] {
             let script = protocol::kill_script(self.pid, self.sid, signal);
-            if self
-                .transport
-                .control(&script, settings.control_timeout)
-                .await
-                .is_err()
-            {
+            if self.transport.control(&script, &settings).await.is_err() {
                 // The host does not answer (frozen, unplugged): asking it again to end the
                 // session would only wait as long once more. Drop the local side; the next
                 // block on this host opens a new session once it answers.
@@ -266,7 +260,7 @@ impl Session {
             return;
         }
         let mut discard = OutputBuffer::new(&self.nonce, 4096);
-        let until = tokio::time::Instant::now() + Duration::from_secs(2);
+        let until = tokio::time::Instant::now() + self.settings.settle;
         loop {
             match tokio::time::timeout_at(until, self.stdout.read()).await {
                 Ok(Some(data)) => {
@@ -290,7 +284,7 @@ impl Session {
     /// docker exec, the remote shell's status).
     async fn exit_status(&mut self) -> Option<i32> {
         let child = self.guard.as_mut()?;
-        let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
+        let status = tokio::time::timeout(self.settings.shell_exit, child.wait())
             .await
             .ok()?
             .ok()?;
@@ -303,11 +297,11 @@ impl Session {
         self.alive = false;
         if force {
             let script = protocol::end_session_script(self.pid, self.sid);
-            let _ = self.transport.control(&script, self.control_timeout).await;
+            let _ = self.transport.control(&script, &self.settings).await;
         } else {
             self.stdin = None;
             if let Some(child) = self.guard.as_mut() {
-                let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+                let _ = tokio::time::timeout(self.settings.shell_exit, child.wait()).await;
             }
         }
         // Dropping the guard kills the local side (bash, lxc-attach, docker or the ssh client).
@@ -364,9 +358,7 @@ mod tests {
             .await
             .expect("a session");
         let session = lock.as_mut().expect("started");
-        session
-            .run(script, timeout, &sessions.settings, cancel)
-            .await
+        session.run(script, timeout, cancel).await
     }
 
     #[tokio::test]
@@ -520,7 +512,7 @@ mod tests {
             Duration::from_secs(5),
         )
         .await;
-        assert!(matches!(execution.ending, Ending::Lost(_)));
+        assert_eq!(execution.ending, Ending::Lost(Lost::ShellEnded));
         assert_eq!(execution.exit_code, Some(3));
         assert_eq!(String::from_utf8_lossy(&execution.output), "bye\n");
         let next = run(&sessions, &cancel, "echo again\n", Duration::from_secs(5)).await;

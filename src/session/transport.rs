@@ -4,13 +4,11 @@
 //! there without network traffic.
 
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
-
 use tokio::io::{AsyncReadExt, AsyncWrite};
 use tokio::process::Command;
 
-use super::SessionSettings;
 use super::ssh;
+use super::{SessionError, SessionSettings};
 use crate::inventory::{Host, TransportKind};
 
 /// A shell's stdout, read directly by whoever runs a block: a block's bytes go straight from
@@ -101,9 +99,11 @@ pub enum Transport {
 const CONTAINER_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 impl Transport {
-    pub fn for_host(host: &Host, settings: &SessionSettings) -> Self {
+    pub fn for_host(host: &Host, settings: &Arc<SessionSettings>) -> Self {
         match host.transport {
-            TransportKind::Ssh => Transport::Ssh(ssh::SshTransport::new(host.clone(), settings)),
+            TransportKind::Ssh => {
+                Transport::Ssh(ssh::SshTransport::new(host.clone(), Arc::clone(settings)))
+            }
             kind => Transport::Process {
                 kind,
                 container: host.container.clone(),
@@ -157,8 +157,8 @@ impl Transport {
     pub(super) async fn open_shell(
         &self,
         switch_user: Option<&str>,
-    ) -> Result<ShellProcess, String> {
-        match self {
+    ) -> Result<ShellProcess, SessionError> {
+        let mut child = match self {
             Transport::Process { kind, container } => {
                 let argv = Self::process_argv(*kind, container, switch_user);
                 let mut command = Command::new(&argv[0]);
@@ -169,36 +169,31 @@ impl Transport {
                     .stderr(std::process::Stdio::piped())
                     .kill_on_drop(true);
                 crate::sys::detach_session(&mut command);
-                let mut child = command
-                    .spawn()
-                    .map_err(|error| format!("cannot start `{}`: {error}", argv[0]))?;
-                let stdin = child.stdin.take().ok_or("no stdin pipe")?;
-                let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-                let stderr = child.stderr.take().ok_or("no stderr pipe")?;
-                Ok(ShellProcess {
-                    stdin: Box::new(stdin),
-                    stdout: ShellReader::new(stdout),
-                    stderr_tail: spawn_tail(stderr),
-                    guard: child,
-                })
+                command.spawn().map_err(|source| SessionError::Spawn {
+                    program: argv[0].clone(),
+                    source,
+                })?
             }
-            Transport::Ssh(ssh) => {
-                let mut child = ssh.open_shell(switch_user).await?;
-                let stdin = child.stdin.take().ok_or("no stdin pipe")?;
-                let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-                let stderr = child.stderr.take().ok_or("no stderr pipe")?;
-                Ok(ShellProcess {
-                    stdin: Box::new(stdin),
-                    stdout: ShellReader::new(stdout),
-                    stderr_tail: spawn_tail(stderr),
-                    guard: child,
-                })
-            }
-        }
+            Transport::Ssh(ssh) => ssh.open_shell(switch_user).await?,
+        };
+        let stdin = child.stdin.take().ok_or(SessionError::NoPipe("stdin"))?;
+        let stdout = child.stdout.take().ok_or(SessionError::NoPipe("stdout"))?;
+        let stderr = child.stderr.take().ok_or(SessionError::NoPipe("stderr"))?;
+        Ok(ShellProcess {
+            stdin: Box::new(stdin),
+            stdout: ShellReader::new(stdout),
+            stderr_tail: spawn_tail(stderr),
+            guard: child,
+        })
     }
 
-    /// Runs a short script beside the session (to signal what the session runs).
-    pub async fn control(&self, script: &str, limit: Duration) -> Result<String, String> {
+    /// Runs a short script beside the session (to signal what the session runs), giving up
+    /// after the settings' `control_timeout`.
+    pub async fn control(
+        &self,
+        script: &str,
+        settings: &SessionSettings,
+    ) -> Result<String, SessionError> {
         let run = async {
             match self {
                 Transport::Process { kind, container } => {
@@ -209,15 +204,15 @@ impl Transport {
                         .stdin(std::process::Stdio::null())
                         .kill_on_drop(true);
                     crate::sys::detach_session(&mut command);
-                    let output = command.output().await.map_err(|error| error.to_string())?;
+                    let output = command.output().await?;
                     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
                 }
                 Transport::Ssh(ssh) => ssh.control(script).await,
             }
         };
-        match tokio::time::timeout(limit, run).await {
+        match tokio::time::timeout(settings.control_timeout, run).await {
             Ok(result) => result,
-            Err(_) => Err(format!("no answer within {}s", limit.as_secs())),
+            Err(_) => Err(SessionError::NoAnswer(settings.control_timeout)),
         }
     }
 
@@ -228,20 +223,26 @@ impl Transport {
     }
 
     /// Adds what a container's manager says when a shell could not be opened in it.
-    pub(super) async fn explain_failure(&self, reason: String) -> String {
+    pub(super) async fn explain_failure(
+        &self,
+        reason: SessionError,
+        settings: &SessionSettings,
+    ) -> SessionError {
         match self {
             Transport::Process { kind, container }
                 if matches!(kind, TransportKind::Lxc | TransportKind::Docker)
-                    && !self.is_present().await =>
+                    && !self.is_present(settings).await =>
             {
                 let start = if *kind == TransportKind::Lxc {
                     format!("lxc-start -n {container}")
                 } else {
                     format!("docker start {container}")
                 };
-                format!(
-                    "the container `{container}` is not running (start it with `{start}`, or check runbook_container): {reason}"
-                )
+                SessionError::ContainerNotRunning {
+                    container: container.clone(),
+                    start,
+                    reason: Box::new(reason),
+                }
             }
             _ => reason,
         }
@@ -249,8 +250,8 @@ impl Transport {
 
     /// Whether the host is known to be there without sending anything over a network: this
     /// machine always is; a container when its manager (a local command) says it runs; an
-    /// SSH host only once it has answered in this run. See [`Sessions::prewarm`].
-    pub(super) async fn is_present(&self) -> bool {
+    /// SSH host only once it has answered in this run. See [`super::Sessions::prewarm`].
+    pub(super) async fn is_present(&self, settings: &SessionSettings) -> bool {
         let probe = |program: &str, args: Vec<String>, expected: &'static str| {
             let mut command = Command::new(program);
             command
@@ -258,8 +259,9 @@ impl Transport {
                 .stdin(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .kill_on_drop(true);
+            let limit = settings.presence_probe;
             async move {
-                let output = tokio::time::timeout(Duration::from_secs(5), command.output()).await;
+                let output = tokio::time::timeout(limit, command.output()).await;
                 matches!(output, Ok(Ok(output)) if String::from_utf8_lossy(&output.stdout).trim() == expected)
             }
         };

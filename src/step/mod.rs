@@ -18,8 +18,9 @@ use crate::execute::{Executor, RunOptions};
 use crate::expect::pattern::{Expected, LineKind, Matcher, Origin, PatternLine};
 use crate::lab::Lab;
 use crate::plan::{Action as Work, Expectations, HostSpec, Plan, Step};
-use crate::report::model::{Event, HostResult, Outcome, Reporter, StepResult};
+use crate::report::model::{Event, HostResult, Outcome, Reporter, StepKind, StepResult};
 use crate::template;
+pub use progress::ProgressError;
 use progress::{BlockStatus, Progress};
 use screen::{Action, Answer, Offer, Screen};
 
@@ -72,7 +73,7 @@ pub async fn run(
     selection: Selection,
     lab: &Lab,
     progress_path: PathBuf,
-) -> Result<Ending, String> {
+) -> Result<Ending, ProgressError> {
     let workshop = plan
         .workshop
         .dir
@@ -88,16 +89,10 @@ pub async fn run(
         }
         progress
     };
-    let options = RunOptions {
-        keep_going: true,
-        strict: false,
-        bless: false,
-        jobs: 8,
-    };
     let mut executor = Executor::new(
         plan,
         lab.sessions.clone(),
-        options,
+        RunOptions::each_block_on_its_own(),
         lab.redactor.clone(),
         lab.cancel.clone(),
     );
@@ -155,7 +150,7 @@ impl<'a> TraineeSession<'a> {
         )
     }
 
-    async fn follow(&mut self) -> Result<Ending, String> {
+    async fn follow(&mut self) -> Result<Ending, ProgressError> {
         let total = self.selection.window.len();
         if total == 0 {
             self.screen.line("No block to follow in this selection.");
@@ -225,7 +220,7 @@ impl<'a> TraineeSession<'a> {
             .map(|step| step.qualified_id.clone())
     }
 
-    async fn finish(&mut self) -> Result<Ending, String> {
+    async fn finish(&mut self) -> Result<Ending, ProgressError> {
         self.save()?;
         let mut counts = std::collections::BTreeMap::new();
         for index in &self.selection.window {
@@ -254,13 +249,13 @@ impl<'a> TraineeSession<'a> {
         Ok(Ending::Finished)
     }
 
-    fn save(&mut self) -> Result<(), String> {
+    fn save(&mut self) -> Result<(), ProgressError> {
         self.progress.captures = self.executor.captures().clone();
         self.progress.save(&self.progress_path)
     }
 
     /// Shows the block at `position`, asks, and acts.
-    async fn block(&mut self, position: usize) -> Result<Flow, String> {
+    async fn block(&mut self, position: usize) -> Result<Flow, ProgressError> {
         let index = self.selection.window[position];
         self.show_block(index);
         let step = self.step(position);
@@ -300,10 +295,10 @@ impl<'a> TraineeSession<'a> {
     }
 
     /// Enter: runbook runs the block; on failure the trainee retries, skips or quits.
-    async fn run_block(&mut self, position: usize) -> Result<Flow, String> {
+    async fn run_block(&mut self, position: usize) -> Result<Flow, ProgressError> {
         let index = self.selection.window[position];
         loop {
-            let result = self.execute(self.plan, index).await;
+            let result = self.execute(&self.plan.steps[index], index).await;
             if result.outcome == Outcome::Interrupted || self.lab.cancel.requested().is_some() {
                 return Ok(Flow::Stop(self.interrupted()));
             }
@@ -344,27 +339,22 @@ impl<'a> TraineeSession<'a> {
     /// left. A `file=` block: the file on the host must hold the block's content. A `check`
     /// block: it is read-only, so it is simply run. A command: the `check` blocks right after
     /// it are run; without any, nothing can be checked and the block is marked so.
-    async fn typed(&mut self, position: usize) -> Result<Flow, String> {
+    async fn typed(&mut self, position: usize) -> Result<Flow, ProgressError> {
         let index = self.selection.window[position];
         let plan: &'a Plan = self.plan;
         let step = &plan.steps[index];
-        let probe_plan;
-        let (probe, probes): (&Plan, Vec<usize>) = if matches!(step.action, Work::WriteFile { .. })
-        {
-            probe_plan = file_probe(self.plan, index);
+        let probe = if matches!(step.action, Work::WriteFile { .. }) {
             self.screen.line(
                 Style::new().dim().apply_to(
                     "runbook reads the file back and compares it with the block's content.",
                 ),
             );
-            (&probe_plan, vec![0])
+            Probe::ReadBack(read_back(step))
         } else if step.check {
-            (self.plan, vec![index])
+            Probe::Checks(vec![index])
         } else {
-            let checks: Vec<usize> = (index + 1..self.plan.steps.len())
-                .take_while(|&i| {
-                    self.plan.steps[i].check && self.plan.steps[i].chapter == step.chapter
-                })
+            let checks: Vec<usize> = (index + 1..plan.steps.len())
+                .take_while(|&i| plan.steps[i].check && plan.steps[i].chapter == step.chapter)
                 .collect();
             if checks.is_empty() {
                 self.screen.line(Style::new().yellow().apply_to(
@@ -376,18 +366,22 @@ impl<'a> TraineeSession<'a> {
             }
             let names: Vec<&str> = checks
                 .iter()
-                .map(|&i| self.plan.steps[i].qualified_id.as_str())
+                .map(|&i| plan.steps[i].qualified_id.as_str())
                 .collect();
             self.screen.line(Style::new().dim().apply_to(format!(
                 "runbook checks the state your command should have left: {}",
                 names.join(", ")
             )));
-            (self.plan, checks)
+            Probe::Checks(checks)
         };
         loop {
             let mut all_passed = true;
-            for &probe_index in &probes {
-                let result = self.execute(probe, probe_index).await;
+            let probes: Vec<(&Step, usize)> = match &probe {
+                Probe::ReadBack(read) => vec![(read, index)],
+                Probe::Checks(checks) => checks.iter().map(|&i| (&plan.steps[i], i)).collect(),
+            };
+            for (probe_step, probe_index) in probes {
+                let result = self.execute(probe_step, probe_index).await;
                 if result.outcome == Outcome::Interrupted || self.lab.cancel.requested().is_some() {
                     return Ok(Flow::Stop(self.interrupted()));
                 }
@@ -398,13 +392,12 @@ impl<'a> TraineeSession<'a> {
                 }
             }
             if all_passed {
-                let id = self.plan.steps[index].qualified_id.clone();
-                self.progress.record(&id, BlockStatus::Typed);
+                self.progress.record(&step.qualified_id, BlockStatus::Typed);
                 let mut next = position + 1;
-                if std::ptr::eq(probe, self.plan) {
-                    for &check in &probes {
+                if let Probe::Checks(checks) = &probe {
+                    for &check in checks {
                         if check != index {
-                            let id = self.plan.steps[check].qualified_id.clone();
+                            let id = plan.steps[check].qualified_id.clone();
                             self.progress.record(&id, BlockStatus::Passed);
                         }
                         // The checks already ran: move past them.
@@ -423,8 +416,8 @@ impl<'a> TraineeSession<'a> {
             match self.screen.ask(&offers, &self.lab.cancel).await {
                 Answer::Chose(Action::Retry) => {}
                 Answer::Chose(Action::Skip) => {
-                    let id = self.plan.steps[index].qualified_id.clone();
-                    self.progress.record(&id, BlockStatus::Skipped);
+                    self.progress
+                        .record(&step.qualified_id, BlockStatus::Skipped);
                     return Ok(Flow::Goto(position + 1));
                 }
                 Answer::Interrupted => return Ok(Flow::Stop(self.interrupted())),
@@ -433,30 +426,13 @@ impl<'a> TraineeSession<'a> {
         }
     }
 
-    /// Runs step `index` of `plan` (the workshop's, or a probe built from it) with the values
-    /// captured so far; keeps what it captures.
-    async fn execute(&mut self, plan: &Plan, index: usize) -> StepResult {
+    /// Runs `step` (the plan's step `index`, or the read-back probe made from it) with the
+    /// values captured so far; keeps what it captures.
+    async fn execute(&mut self, step: &Step, index: usize) -> StepResult {
         let mut live = Live {
             screen: &self.screen,
         };
-        if std::ptr::eq(plan, self.plan) {
-            return self.executor.run_step(index, &mut live).await;
-        }
-        let options = RunOptions {
-            keep_going: true,
-            strict: false,
-            bless: false,
-            jobs: 8,
-        };
-        let mut probe = Executor::new(
-            plan,
-            self.lab.sessions.clone(),
-            options,
-            self.lab.redactor.clone(),
-            self.lab.cancel.clone(),
-        );
-        probe.restore_captures(self.executor.captures().clone());
-        probe.run_step(index, &mut live).await
+        self.executor.run_step(step, index, &mut live).await
     }
 
     /// The header of a block: where the trainee is, the prose before it, what will run where.
@@ -585,7 +561,7 @@ impl<'a> TraineeSession<'a> {
         let user = step.user.clone().or_else(|| {
             hosts
                 .first()
-                .and_then(|host| self.lab.sessions.default_user(host).ok())
+                .and_then(|host| self.lab.sessions.default_user(host))
         });
         match user {
             Some(user) if !user.is_empty() => format!("{where_} as {user}"),
@@ -606,7 +582,7 @@ impl<'a> TraineeSession<'a> {
                 None => groups.push((vec![&host.host], output)),
             }
         }
-        if result.kind == "command" {
+        if result.kind == StepKind::Command {
             for (hosts, output) in &groups {
                 if output.is_empty() {
                     continue;
@@ -626,8 +602,8 @@ impl<'a> TraineeSession<'a> {
         let took = crate::report::html::duration(result.duration_ms);
         match result.outcome {
             Outcome::Passed | Outcome::Blessed => {
-                let what = match (result.kind.as_str(), check) {
-                    ("file", _) => {
+                let what = match (result.kind, check) {
+                    (StepKind::File, _) => {
                         format!("wrote {}", result.path.as_deref().unwrap_or("the file"))
                     }
                     (_, true) => "check passed".to_string(),
@@ -745,10 +721,9 @@ impl Reporter for Live<'_> {
     }
 }
 
-/// A plan of one read-only step that prints the file a `file=` block writes (`cat`), with
-/// the block's content as its expected output, literally.
-fn file_probe(plan: &Plan, index: usize) -> Plan {
-    let step = &plan.steps[index];
+/// A read-only step that prints the file a `file=` block writes (`cat`), with the block's
+/// content as its expected output, literally.
+fn read_back(step: &Step) -> Step {
     let mut probe = step.clone();
     if let Work::WriteFile { path, content, .. } = &step.action {
         probe.action = Work::Run {
@@ -782,7 +757,14 @@ fn file_probe(plan: &Plan, index: usize) -> Plan {
         probe.retry = None;
         probe.check = true;
     }
-    let mut probe_plan = plan.clone();
-    probe_plan.steps = vec![probe];
-    probe_plan
+    probe
+}
+
+/// What `t` checks after a block the trainee did themselves.
+enum Probe {
+    /// The file a `file=` block writes, read back and compared with the block's content.
+    ReadBack(Step),
+    /// Read-only steps of the plan, by index: the block itself when it is a check, or the
+    /// checks that follow it.
+    Checks(Vec<usize>),
 }

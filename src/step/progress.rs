@@ -80,20 +80,24 @@ impl Progress {
 
     /// Reads the progress of `workshop` from `path`. A missing file is a fresh start; a file
     /// about another workshop too (with the reason, to tell the trainee).
-    pub fn load(path: &Path, workshop: &Path) -> Result<(Progress, Option<String>), String> {
+    pub fn load(path: &Path, workshop: &Path) -> Result<(Progress, Option<String>), ProgressError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok((Progress::new(workshop), None));
             }
-            Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+            Err(source) => {
+                return Err(ProgressError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
         };
-        let progress: Progress = serde_json::from_str(&text).map_err(|error| {
-            format!(
-                "{} is not runbook's progress file ({error}); delete it or use --restart",
-                path.display()
-            )
-        })?;
+        let progress: Progress =
+            serde_json::from_str(&text).map_err(|source| ProgressError::NotProgress {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if progress.workshop != workshop.display().to_string() {
             let note = format!(
                 "{} was about the workshop {}; starting afresh for {}",
@@ -106,13 +110,39 @@ impl Progress {
         Ok((progress, None))
     }
 
-    pub fn save(&mut self, path: &Path) -> Result<(), String> {
+    pub fn save(&mut self, path: &Path) -> Result<(), ProgressError> {
         self.updated_at = now_rfc3339();
-        let mut json = serde_json::to_vec_pretty(self).map_err(|error| error.to_string())?;
+        let saving = |source| ProgressError::Save {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| saving(e.into()))?;
         json.push(b'\n');
-        crate::report::write_atomically(path, &json)
-            .map_err(|error| format!("cannot save the progress in {}: {error}", path.display()))
+        crate::report::write_atomically(path, &json).map_err(saving)
     }
+}
+
+/// Why the trainee's progress cannot be read or kept.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgressError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is not runbook's progress file ({source}); delete it or use --restart",
+        path.display()
+    )]
+    NotProgress {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("cannot save the progress in {}: {source}", path.display())]
+    Save {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// `.runbook/progress.json` beside the workshop folder (the folder holding it).
@@ -124,11 +154,7 @@ pub fn default_path(workshop: &Path) -> PathBuf {
         .join("progress.json")
 }
 
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+use crate::report::model::now_rfc3339;
 
 #[cfg(test)]
 mod tests {
@@ -170,7 +196,9 @@ mod tests {
         let folder = tempfile::tempdir().expect("tempdir");
         let path = folder.path().join("progress.json");
         std::fs::write(&path, "{ not json").expect("write");
-        let error = Progress::load(&path, Path::new("/w")).expect_err("damaged");
+        let error = Progress::load(&path, Path::new("/w"))
+            .expect_err("damaged")
+            .to_string();
         assert!(error.contains("progress.json") && error.contains("--restart"));
     }
 }
