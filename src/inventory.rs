@@ -128,45 +128,6 @@ impl Inventory {
             .collect()
     }
 
-    /// Expands `on=` (a host, a group, or a comma list of them) into host names, in order,
-    /// without repeats.
-    pub fn resolve(&self, spec: &str) -> Result<Vec<String>, String> {
-        let mut hosts: Vec<String> = Vec::new();
-        for part in spec.split(',').map(str::trim) {
-            if part.is_empty() {
-                return Err(format!("`{spec}` has an empty name in its list"));
-            }
-            let members: Vec<String> = if let Some(host) = self.host(part) {
-                vec![host.name.clone()]
-            } else if part == "local" {
-                vec![LOCAL_HOST.to_string()]
-            } else if let Some(members) = self.groups.get(part) {
-                members.clone()
-            } else {
-                let known = self.names();
-                let mut message = match &self.path {
-                    Some(path) => format!(
-                        "`{part}` is neither a host nor a group of {}",
-                        path.display()
-                    ),
-                    None => format!(
-                        "`{part}` is not a known host: there is no inventory, so only `localhost` exists"
-                    ),
-                };
-                if let Some(close) = did_you_mean(part, known.iter().copied()) {
-                    message.push_str(&format!("; did you mean `{close}`?"));
-                }
-                return Err(message);
-            };
-            for member in members {
-                if !hosts.contains(&member) {
-                    hosts.push(member);
-                }
-            }
-        }
-        Ok(hosts)
-    }
-
     /// Loads an inventory file.
     pub fn load(path: &Path) -> Result<Self, Diagnostics> {
         let mut problems = Diagnostics::default();
@@ -660,25 +621,6 @@ mod tests {
             Some("10.0.3.101")
         );
         assert_eq!(inventory.groups["all"], vec!["e1", "e2", "pg-1", "pg-2"]);
-    }
-
-    #[test]
-    fn resolves_hosts_groups_and_lists() {
-        let inventory = load(COURSE).expect("valid");
-        assert_eq!(
-            inventory.resolve("etcd_servers").expect("ok"),
-            vec!["e1", "e2"]
-        );
-        assert_eq!(
-            inventory.resolve("pg-1,e1,pg-1").expect("ok"),
-            vec!["pg-1", "e1"]
-        );
-        assert_eq!(
-            inventory.resolve("localhost").expect("ok"),
-            vec!["localhost"]
-        );
-        let error = inventory.resolve("pg-4").expect_err("unknown");
-        assert!(error.contains("did you mean `pg-1`?"), "{error}");
     }
 
     #[test]

@@ -24,9 +24,19 @@ pub struct Chapter {
     pub key: String,
     pub title: String,
     pub blocks: Vec<Block>,
+    /// The chapter's text as read, so that a message can quote any line of it.
+    pub text: String,
 }
 
 impl Chapter {
+    /// Line `number` (1-based) of the chapter's text; empty past its end.
+    pub fn line(&self, number: usize) -> &str {
+        self.text
+            .lines()
+            .nth(number.saturating_sub(1))
+            .unwrap_or_default()
+    }
+
     pub fn runnable_blocks(&self) -> impl Iterator<Item = &Block> {
         self.blocks.iter().filter(|block| block.runs())
     }
@@ -124,6 +134,7 @@ pub fn load(dir: &Path) -> Result<Workshop, Diagnostics> {
                     key,
                     title,
                     blocks: parsed.blocks,
+                    text,
                 });
             }
             Err(found) => found.into_iter().for_each(|problem| problems.push(problem)),

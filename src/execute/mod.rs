@@ -394,13 +394,12 @@ impl<'a> Executor<'a> {
                 let rendered = template::render(spec, &vars).map_err(|error| {
                     format!("cannot tell where to run `on={spec}`: {error} (was the block that captures it skipped?)")
                 })?;
-                self.plan
-                    .inventory
-                    .resolve(rendered.trim())
-                    .map_err(|error| {
+                crate::plan::hosts::resolve(&self.plan.inventory, rendered.trim()).map_err(
+                    |error| {
                         self.redactor
                             .apply(&format!("on={spec} gave `{rendered}`: {error}"))
-                    })
+                    },
+                )
             }
         }
     }

@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::Expectations;
+use crate::chapter::{Block, Chapter};
 use crate::diagnostic::Diagnostics;
 use crate::expect::pattern::{self, Expected, Origin};
+use crate::inventory::Inventory;
 
 /// The default folder of expected files: `expected/` beside the workshop folder.
 pub fn default_expected_dir(workshop_dir: &Path) -> PathBuf {
@@ -103,6 +106,51 @@ impl ExpectedListing {
                 files.remove(&name).map(|loaded| (host, loaded))
             })
             .collect()
+    }
+}
+
+/// The expected outputs of a shell block: `<id>.out` (or else the console block after it)
+/// for all its hosts, and `<id>.<host>.out` for one host.
+pub(super) fn of_block(
+    chapter: &Chapter,
+    block: &Block,
+    inventory: &Inventory,
+    listing: &ExpectedListing,
+) -> Result<Expectations, Diagnostics> {
+    let mut problems = Diagnostics::default();
+    let mut expectations = Expectations::default();
+    if let Some(loaded) = listing.shared(&block.id) {
+        match loaded {
+            Ok(expected) => expectations.shared = Some(expected),
+            Err(found) => problems.extend(found),
+        }
+    } else if let Some(inline) = &block.inline_expected {
+        match pattern::parse(
+            &inline.text,
+            Origin::Inline(chapter.path.clone()),
+            inline.first_line,
+        ) {
+            Ok(expected) => expectations.shared = Some(expected),
+            Err(found) => found.into_iter().for_each(|problem| problems.push(problem)),
+        }
+    }
+    for (host, loaded) in listing.per_host(&block.id) {
+        if inventory.host(&host).is_none() {
+            // `<id>.<something>.out` where something is not a host: maybe another block's id
+            // with a dot in it; leave it alone.
+            continue;
+        }
+        match loaded {
+            Ok(expected) => {
+                expectations.per_host.insert(host, expected);
+            }
+            Err(found) => problems.extend(found),
+        }
+    }
+    if problems.is_empty() {
+        Ok(expectations)
+    } else {
+        Err(problems)
     }
 }
 

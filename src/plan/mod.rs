@@ -23,9 +23,9 @@ use std::time::Duration;
 
 use crate::chapter::attrs::{ExpectedExit, Retry};
 use crate::chapter::{Block, BlockKind, Chapter, Workshop};
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::expect::pattern::{self, Expected, Origin};
-use crate::inventory::{Inventory, LOCAL_HOST};
+use crate::diagnostic::Diagnostics;
+use crate::expect::pattern::Expected;
+use crate::inventory::Inventory;
 use crate::secret::Redactor;
 use crate::template::{self, Vars};
 
@@ -148,8 +148,30 @@ impl Plan {
     }
 }
 
-/// Loads and validates everything; returns the plan or every problem found.
+/// Loads and validates everything; returns the plan of the steps this run takes (`--chapter`,
+/// `--from`, checks only) or every problem found.
 pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
+    let Selected { mut plan, chosen } = build_whole(options)?;
+    let mut steps: Vec<Option<Step>> = plan.steps.into_iter().map(Some).collect();
+    plan.steps = chosen
+        .into_iter()
+        .filter_map(|index| steps[index].take())
+        .collect();
+    Ok(plan)
+}
+
+/// The plan of the whole workshop, and the steps `--chapter`, `--from` (and checks only) choose.
+#[derive(Debug)]
+pub struct Selected {
+    /// Every step of the workshop.
+    pub plan: Plan,
+    /// Indices into `plan.steps`, in order.
+    pub chosen: Vec<usize>,
+}
+
+/// Like [`build`], but the plan keeps every step of the workshop and says which are chosen
+/// (`runbook step` follows the chosen part with the whole workshop's progress and captures).
+pub fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics> {
     let mut problems = Diagnostics::default();
     let workshop = crate::chapter::load(&options.workshop_dir);
     let inventory_path = options.inventory.clone().or_else(|| {
@@ -211,8 +233,8 @@ pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
     }
     problems.extend(vars::undefined_variables(&workshop, &all_steps, &known));
 
-    let selected = match select::select(&workshop, all_steps, options) {
-        Ok(steps) => steps,
+    let chosen = match select::select(&workshop, &all_steps, options) {
+        Ok(chosen) => chosen,
         Err(problem) => {
             problems.push(problem);
             Vec::new()
@@ -223,11 +245,14 @@ pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
         let redactor = Redactor::for_lab(&inventory, &options.vars, &options.secret_names);
         return Err(redactor.apply_diagnostics(problems));
     }
-    Ok(Plan {
-        workshop,
-        inventory,
-        steps: selected,
-        overrides: options.vars.clone(),
+    Ok(Selected {
+        plan: Plan {
+            workshop,
+            inventory,
+            steps: all_steps,
+            overrides: options.vars.clone(),
+        },
+        chosen,
     })
 }
 
@@ -244,60 +269,8 @@ fn plan_step(
     let mut problems = Diagnostics::default();
     let attributes = &block.attributes;
 
-    let on = attributes.on.clone().or_else(|| block.prompt_host.clone());
-    // Where `on=`'s value (or the prompt's host) sits, to quote and underline it.
-    let (on_line, on_text, on_start) = match (&attributes.on, &block.prompt_line) {
-        (None, Some(prompt_line)) => {
-            let text = chapter_line(chapter, *prompt_line);
-            let host = block.prompt_host.clone().unwrap_or_default();
-            let start = text.find(&format!("@{host}:")).map(|index| index + 1);
-            (*prompt_line, text, start)
-        }
-        _ => {
-            let spec = on.clone().unwrap_or_default();
-            let start = block
-                .fence_text
-                .find(&format!("on={spec}"))
-                .map(|index| index + 3)
-                .or_else(|| block.fence_text.find(&spec));
-            (block.line, block.fence_text.clone(), start)
-        }
-    };
-    let on_problem = |message: String, range: std::ops::Range<usize>, hint: String| {
-        let mut problem = Diagnostic::new(&chapter.path, on_line, message)
-            .quoting(&on_text)
-            .hint(hint);
-        if let Some(start) = on_start
-            && range.start < range.end
-            && on_text.is_char_boundary(start + range.start)
-            && on_text.is_char_boundary((start + range.end).min(on_text.len()))
-        {
-            problem.span = Some((start + range.start, (start + range.end).min(on_text.len())));
-        }
-        problem
-    };
-    let hosts = match &on {
-        None => HostSpec::Hosts(vec![LOCAL_HOST.to_string()]),
-        Some(spec) if template::is_template(spec) => {
-            match template::variables_in(spec).and_then(|names| template::check_names(spec, &names))
-            {
-                Ok(()) => {}
-                Err(error) => problems.push(on_problem(
-                    format!("bad template in on=: {error}"),
-                    error.span.clone().unwrap_or(0..spec.len()),
-                    format!("{}, e.g. `on={{{{ leader }}}}`", template::hint_for(&error)),
-                )),
-            }
-            HostSpec::Template(spec.clone())
-        }
-        Some(spec) => match hosts::check_on(inventory, spec, &options.workshop_dir) {
-            Ok(hosts) => HostSpec::Hosts(hosts),
-            Err((range, message, hint)) => {
-                problems.push(on_problem(message, range, hint));
-                HostSpec::Hosts(Vec::new())
-            }
-        },
-    };
+    let (hosts, host_problem) = hosts::of_block(chapter, block, inventory, &options.workshop_dir);
+    problems.extend(Diagnostics(host_problem.into_iter().collect()));
     let user = attributes
         .user
         .clone()
@@ -322,68 +295,19 @@ fn plan_step(
             }
         };
     if templated {
-        let text = match &action {
-            Action::Run { script } => script.as_str(),
-            Action::WriteFile { content, .. } => content.as_str(),
-        };
-        for (offset, line) in text.lines().enumerate() {
-            let checked =
-                template::variables_in(line).and_then(|names| template::check_names(line, &names));
-            if let Err(error) = checked {
-                let hint = format!(
-                    "{}; if the block needs a literal `{{{{`, mark it `verbatim`",
-                    template::hint_for(&error)
-                );
-                let mut problem = Diagnostic::new(
-                    &chapter.path,
-                    block.line + 1 + offset,
-                    format!("bad template: {error}"),
-                )
-                .quoting(line)
-                .hint(hint);
-                if let Some(span) = error
-                    .span
-                    .filter(|span| span.start < span.end && span.end <= line.len())
-                {
-                    problem.span = Some((span.start, span.end));
-                }
-                problems.push(problem);
-            }
-        }
+        problems.extend(vars::bad_templates(chapter, block, &action));
     }
-
-    let expected_folder = listing.folder.clone();
-    let mut expectations = Expectations::default();
-    if attributes.is_shell() {
-        if let Some(loaded) = listing.shared(&block.id) {
-            match loaded {
-                Ok(expected) => expectations.shared = Some(expected),
-                Err(found) => problems.extend(found),
-            }
-        } else if let Some(inline) = &block.inline_expected {
-            match pattern::parse(
-                &inline.text,
-                Origin::Inline(chapter.path.clone()),
-                inline.first_line,
-            ) {
-                Ok(expected) => expectations.shared = Some(expected),
-                Err(found) => found.into_iter().for_each(|problem| problems.push(problem)),
+    let expectations = if attributes.is_shell() {
+        match expected::of_block(chapter, block, inventory, listing) {
+            Ok(expectations) => expectations,
+            Err(found) => {
+                problems.extend(found);
+                Expectations::default()
             }
         }
-        for (host, loaded) in listing.per_host(&block.id) {
-            if inventory.host(&host).is_none() {
-                // `<id>.<something>.out` where something is not a host: maybe another block's
-                // id with a dot in it; leave it alone.
-                continue;
-            }
-            match loaded {
-                Ok(expected) => {
-                    expectations.per_host.insert(host, expected);
-                }
-                Err(found) => problems.extend(found),
-            }
-        }
-    }
+    } else {
+        Expectations::default()
+    };
 
     if !problems.is_empty() {
         return Err(problems);
@@ -404,18 +328,195 @@ fn plan_step(
         exit: attributes.exit,
         check: attributes.check,
         expectations,
-        expected_folder,
+        expected_folder: listing.folder.clone(),
     })
 }
 
-/// Line `number` (1-based) of a chapter's text, read again for quoting.
-fn chapter_line(chapter: &Chapter, number: usize) -> String {
-    std::fs::read_to_string(&chapter.path)
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .nth(number.saturating_sub(1))
-                .map(str::to_string)
-        })
-        .unwrap_or_default()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expect::pattern::Origin;
+
+    /// A workshop folder with `files` (relative path, text) beside its `expected/` folder.
+    fn workshop(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        dir
+    }
+
+    fn options(dir: &tempfile::TempDir) -> PlanOptions {
+        PlanOptions {
+            workshop_dir: dir.path().join("workshop"),
+            inventory: None,
+            expected_dir: Some(dir.path().join("expected")),
+            vars: Vars::new(),
+            default_timeout: Duration::from_secs(60),
+            chapters: Vec::new(),
+            from: None,
+            checks_only: false,
+            secret_names: Vec::new(),
+        }
+    }
+
+    const INVENTORY: &str = "all:\n  vars:\n    site: lab\n  children:\n    etcd:\n      hosts:\n        e1: {ansible_host: 10.0.3.101}\n        e2: {ansible_host: 10.0.3.102}\n";
+
+    const CHAPTER: &str = "# Etcd\n\n```bash on=etcd id=members timeout=5s\netcdctl member list\n```\n\n```console\nmember (re)\n```\n\n```bash\nroot@e1:~# echo {{ site }}\n```\n\n```console\nlab\n```\n\n```ini file=/etc/x.ini on=e2 mode=0640\na = 1\n```\n\n```bash check on=e1 id=up\ntrue\n```\n";
+
+    #[test]
+    fn every_runnable_block_becomes_a_step() {
+        let dir = workshop(&[
+            ("workshop/01-etcd.md", CHAPTER),
+            ("workshop/inventory.yml", INVENTORY),
+            ("expected/01-etcd/members.e2.out", "e2 only\n"),
+            ("expected/01-etcd/members.nothost.out", "not a host's\n"),
+            ("expected/01-etcd/block-2.out", "from the file\n"),
+        ]);
+        let plan = build(&options(&dir)).expect("a valid workshop");
+        let ids: Vec<&str> = plan.steps.iter().map(|s| s.qualified_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "01-etcd/members",
+                "01-etcd/block-2",
+                "01-etcd/block-3",
+                "01-etcd/up"
+            ]
+        );
+        let [members, echo, file, up] = &plan.steps[..] else {
+            panic!("four steps");
+        };
+        assert_eq!(
+            members.hosts,
+            HostSpec::Hosts(vec!["e1".into(), "e2".into()])
+        );
+        assert_eq!(members.timeout, Duration::from_secs(5));
+        assert_eq!(members.line, 3);
+        let shared = members
+            .expectations
+            .shared
+            .as_ref()
+            .expect("the console block");
+        assert!(matches!(shared.origin, Origin::Inline(_)));
+        assert!(
+            members
+                .expectations
+                .for_host("e2")
+                .is_some_and(|e| e.lines[0].source == "e2 only")
+        );
+        assert!(
+            !members.expectations.per_host.contains_key("nothost"),
+            "not a host: ignored"
+        );
+        assert_eq!(
+            echo.hosts,
+            HostSpec::Hosts(vec!["e1".into()]),
+            "from the prompt"
+        );
+        assert_eq!(echo.user.as_deref(), Some("root"));
+        assert!(echo.templated);
+        assert_eq!(echo.timeout, Duration::from_secs(60), "the default");
+        let echoed = echo.expectations.shared.as_ref().expect("expected");
+        assert!(
+            matches!(&echoed.origin, Origin::File(path) if path.ends_with("block-2.out")),
+            "the expected file wins over the console block"
+        );
+        assert_eq!(
+            file.action,
+            Action::WriteFile {
+                path: "/etc/x.ini".into(),
+                content: "a = 1\n".into(),
+                mode: Some(0o640),
+                owner: None
+            }
+        );
+        assert!(file.expectations.shared.is_none());
+        assert!(up.check && !members.check);
+        assert_eq!(
+            members.expected_path(Some("e1")),
+            dir.path().join("expected/01-etcd/members.e1.out")
+        );
+    }
+
+    #[test]
+    fn every_problem_is_found_before_anything_runs() {
+        let dir = workshop(&[
+            (
+                "workshop/01.md",
+                "```bash on=e3\ntrue\n```\n\n```bash\necho {{ leader }}\n```\n\n```bash id=get\nget\n```\n\n```console\n(?P<leader>e\\d) (re)\n```\n\n```bash\necho {{ nope }}\n```\n",
+            ),
+            ("workshop/inventory.yml", INVENTORY),
+        ]);
+        let problems = build(&options(&dir)).expect_err("problems");
+        let found: Vec<(usize, String)> = problems
+            .0
+            .iter()
+            .map(|p| (p.line, p.message.clone()))
+            .collect();
+        let inventory = dir.path().join("workshop/inventory.yml");
+        assert_eq!(
+            found,
+            [
+                (
+                    1,
+                    format!(
+                        "`e3` is neither a host nor a group of {}",
+                        inventory.display()
+                    )
+                ),
+                (
+                    6,
+                    "`{{ leader }}` is used before anything defines it".into()
+                ),
+                (18, "`{{ nope }}` is not defined".into()),
+            ]
+        );
+        assert_eq!(problems.0[0].hint.as_deref(), Some("did you mean `e1`?"));
+    }
+
+    #[test]
+    fn chapter_and_from_choose_a_part_of_the_whole_workshop() {
+        let dir = workshop(&[
+            (
+                "workshop/01-one.md",
+                "# One\n\n```bash id=a\ntrue\n```\n\n```bash id=b\ntrue\n```\n",
+            ),
+            (
+                "workshop/02-two.md",
+                "# Two\n\n```bash id=c\ntrue\n```\n\n```bash check id=d\ntrue\n```\n",
+            ),
+        ]);
+        let mut chosen = options(&dir);
+        chosen.from = Some("b".into());
+        let Selected {
+            plan,
+            chosen: window,
+        } = build_whole(&chosen).expect("valid");
+        assert_eq!(plan.steps.len(), 4, "the whole workshop");
+        assert_eq!(window, [1, 2, 3]);
+        assert_eq!(build(&chosen).expect("valid").steps.len(), 3);
+        chosen.from = None;
+        chosen.chapters = vec!["Two".into()];
+        assert_eq!(build_whole(&chosen).expect("valid").chosen, [2, 3]);
+        chosen.chapters = Vec::new();
+        chosen.checks_only = true;
+        let checks = build(&chosen).expect("valid");
+        let ids: Vec<&str> = checks
+            .steps
+            .iter()
+            .map(|s| s.qualified_id.as_str())
+            .collect();
+        assert_eq!(ids, ["02-two/d"], "the checks that end a chapter");
+        chosen.checks_only = false;
+        chosen.chapters = vec!["three".into()];
+        let problems = build(&chosen).expect_err("no such chapter");
+        assert_eq!(problems.0[0].message, "no chapter named `three`");
+        assert_eq!(
+            problems.0[0].hint.as_deref(),
+            Some("the chapters are: 01-one, 02-two")
+        );
+    }
 }

@@ -6,11 +6,45 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::{Action, HostSpec, Step};
-use crate::chapter::{Block, Workshop};
+use crate::chapter::{Block, Chapter, Workshop};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::expect::pattern::Expected;
 use crate::inventory::Inventory;
 use crate::template::{self, Vars};
+
+/// The lines of a templated block whose `{{ }}` do not parse, or name an unknown filter.
+pub(super) fn bad_templates(chapter: &Chapter, block: &Block, action: &Action) -> Diagnostics {
+    let mut problems = Diagnostics::default();
+    let text = match action {
+        Action::Run { script } => script.as_str(),
+        Action::WriteFile { content, .. } => content.as_str(),
+    };
+    for (offset, line) in text.lines().enumerate() {
+        let checked =
+            template::variables_in(line).and_then(|names| template::check_names(line, &names));
+        if let Err(error) = checked {
+            let hint = format!(
+                "{}; if the block needs a literal `{{{{`, mark it `verbatim`",
+                template::hint_for(&error)
+            );
+            let mut problem = Diagnostic::new(
+                &chapter.path,
+                block.line + 1 + offset,
+                format!("bad template: {error}"),
+            )
+            .quoting(line)
+            .hint(hint);
+            if let Some(span) = error
+                .span
+                .filter(|span| span.start < span.end && span.end <= line.len())
+            {
+                problem.span = Some((span.start, span.end));
+            }
+            problems.push(problem);
+        }
+    }
+    problems
+}
 
 /// Variables any block may use before captures: inventory (all hosts' too), --var.
 pub fn known_before_captures(inventory: &Inventory, overrides: &Vars) -> BTreeSet<String> {

@@ -541,7 +541,9 @@ impl<'a> TraineeSession<'a> {
                 let vars = self.plan.vars_for(None, self.executor.captures());
                 template::render(spec, &vars)
                     .ok()
-                    .and_then(|rendered| self.plan.inventory.resolve(rendered.trim()).ok())
+                    .and_then(|rendered| {
+                        crate::plan::hosts::resolve(&self.plan.inventory, rendered.trim()).ok()
+                    })
                     .unwrap_or_default()
             }
         }
