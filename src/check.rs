@@ -6,8 +6,11 @@
 use console::Style;
 
 use crate::plan::Plan;
+use crate::report::failure::{self, Layout};
 use crate::report::model::{Event, Outcome, Reporter, RunReport, StepResult};
-use crate::step::{hint, screen};
+
+/// Output lines shown for a failing check without a diff.
+const OUTPUT_TAIL: usize = 5;
 
 /// How far a lab got, chapter by chapter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,46 +113,14 @@ impl<'p> CheckReporter<'p> {
         if passed {
             return;
         }
-        for host in &result.hosts {
-            if !host.outcome.is_failure(false) {
-                continue;
-            }
-            let attempt = host.last_attempt();
-            let message = attempt
-                .and_then(|a| a.message.clone())
-                .unwrap_or_else(|| host.outcome.label().to_string());
-            self.line(format!("          {}: {message}", host.host));
-            if let Some(diff) = attempt.and_then(|a| a.diff.as_ref()) {
-                for line in screen::diff_lines(diff, "        ") {
-                    self.line(line);
-                }
-                if let Some(hint) = hint::describe(diff) {
-                    self.line(format!(
-                        "          {} {hint}",
-                        Style::new().cyan().bold().apply_to("hint:")
-                    ));
-                }
-            } else if let Some(attempt) = attempt {
-                for line in attempt
-                    .output
-                    .lines()
-                    .rev()
-                    .take(5)
-                    .collect::<Vec<_>>()
-                    .iter()
-                    .rev()
-                {
-                    self.line(format!(
-                        "          {} {line}",
-                        Style::new().dim().apply_to("│")
-                    ));
-                }
-            }
-        }
-        if result.hosts.is_empty()
-            && let Some(message) = &result.message
-        {
-            self.line(format!("          {message}"));
+        let layout = Layout {
+            indent: "          ",
+            output_tail: Some(OUTPUT_TAIL),
+            strict: false,
+            every_host: false,
+        };
+        for line in failure::step_lines(result, layout) {
+            self.line(line);
         }
     }
 

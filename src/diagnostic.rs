@@ -5,6 +5,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::printable::{Shown, printable};
+
 /// One problem in one of the user's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -65,18 +67,10 @@ impl Diagnostic {
 }
 
 /// Text from a user's file as the terminal shows it: a control character (a stray carriage
-/// return, an escape sequence) becomes one visible `\u{FFFD}`, so it can neither garble the
-/// message nor act on the terminal, and the underline keeps its column.
+/// return, an escape sequence) becomes one visible `\u{FFFD}`, so the underline keeps its
+/// column.
 fn visible(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect()
+    printable(text, Shown::Marked)
 }
 
 impl fmt::Display for Diagnostic {

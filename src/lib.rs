@@ -17,6 +17,7 @@ pub mod lab;
 pub mod list;
 pub mod mdbook;
 pub mod plan;
+pub mod printable;
 pub mod report;
 pub mod secret;
 pub mod session;

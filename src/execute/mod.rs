@@ -301,7 +301,7 @@ impl<'a> Executor<'a> {
         result.outcome =
             Outcome::worst(result.hosts.iter().map(|h| h.outcome)).unwrap_or(Outcome::Error);
         if result.message.is_none() {
-            result.message = first_failure(&result.hosts, self.options.strict);
+            result.message = result.first_host_failure(self.options.strict);
         }
         result.duration_ms = started.elapsed().as_millis() as u64;
         reporter.event(&Event::StepFinished {
@@ -403,19 +403,6 @@ impl<'a> Executor<'a> {
             }
         }
     }
-}
-
-/// The step's message when it failed: the first failing host's reason, named.
-fn first_failure(hosts: &[HostResult], strict: bool) -> Option<String> {
-    hosts
-        .iter()
-        .filter(|h| h.outcome.is_failure(strict))
-        .filter_map(|h| {
-            h.last_attempt()
-                .and_then(|a| a.message.clone())
-                .map(|m| format!("{}: {m}", h.host))
-        })
-        .next()
 }
 
 /// Polls futures concurrently within the current task until all are done (a small join_all:

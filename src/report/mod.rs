@@ -3,6 +3,8 @@
 //! written from the same [`model::RunReport`], each atomically, whatever the run's outcome.
 
 pub mod cast;
+pub mod failure;
+pub mod hint;
 pub mod html;
 pub mod junit;
 pub mod model;
@@ -21,6 +23,17 @@ pub fn truncation_note(attempt: &model::AttemptResult) -> String {
         attempt.output_bytes,
         size(attempt.output.len() as u64)
     )
+}
+
+/// A duration as people read it: `812 ms`, `3.4 s`, `2m05s`.
+pub fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    }
 }
 
 /// A byte count as people read it: `812 B`, `64.0 KiB`, `95.4 MiB`.

@@ -157,6 +157,22 @@ pub struct StepResult {
     pub blessed: Vec<BlessChange>,
 }
 
+impl StepResult {
+    /// The first failing host's reason, named (`web: exit status 1, expected 0`): what the
+    /// step's message says when nothing else went wrong.
+    pub fn first_host_failure(&self, strict: bool) -> Option<String> {
+        self.hosts
+            .iter()
+            .filter(|h| h.outcome.is_failure(strict))
+            .filter_map(|h| {
+                h.last_attempt()
+                    .and_then(|a| a.message.as_ref())
+                    .map(|m| format!("{}: {m}", h.host))
+            })
+            .next()
+    }
+}
+
 /// What a block does: runs a command, or writes a file (`file=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -5,7 +5,6 @@
 //! pass, or a coloured diff with a hint, and on failure retry, skip or quit. Progress and
 //! captured values are saved after every block, so the next `runbook step` resumes there.
 
-pub mod hint;
 pub mod progress;
 pub mod screen;
 
@@ -18,7 +17,8 @@ use crate::execute::{Executor, RunOptions};
 use crate::expect::pattern::{Expected, LineKind, Matcher, Origin, PatternLine};
 use crate::lab::Lab;
 use crate::plan::{Action as Work, Expectations, HostSpec, Plan, Step};
-use crate::report::model::{Event, HostResult, Outcome, Reporter, StepKind, StepResult};
+use crate::report::failure::{self, Layout};
+use crate::report::model::{Event, Outcome, Reporter, StepKind, StepResult};
 use crate::template;
 pub use progress::ProgressError;
 use progress::{BlockStatus, Progress};
@@ -601,7 +601,7 @@ impl<'a> TraineeSession<'a> {
             }
         }
         let all_hosts: Vec<&str> = result.hosts.iter().map(|h| h.host.as_str()).collect();
-        let took = crate::report::html::duration(result.duration_ms);
+        let took = crate::report::duration(result.duration_ms);
         match result.outcome {
             Outcome::Passed | Outcome::Blessed => {
                 let what = match (result.kind, check) {
@@ -626,69 +626,17 @@ impl<'a> TraineeSession<'a> {
                 ))
             )),
             _ => {
-                if result.hosts.is_empty() {
-                    self.show_failure_line(result.outcome, None, result.message.as_deref());
-                }
-                for host in &result.hosts {
-                    if !host.outcome.is_failure(false) {
-                        continue;
-                    }
-                    self.show_host_failure(host);
+                let layout = Layout {
+                    indent: "",
+                    // The output is shown above.
+                    output_tail: None,
+                    strict: false,
+                    every_host: false,
+                };
+                for line in failure::step_lines(result, layout) {
+                    screen.line(line);
                 }
             }
-        }
-    }
-
-    fn show_failure_line(&self, outcome: Outcome, host: Option<&str>, message: Option<&str>) {
-        let on = host.map_or(String::new(), |h| format!(" on {h}"));
-        self.screen.line(format!(
-            "{}{}",
-            Style::new()
-                .red()
-                .bold()
-                .apply_to(format!("✘ {}{on}", outcome.label())),
-            message.map_or(String::new(), |m| format!(": {m}"))
-        ));
-    }
-
-    fn show_host_failure(&self, host: &HostResult) {
-        let attempt = host.last_attempt();
-        self.show_failure_line(
-            host.outcome,
-            Some(&host.host),
-            attempt.and_then(|a| a.message.as_deref()),
-        );
-        let dim = Style::new().dim();
-        if let Some(expected) = &host.expected {
-            self.screen
-                .line(dim.apply_to(format!("  expected: {expected}")));
-        }
-        let hint = match (host.outcome, attempt.and_then(|a| a.diff.as_ref())) {
-            (_, Some(diff)) => {
-                self.screen
-                    .line(dim.apply_to("  diff (- expected, + real output):"));
-                for line in screen::diff_lines(diff, "  ") {
-                    self.screen.line(line);
-                }
-                hint::describe(diff)
-            }
-            (Outcome::Exit, None) => {
-                Some("the command failed: its last output lines above say why".to_string())
-            }
-            (Outcome::Timeout, None) => Some(
-                "the command did not finish in time: is a service it waits for up?".to_string(),
-            ),
-            (Outcome::Unreachable, None) => Some(format!(
-                "runbook could not open a shell on {}: is the host up and reachable?",
-                host.host
-            )),
-            _ => None,
-        };
-        if let Some(hint) = hint {
-            self.screen.line(format!(
-                "  {} {hint}",
-                Style::new().cyan().bold().apply_to("hint:")
-            ));
         }
     }
 }

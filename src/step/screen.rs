@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use console::{Key, Style, Term};
 
-use crate::expect::diff::{Diff, DiffTag};
 use crate::session::Cancel;
 
 /// What the trainee asked for.
@@ -188,40 +187,4 @@ impl Screen {
         self.line(Style::new().dim().apply_to(format!("→ {label}")));
         Answer::Chose(action)
     }
-}
-
-/// A diff as coloured lines: gutter with the expected output's line numbers, `-` expected in
-/// red, `+` real output in green, changed words underlined.
-pub fn diff_lines(diff: &Diff, indent: &str) -> Vec<String> {
-    let mut lines = Vec::new();
-    for hunk in &diff.hunks {
-        lines.push(format!(
-            "{indent}{}",
-            Style::new().cyan().apply_to(&hunk.header)
-        ));
-        for line in &hunk.lines {
-            let (sign, style) = match line.tag {
-                DiffTag::Equal => (" ", Style::new().dim()),
-                DiffTag::Delete => ("-", Style::new().red()),
-                DiffTag::Insert => ("+", Style::new().green()),
-            };
-            let emphasis = style.clone().underlined().bold();
-            let mut text = String::new();
-            for segment in &line.segments {
-                let styled = if segment.emphasized && line.tag != DiffTag::Equal {
-                    emphasis.apply_to(&segment.text)
-                } else {
-                    style.apply_to(&segment.text)
-                };
-                text.push_str(&styled.to_string());
-            }
-            let gutter = line.expected_line.map_or(String::new(), |n| n.to_string());
-            lines.push(format!(
-                "{indent}{} {} {text}",
-                Style::new().dim().apply_to(format!("{gutter:>4}")),
-                style.apply_to(sign)
-            ));
-        }
-    }
-    lines
 }
