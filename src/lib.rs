@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod execute;
 pub mod expect;
 pub mod inventory;
+pub mod join;
 pub mod lab;
 pub mod list;
 pub mod mdbook;

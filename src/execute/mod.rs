@@ -78,6 +78,13 @@ enum HostMessage {
     Done(HostResult, Option<BlessPending>),
 }
 
+/// A step's run on its hosts: their results, in the order the step names the hosts, and the
+/// texts `--bless` is to write.
+struct HostsRun {
+    results: Vec<HostResult>,
+    bless: Vec<BlessPending>,
+}
+
 /// Why the run stops after a step's result, if it does: an interrupt, a failure without
 /// `--keep-going`, or a refused host key (which stops it even with `--keep-going`).
 pub fn stop_after(result: &StepResult, options: &RunOptions) -> Option<SkipReason> {
@@ -278,15 +285,15 @@ impl<'a> Executor<'a> {
                 result.command = self.redactor.apply(&rendered);
             }
         }
-        let (host_results, pending_bless) = self.run_on_hosts(step, index, &hosts, reporter).await;
-        result.hosts = host_results;
+        let HostsRun { results, bless } = self.run_on_hosts(step, index, &hosts, reporter).await;
+        result.hosts = results;
         for host_result in &result.hosts {
             if host_result.outcome == Outcome::Passed || host_result.outcome == Outcome::Blessed {
                 self.captures.extend(host_result.captures.clone());
             }
         }
-        if !pending_bless.is_empty() {
-            match bless_files::write_blessed(step, pending_bless, hosts.len()) {
+        if !bless.is_empty() {
+            match bless_files::write_blessed(step, bless, hosts.len()) {
                 Ok(changes) => result.blessed = changes,
                 Err(error) => {
                     result.message = Some(error.to_string());
@@ -311,15 +318,14 @@ impl<'a> Executor<'a> {
     }
 
     /// Runs `step` on each of `hosts` concurrently (at most `--jobs` at once), reporting the
-    /// attempts as they come; the results in the order of `hosts`, and what `--bless` is to
-    /// write.
+    /// attempts as they come.
     async fn run_on_hosts(
         &self,
         step: &Step,
         index: usize,
         hosts: &[String],
         reporter: &mut dyn Reporter,
-    ) -> (Vec<HostResult>, Vec<BlessPending>) {
+    ) -> HostsRun {
         let (sender, mut receiver) = mpsc::unbounded_channel();
         let permits = tokio::sync::Semaphore::new(self.options.jobs.max(1));
         let tasks: Vec<HostTask<'_>> = hosts
@@ -342,7 +348,8 @@ impl<'a> Executor<'a> {
         let mut pending_bless = Vec::new();
         // The hosts run concurrently as futures of this task; their messages are reported as
         // they come (a retrying block shows its attempts live).
-        let mut all_done = std::pin::pin!(join_all(tasks.into_iter().map(HostTask::run).collect()));
+        let mut all_done =
+            std::pin::pin!(crate::join::join_all(tasks.into_iter().map(HostTask::run)));
         let mut running = true;
         loop {
             let message = if running {
@@ -383,7 +390,10 @@ impl<'a> Executor<'a> {
             .iter()
             .filter_map(|host| finished.remove(host))
             .collect();
-        (results, pending_bless)
+        HostsRun {
+            results,
+            bless: pending_bless,
+        }
     }
 
     fn resolve_hosts(&self, step: &Step) -> Result<Vec<String>, String> {
@@ -403,31 +413,6 @@ impl<'a> Executor<'a> {
             }
         }
     }
-}
-
-/// Polls futures concurrently within the current task until all are done (a small join_all:
-/// the futures borrow from the caller, so they cannot be spawned).
-async fn join_all<F: Future<Output = ()>>(futures: Vec<F>) {
-    let mut futures: Vec<Option<std::pin::Pin<Box<F>>>> =
-        futures.into_iter().map(|f| Some(Box::pin(f))).collect();
-    std::future::poll_fn(|context| {
-        let mut pending = false;
-        for slot in &mut futures {
-            if let Some(future) = slot {
-                if future.as_mut().poll(context).is_ready() {
-                    *slot = None;
-                } else {
-                    pending = true;
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Writing `--bless` results: which expected files a step's blessed outputs go to (one shared
 //! `<id>.out`, or one `<id>.<host>.out` per host) and what each write changed.
 
+use std::path::PathBuf;
+
 use crate::plan::Step;
 use crate::report::model::BlessChange;
 
@@ -10,16 +12,28 @@ pub struct BlessPending {
     pub host: String,
     pub text: String,
     /// The file the expectation came from, if it was an expected file.
-    pub source: Option<std::path::PathBuf>,
+    pub source: Option<PathBuf>,
 }
 
-/// Writes blessed outputs: one shared `<id>.out` when every host printed the same (and no
-/// host has its own file), otherwise one `<id>.<host>.out` per host.
-pub fn write_blessed(
-    step: &Step,
-    pending: Vec<BlessPending>,
-    host_count: usize,
-) -> Result<Vec<BlessChange>, String> {
+/// One expected file `--bless` writes, and its new text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlessedFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// A blessed expected file that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+pub struct BlessError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// Where the blessed outputs of a step on `host_count` hosts go: one shared `<id>.out` when
+/// every host printed the same (and no host has its own file), otherwise one
+/// `<id>.<host>.out` per host. A block on one host keeps the file it was checked against.
+pub fn blessed_files(step: &Step, pending: &[BlessPending], host_count: usize) -> Vec<BlessedFile> {
     let all_same =
         pending.len() == host_count && pending.windows(2).all(|pair| pair[0].text == pair[1].text);
     let any_own_file = pending.iter().any(|p| {
@@ -27,22 +41,39 @@ pub fn write_blessed(
             .as_ref()
             .is_some_and(|s| *s == step.expected_path(Some(&p.host)))
     });
-    let mut writes: Vec<(std::path::PathBuf, String)> = Vec::new();
     if host_count == 1 || (all_same && !any_own_file) {
         let path = match pending.first().and_then(|p| p.source.clone()) {
             Some(source) if host_count == 1 => source,
             _ => step.expected_path(None),
         };
-        if let Some(first) = pending.first() {
-            writes.push((path, first.text.clone()));
-        }
+        pending
+            .first()
+            .map(|first| BlessedFile {
+                path,
+                text: first.text.clone(),
+            })
+            .into_iter()
+            .collect()
     } else {
-        for item in &pending {
-            writes.push((step.expected_path(Some(&item.host)), item.text.clone()));
-        }
+        pending
+            .iter()
+            .map(|item| BlessedFile {
+                path: step.expected_path(Some(&item.host)),
+                text: item.text.clone(),
+            })
+            .collect()
     }
+}
+
+/// Writes a step's blessed outputs ([`blessed_files`]); says what changed in each file that
+/// did change.
+pub fn write_blessed(
+    step: &Step,
+    pending: Vec<BlessPending>,
+    host_count: usize,
+) -> Result<Vec<BlessChange>, BlessError> {
     let mut changes = Vec::new();
-    for (path, text) in writes {
+    for BlessedFile { path, text } in blessed_files(step, &pending, host_count) {
         let previous = std::fs::read_to_string(&path).ok();
         if previous.as_deref() == Some(text.as_str()) {
             continue;
@@ -54,8 +85,9 @@ pub fn write_blessed(
                 .count(),
             None => text.lines().count(),
         };
-        crate::report::write_atomically(&path, text.as_bytes())
-            .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+        if let Err(source) = crate::report::write_atomically(&path, text.as_bytes()) {
+            return Err(BlessError { path, source });
+        }
         changes.push(BlessChange {
             path: path.display().to_string(),
             created: previous.is_none(),
@@ -63,4 +95,94 @@ pub fn write_blessed(
         });
     }
     Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, Expectations, HostSpec};
+
+    fn step() -> Step {
+        Step {
+            chapter: 0,
+            block: 0,
+            qualified_id: "02/list".into(),
+            id: "list".into(),
+            file: "workshop/02.md".into(),
+            line: 3,
+            hosts: HostSpec::Hosts(vec!["pg-1".into(), "pg-2".into()]),
+            user: None,
+            action: Action::Run {
+                script: "patronictl list\n".into(),
+            },
+            templated: false,
+            timeout: std::time::Duration::from_secs(60),
+            retry: None,
+            exit: Default::default(),
+            check: false,
+            expectations: Expectations::default(),
+            expected_folder: "expected/02".into(),
+        }
+    }
+
+    fn pending(host: &str, text: &str, source: Option<&str>) -> BlessPending {
+        BlessPending {
+            host: host.into(),
+            text: text.into(),
+            source: source.map(PathBuf::from),
+        }
+    }
+
+    fn file(path: &str, text: &str) -> BlessedFile {
+        BlessedFile {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn hosts_that_printed_the_same_share_one_file() {
+        let same = [pending("pg-1", "a\n", None), pending("pg-2", "a\n", None)];
+        assert_eq!(
+            blessed_files(&step(), &same, 2),
+            [file("expected/02/list.out", "a\n")]
+        );
+    }
+
+    #[test]
+    fn hosts_that_differ_or_have_their_own_file_get_one_each() {
+        let different = [pending("pg-1", "a\n", None), pending("pg-2", "b\n", None)];
+        assert_eq!(
+            blessed_files(&step(), &different, 2),
+            [
+                file("expected/02/list.pg-1.out", "a\n"),
+                file("expected/02/list.pg-2.out", "b\n")
+            ]
+        );
+        let own = [
+            pending("pg-1", "a\n", Some("expected/02/list.pg-1.out")),
+            pending("pg-2", "a\n", Some("expected/02/list.out")),
+        ];
+        assert_eq!(blessed_files(&step(), &own, 2).len(), 2);
+        let one_of_two = [pending("pg-1", "a\n", None)];
+        assert_eq!(
+            blessed_files(&step(), &one_of_two, 2),
+            [file("expected/02/list.pg-1.out", "a\n")],
+            "the other host passed: its file stays"
+        );
+    }
+
+    #[test]
+    fn a_block_on_one_host_keeps_the_file_it_was_checked_against() {
+        let checked = [pending("pg-1", "a\n", Some("expected/02/list.pg-1.out"))];
+        assert_eq!(
+            blessed_files(&step(), &checked, 1),
+            [file("expected/02/list.pg-1.out", "a\n")]
+        );
+        let fresh = [pending("pg-1", "a\n", None)];
+        assert_eq!(
+            blessed_files(&step(), &fresh, 1),
+            [file("expected/02/list.out", "a\n")]
+        );
+    }
 }

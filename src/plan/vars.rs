@@ -3,7 +3,7 @@
 //! of an earlier block.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Action, HostSpec, Step};
 use crate::chapter::{Block, Chapter, Workshop};
@@ -75,7 +75,13 @@ pub fn undefined_variables(
     let mut available = known.clone();
     for step in all_steps {
         let block = &workshop.chapters[step.chapter].blocks[step.block];
-        for (name, file, line, quoted) in step_variables(step, block) {
+        for VariableUse {
+            name,
+            file,
+            line,
+            quoted,
+        } in step_variables(step, block)
+        {
             if available.contains(&name) {
                 continue;
             }
@@ -136,34 +142,42 @@ fn variable_span(line: &str, name: &str) -> Option<(usize, usize)> {
     None
 }
 
-/// Every variable a step refers to: (name, file, line, quoted line), each once per line.
-fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, String)> {
+/// A `{{ name }}` somewhere in a step: the line it is on, to quote in a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct VariableUse {
+    name: String,
+    file: PathBuf,
+    line: usize,
+    quoted: String,
+}
+
+/// Every variable a step refers to, each once per line.
+fn step_variables(step: &Step, block: &Block) -> Vec<VariableUse> {
     let mut found = Vec::new();
-    if let HostSpec::Template(spec) = &step.hosts {
-        for name in template::variables_in(spec).unwrap_or_default() {
-            found.push((name, step.file.clone(), step.line, block.fence_text.clone()));
+    let mut uses = |text: &str, file: &Path, line: usize, quoted: &str| {
+        for name in template::variables_in(text).unwrap_or_default() {
+            found.push(VariableUse {
+                name,
+                file: file.to_path_buf(),
+                line,
+                quoted: quoted.to_string(),
+            });
         }
+    };
+    if let HostSpec::Template(spec) = &step.hosts {
+        uses(spec, &step.file, step.line, &block.fence_text);
     }
     if step.templated {
         let text = match &step.action {
-            Action::Run { script } => script.clone(),
+            Action::Run { script } => script,
             Action::WriteFile { content, path, .. } => {
                 // The path is on the fence line; the content starts on the next line.
-                for name in template::variables_in(path).unwrap_or_default() {
-                    found.push((name, step.file.clone(), step.line, block.fence_text.clone()));
-                }
-                content.clone()
+                uses(path, &step.file, step.line, &block.fence_text);
+                content
             }
         };
         for (offset, line) in text.lines().enumerate() {
-            for name in template::variables_in(line).unwrap_or_default() {
-                found.push((
-                    name,
-                    step.file.clone(),
-                    step.line + 1 + offset,
-                    line.to_string(),
-                ));
-            }
+            uses(line, &step.file, step.line + 1 + offset, line);
         }
     }
     let expectations = step
@@ -173,15 +187,15 @@ fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, St
         .chain(step.expectations.per_host.values());
     for expected in expectations {
         for (name, line) in expected.variables_used() {
-            found.push((
+            found.push(VariableUse {
                 name,
-                expected.origin.path().to_path_buf(),
-                line.line,
-                line.source.clone(),
-            ));
+                file: expected.origin.path().to_path_buf(),
+                line: line.line,
+                quoted: line.source.clone(),
+            });
         }
     }
     let mut seen = BTreeSet::new();
-    found.retain(|(name, file, line, _)| seen.insert((name.clone(), file.clone(), *line)));
+    found.retain(|used| seen.insert((used.name.clone(), used.file.clone(), used.line)));
     found
 }

@@ -21,7 +21,7 @@ pub mod transport;
 
 pub use cancel::Cancel;
 pub use error::{HostKeyRefusal, SessionError, ShellFailure};
-pub use pool::{SessionLock, Sessions, Wanted, futures_join_all};
+pub use pool::{SessionLock, Sessions, Wanted};
 pub use settings::SessionSettings;
 pub use shell::{Ending, Execution, Lost, Session};
 pub use transport::Transport;

@@ -166,7 +166,7 @@ impl Sessions {
                 session.end(force).await;
             }
         });
-        futures_join_all(endings).await;
+        crate::join::join_all(endings).await;
         let transports: Vec<_> = match self.transports.lock() {
             Ok(transports) => transports.values().cloned().collect(),
             Err(_) => Vec::new(),
@@ -175,21 +175,4 @@ impl Sessions {
             transport.close().await;
         }
     }
-}
-
-/// Runs futures concurrently and waits for all (a small join_all without another crate).
-pub async fn futures_join_all<F: Future + Send + 'static>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output>
-where
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    let mut results = Vec::with_capacity(handles.len());
-    for handle in handles {
-        if let Ok(result) = handle.await {
-            results.push(result);
-        }
-    }
-    results
 }
