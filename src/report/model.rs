@@ -362,3 +362,159 @@ pub enum Event {
 pub trait Reporter {
     fn event(&mut self, event: &Event);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chapter::Chapter;
+
+    fn workshop() -> Workshop {
+        let chapter = |key: &str, title: &str| Chapter {
+            path: format!("workshop/{key}.md").into(),
+            key: key.into(),
+            title: title.into(),
+            blocks: Vec::new(),
+            text: String::new(),
+        };
+        Workshop {
+            dir: "workshop".into(),
+            chapters: vec![chapter("01-etcd", "Etcd"), chapter("02-pg", "PostgreSQL")],
+        }
+    }
+
+    fn step(chapter: &str, id: &str, outcome: Outcome) -> StepResult {
+        StepResult {
+            qualified_id: format!("{chapter}/{id}"),
+            id: id.into(),
+            chapter: chapter.into(),
+            file: format!("workshop/{chapter}.md"),
+            line: 1,
+            section: None,
+            kind: StepKind::Command,
+            command: "true\n".into(),
+            path: None,
+            outcome,
+            duration_ms: 1,
+            hosts: Vec::new(),
+            message: None,
+            not_run: None,
+            blessed: Vec::new(),
+        }
+    }
+
+    fn run(strict: bool, interrupted: Option<i32>, outcomes: &[Outcome]) -> RunReport {
+        let results = outcomes
+            .iter()
+            .enumerate()
+            .map(|(index, outcome)| {
+                let chapter = if index < 2 { "01-etcd" } else { "02-pg" };
+                step(chapter, &format!("b{index}"), *outcome)
+            })
+            .collect();
+        RunReport::assemble(
+            &workshop(),
+            strict,
+            results,
+            "2026-01-01T00:00:00Z".into(),
+            Duration::from_millis(1500),
+            interrupted,
+        )
+    }
+
+    #[test]
+    fn counts_and_status() {
+        use Outcome::*;
+        let report = run(false, None, &[Passed, Unverified, Blessed, Skipped]);
+        assert_eq!(report.status, RunStatus::Passed);
+        let counts = &report.counts;
+        assert_eq!(
+            (
+                counts.total,
+                counts.passed,
+                counts.failed,
+                counts.unverified,
+                counts.blessed,
+                counts.skipped
+            ),
+            (4, 1, 0, 1, 1, 1)
+        );
+        let strict = run(true, None, &[Passed, Unverified]);
+        assert_eq!(
+            strict.status,
+            RunStatus::Failed,
+            "--strict: unverified fails"
+        );
+        assert_eq!((strict.counts.failed, strict.counts.unverified), (1, 0));
+        for failure in [Mismatch, Exit, Timeout, Unreachable, Error, Interrupted] {
+            let report = run(false, None, &[Passed, failure]);
+            assert_eq!(report.status, RunStatus::Failed, "{failure:?}");
+            assert_eq!(report.counts.failed, 1, "{failure:?}");
+        }
+        let stopped = run(false, Some(libc::SIGTERM), &[Passed]);
+        assert_eq!(stopped.status, RunStatus::Interrupted);
+        assert_eq!(stopped.interrupted_by.as_deref(), Some("SIGTERM"));
+        assert_eq!(stopped.duration_ms, 1500);
+    }
+
+    #[test]
+    fn results_are_grouped_by_chapter_in_order() {
+        let report = run(false, None, &[Outcome::Passed; 3]);
+        let chapters: Vec<(&str, &str, &str, usize)> = report
+            .chapters
+            .iter()
+            .map(|c| {
+                (
+                    c.key.as_str(),
+                    c.title.as_str(),
+                    c.file.as_str(),
+                    c.steps.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            chapters,
+            [
+                ("01-etcd", "Etcd", "workshop/01-etcd.md", 2),
+                ("02-pg", "PostgreSQL", "workshop/02-pg.md", 1)
+            ]
+        );
+        assert_eq!(report.workshop, "workshop");
+    }
+
+    #[test]
+    fn the_worst_outcome_stands_for_a_step() {
+        use Outcome::*;
+        assert_eq!(
+            Outcome::worst([Passed, Unverified, Blessed]),
+            Some(Unverified)
+        );
+        assert_eq!(Outcome::worst([Passed, Timeout, Skipped]), Some(Timeout));
+        assert_eq!(Outcome::worst([]), None);
+        assert!(!Unverified.is_failure(false) && Unverified.is_failure(true));
+        assert!(!Skipped.is_failure(true) && Mismatch.is_failure(false));
+    }
+
+    #[test]
+    fn run_json_reads_back_and_says_why_a_block_was_not_run() {
+        let mut report = run(false, None, &[Outcome::Mismatch, Outcome::Skipped]);
+        let skipped = &mut report.chapters[0].steps[1];
+        let reason = SkipReason::EarlierFailure {
+            failed: "01-etcd/b0".into(),
+        };
+        skipped.message = Some(reason.to_string());
+        skipped.not_run = Some(reason.clone());
+        let json = serde_json::to_value(&report).expect("serialises");
+        assert_eq!(
+            json["chapters"][0]["steps"][1]["not_run"],
+            serde_json::json!({"because": "earlier_failure", "failed": "01-etcd/b0"})
+        );
+        assert_eq!(json["chapters"][0]["steps"][0]["kind"], "command");
+        assert!(
+            json["chapters"][0]["steps"][0].get("not_run").is_none(),
+            "absent when the block ran"
+        );
+        let back: RunReport = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back.chapters[0].steps[1].not_run, Some(reason));
+        assert_eq!(back.counts.skipped, 1);
+    }
+}
