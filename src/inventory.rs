@@ -12,12 +12,12 @@ use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::template::Vars;
 
 /// The name of the machine runbook runs on, always available.
-pub const LOCAL_HOST: &str = "localhost";
+pub(crate) const LOCAL_HOST: &str = "localhost";
 
 /// How runbook reaches a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum TransportKind {
+pub(crate) enum TransportKind {
     Local,
     Ssh,
     Lxc,
@@ -26,7 +26,7 @@ pub enum TransportKind {
 
 /// SSH host key policy; checking is never turned off silently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HostKeyChecking {
+pub(crate) enum HostKeyChecking {
     /// Trust a host seen for the first time, refuse a changed key (a lab's usual need).
     #[default]
     AcceptNew,
@@ -36,28 +36,28 @@ pub enum HostKeyChecking {
 
 /// One machine of the lab.
 #[derive(Debug, Clone)]
-pub struct Host {
-    pub name: String,
-    pub transport: TransportKind,
+pub(crate) struct Host {
+    pub(crate) name: String,
+    pub(crate) transport: TransportKind,
     /// `ansible_host`: where ssh connects.
-    pub address: Option<String>,
+    pub(crate) address: Option<String>,
     /// `ansible_user`: who ssh connects as.
-    pub user: Option<String>,
-    pub port: Option<u16>,
+    pub(crate) user: Option<String>,
+    pub(crate) port: Option<u16>,
     /// `ansible_ssh_private_key_file`.
-    pub key_file: Option<PathBuf>,
+    pub(crate) key_file: Option<PathBuf>,
     /// Container name for lxc and docker (default: the host name).
-    pub container: String,
+    pub(crate) container: String,
     /// Command that opens a shell as another user; `{user}` is replaced.
-    pub become_command: String,
-    pub host_key_checking: HostKeyChecking,
+    pub(crate) become_command: String,
+    pub(crate) host_key_checking: HostKeyChecking,
     /// Variables for blocks on this host: all.vars, then group vars, then host vars.
-    pub vars: Vars,
+    pub(crate) vars: Vars,
 }
 
 /// Default way to open a shell as `user=NAME` when the connection's user differs, as the
 /// Patroni course does (`sudo -iu postgres`).
-pub const DEFAULT_BECOME: &str = "sudo -iu {user} bash";
+pub(crate) const DEFAULT_BECOME: &str = "sudo -iu {user} bash";
 
 impl Host {
     fn local() -> Self {
@@ -78,15 +78,15 @@ impl Host {
 
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
-    pub path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
     /// Hosts in the order the inventory first names them.
-    pub hosts: Vec<Host>,
+    pub(crate) hosts: Vec<Host>,
     /// Group name -> member hosts (nested groups flattened), in order.
-    pub groups: BTreeMap<String, Vec<String>>,
+    pub(crate) groups: BTreeMap<String, Vec<String>>,
     /// `all.vars`: variables for every block.
-    pub vars: Vars,
+    pub(crate) vars: Vars,
     /// Names of variables whose values are secret (`runbook_secrets` in `all.vars`).
-    pub secrets: Vec<String>,
+    pub(crate) secrets: Vec<String>,
 }
 
 const RUNBOOK_KEYS: &[&str] = &[
@@ -100,7 +100,7 @@ const RUNBOOK_KEYS: &[&str] = &[
 
 impl Inventory {
     /// The inventory with only the local machine (no inventory file).
-    pub fn local_only() -> Self {
+    pub(crate) fn local_only() -> Self {
         Inventory {
             path: None,
             hosts: vec![Host::local()],
@@ -111,16 +111,16 @@ impl Inventory {
     }
 
     /// Variables declared secret.
-    pub fn secret_names(&self) -> Vec<String> {
+    pub(crate) fn secret_names(&self) -> Vec<String> {
         self.secrets.clone()
     }
 
-    pub fn host(&self, name: &str) -> Option<&Host> {
+    pub(crate) fn host(&self, name: &str) -> Option<&Host> {
         self.hosts.iter().find(|host| host.name == name)
     }
 
     /// Every name `on=` accepts: hosts and groups.
-    pub fn names(&self) -> Vec<&str> {
+    pub(crate) fn names(&self) -> Vec<&str> {
         self.hosts
             .iter()
             .map(|host| host.name.as_str())

@@ -3,7 +3,7 @@
 //! and the sessions of a run end side by side.
 
 /// Polls `futures` concurrently until all are done.
-pub async fn join_all<F: Future<Output = ()>>(futures: impl IntoIterator<Item = F>) {
+pub(crate) async fn join_all<F: Future<Output = ()>>(futures: impl IntoIterator<Item = F>) {
     let mut futures: Vec<Option<std::pin::Pin<Box<F>>>> =
         futures.into_iter().map(|f| Some(Box::pin(f))).collect();
     std::future::poll_fn(|context| {

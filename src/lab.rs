@@ -12,17 +12,17 @@ use crate::secret::Redactor;
 use crate::session::{Cancel, SessionSettings, Sessions};
 
 #[derive(Debug)]
-pub struct Lab {
-    pub sessions: Arc<Sessions>,
-    pub redactor: Redactor,
-    pub cancel: Cancel,
+pub(crate) struct Lab {
+    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) redactor: Redactor,
+    pub(crate) cancel: Cancel,
 }
 
 /// Prepares sessions (opened lazily, on a block's first use) and the signal listener, for
 /// `verify`, `step` and `check` alike. A secret name that is not a variable is an input error:
 /// a typo there would leave the real secret visible. `output_cap` overrides the output kept
 /// per block. Must be called inside the tokio runtime.
-pub fn prepare(
+pub(crate) fn prepare(
     plan: &Plan,
     workshop_dir: &Path,
     args: &SessionArgs,

@@ -7,35 +7,35 @@
 
 pub mod app;
 pub mod chapter;
-pub mod check;
-pub mod cli;
+pub(crate) mod check;
+pub(crate) mod cli;
 pub mod diagnostic;
-pub mod execute;
+pub(crate) mod execute;
 pub mod expect;
 pub mod inventory;
-pub mod join;
-pub mod lab;
-pub mod list;
-pub mod mdbook;
-pub mod plan;
-pub mod printable;
+pub(crate) mod join;
+pub(crate) mod lab;
+pub(crate) mod list;
+pub(crate) mod mdbook;
+pub(crate) mod plan;
+pub(crate) mod printable;
 pub mod report;
-pub mod secret;
+pub(crate) mod secret;
 pub mod session;
-pub mod step;
-pub mod sys;
+pub(crate) mod step;
+pub(crate) mod sys;
 pub mod template;
 
 /// Exit statuses, as documented in the README.
-pub mod exit {
-    pub const PASSED: u8 = 0;
-    pub const FAILED: u8 = 1;
-    pub const BAD_INPUT: u8 = 2;
-    pub const INTERRUPTED: u8 = 130;
-    pub const TERMINATED: u8 = 143;
+pub(crate) mod exit {
+    pub(crate) const PASSED: u8 = 0;
+    pub(crate) const FAILED: u8 = 1;
+    pub(crate) const BAD_INPUT: u8 = 2;
+    pub(crate) const INTERRUPTED: u8 = 130;
+    pub(crate) const TERMINATED: u8 = 143;
 
     /// The status of a run that ended: interrupted by `signal`, or else passed or not.
-    pub fn status(signal: Option<i32>, passed: bool) -> u8 {
+    pub(crate) fn status(signal: Option<i32>, passed: bool) -> u8 {
         match signal {
             Some(libc::SIGTERM) => TERMINATED,
             Some(_) => INTERRUPTED,

@@ -4,7 +4,7 @@
 
 /// How a control character is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shown {
+pub(crate) enum Shown {
     /// As its bytes, `\x1b`: nothing is lost (messages quoting what a host printed).
     Escaped,
     /// As one `\u{FFFD}`, one column wide, so that an underline below the text keeps its
@@ -13,12 +13,12 @@ pub enum Shown {
 }
 
 /// Whether `c` would act on a terminal rather than show (a tab only moves to the next stop).
-pub fn is_control(c: char) -> bool {
+pub(crate) fn is_control(c: char) -> bool {
     c.is_control() && c != '\t'
 }
 
 /// `text` with its control characters shown as `shown` says.
-pub fn printable(text: &str, shown: Shown) -> String {
+pub(crate) fn printable(text: &str, shown: Shown) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if !is_control(c) {

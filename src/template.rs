@@ -28,7 +28,7 @@ fn engine() -> Tera {
 }
 
 /// Whether `text` uses templating at all (the fast path for the common case).
-pub fn is_template(text: &str) -> bool {
+pub(crate) fn is_template(text: &str) -> bool {
     text.contains("{{")
 }
 
@@ -84,7 +84,7 @@ pub fn variables_in(text: &str) -> Result<Vec<String>, TemplateError> {
 
 /// Renders `text` with `vars`, each value passed through `escape` first (identity for commands,
 /// `regex::escape` for a regex line...).
-pub fn render_with(
+pub(crate) fn render_with(
     text: &str,
     vars: &Vars,
     escape: impl Fn(&str) -> String,
@@ -101,7 +101,7 @@ pub fn render_with(
         .map_err(|error| describe(&error))
 }
 
-pub fn render(text: &str, vars: &Vars) -> Result<String, TemplateError> {
+pub(crate) fn render(text: &str, vars: &Vars) -> Result<String, TemplateError> {
     render_with(text, vars, str::to_string)
 }
 
@@ -138,7 +138,7 @@ fn locate_name(mut error: TemplateError, text: &str) -> TemplateError {
 }
 
 /// The hint for a template error: unknown names get the list of filters that exist.
-pub fn hint_for(error: &TemplateError) -> &'static str {
+pub(crate) fn hint_for(error: &TemplateError) -> &'static str {
     match error.unknown {
         Some(Unknown::Filter(_)) => {
             "tera's filters work in `{{ }}` (`upper`, `lower`, `trim`, `replace`, `default`, `split`...): check the name"

@@ -31,18 +31,18 @@ use crate::template::{self, Vars};
 
 /// How the run behaves, from the command line.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub keep_going: bool,
-    pub strict: bool,
-    pub bless: bool,
+pub(crate) struct RunOptions {
+    pub(crate) keep_going: bool,
+    pub(crate) strict: bool,
+    pub(crate) bless: bool,
     /// Hosts a fanned-out block runs on at once.
-    pub jobs: usize,
+    pub(crate) jobs: usize,
 }
 
 impl RunOptions {
     /// How `runbook step` and `runbook check` run blocks: every block on its own (a failure
     /// does not stop the others), without `--strict` or `--bless`, with `--jobs`' default.
-    pub fn each_block_on_its_own() -> Self {
+    pub(crate) fn each_block_on_its_own() -> Self {
         RunOptions {
             keep_going: true,
             strict: false,
@@ -53,7 +53,7 @@ impl RunOptions {
 }
 
 /// Runs a plan.
-pub struct Executor<'a> {
+pub(crate) struct Executor<'a> {
     plan: &'a Plan,
     sessions: Arc<Sessions>,
     options: RunOptions,
@@ -87,7 +87,7 @@ struct HostsRun {
 
 /// Why the run stops after a step's result, if it does: an interrupt, a failure without
 /// `--keep-going`, or a refused host key (which stops it even with `--keep-going`).
-pub fn stop_after(result: &StepResult, options: &RunOptions) -> Option<SkipReason> {
+pub(crate) fn stop_after(result: &StepResult, options: &RunOptions) -> Option<SkipReason> {
     if result.outcome == Outcome::Interrupted {
         Some(SkipReason::Interrupted)
     } else if result.outcome.is_failure(options.strict) && !options.keep_going {
@@ -105,7 +105,7 @@ pub fn stop_after(result: &StepResult, options: &RunOptions) -> Option<SkipReaso
 }
 
 impl<'a> Executor<'a> {
-    pub fn new(
+    pub(crate) fn new(
         plan: &'a Plan,
         sessions: Arc<Sessions>,
         options: RunOptions,
@@ -123,17 +123,17 @@ impl<'a> Executor<'a> {
     }
 
     /// Values captured so far by passed blocks (`runbook step` saves them between sessions).
-    pub fn captures(&self) -> &Vars {
+    pub(crate) fn captures(&self) -> &Vars {
         &self.captures
     }
 
     /// Restores values captured in an earlier session, so later blocks can use them.
-    pub fn restore_captures(&mut self, captures: Vars) {
+    pub(crate) fn restore_captures(&mut self, captures: Vars) {
         self.captures.extend(captures);
     }
 
     /// Runs every step, reporting to `reporter`; returns the whole report.
-    pub async fn run_all(&mut self, reporter: &mut dyn Reporter) -> RunReport {
+    pub(crate) async fn run_all(&mut self, reporter: &mut dyn Reporter) -> RunReport {
         let started_at = crate::report::model::now_rfc3339();
         let started = Instant::now();
         reporter.event(&Event::RunStarted {
@@ -246,7 +246,7 @@ impl<'a> Executor<'a> {
 
     /// Runs `step` (the plan's step `index`, or a probe made from it: `runbook step` reads a
     /// file back this way) on all its hosts and reports it.
-    pub async fn run_step(
+    pub(crate) async fn run_step(
         &mut self,
         step: &Step,
         index: usize,

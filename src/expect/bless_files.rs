@@ -8,32 +8,36 @@ use crate::report::model::BlessChange;
 
 /// The blessed text for one host, written once all hosts of the step are done.
 #[derive(Debug)]
-pub struct BlessPending {
-    pub host: String,
-    pub text: String,
+pub(crate) struct BlessPending {
+    pub(crate) host: String,
+    pub(crate) text: String,
     /// The file the expectation came from, if it was an expected file.
-    pub source: Option<PathBuf>,
+    pub(crate) source: Option<PathBuf>,
 }
 
 /// One expected file `--bless` writes, and its new text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlessedFile {
-    pub path: PathBuf,
-    pub text: String,
+pub(crate) struct BlessedFile {
+    pub(crate) path: PathBuf,
+    pub(crate) text: String,
 }
 
 /// A blessed expected file that could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {}: {source}", path.display())]
-pub struct BlessError {
-    pub path: PathBuf,
-    pub source: std::io::Error,
+pub(crate) struct BlessError {
+    pub(crate) path: PathBuf,
+    pub(crate) source: std::io::Error,
 }
 
 /// Where the blessed outputs of a step on `host_count` hosts go: one shared `<id>.out` when
 /// every host printed the same (and no host has its own file), otherwise one
 /// `<id>.<host>.out` per host. A block on one host keeps the file it was checked against.
-pub fn blessed_files(step: &Step, pending: &[BlessPending], host_count: usize) -> Vec<BlessedFile> {
+pub(crate) fn blessed_files(
+    step: &Step,
+    pending: &[BlessPending],
+    host_count: usize,
+) -> Vec<BlessedFile> {
     let all_same =
         pending.len() == host_count && pending.windows(2).all(|pair| pair[0].text == pair[1].text);
     let any_own_file = pending.iter().any(|p| {
@@ -67,7 +71,7 @@ pub fn blessed_files(step: &Step, pending: &[BlessPending], host_count: usize) -
 
 /// Writes a step's blessed outputs ([`blessed_files`]); says what changed in each file that
 /// did change.
-pub fn write_blessed(
+pub(crate) fn write_blessed(
     step: &Step,
     pending: Vec<BlessPending>,
     host_count: usize,

@@ -4,7 +4,7 @@
 
 pub mod actual;
 pub mod bless;
-pub mod bless_files;
+pub(crate) mod bless_files;
 pub mod diff;
 pub mod matcher;
 pub mod pattern;

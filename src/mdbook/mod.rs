@@ -7,8 +7,8 @@
 //! is handled as plain `serde_json` values, so that both mdBook 0.4 (`sections`) and 0.5
 //! (`items`) books pass through with every field they carry.
 
-pub mod rewrite;
-pub mod shown;
+pub(crate) mod rewrite;
+pub(crate) mod shown;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -28,7 +28,7 @@ use shown::{RealOutput, Shown};
 
 /// Why the book could not be preprocessed.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// Problems in the workshop's files (the same as `runbook verify` reports).
     Input(Diagnostics),
     /// mdBook's input is not what the protocol says, or a file cannot be read.
@@ -37,7 +37,7 @@ pub enum Failure {
 
 /// Every renderer: runbook's changes are plain CommonMark (code blocks and a paragraph per
 /// caption), which the HTML, Markdown and EPUB renderers alike understand.
-pub fn supports(renderer: &str) -> bool {
+pub(crate) fn supports(renderer: &str) -> bool {
     !renderer.trim().is_empty()
 }
 
@@ -64,7 +64,7 @@ impl Settings {
 }
 
 /// The protocol's second call: the book in, the book with real output out.
-pub fn preprocess(input: impl Read, mut output: impl Write) -> Result<(), Failure> {
+pub(crate) fn preprocess(input: impl Read, mut output: impl Write) -> Result<(), Failure> {
     let mut input = input;
     let mut text = String::new();
     input

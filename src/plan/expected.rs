@@ -11,7 +11,7 @@ use crate::expect::pattern::{self, Expected, Origin};
 use crate::inventory::Inventory;
 
 /// The default folder of expected files: `expected/` beside the workshop folder.
-pub fn default_expected_dir(workshop_dir: &Path) -> PathBuf {
+pub(crate) fn default_expected_dir(workshop_dir: &Path) -> PathBuf {
     let absolute = if workshop_dir.as_os_str().is_empty() {
         Path::new(".")
     } else {

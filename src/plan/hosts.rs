@@ -13,7 +13,7 @@ use crate::template;
 
 /// Why a host list names no host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostError {
+pub(crate) enum HostError {
     /// `e1,,e2`: an empty name; `comma` is where the comma next to the gap is in the list.
     EmptyName { list: String, comma: Range<usize> },
     /// A name that is neither a host nor a group, where it is in the list, and the closest
@@ -104,7 +104,7 @@ impl HostError {
 
 /// Expands a host list (a host, a group, or a comma list of them; `local` is `localhost`)
 /// into host names, in order, without repeats.
-pub fn resolve(inventory: &Inventory, list: &str) -> Result<Vec<String>, HostError> {
+pub(crate) fn resolve(inventory: &Inventory, list: &str) -> Result<Vec<String>, HostError> {
     let mut hosts: Vec<String> = Vec::new();
     let mut offset = 0;
     for part in list.split(',') {

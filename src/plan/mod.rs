@@ -8,14 +8,13 @@
 //! - [`expected`]: the expected files of each chapter, read and parsed once;
 //! - [`select`]: `--chapter`, `--from` and the checks that end a chapter.
 
-pub mod expected;
-pub mod hosts;
-pub mod select;
-pub mod vars;
+pub(crate) mod expected;
+pub(crate) mod hosts;
+pub(crate) mod select;
+pub(crate) mod vars;
 
 use expected::ExpectedListing;
-pub use expected::default_expected_dir;
-pub use select::ending_checks;
+pub(crate) use expected::default_expected_dir;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,26 +30,26 @@ use crate::template::{self, Vars};
 
 /// What the user asked for on the command line, as far as planning goes.
 #[derive(Debug, Clone)]
-pub struct PlanOptions {
-    pub workshop_dir: PathBuf,
-    pub inventory: Option<PathBuf>,
-    pub expected_dir: Option<PathBuf>,
-    pub vars: Vars,
-    pub default_timeout: Duration,
+pub(crate) struct PlanOptions {
+    pub(crate) workshop_dir: PathBuf,
+    pub(crate) inventory: Option<PathBuf>,
+    pub(crate) expected_dir: Option<PathBuf>,
+    pub(crate) vars: Vars,
+    pub(crate) default_timeout: Duration,
     /// Run only these chapters (by key, file name or title).
-    pub chapters: Vec<String>,
+    pub(crate) chapters: Vec<String>,
     /// Start at this block (`id` or `chapter/id`).
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// Only the `check` blocks that end a chapter (see [`ending_checks`]).
-    pub checks_only: bool,
+    pub(crate) checks_only: bool,
     /// `--secret` names, added to the inventory's `runbook_secrets`: their values are hidden
     /// in the problems `build` reports, as they are in a run's output.
-    pub secret_names: Vec<String>,
+    pub(crate) secret_names: Vec<String>,
 }
 
 /// What a step does on each of its hosts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Run {
         script: String,
     },
@@ -64,51 +63,51 @@ pub enum Action {
 
 /// Where a step runs: known now, or decided by a captured value at run time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostSpec {
+pub(crate) enum HostSpec {
     Hosts(Vec<String>),
     Template(String),
 }
 
 /// The expected outputs of a step: one for all hosts, and/or one per host.
 #[derive(Debug, Clone, Default)]
-pub struct Expectations {
-    pub shared: Option<Expected>,
-    pub per_host: BTreeMap<String, Expected>,
+pub(crate) struct Expectations {
+    pub(crate) shared: Option<Expected>,
+    pub(crate) per_host: BTreeMap<String, Expected>,
 }
 
 impl Expectations {
-    pub fn for_host(&self, host: &str) -> Option<&Expected> {
+    pub(crate) fn for_host(&self, host: &str) -> Option<&Expected> {
         self.per_host.get(host).or(self.shared.as_ref())
     }
 }
 
 /// One block to run, resolved.
 #[derive(Debug, Clone)]
-pub struct Step {
-    pub chapter: usize,
-    pub block: usize,
+pub(crate) struct Step {
+    pub(crate) chapter: usize,
+    pub(crate) block: usize,
     /// `<chapter-key>/<id>`, unique in the workshop.
-    pub qualified_id: String,
-    pub id: String,
-    pub file: PathBuf,
-    pub line: usize,
-    pub hosts: HostSpec,
-    pub user: Option<String>,
-    pub action: Action,
+    pub(crate) qualified_id: String,
+    pub(crate) id: String,
+    pub(crate) file: PathBuf,
+    pub(crate) line: usize,
+    pub(crate) hosts: HostSpec,
+    pub(crate) user: Option<String>,
+    pub(crate) action: Action,
     /// Render `{{ }}` in the script or content (not when `verbatim`).
-    pub templated: bool,
-    pub timeout: Duration,
-    pub retry: Option<Retry>,
-    pub exit: ExpectedExit,
-    pub check: bool,
-    pub expectations: Expectations,
+    pub(crate) templated: bool,
+    pub(crate) timeout: Duration,
+    pub(crate) retry: Option<Retry>,
+    pub(crate) exit: ExpectedExit,
+    pub(crate) check: bool,
+    pub(crate) expectations: Expectations,
     /// Folder of this chapter's expected files.
-    pub expected_folder: PathBuf,
+    pub(crate) expected_folder: PathBuf,
 }
 
 impl Step {
     /// The file `--bless` writes for `host` (`None`: the shared `<id>.out`).
-    pub fn expected_path(&self, host: Option<&str>) -> PathBuf {
+    pub(crate) fn expected_path(&self, host: Option<&str>) -> PathBuf {
         match host {
             Some(host) => self.expected_folder.join(format!("{}.{host}.out", self.id)),
             None => self.expected_folder.join(format!("{}.out", self.id)),
@@ -117,27 +116,27 @@ impl Step {
 }
 
 #[derive(Debug, Clone)]
-pub struct Plan {
-    pub workshop: Workshop,
-    pub inventory: Inventory,
+pub(crate) struct Plan {
+    pub(crate) workshop: Workshop,
+    pub(crate) inventory: Inventory,
     /// The steps this run executes, in order.
-    pub steps: Vec<Step>,
+    pub(crate) steps: Vec<Step>,
     /// `--var` values, which win over everything else.
-    pub overrides: Vars,
+    pub(crate) overrides: Vars,
 }
 
 impl Plan {
-    pub fn chapter_of(&self, step: &Step) -> &Chapter {
+    pub(crate) fn chapter_of(&self, step: &Step) -> &Chapter {
         &self.workshop.chapters[step.chapter]
     }
 
-    pub fn block_of(&self, step: &Step) -> &Block {
+    pub(crate) fn block_of(&self, step: &Step) -> &Block {
         &self.workshop.chapters[step.chapter].blocks[step.block]
     }
 
     /// Variables for a block on `host`: inventory (all, groups, host), then captures, then
     /// `--var`.
-    pub fn vars_for(&self, host: Option<&str>, captures: &Vars) -> Vars {
+    pub(crate) fn vars_for(&self, host: Option<&str>, captures: &Vars) -> Vars {
         let mut vars = self.inventory.vars.clone();
         if let Some(found) = host.and_then(|name| self.inventory.host(name)) {
             vars.extend(found.vars.clone());
@@ -150,7 +149,7 @@ impl Plan {
 
 /// Loads and validates everything; returns the plan of the steps this run takes (`--chapter`,
 /// `--from`, checks only) or every problem found.
-pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
+pub(crate) fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
     let Selected { mut plan, chosen } = build_whole(options)?;
     let mut steps: Vec<Option<Step>> = plan.steps.into_iter().map(Some).collect();
     plan.steps = chosen
@@ -162,16 +161,16 @@ pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
 
 /// The plan of the whole workshop, and the steps `--chapter`, `--from` (and checks only) choose.
 #[derive(Debug)]
-pub struct Selected {
+pub(crate) struct Selected {
     /// Every step of the workshop.
-    pub plan: Plan,
+    pub(crate) plan: Plan,
     /// Indices into `plan.steps`, in order.
-    pub chosen: Vec<usize>,
+    pub(crate) chosen: Vec<usize>,
 }
 
 /// Like [`build`], but the plan keeps every step of the workshop and says which are chosen
 /// (`runbook step` follows the chosen part with the whole workshop's progress and captures).
-pub fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics> {
+pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics> {
     let mut problems = Diagnostics::default();
     let workshop = crate::chapter::load(&options.workshop_dir);
     let inventory_path = options.inventory.clone().or_else(|| {

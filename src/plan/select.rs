@@ -108,7 +108,7 @@ fn start_at(
 /// the state the chapter leaves the lab in. A check in the middle of a chapter proves a state
 /// on the way (etcd frozen, a restart pending) that the next blocks undo: it serves `runbook
 /// step` after a block the trainee typed, not `runbook check`.
-pub fn ending_checks(steps: &[Step]) -> BTreeSet<String> {
+pub(crate) fn ending_checks(steps: &[Step]) -> BTreeSet<String> {
     steps
         .chunk_by(|one, next| one.chapter == next.chapter)
         .flat_map(|chapter| chapter.iter().rev().take_while(|step| step.check))

@@ -47,7 +47,7 @@ pub(super) fn bad_templates(chapter: &Chapter, block: &Block, action: &Action) -
 }
 
 /// Variables any block may use before captures: inventory (all hosts' too), --var.
-pub fn known_before_captures(inventory: &Inventory, overrides: &Vars) -> BTreeSet<String> {
+pub(crate) fn known_before_captures(inventory: &Inventory, overrides: &Vars) -> BTreeSet<String> {
     let mut known: BTreeSet<String> = inventory.vars.keys().cloned().collect();
     for host in &inventory.hosts {
         known.extend(host.vars.keys().cloned());
@@ -57,7 +57,7 @@ pub fn known_before_captures(inventory: &Inventory, overrides: &Vars) -> BTreeSe
 }
 
 /// Every use of a variable that nothing defines, or that only a later block captures.
-pub fn undefined_variables(
+pub(crate) fn undefined_variables(
     workshop: &Workshop,
     all_steps: &[Step],
     known: &BTreeSet<String>,

@@ -13,26 +13,26 @@ use crate::printable::{Shown, printable};
 
 /// How a front end lays a failure out.
 #[derive(Debug, Clone, Copy)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// Put before every line.
-    pub indent: &'static str,
+    pub(crate) indent: &'static str,
     /// How many of the last output lines to show when there is no diff (`None`: the front
     /// end has shown the output already).
-    pub output_tail: Option<usize>,
+    pub(crate) output_tail: Option<usize>,
     /// `--strict`: an unverified host counts as failing.
-    pub strict: bool,
+    pub(crate) strict: bool,
     /// Show every host of the step, not only the failing ones (`verify -v`).
-    pub every_host: bool,
+    pub(crate) every_host: bool,
 }
 
 /// A message from a host (it may quote what a shell printed) made safe for the terminal.
-pub fn message_text(message: &str) -> String {
+pub(crate) fn message_text(message: &str) -> String {
     printable(message, Shown::Escaped)
 }
 
 /// The lines of a failed step: its own message when no host's line says it (a template that
 /// names no host, a blessed file that cannot be written), then each failing host's view.
-pub fn step_lines(result: &StepResult, layout: Layout) -> Vec<String> {
+pub(crate) fn step_lines(result: &StepResult, layout: Layout) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(message) = &result.message
         && result.first_host_failure(layout.strict).as_ref() != Some(message)
@@ -61,7 +61,7 @@ pub fn step_lines(result: &StepResult, layout: Layout) -> Vec<String> {
 
 /// One failing host: outcome and reason, the expected output's origin, the diff and its hint,
 /// or a hint for the outcome and the last lines printed.
-pub fn host_lines(host: &HostResult, layout: Layout) -> Vec<String> {
+pub(crate) fn host_lines(host: &HostResult, layout: Layout) -> Vec<String> {
     let indent = layout.indent;
     // What follows the host's line is indented under it.
     let detail = format!("{indent}  ");
@@ -152,7 +152,7 @@ fn outcome_hint(host: &HostResult) -> Option<String> {
 
 /// A diff as coloured lines: a gutter with the expected output's line numbers, `-` expected
 /// in red, `+` real output in green, changed words underlined.
-pub fn diff_lines(diff: &Diff, indent: &str) -> Vec<String> {
+pub(crate) fn diff_lines(diff: &Diff, indent: &str) -> Vec<String> {
     let mut lines = Vec::new();
     for hunk in &diff.hunks {
         lines.push(format!(

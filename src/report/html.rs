@@ -221,7 +221,7 @@ fn step_view(step: &StepResult, strict: bool) -> StepView {
     }
 }
 
-pub fn render(report: &RunReport) -> Result<String, String> {
+pub(crate) fn render(report: &RunReport) -> Result<String, String> {
     let (status_label, status_class) = match report.status {
         RunStatus::Passed => ("passed", "passed"),
         RunStatus::Failed => ("failed", "mismatch"),

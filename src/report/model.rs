@@ -34,7 +34,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// Whether this outcome fails the run (`unverified` only with `--strict`).
-    pub fn is_failure(self, strict: bool) -> bool {
+    pub(crate) fn is_failure(self, strict: bool) -> bool {
         match self {
             Outcome::Passed | Outcome::Blessed | Outcome::Skipped => false,
             Outcome::Unverified => strict,
@@ -42,7 +42,7 @@ impl Outcome {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Outcome::Passed => "pass",
             Outcome::Blessed => "blessed",
@@ -58,7 +58,7 @@ impl Outcome {
     }
 
     /// The most telling of several outcomes (a failure wins over a pass).
-    pub fn worst(outcomes: impl IntoIterator<Item = Outcome>) -> Option<Outcome> {
+    pub(crate) fn worst(outcomes: impl IntoIterator<Item = Outcome>) -> Option<Outcome> {
         outcomes.into_iter().max_by_key(|outcome| match outcome {
             Outcome::Passed => 0,
             Outcome::Blessed => 1,
@@ -128,7 +128,7 @@ pub struct HostResult {
 }
 
 impl HostResult {
-    pub fn last_attempt(&self) -> Option<&AttemptResult> {
+    pub(crate) fn last_attempt(&self) -> Option<&AttemptResult> {
         self.attempts.last()
     }
 }
@@ -160,7 +160,7 @@ pub struct StepResult {
 impl StepResult {
     /// The first failing host's reason, named (`web: exit status 1, expected 0`): what the
     /// step's message says when nothing else went wrong.
-    pub fn first_host_failure(&self, strict: bool) -> Option<String> {
+    pub(crate) fn first_host_failure(&self, strict: bool) -> Option<String> {
         self.hosts
             .iter()
             .filter(|h| h.outcome.is_failure(strict))
@@ -252,7 +252,7 @@ pub struct RunReport {
 impl RunReport {
     /// The report of a run from its steps' results, in order: the counts, the status, and
     /// the results grouped by chapter.
-    pub fn assemble(
+    pub(crate) fn assemble(
         workshop: &Workshop,
         strict: bool,
         results: Vec<StepResult>,
@@ -319,7 +319,7 @@ impl RunReport {
     }
 }
 
-pub fn signal_name(signal: i32) -> String {
+pub(crate) fn signal_name(signal: i32) -> String {
     match signal {
         libc::SIGINT => "SIGINT".into(),
         libc::SIGTERM => "SIGTERM".into(),
@@ -327,7 +327,7 @@ pub fn signal_name(signal: i32) -> String {
     }
 }
 
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -335,7 +335,7 @@ pub fn now_rfc3339() -> String {
 
 /// What the executor tells reporters, as it happens.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub(crate) enum Event {
     RunStarted {
         steps: usize,
     },
@@ -359,7 +359,7 @@ pub enum Event {
 }
 
 /// A consumer of events: the terminal display, the report collector...
-pub trait Reporter {
+pub(crate) trait Reporter {
     fn event(&mut self, event: &Event);
 }
 

@@ -25,7 +25,7 @@ struct Current {
 
 /// Prints a run as it happens.
 #[derive(Debug)]
-pub struct TerminalReporter {
+pub(crate) struct TerminalReporter {
     strict: bool,
     total: usize,
     done: usize,
@@ -38,7 +38,7 @@ pub struct TerminalReporter {
 }
 
 impl TerminalReporter {
-    pub fn new(strict: bool, verbose: bool) -> Self {
+    pub(crate) fn new(strict: bool, verbose: bool) -> Self {
         let current = Arc::new(Mutex::new(Current::default()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let ticker = Term::stderr().is_term().then(|| {

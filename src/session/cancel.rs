@@ -16,13 +16,13 @@ impl Cancel {
     }
 
     /// The signal that asked to stop, if any.
-    pub fn requested(&self) -> Option<i32> {
+    pub(crate) fn requested(&self) -> Option<i32> {
         *self.receiver.borrow()
     }
 
     /// A stop request raised by the first SIGINT or SIGTERM runbook receives. Must be called
     /// inside the tokio runtime.
-    pub fn on_signals() -> Cancel {
+    pub(crate) fn on_signals() -> Cancel {
         let (signal_sender, cancel) = Cancel::new();
         tokio::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
@@ -41,7 +41,7 @@ impl Cancel {
         cancel
     }
 
-    pub async fn wait(&mut self) {
+    pub(crate) async fn wait(&mut self) {
         let _ = self.receiver.wait_for(Option::is_some).await;
     }
 }

@@ -10,18 +10,18 @@
 //! - [`settings`]: every wait and limit; [`cancel`]: the stop request of SIGINT/SIGTERM;
 //! - [`error`]: why a host gave no shell ([`SessionError`]), a refused host key among them.
 
-pub mod cancel;
-pub mod error;
-pub mod pool;
-pub mod protocol;
-pub mod settings;
-pub mod shell;
-pub mod ssh;
-pub mod transport;
+pub(crate) mod cancel;
+pub(crate) mod error;
+pub(crate) mod pool;
+pub(crate) mod protocol;
+pub(crate) mod settings;
+pub(crate) mod shell;
+pub(crate) mod ssh;
+pub(crate) mod transport;
 
 pub use cancel::Cancel;
 pub use error::{HostKeyRefusal, SessionError, ShellFailure};
-pub use pool::{SessionLock, Sessions, Wanted};
+pub(crate) use pool::Wanted;
+pub use pool::{SessionLock, Sessions};
 pub use settings::SessionSettings;
 pub use shell::{Ending, Execution, Lost, Session};
-pub use transport::Transport;

@@ -17,9 +17,9 @@ type SessionKey = (String, String);
 
 /// A session the coming blocks will want: on `host`, as `user` (`None`: the login user).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wanted {
-    pub host: String,
-    pub user: Option<String>,
+pub(crate) struct Wanted {
+    pub(crate) host: String,
+    pub(crate) user: Option<String>,
 }
 
 /// All sessions of a run, opened on first use.
@@ -59,7 +59,7 @@ impl Sessions {
 
     /// The user a block runs as on `host` when it names none (`None` for a host the
     /// inventory does not have).
-    pub fn default_user(&self, host: &str) -> Option<String> {
+    pub(crate) fn default_user(&self, host: &str) -> Option<String> {
         Some(self.transport(host).ok()?.login_user())
     }
 
@@ -124,7 +124,7 @@ impl Sessions {
     /// host's first contact therefore stays lazy; a block on several hosts still connects to
     /// them concurrently. A pre-opening that fails is forgotten: the block that needs the
     /// session tries again and reports the error itself.
-    pub fn prewarm(self: &Arc<Self>, wanted: Vec<Wanted>) {
+    pub(crate) fn prewarm(self: &Arc<Self>, wanted: Vec<Wanted>) {
         for Wanted { host, user } in wanted {
             let sessions = Arc::clone(self);
             tokio::spawn(async move {

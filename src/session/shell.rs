@@ -89,7 +89,7 @@ fn joined(first: String, second: String) -> String {
 
 impl Session {
     /// Opens the shell and waits for it to announce itself.
-    pub async fn start(
+    pub(crate) async fn start(
         transport: Arc<Transport>,
         switch_user: Option<&str>,
         settings: Arc<SessionSettings>,
@@ -148,7 +148,7 @@ impl Session {
     /// Whether the shell is still there. Anything it printed between blocks (a background job
     /// finishing) is not the next block's output and is dropped; an end of stream means the
     /// shell is gone.
-    pub fn is_alive(&mut self) -> bool {
+    pub(crate) fn is_alive(&mut self) -> bool {
         while self.alive {
             match self.stdout.try_read() {
                 Some(Some(_)) => {}
@@ -293,7 +293,7 @@ impl Session {
 
     /// Ends the session. `force`: kill everything it started; otherwise close its stdin and
     /// let it exit, as closing a terminal would.
-    pub async fn end(&mut self, force: bool) {
+    pub(crate) async fn end(&mut self, force: bool) {
         self.alive = false;
         if force {
             let script = protocol::end_session_script(self.pid, self.sid);

@@ -55,7 +55,7 @@ impl Master {
 }
 
 #[derive(Debug)]
-pub struct SshTransport {
+pub(crate) struct SshTransport {
     host: Host,
     settings: Arc<SessionSettings>,
     master: Mutex<Option<Master>>,
@@ -64,7 +64,7 @@ pub struct SshTransport {
 }
 
 impl SshTransport {
-    pub fn new(host: Host, settings: Arc<SessionSettings>) -> Self {
+    pub(crate) fn new(host: Host, settings: Arc<SessionSettings>) -> Self {
         SshTransport {
             host,
             settings,
@@ -73,14 +73,14 @@ impl SshTransport {
         }
     }
 
-    pub fn login_user(&self) -> String {
+    pub(crate) fn login_user(&self) -> String {
         self.host
             .user
             .clone()
             .unwrap_or_else(crate::sys::current_user)
     }
 
-    pub fn has_answered(&self) -> bool {
+    pub(crate) fn has_answered(&self) -> bool {
         self.reached.load(Ordering::Relaxed)
     }
 
@@ -306,7 +306,10 @@ impl SshTransport {
     }
 
     /// Starts a shell (as the login user, or through `switch_user`) on a channel.
-    pub async fn open_shell(&self, switch_user: Option<&str>) -> Result<Child, SessionError> {
+    pub(crate) async fn open_shell(
+        &self,
+        switch_user: Option<&str>,
+    ) -> Result<Child, SessionError> {
         let remote = match switch_user {
             Some(switch) => format!("exec sh -c {}", shell_quote(switch)),
             None => "exec bash -l".to_string(),
@@ -322,7 +325,7 @@ impl SshTransport {
     }
 
     /// Runs a short script on its own channel, beside the sessions.
-    pub async fn control(&self, script: &str) -> Result<String, SessionError> {
+    pub(crate) async fn control(&self, script: &str) -> Result<String, SessionError> {
         let socket = self.master_socket().await?;
         let mut command = Self::channel(&socket, &format!("sh -c {}", shell_quote(script)));
         command.stdin(Stdio::null());
@@ -338,7 +341,7 @@ impl SshTransport {
     }
 
     /// Ends the master (and with it every channel still open).
-    pub async fn close(&self) {
+    pub(crate) async fn close(&self) {
         let Some(mut master) = self.master.lock().await.take() else {
             return;
         };

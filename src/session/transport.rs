@@ -54,7 +54,7 @@ impl ShellReader {
 }
 
 /// A running shell process, before the protocol starts.
-pub struct ShellProcess {
+pub(crate) struct ShellProcess {
     pub(super) stdin: Box<dyn AsyncWrite + Send + Unpin>,
     pub(super) stdout: ShellReader,
     pub(super) stderr_tail: Arc<StdMutex<Vec<u8>>>,
@@ -87,7 +87,7 @@ fn spawn_tail(
 
 /// How runbook reaches one host.
 #[derive(Debug)]
-pub enum Transport {
+pub(crate) enum Transport {
     /// A process on this machine: bash itself, `lxc-attach` or `docker exec`.
     Process {
         kind: TransportKind,
@@ -99,7 +99,7 @@ pub enum Transport {
 const CONTAINER_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 impl Transport {
-    pub fn for_host(host: &Host, settings: &Arc<SessionSettings>) -> Self {
+    pub(crate) fn for_host(host: &Host, settings: &Arc<SessionSettings>) -> Self {
         match host.transport {
             TransportKind::Ssh => {
                 Transport::Ssh(ssh::SshTransport::new(host.clone(), Arc::clone(settings)))
@@ -112,7 +112,7 @@ impl Transport {
     }
 
     /// The user a shell runs as without switching.
-    pub fn login_user(&self) -> String {
+    pub(crate) fn login_user(&self) -> String {
         match self {
             Transport::Process {
                 kind: TransportKind::Local,
@@ -189,7 +189,7 @@ impl Transport {
 
     /// Runs a short script beside the session (to signal what the session runs), giving up
     /// after the settings' `control_timeout`.
-    pub async fn control(
+    pub(crate) async fn control(
         &self,
         script: &str,
         settings: &SessionSettings,
@@ -216,7 +216,7 @@ impl Transport {
         }
     }
 
-    pub async fn close(&self) {
+    pub(crate) async fn close(&self) {
         if let Transport::Ssh(ssh) = self {
             ssh.close().await;
         }

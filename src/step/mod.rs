@@ -5,8 +5,8 @@
 //! pass, or a coloured diff with a hint, and on failure retry, skip or quit. Progress and
 //! captured values are saved after every block, so the next `runbook step` resumes there.
 
-pub mod progress;
-pub mod screen;
+pub(crate) mod progress;
+pub(crate) mod screen;
 
 use std::path::PathBuf;
 
@@ -20,7 +20,7 @@ use crate::plan::{Action as Work, Expectations, HostSpec, Plan, Step};
 use crate::report::failure::{self, Layout};
 use crate::report::model::{Event, Outcome, Reporter, StepKind, StepResult};
 use crate::template;
-pub use progress::ProgressError;
+pub(crate) use progress::ProgressError;
 use progress::{BlockStatus, Progress};
 use screen::{Action, Answer, Offer, Screen};
 
@@ -29,18 +29,18 @@ const OUTPUT_LINES: usize = 30;
 
 /// Which blocks a session covers and where it may start.
 #[derive(Debug, Clone)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Indices into the plan's steps, in order: all of them, or the `--chapter`/`--from` part.
-    pub window: Vec<usize>,
+    pub(crate) window: Vec<usize>,
     /// `--from` or `--chapter` named where to start: the saved position is not used.
-    pub jumped: bool,
+    pub(crate) jumped: bool,
     /// `--restart`: forget the saved progress.
-    pub restart: bool,
+    pub(crate) restart: bool,
 }
 
 /// How a session ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// The last block of the selection was done.
     Finished,
     /// The trainee quit (or their input ended); progress saved.
@@ -68,7 +68,7 @@ struct TraineeSession<'a> {
 }
 
 /// Runs a trainee session over `selection` of `plan`; `progress_path` keeps the progress.
-pub async fn run(
+pub(crate) async fn run(
     plan: &Plan,
     selection: Selection,
     lab: &Lab,

@@ -12,7 +12,7 @@ use crate::template::Vars;
 /// What the trainee did with a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum BlockStatus {
+pub(crate) enum BlockStatus {
     /// runbook ran it and the output matched.
     Passed,
     /// runbook ran it; the block has no expected output to compare with.
@@ -27,7 +27,7 @@ pub enum BlockStatus {
 }
 
 impl BlockStatus {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             BlockStatus::Passed => "passed",
             BlockStatus::Unverified => "ran (no expected output)",
@@ -40,35 +40,35 @@ impl BlockStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlockRecord {
-    pub status: BlockStatus,
+pub(crate) struct BlockRecord {
+    pub(crate) status: BlockStatus,
     /// When (RFC 3339, UTC).
-    pub at: String,
+    pub(crate) at: String,
 }
 
 /// The content of `progress.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// The workshop folder this progress belongs to (absolute).
-    pub workshop: String,
+    pub(crate) workshop: String,
     /// The block to show next (`chapter/id`); `None` once the end was reached.
-    pub next: Option<String>,
-    pub updated_at: String,
+    pub(crate) next: Option<String>,
+    pub(crate) updated_at: String,
     /// Per block (`chapter/id`), what became of it.
-    pub blocks: BTreeMap<String, BlockRecord>,
+    pub(crate) blocks: BTreeMap<String, BlockRecord>,
     /// Values captured by passed blocks, for the `{{ }}` of later ones.
-    pub captures: Vars,
+    pub(crate) captures: Vars,
 }
 
 impl Progress {
-    pub fn new(workshop: &Path) -> Self {
+    pub(crate) fn new(workshop: &Path) -> Self {
         Progress {
             workshop: workshop.display().to_string(),
             ..Progress::default()
         }
     }
 
-    pub fn record(&mut self, qualified_id: &str, status: BlockStatus) {
+    pub(crate) fn record(&mut self, qualified_id: &str, status: BlockStatus) {
         self.blocks.insert(
             qualified_id.to_string(),
             BlockRecord {
@@ -80,7 +80,10 @@ impl Progress {
 
     /// Reads the progress of `workshop` from `path`. A missing file is a fresh start; a file
     /// about another workshop too (with the reason, to tell the trainee).
-    pub fn load(path: &Path, workshop: &Path) -> Result<(Progress, Option<String>), ProgressError> {
+    pub(crate) fn load(
+        path: &Path,
+        workshop: &Path,
+    ) -> Result<(Progress, Option<String>), ProgressError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -110,7 +113,7 @@ impl Progress {
         Ok((progress, None))
     }
 
-    pub fn save(&mut self, path: &Path) -> Result<(), ProgressError> {
+    pub(crate) fn save(&mut self, path: &Path) -> Result<(), ProgressError> {
         self.updated_at = now_rfc3339();
         let saving = |source| ProgressError::Save {
             path: path.to_path_buf(),
@@ -124,7 +127,7 @@ impl Progress {
 
 /// Why the trainee's progress cannot be read or kept.
 #[derive(Debug, thiserror::Error)]
-pub enum ProgressError {
+pub(crate) enum ProgressError {
     #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,
@@ -146,7 +149,7 @@ pub enum ProgressError {
 }
 
 /// `.runbook/progress.json` beside the workshop folder (the folder holding it).
-pub fn default_path(workshop: &Path) -> PathBuf {
+pub(crate) fn default_path(workshop: &Path) -> PathBuf {
     workshop
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)

@@ -1,6 +1,6 @@
 //! A scratch workshop in a temporary folder and the real `runbook` binary to run on it.
 
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 pub mod chromium;
 pub mod contract;
