@@ -294,46 +294,36 @@ mod tests {
         judged_as("`exit` in the block", ran("ready\n", Some(0), Ending::Lost(Lost::ShellEnded)), ready, Success, Outcome::Passed, None);
     }
 
+    /// Judges a command that printed `output` and exited 0.
+    fn printed(output: &str, expected: Option<&Expected>, bless: bool) -> Judged {
+        verdict(
+            ran(output, Some(0), Ending::Completed),
+            expected,
+            ExpectedExit::Success,
+            bless,
+        )
+    }
+
     #[test]
     fn a_pass_keeps_its_captures_and_a_mismatch_none() {
         let leader = expected("Leader: (?P<leader>pg-\\d) (re)\n");
-        let passed = verdict(
-            ran("Leader: pg-2\n", Some(0), Ending::Completed),
-            Some(&leader),
-            ExpectedExit::Success,
-            false,
-        );
+        let passed = printed("Leader: pg-2\n", Some(&leader), false);
         assert_eq!(
             passed.captures.get("leader").map(String::as_str),
             Some("pg-2")
         );
-        let failed = verdict(
-            ran("Leader: none\n", Some(0), Ending::Completed),
-            Some(&leader),
-            ExpectedExit::Success,
-            false,
-        );
+        let failed = printed("Leader: none\n", Some(&leader), false);
         assert!(failed.captures.is_empty());
     }
 
     #[test]
     fn secrets_are_replaced_before_matching_and_in_the_diff() {
         let placeholder = expected("password: {{ password }}\n");
-        let passed = verdict(
-            ran("password: s3cret\n", Some(0), Ending::Completed),
-            Some(&placeholder),
-            ExpectedExit::Success,
-            false,
-        );
+        let passed = printed("password: s3cret\n", Some(&placeholder), false);
         assert_eq!(passed.attempt.outcome, Outcome::Passed);
         assert_eq!(passed.attempt.output, "password: [secret:password]\n");
         let written_out = expected("password: s3cret\n");
-        let failed = verdict(
-            ran("password: other\n", Some(0), Ending::Completed),
-            Some(&written_out),
-            ExpectedExit::Success,
-            false,
-        );
+        let failed = printed("password: other\n", Some(&written_out), false);
         let diff = failed.attempt.diff.expect("a diff");
         assert!(!diff.unified.contains("s3cret"), "{}", diff.unified);
         assert!(
@@ -346,12 +336,7 @@ mod tests {
     #[test]
     fn output_is_made_comparable_and_its_lines_timed() {
         let coloured = expected("green\n");
-        let judged = verdict(
-            ran("\x1b[32mgreen\x1b[0m\n", Some(0), Ending::Completed),
-            Some(&coloured),
-            ExpectedExit::Success,
-            false,
-        );
+        let judged = printed("\x1b[32mgreen\x1b[0m\n", Some(&coloured), false);
         assert_eq!(
             judged.attempt.outcome,
             Outcome::Passed,
@@ -378,23 +363,13 @@ mod tests {
     #[test]
     fn bless_texts_are_made_only_when_blessing() {
         let old = expected("Leader: pg-\\d (re)\nold\n");
-        let judged = verdict(
-            ran("Leader: pg-1\nnew\n", Some(0), Ending::Completed),
-            Some(&old),
-            ExpectedExit::Success,
-            true,
-        );
+        let judged = printed("Leader: pg-1\nnew\n", Some(&old), true);
         assert_eq!(judged.attempt.outcome, Outcome::Mismatch);
         assert_eq!(
             judged.blessed.as_deref(),
             Some("Leader: pg-\\d (re)\nnew\n")
         );
-        let fresh = verdict(
-            ran("password: s3cret\n", Some(0), Ending::Completed),
-            None,
-            ExpectedExit::Success,
-            true,
-        );
+        let fresh = printed("password: s3cret\n", None, true);
         assert_eq!(
             fresh.blessed.as_deref(),
             Some("password: [secret:password]\n")

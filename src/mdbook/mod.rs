@@ -13,7 +13,6 @@ pub(crate) mod shown;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -152,15 +151,9 @@ struct BookBuilder {
 impl BookBuilder {
     fn new(root: &Path, workshop: &Path, settings: &Settings) -> Result<Self, Failure> {
         let options = PlanOptions {
-            workshop_dir: workshop.to_path_buf(),
             inventory: settings.inventory.as_ref().map(|p| root.join(p)),
             expected_dir: settings.expected.as_ref().map(|p| root.join(p)),
-            vars: Vars::new(),
-            default_timeout: Duration::from_secs(60),
-            chapters: Vec::new(),
-            from: None,
-            checks_only: false,
-            secret_names: Vec::new(),
+            ..PlanOptions::for_workshop(workshop)
         };
         let plan = plan::build(&options).map_err(Failure::Input)?;
         let report_dir = root.join(settings.report.as_deref().unwrap_or(Path::new("report")));

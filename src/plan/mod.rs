@@ -17,7 +17,7 @@ use expected::ExpectedListing;
 pub(crate) use expected::default_expected_dir;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::chapter::attrs::{ExpectedExit, Retry};
@@ -45,6 +45,24 @@ pub(crate) struct PlanOptions {
     /// `--secret` names, added to the inventory's `runbook_secrets`: their values are hidden
     /// in the problems `build` reports, as they are in a run's output.
     pub(crate) secret_names: Vec<String>,
+}
+
+impl PlanOptions {
+    /// The whole workshop in `workshop_dir`, with the inventory and the expected files where
+    /// they are by default, `--timeout`'s default, no `--var` and no secret.
+    pub(crate) fn for_workshop(workshop_dir: &Path) -> Self {
+        PlanOptions {
+            workshop_dir: workshop_dir.to_path_buf(),
+            inventory: None,
+            expected_dir: None,
+            vars: Vars::new(),
+            default_timeout: Duration::from_secs(60),
+            chapters: Vec::new(),
+            from: None,
+            checks_only: false,
+            secret_names: Vec::new(),
+        }
+    }
 }
 
 /// What a step does on each of its hosts.
@@ -349,15 +367,8 @@ mod tests {
 
     fn options(dir: &tempfile::TempDir) -> PlanOptions {
         PlanOptions {
-            workshop_dir: dir.path().join("workshop"),
-            inventory: None,
             expected_dir: Some(dir.path().join("expected")),
-            vars: Vars::new(),
-            default_timeout: Duration::from_secs(60),
-            chapters: Vec::new(),
-            from: None,
-            checks_only: false,
-            secret_names: Vec::new(),
+            ..PlanOptions::for_workshop(&dir.path().join("workshop"))
         }
     }
 
