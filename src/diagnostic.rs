@@ -120,6 +120,18 @@ pub(crate) fn did_you_mean<'a>(
 #[derive(Debug, Default)]
 pub struct Diagnostics(pub(crate) Vec<Diagnostic>);
 
+impl From<Diagnostic> for Diagnostics {
+    fn from(problem: Diagnostic) -> Self {
+        Diagnostics(vec![problem])
+    }
+}
+
+impl From<Vec<Diagnostic>> for Diagnostics {
+    fn from(problems: Vec<Diagnostic>) -> Self {
+        Diagnostics(problems)
+    }
+}
+
 impl Diagnostics {
     pub(crate) fn push(&mut self, diagnostic: Diagnostic) {
         self.0.push(diagnostic);

@@ -131,13 +131,7 @@ impl Inventory {
     /// Loads an inventory file.
     pub fn load(path: &Path) -> Result<Self, Diagnostics> {
         let mut problems = Diagnostics::default();
-        let text = match crate::chapter::read_utf8(path) {
-            Ok(text) => text,
-            Err(problem) => {
-                problems.push(problem);
-                return Err(problems);
-            }
-        };
+        let text = crate::chapter::read_utf8(path)?;
         let root: Value = match yaml_serde::from_str(&text) {
             Ok(value) => value,
             Err(error) => {

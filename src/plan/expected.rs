@@ -155,16 +155,6 @@ pub(super) fn of_block(
 }
 
 fn load_expected(path: &Path) -> Result<Expected, Diagnostics> {
-    let mut problems = Diagnostics::default();
-    let text = match crate::chapter::read_utf8(path) {
-        Ok(text) => text,
-        Err(problem) => {
-            problems.push(problem);
-            return Err(problems);
-        }
-    };
-    pattern::parse(&text, Origin::File(path.to_path_buf()), 1).map_err(|found| {
-        found.into_iter().for_each(|problem| problems.push(problem));
-        problems
-    })
+    let text = crate::chapter::read_utf8(path)?;
+    pattern::parse(&text, Origin::File(path.to_path_buf()), 1).map_err(Diagnostics::from)
 }

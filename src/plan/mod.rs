@@ -287,7 +287,7 @@ fn plan_step(
     let attributes = &block.attributes;
 
     let (hosts, host_problem) = hosts::of_block(chapter, block, inventory, &options.workshop_dir);
-    problems.extend(Diagnostics(host_problem.into_iter().collect()));
+    problems.extend(host_problem.into_iter().collect::<Vec<_>>().into());
     let user = attributes
         .user
         .clone()

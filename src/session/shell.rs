@@ -334,189 +334,162 @@ mod tests {
     use crate::session::Sessions;
     use tokio::sync::watch;
 
-    fn local() -> (Sessions, Cancel, watch::Sender<Option<i32>>) {
-        let settings = SessionSettings {
-            grace: Duration::from_millis(500),
-            ..SessionSettings::default()
-        };
-        let (sender, cancel) = Cancel::new();
-        (
-            Sessions::new(Arc::new(Inventory::local_only()), settings),
-            cancel,
-            sender,
-        )
+    /// A local session with a short grace period, and the stop request it listens to.
+    struct Local {
+        sessions: Sessions,
+        cancel: Cancel,
+        _sender: watch::Sender<Option<i32>>,
     }
 
-    async fn run(
-        sessions: &Sessions,
-        cancel: &Cancel,
-        script: &str,
-        timeout: Duration,
-    ) -> Execution {
-        let mut lock = sessions
-            .acquire("localhost", None)
-            .await
-            .expect("a session");
-        let session = lock.as_mut().expect("started");
-        session.run(script, timeout, cancel).await
+    impl Local {
+        fn new() -> Self {
+            let settings = SessionSettings {
+                grace: Duration::from_millis(500),
+                ..SessionSettings::default()
+            };
+            let (sender, cancel) = Cancel::new();
+            Local {
+                sessions: Sessions::new(Arc::new(Inventory::local_only()), settings),
+                cancel,
+                _sender: sender,
+            }
+        }
+
+        async fn run(&self, script: &str, timeout: Duration) -> Execution {
+            let mut lock = self
+                .sessions
+                .acquire("localhost", None)
+                .await
+                .expect("a session");
+            let session = lock.as_mut().expect("started");
+            session.run(script, timeout, &self.cancel).await
+        }
+    }
+
+    /// What an execution printed, as text.
+    fn text(execution: &Execution) -> String {
+        String::from_utf8_lossy(&execution.output).into_owned()
     }
 
     #[tokio::test]
     async fn state_persists_between_blocks() {
-        let (sessions, cancel, _sender) = local();
+        let shell = Local::new();
         let second = Duration::from_secs(5);
-        let first = run(
-            &sessions,
-            &cancel,
-            "cd /tmp\nexport RB_TEST=kept\ngreet() { echo \"hi $1\"; }\n",
-            second,
-        )
-        .await;
+        let first = shell
+            .run(
+                "cd /tmp\nexport RB_TEST=kept\ngreet() { echo \"hi $1\"; }\n",
+                second,
+            )
+            .await;
         assert_eq!(first.ending, Ending::Completed);
-        let next = run(
-            &sessions,
-            &cancel,
-            "pwd; echo $RB_TEST; greet you; echo \"[$1]\"\n",
-            second,
-        )
-        .await;
-        assert_eq!(
-            String::from_utf8_lossy(&next.output),
-            "/tmp\nkept\nhi you\n[]\n"
-        );
-        sessions.shutdown(true).await;
+        let next = shell
+            .run("pwd; echo $RB_TEST; greet you; echo \"[$1]\"\n", second)
+            .await;
+        assert_eq!(text(&next), "/tmp\nkept\nhi you\n[]\n");
+        shell.sessions.shutdown(true).await;
     }
 
     /// Regression: blocks ran inside a function, so `declare` made locals that vanished at the
     /// end of the block (the Patroni lab's `declare -A lab_address=(...)` was lost).
     #[tokio::test]
     async fn declared_variables_persist_like_at_a_prompt() {
-        let (sessions, cancel, _sender) = local();
+        let shell = Local::new();
         let second = Duration::from_secs(5);
-        let first = run(
-            &sessions,
-            &cancel,
-            "declare -A address=([e1]=10.0.3.101)\ndeclare -i count=41\nreadonly RB_FIXED=yes\n",
+        let first = shell.run("declare -A address=([e1]=10.0.3.101)\ndeclare -i count=41\nreadonly RB_FIXED=yes\n",
             second,
         )
         .await;
         assert_eq!(first.ending, Ending::Completed);
-        let next = run(
-            &sessions,
-            &cancel,
-            "count+=1\necho \"${address[e1]} $count $RB_FIXED\"\n",
-            second,
-        )
-        .await;
-        assert_eq!(String::from_utf8_lossy(&next.output), "10.0.3.101 42 yes\n");
-        sessions.shutdown(true).await;
+        let next = shell
+            .run(
+                "count+=1\necho \"${address[e1]} $count $RB_FIXED\"\n",
+                second,
+            )
+            .await;
+        assert_eq!(text(&next), "10.0.3.101 42 yes\n");
+        shell.sessions.shutdown(true).await;
     }
 
     #[tokio::test]
     async fn exit_status_stderr_and_stdin() {
-        let (sessions, cancel, _sender) = local();
-        let execution = run(
-            &sessions,
-            &cancel,
-            "echo out; echo err >&2; cat; printf 'no newline'; false\n",
-            Duration::from_secs(5),
-        )
-        .await;
+        let shell = Local::new();
+        let execution = shell
+            .run(
+                "echo out; echo err >&2; cat; printf 'no newline'; false\n",
+                Duration::from_secs(5),
+            )
+            .await;
         assert_eq!(execution.exit_code, Some(1));
-        assert_eq!(
-            String::from_utf8_lossy(&execution.output),
-            "out\nerr\nno newline"
-        );
-        sessions.shutdown(true).await;
+        assert_eq!(text(&execution), "out\nerr\nno newline");
+        shell.sessions.shutdown(true).await;
     }
 
     #[tokio::test]
     async fn timeout_kills_the_command_and_keeps_the_shell() {
-        let (sessions, cancel, _sender) = local();
-        run(&sessions, &cancel, "cd /tmp\n", Duration::from_secs(5)).await;
+        let shell = Local::new();
+        shell.run("cd /tmp\n", Duration::from_secs(5)).await;
         let started = Instant::now();
-        let execution = run(
-            &sessions,
-            &cancel,
-            "echo before; sleep 30; echo after\n",
-            Duration::from_millis(300),
-        )
-        .await;
+        let execution = shell
+            .run(
+                "echo before; sleep 30; echo after\n",
+                Duration::from_millis(300),
+            )
+            .await;
         assert_eq!(execution.ending, Ending::TimedOut);
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "took {:?}",
             started.elapsed()
         );
-        let output = String::from_utf8_lossy(&execution.output);
+        let output = text(&execution);
         assert!(output.starts_with("before\n"), "{output}");
         assert!(
             !output.contains("after"),
             "the rest of the block is abandoned: {output}"
         );
-        let next = run(&sessions, &cancel, "pwd\n", Duration::from_secs(5)).await;
-        assert_eq!(
-            String::from_utf8_lossy(&next.output),
-            "/tmp\n",
-            "same shell, same directory"
-        );
-        sessions.shutdown(true).await;
+        let next = shell.run("pwd\n", Duration::from_secs(5)).await;
+        assert_eq!(text(&next), "/tmp\n", "same shell, same directory");
+        shell.sessions.shutdown(true).await;
     }
 
     #[tokio::test]
     async fn jobs_killed_by_a_timeout_are_not_reported_in_the_next_block() {
-        let (sessions, cancel, _sender) = local();
-        let execution = run(
-            &sessions,
-            &cancel,
-            "sleep 300 & wait\n",
-            Duration::from_millis(300),
-        )
-        .await;
+        let shell = Local::new();
+        let execution = shell
+            .run("sleep 300 & wait\n", Duration::from_millis(300))
+            .await;
         assert_eq!(execution.ending, Ending::TimedOut);
-        let next = run(
-            &sessions,
-            &cancel,
-            "sleep 0.1; echo next\n",
-            Duration::from_secs(5),
-        )
-        .await;
-        assert_eq!(String::from_utf8_lossy(&next.output), "next\n");
-        sessions.shutdown(true).await;
+        let next = shell
+            .run("sleep 0.1; echo next\n", Duration::from_secs(5))
+            .await;
+        assert_eq!(text(&next), "next\n");
+        shell.sessions.shutdown(true).await;
     }
 
     #[tokio::test]
     async fn timeout_stops_a_builtin_loop() {
-        let (sessions, cancel, _sender) = local();
-        let execution = run(
-            &sessions,
-            &cancel,
-            "while :; do :; done\n",
-            Duration::from_millis(300),
-        )
-        .await;
+        let shell = Local::new();
+        let execution = shell
+            .run("while :; do :; done\n", Duration::from_millis(300))
+            .await;
         assert_eq!(execution.ending, Ending::TimedOut);
-        let next = run(&sessions, &cancel, "echo alive\n", Duration::from_secs(5)).await;
-        assert_eq!(String::from_utf8_lossy(&next.output), "alive\n");
-        sessions.shutdown(true).await;
+        let next = shell.run("echo alive\n", Duration::from_secs(5)).await;
+        assert_eq!(text(&next), "alive\n");
+        shell.sessions.shutdown(true).await;
     }
 
     #[tokio::test]
     async fn exit_in_a_block_ends_the_session_and_the_next_block_gets_a_new_one() {
-        let (sessions, cancel, _sender) = local();
-        run(&sessions, &cancel, "cd /tmp\n", Duration::from_secs(5)).await;
-        let execution = run(
-            &sessions,
-            &cancel,
-            "echo bye; exit 3\n",
-            Duration::from_secs(5),
-        )
-        .await;
+        let shell = Local::new();
+        shell.run("cd /tmp\n", Duration::from_secs(5)).await;
+        let execution = shell
+            .run("echo bye; exit 3\n", Duration::from_secs(5))
+            .await;
         assert_eq!(execution.ending, Ending::Lost(Lost::ShellEnded));
         assert_eq!(execution.exit_code, Some(3));
-        assert_eq!(String::from_utf8_lossy(&execution.output), "bye\n");
-        let next = run(&sessions, &cancel, "echo again\n", Duration::from_secs(5)).await;
-        assert_eq!(String::from_utf8_lossy(&next.output), "again\n");
-        sessions.shutdown(true).await;
+        assert_eq!(text(&execution), "bye\n");
+        let next = shell.run("echo again\n", Duration::from_secs(5)).await;
+        assert_eq!(text(&next), "again\n");
+        shell.sessions.shutdown(true).await;
     }
 }

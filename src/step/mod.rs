@@ -313,24 +313,40 @@ impl<'a> TraineeSession<'a> {
                     .record(&self.plan.steps[index].qualified_id, status);
                 return Ok(Flow::Goto(position + 1));
             }
-            let offers = [
-                Offer::key('r', Action::Retry, "retry"),
-                Offer::key('s', Action::Skip, "skip"),
-                Offer::key('q', Action::Quit, "quit"),
-            ];
-            match self.screen.ask(&offers, &self.lab.cancel).await {
-                Answer::Chose(Action::Retry) => {}
-                Answer::Chose(Action::Skip) => {
-                    self.progress
-                        .record(&self.plan.steps[index].qualified_id, BlockStatus::Skipped);
-                    return Ok(Flow::Goto(position + 1));
+            let id = &self.plan.steps[index].qualified_id;
+            let failed = Some(BlockStatus::Failed);
+            if let Some(flow) = self.after_failure("retry", id, position, failed).await {
+                return Ok(flow);
+            }
+        }
+    }
+
+    /// After a failure: `r` (`retry_label`) tries again (`None`), `s` skips the block `id` at
+    /// `position`, `q` quits, recording the block as `quit_status` if given.
+    async fn after_failure(
+        &mut self,
+        retry_label: &'static str,
+        id: &str,
+        position: usize,
+        quit_status: Option<BlockStatus>,
+    ) -> Option<Flow> {
+        let offers = [
+            Offer::key('r', Action::Retry, retry_label),
+            Offer::key('s', Action::Skip, "skip"),
+            Offer::key('q', Action::Quit, "quit"),
+        ];
+        match self.screen.ask(&offers, &self.lab.cancel).await {
+            Answer::Chose(Action::Retry) => None,
+            Answer::Chose(Action::Skip) => {
+                self.progress.record(id, BlockStatus::Skipped);
+                Some(Flow::Goto(position + 1))
+            }
+            Answer::Interrupted => Some(Flow::Stop(self.interrupted())),
+            _ => {
+                if let Some(status) = quit_status {
+                    self.progress.record(id, status);
                 }
-                Answer::Interrupted => return Ok(Flow::Stop(self.interrupted())),
-                _ => {
-                    self.progress
-                        .record(&self.plan.steps[index].qualified_id, BlockStatus::Failed);
-                    return Ok(Flow::Stop(Ending::Quit));
-                }
+                Some(Flow::Stop(Ending::Quit))
             }
         }
     }
@@ -408,20 +424,9 @@ impl<'a> TraineeSession<'a> {
                 }
                 return Ok(Flow::Goto(next));
             }
-            let offers = [
-                Offer::key('r', Action::Retry, "check again"),
-                Offer::key('s', Action::Skip, "skip"),
-                Offer::key('q', Action::Quit, "quit"),
-            ];
-            match self.screen.ask(&offers, &self.lab.cancel).await {
-                Answer::Chose(Action::Retry) => {}
-                Answer::Chose(Action::Skip) => {
-                    self.progress
-                        .record(&step.qualified_id, BlockStatus::Skipped);
-                    return Ok(Flow::Goto(position + 1));
-                }
-                Answer::Interrupted => return Ok(Flow::Stop(self.interrupted())),
-                _ => return Ok(Flow::Stop(Ending::Quit)),
+            let id = &step.qualified_id;
+            if let Some(flow) = self.after_failure("check again", id, position, None).await {
+                return Ok(flow);
             }
         }
     }
