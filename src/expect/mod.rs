@@ -5,6 +5,7 @@
 pub mod actual;
 pub mod bless;
 pub mod diff;
+pub mod escape;
 pub mod matcher;
 pub mod pattern;
 
@@ -21,6 +22,9 @@ pub struct Verdict {
     pub diff: Option<diff::Diff>,
     /// Which output line each expected line accounted for (what `--bless` builds on).
     pub alignment: Vec<matcher::Aligned>,
+    /// For each expected line that matched nothing because its annotation cannot be used (an
+    /// invalid regex...): `file:line`, the line and why, for the report.
+    pub unusable: Vec<String>,
 }
 
 impl Verdict {
@@ -41,11 +45,32 @@ pub fn check(expected: &Expected, output: &ActualOutput, vars: &Vars) -> Result<
         let rewritten = diff::rewrite_actual(&lines, output, &comparison.alignment);
         Some(diff::build(&lines, &rewritten))
     };
+    let unusable = comparison
+        .alignment
+        .iter()
+        .filter_map(|step| match *step {
+            matcher::Aligned::Missing { pattern } => lines.get(pattern),
+            _ => None,
+        })
+        .filter_map(|line| {
+            line.problem.as_ref().map(|problem| {
+                format!(
+                    "{}:{}: `{}`: {}, so it was only compared as text, as cram does ({})",
+                    expected.origin.path().display(),
+                    line.line,
+                    line.source,
+                    problem.message,
+                    problem.hint
+                )
+            })
+        })
+        .collect();
     Ok(Verdict {
         matched: comparison.matched,
         captures: comparison.captures,
         diff,
         alignment: comparison.alignment,
+        unusable,
     })
 }
 
