@@ -194,9 +194,17 @@ mod tests {
         assert_eq!(decoded(r"\x1b[1m\t\r\n\\"), b"\x1b[1m\t\r\n\\");
         assert_eq!(decoded(r#"\'\"\a\b\f\v"#), b"'\"\x07\x08\x0c\x0b");
         assert_eq!(decoded(r"\001\0\12\377\400"), b"\x01\x00\x0a\xff\x00");
-        assert_eq!(decoded(r"\0018"), b"\x018", "octal takes three digits at most");
+        assert_eq!(
+            decoded(r"\0018"),
+            b"\x018",
+            "octal takes three digits at most"
+        );
         assert_eq!(decoded(r"\u00e9\u200b\U0001f600"), "é\u{200b}😀".as_bytes());
-        assert_eq!(decoded(r"\q\u12"), br"\q\u12", "unknown escapes stay as written");
+        assert_eq!(
+            decoded(r"\q\u12"),
+            br"\q\u12",
+            "unknown escapes stay as written"
+        );
     }
 
     #[test]
@@ -214,7 +222,10 @@ mod tests {
         assert_eq!(escape(b"a\tb").as_deref(), Some(r"a\tb"));
         assert_eq!(escape("\u{a0}".as_bytes()).as_deref(), Some(r"\xa0"));
         assert_eq!(escape("\u{200b}".as_bytes()).as_deref(), Some(r"\u200b"));
-        assert_eq!(escape("\u{e0001}".as_bytes()).as_deref(), Some(r"\U000e0001"));
+        assert_eq!(
+            escape("\u{e0001}".as_bytes()).as_deref(),
+            Some(r"\U000e0001")
+        );
         assert_eq!(
             escape(b"\xe2\x98\xba \xff x\t").as_deref(),
             Some("\u{263a} \\xff x\\t")

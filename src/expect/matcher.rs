@@ -59,7 +59,8 @@ fn line_matches(pattern: &PatternLine, line: &ActualLine, unterminated: bool) ->
 /// Compares `output` with `patterns` (already instantiated).
 pub fn compare(patterns: &[PatternLine], output: &ActualOutput) -> Comparison {
     let lines = &output.lines;
-    let matches = |i: usize, j: usize| line_matches(&patterns[i], &lines[j], output.unterminated(j));
+    let matches =
+        |i: usize, j: usize| line_matches(&patterns[i], &lines[j], output.unterminated(j));
 
     // Fast path: no `...` and as many lines as patterns, all matching in order.
     let has_any = patterns.iter().any(|p| p.kind == LineKind::AnyLines);

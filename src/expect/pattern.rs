@@ -242,7 +242,8 @@ impl std::fmt::Display for CompileError {
 
 const REGEX_HINT: &str = "a ` (re)` line is a Rust regex matched against the whole line (no look-around or back-references); escape literal characters such as `(`, `[`, `.` with `\\`";
 const TOO_LARGE_HINT: &str = "large counted repetitions (`\\w{500}`) compile to large programs: prefer `\\w+`, or split the line";
-const ESCAPE_HINT: &str = "an ` (esc)` line writes bytes as `\\xNN`, `\\t`, `\\r`, `\\\\` or octal `\\001`";
+const ESCAPE_HINT: &str =
+    "an ` (esc)` line writes bytes as `\\xNN`, `\\t`, `\\r`, `\\\\` or octal `\\001`";
 
 fn build_regex(pattern: &str) -> Result<Regex, CompileError> {
     let build = |text: &str| {
@@ -498,24 +499,30 @@ pub fn parse_with(
         let number = first_line + index;
         let source = raw.trim_end_matches('\r').to_string();
         let (body, kind, no_eol) = annotations(source.trim_end());
-        // A `{{` that is no template (a tool's own `{{ }}`, `{{.Name}}`) is literal text.
-        let templated = reading.templates
-            && kind != LineKind::AnyLines
-            && template::is_template(body)
-            && template::variables_in(body).is_ok();
+        // A `{{` that is no template (a tool's own `{{ }}`, `{{.Name}}`) is literal text; one
+        // that is a template but names a filter tera does not have is an error.
+        let read = (reading.templates && kind != LineKind::AnyLines && template::is_template(body))
+            .then(|| {
+                template::variables_in(body).and_then(|names| template::check_names(body, &names))
+            });
+        let templated = match &read {
+            Some(Ok(())) => true,
+            Some(Err(error)) => error.message.starts_with("unknown "),
+            None => false,
+        };
         let mut problem = None;
         let matcher = if templated {
-            // Only problems that no value can fix are errors now: an unknown filter.
-            let names = template::variables_in(body).unwrap_or_default();
-            if let Err(error) = template::check_names(body, &names) {
-                let mut diagnostic = Diagnostic::new(&file, number, format!("bad template: {error}"))
-                    .quoting(&source)
-                    .hint(format!(
-                        "{}; if the tool prints this `{{{{` itself, mark the block `verbatim`",
-                        template::hint_for(&error)
-                    ));
+            if let Some(Err(error)) = &read {
+                let mut diagnostic =
+                    Diagnostic::new(&file, number, format!("bad template: {error}"))
+                        .quoting(&source)
+                        .hint(format!(
+                            "{}; if the tool prints this `{{{{` itself, mark the block `verbatim`",
+                            template::hint_for(error)
+                        ));
                 if let Some(span) = error
                     .span
+                    .clone()
                     .filter(|span| span.start < span.end && span.end <= body.len())
                 {
                     diagnostic.span = Some((span.start, span.end));
