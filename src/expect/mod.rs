@@ -23,7 +23,7 @@ pub struct Verdict {
     /// Which output line each expected line accounted for (what `--bless` builds on).
     pub alignment: Vec<matcher::Aligned>,
     /// For each expected line that matched nothing because its annotation cannot be used (an
-    /// invalid regex...): `file:line`, the line and why, for the report.
+    /// invalid regex...): `file:line`, the line and why, for the report; then their hints.
     pub unusable: Vec<String>,
 }
 
@@ -45,26 +45,26 @@ pub fn check(expected: &Expected, output: &ActualOutput, vars: &Vars) -> Result<
         let rewritten = diff::rewrite_actual(&lines, output, &comparison.alignment);
         Some(diff::build(&lines, &rewritten))
     };
-    let unusable = comparison
-        .alignment
-        .iter()
-        .filter_map(|step| match *step {
-            matcher::Aligned::Missing { pattern } => lines.get(pattern),
-            _ => None,
-        })
-        .filter_map(|line| {
-            line.problem.as_ref().map(|problem| {
-                format!(
-                    "{}:{}: `{}`: {}, so it was only compared as text, as cram does ({})",
-                    expected.origin.path().display(),
-                    line.line,
-                    line.source,
-                    problem.message,
-                    problem.hint
-                )
-            })
-        })
-        .collect();
+    let mut unusable = Vec::new();
+    let mut hints = Vec::new();
+    for step in &comparison.alignment {
+        if let matcher::Aligned::Missing { pattern } = *step
+            && let Some(line) = lines.get(pattern)
+            && let Some(problem) = &line.problem
+        {
+            unusable.push(format!(
+                "{}:{}: `{}`: {}, so it was only compared as text, as cram does",
+                expected.origin.path().display(),
+                line.line,
+                line.source,
+                problem.message,
+            ));
+            if !hints.contains(&problem.hint) {
+                hints.push(problem.hint);
+            }
+        }
+    }
+    unusable.extend(hints.into_iter().map(|hint| format!("hint: {hint}")));
     Ok(Verdict {
         matched: comparison.matched,
         captures: comparison.captures,
