@@ -71,14 +71,19 @@ impl ActualLine {
             }
             return format!("{body} (esc)");
         }
-        let written = if unterminated {
-            self.cram_form_unterminated()
-        } else {
-            self.cram_form().to_string()
-        };
-        match written.strip_suffix(" (esc)") {
-            Some(body) => format!("{} (esc)", break_templates(body)),
-            None => written,
+        let mut bytes = self.bytes.clone();
+        if unterminated {
+            bytes.extend_from_slice(b" (no-eol)");
+        }
+        match escape::escape(&bytes) {
+            None => String::from_utf8_lossy(&bytes).into_owned(),
+            Some(body) => {
+                let mut body = break_templates(&body);
+                if !unterminated {
+                    protect_no_eol(&mut body);
+                }
+                format!("{body} (esc)")
+            }
         }
     }
 }
@@ -106,12 +111,18 @@ fn escape_literal(text: &str, terminated: bool) -> String {
         return "\\x2e..".to_string();
     }
     let mut out = out;
-    // A body ending in ` (no-eol)` would be read as that annotation: escape its space.
-    if terminated && out.ends_with(" (no-eol)") {
-        let position = out.len() - " (no-eol)".len();
-        out.replace_range(position..position + 1, "\\x20");
+    if terminated {
+        protect_no_eol(&mut out);
     }
     out
+}
+
+/// An `(esc)` body ending in ` (no-eol)` would be read as that annotation: escape its space.
+fn protect_no_eol(body: &mut String) {
+    if body.ends_with(" (no-eol)") {
+        let position = body.len() - " (no-eol)".len();
+        body.replace_range(position..position + 1, "\\x20");
+    }
 }
 
 /// Output split into lines, with whether it ended with a newline.
@@ -331,6 +342,17 @@ mod tests {
         let output = ActualOutput::from_bytes(b"\xff\t \t");
         assert_eq!(output.lines[0].text, "\\xff");
         assert_eq!(output.lines[0].bytes, b"\xff");
+    }
+
+    /// Found by fuzzing (matcher, with prysk's escapes): an escaped line whose text ends in
+    /// ` (no-eol)` was blessed as `... (no-eol) (esc)`, read back as a last line without
+    /// newline; and a printable line ending in ` (esc)` was taken for an escaped form.
+    #[test]
+    fn blessed_lines_ending_like_annotations_read_back_as_themselves() {
+        let escaped = ActualLine::new(b"\x01{{ (no-eol)".to_vec()).as_expected(false);
+        assert_eq!(escaped, "\\x01\\x7b\\x7b\\x20(no-eol) (esc)");
+        let printable = ActualLine::new(b"}}x{ (no-eol) (esc)".to_vec()).as_expected(false);
+        assert_eq!(printable, "}}x{ (no-eol) (esc)");
     }
 
     #[test]

@@ -11,6 +11,7 @@ Prints JSON: [{"file": "test.t", "line": 3, "status": "passed" | "failed" | "ski
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -71,6 +72,7 @@ def main(folder):
             ]
         for start, status in zip(starts, statuses):
             verdicts.append({"file": path.name, "line": start + 1, "status": status})
+    shutil.rmtree(tmpdir, ignore_errors=True)
     json.dump(verdicts, sys.stdout, indent=1)
 
 
