@@ -55,6 +55,10 @@ pub struct PlanArgs {
     /// Default timeout of a block.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Only the blocks marked `teardown` (those that remove the lab), which every other run
+    /// leaves out.
+    #[arg(long)]
+    pub teardown: bool,
 }
 
 #[derive(Debug, Args)]
@@ -85,7 +89,7 @@ pub struct VerifyArgs {
     /// Hosts a block runs on at once when it names several.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub jobs: usize,
-    /// Also show the output of unverified blocks.
+    /// Also show the output of every block that ran, not only of those that failed.
     #[arg(short, long)]
     pub verbose: bool,
 }

@@ -29,6 +29,8 @@ pub struct PlanOptions {
     pub from: Option<String>,
     /// Only the `check` blocks that end a chapter (see [`ending_checks`]).
     pub checks_only: bool,
+    /// Only the `teardown` blocks (otherwise they are left out).
+    pub teardown: bool,
     /// `--secret` names, added to the inventory's `runbook_secrets`: their values are hidden
     /// in the problems `build` reports, as they are in a run's output.
     pub secret_names: Vec<String>,
@@ -89,6 +91,8 @@ pub struct Step {
     pub retry: Option<Retry>,
     pub exit: ExpectedExit,
     pub check: bool,
+    /// A block that removes the lab: only a `--teardown` run has it.
+    pub teardown: bool,
     pub expectations: Expectations,
     /// Folder of this chapter's expected files.
     pub expected_folder: PathBuf,
@@ -655,6 +659,7 @@ fn plan_step(
         retry: attributes.retry,
         exit: attributes.exit,
         check: attributes.check,
+        teardown: attributes.teardown,
         expectations,
         expected_folder,
     })
@@ -758,6 +763,8 @@ fn select(
     options: &PlanOptions,
 ) -> Result<Vec<Step>, Diagnostic> {
     let mut steps = steps;
+    // A teardown run has only the blocks that remove the lab; every other run leaves them out.
+    steps.retain(|step| step.teardown == options.teardown);
     // Decided on the whole workshop, before `--chapter` and `--from` narrow it.
     let ending = options.checks_only.then(|| ending_checks(&steps));
     if !options.chapters.is_empty() {

@@ -160,6 +160,7 @@ impl BookBuilder {
             chapters: Vec::new(),
             from: None,
             checks_only: false,
+            teardown: false,
             secret_names: Vec::new(),
         };
         let plan = plan::build(&options).map_err(Failure::Input)?;
