@@ -235,6 +235,21 @@ impl CompileError {
     }
 }
 
+impl CompileError {
+    /// The message, with the part of `body` it is about when known: "... (at `(?=`)".
+    fn located_in(&self, body: &str) -> String {
+        match self
+            .span
+            .clone()
+            .filter(|span| span.start < span.end)
+            .and_then(|span| body.get(span))
+        {
+            Some(part) => format!("{} (at `{part}`)", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
 impl std::fmt::Display for CompileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
@@ -536,7 +551,7 @@ pub fn parse_with(
                 Ok(matcher) => Some(matcher),
                 Err(error) => {
                     problem = Some(LineProblem {
-                        message: error.message,
+                        message: error.located_in(body),
                         hint: error.hint,
                     });
                     Some(Matcher::Unusable)
@@ -612,6 +627,18 @@ mod tests {
         let problem = expected.lines[1].problem.as_ref().expect("too large");
         assert!(problem.message.contains("too large"), "{}", problem.message);
         assert!(problem.message.contains("32 MiB"), "{}", problem.message);
+    }
+
+    #[test]
+    fn the_reason_names_the_part_of_the_line() {
+        let expected = parse_ok("foo(?=bar)bar (re)\na\\x1 (esc)\n");
+        let reasons: Vec<&str> = expected
+            .lines
+            .iter()
+            .map(|line| line.problem.as_ref().expect("unusable").message.as_str())
+            .collect();
+        assert!(reasons[0].ends_with("(at `(?=`)"), "{}", reasons[0]);
+        assert!(reasons[1].ends_with("(at `\\x1`)"), "{}", reasons[1]);
     }
 
     #[test]
