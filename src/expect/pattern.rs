@@ -20,6 +20,10 @@ use crate::template;
 /// much.
 pub const REGEX_SIZE_LIMIT: usize = 32 << 20;
 
+/// The lazy DFA's cache, per regex: when a regex needs more, matching uses a slower engine
+/// (never an error), so it stays small however many regexes a workshop holds.
+const DFA_CACHE_LIMIT: usize = 1 << 20;
+
 /// What kind of comparison a line asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -265,7 +269,7 @@ fn build_regex(pattern: &str) -> Result<Regex, CompileError> {
     let build = |text: &str| {
         RegexBuilder::new(text)
             .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(DFA_CACHE_LIMIT)
             .build()
     };
     let pattern = &from_python(pattern);
