@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::expect::actual::{ActualOutput, strip_ansi};
+use crate::expect::actual::{ActualOutput, View, strip_ansi};
 use crate::expect::bless;
 use crate::expect::pattern::{Expected, Origin};
 use crate::plan::{Action, HostSpec, Plan, Step};
@@ -647,9 +647,15 @@ impl HostTask<'_> {
         timeout: Duration,
     ) -> (AttemptResult, Vars, Option<String>) {
         // ANSI sequences are removed before redacting: a secret printed in two colours only
-        // becomes whole once they are gone.
-        let raw = self.redactor.apply_bytes(&strip_ansi(&execution.output));
-        let output = ActualOutput::from_bytes(kept_from_first_line(&raw, execution.truncated));
+        // becomes whole once they are gone (a `raw` block keeps them where no secret is cut).
+        let printed = match self.step.view {
+            View::Screen => self.redactor.apply_bytes(&strip_ansi(&execution.output)),
+            View::Raw => self.redactor.apply_bytes_as_printed(&execution.output),
+        };
+        let output = ActualOutput::read(
+            kept_from_first_line(&printed, execution.truncated),
+            self.step.view,
+        );
         let mut attempt = AttemptResult {
             number,
             outcome: Outcome::Passed,
@@ -719,8 +725,13 @@ impl HostTask<'_> {
                             // An expected file may hold a secret's value itself (which can
                             // never match): the diff shows its expected side too.
                             attempt.diff = verdict.diff.map(|diff| self.redactor.apply_diff(diff));
-                            attempt.message =
-                                Some("the output differs from the expected output".into());
+                            let mut message =
+                                "the output differs from the expected output".to_string();
+                            for unusable in &verdict.unusable {
+                                message.push_str("; ");
+                                message.push_str(&self.redactor.apply(unusable));
+                            }
+                            attempt.message = Some(message);
                         }
                     }
                     Err(error) => {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::chapter::attrs::{ExpectedExit, Retry};
 use crate::chapter::{Block, BlockKind, Chapter, Workshop};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
-use crate::expect::pattern::{self, Expected, Origin};
+use crate::expect::actual::View;
+use crate::expect::pattern::{self, Expected, Origin, Reading};
 use crate::inventory::{Inventory, LOCAL_HOST};
 use crate::secret::Redactor;
 use crate::template::{self, Vars};
@@ -84,6 +85,8 @@ pub struct Step {
     pub action: Action,
     /// Render `{{ }}` in the script or content (not when `verbatim`).
     pub templated: bool,
+    /// How the output is prepared before matching (`raw`: as printed).
+    pub view: View,
     pub timeout: Duration,
     pub retry: Option<Retry>,
     pub exit: ExpectedExit,
@@ -239,7 +242,7 @@ pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
     let mut available = known.clone();
     for step in &all_steps {
         let block = &workshop.chapters[step.chapter].blocks[step.block];
-        for (name, file, line, quoted) in step_variables(step, block) {
+        for (name, file, line, quoted, in_output) in step_variables(step, block) {
             if available.contains(&name) {
                 continue;
             }
@@ -257,11 +260,16 @@ pub fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
                 )),
                 None => {
                     let candidates: Vec<&str> = known.iter().chain(defined_by.keys()).map(String::as_str).collect();
-                    match did_you_mean(&name, candidates) {
-                        Some(close) => problem.hint(format!("did you mean `{close}`?")),
-                        None => problem.hint(format!(
+                    let hint = match did_you_mean(&name, candidates) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => format!(
                             "`{name}` is not an inventory variable, a --var or a capture: define it in the inventory's `vars`, pass `--var {name}=VALUE`, or capture it in an earlier expected output with `(?P<{name}>...)`"
-                        )),
+                        ),
+                    };
+                    if in_output {
+                        problem.hint(format!("{hint}; if the command prints this `{{{{` itself, mark the block `verbatim`"))
+                    } else {
+                        problem.hint(hint)
                     }
                 }
             };
@@ -318,12 +326,19 @@ fn variable_span(line: &str, name: &str) -> Option<(usize, usize)> {
     None
 }
 
-/// Every variable a step refers to: (name, file, line, quoted line), each once per line.
-fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, String)> {
+/// Every variable a step refers to: (name, file, line, quoted line, in an expected output),
+/// each once per line.
+fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, String, bool)> {
     let mut found = Vec::new();
     if let HostSpec::Template(spec) = &step.hosts {
         for name in template::variables_in(spec).unwrap_or_default() {
-            found.push((name, step.file.clone(), step.line, block.fence_text.clone()));
+            found.push((
+                name,
+                step.file.clone(),
+                step.line,
+                block.fence_text.clone(),
+                false,
+            ));
         }
     }
     if step.templated {
@@ -332,7 +347,13 @@ fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, St
             Action::WriteFile { content, path, .. } => {
                 // The path is on the fence line; the content starts on the next line.
                 for name in template::variables_in(path).unwrap_or_default() {
-                    found.push((name, step.file.clone(), step.line, block.fence_text.clone()));
+                    found.push((
+                        name,
+                        step.file.clone(),
+                        step.line,
+                        block.fence_text.clone(),
+                        false,
+                    ));
                 }
                 content.clone()
             }
@@ -344,6 +365,7 @@ fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, St
                     step.file.clone(),
                     step.line + 1 + offset,
                     line.to_string(),
+                    false,
                 ));
             }
         }
@@ -360,11 +382,12 @@ fn step_variables(step: &Step, block: &Block) -> Vec<(String, PathBuf, usize, St
                 expected.origin.path().to_path_buf(),
                 line.line,
                 line.source.clone(),
+                true,
             ));
         }
     }
     let mut seen = BTreeSet::new();
-    found.retain(|(name, file, line, _)| seen.insert((name.clone(), file.clone(), *line)));
+    found.retain(|(name, file, line, _, _)| seen.insert((name.clone(), file.clone(), *line)));
     found
 }
 
@@ -390,7 +413,12 @@ impl ExpectedListing {
                     .collect()
             })
             .unwrap_or_default();
-        let load = |name: &String| (name.clone(), load_expected(&folder.join(name)));
+        let load = |name: &String| {
+            (
+                name.clone(),
+                load_expected(&folder.join(name), Reading::default()),
+            )
+        };
         let files: BTreeMap<String, Result<Expected, Diagnostics>> =
             if names.len() < PARALLEL_LOAD_FROM {
                 names.iter().map(load).collect()
@@ -566,16 +594,28 @@ fn plan_step(
     let expected_folder = listing.folder.clone();
     let mut expectations = Expectations::default();
     if attributes.is_shell() {
+        // A verbatim block's expected output is no template either: read it again so.
+        let reading = Reading {
+            templates: !attributes.verbatim,
+        };
+        let reread = |loaded: Result<Expected, Diagnostics>, name: String| {
+            if reading.templates {
+                loaded
+            } else {
+                load_expected(&listing.folder.join(name), reading)
+            }
+        };
         if let Some(loaded) = listing.shared(&block.id) {
-            match loaded {
+            match reread(loaded, format!("{}.out", block.id)) {
                 Ok(expected) => expectations.shared = Some(expected),
                 Err(found) => problems.extend(found),
             }
         } else if let Some(inline) = &block.inline_expected {
-            match pattern::parse(
+            match pattern::parse_with(
                 &inline.text,
                 Origin::Inline(chapter.path.clone()),
                 inline.first_line,
+                reading,
             ) {
                 Ok(expected) => expectations.shared = Some(expected),
                 Err(found) => found.into_iter().for_each(|problem| problems.push(problem)),
@@ -587,7 +627,7 @@ fn plan_step(
                 // id with a dot in it; leave it alone.
                 continue;
             }
-            match loaded {
+            match reread(loaded, format!("{}.{host}.out", block.id)) {
                 Ok(expected) => {
                     expectations.per_host.insert(host, expected);
                 }
@@ -610,6 +650,11 @@ fn plan_step(
         user,
         action,
         templated,
+        view: if attributes.raw {
+            View::Raw
+        } else {
+            View::Screen
+        },
         timeout: attributes.timeout.unwrap_or(options.default_timeout),
         retry: attributes.retry,
         exit: attributes.exit,
@@ -691,16 +736,21 @@ fn check_on(
         .map_err(|message| (0..spec.len(), message, "fix the host list".to_string()))
 }
 
-fn load_expected(path: &Path) -> Result<Expected, Diagnostics> {
+/// Reads an expected file as bytes: lines that are not UTF-8 are matched on their bytes.
+fn load_expected(path: &Path, reading: Reading) -> Result<Expected, Diagnostics> {
     let mut problems = Diagnostics::default();
-    let text = match crate::chapter::read_utf8(path) {
-        Ok(text) => text,
-        Err(problem) => {
-            problems.push(problem);
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            problems.push(Diagnostic::new(
+                path,
+                0,
+                format!("cannot read `{}`: {error}", path.display()),
+            ));
             return Err(problems);
         }
     };
-    pattern::parse(&text, Origin::File(path.to_path_buf()), 1).map_err(|found| {
+    pattern::parse_bytes(&bytes, Origin::File(path.to_path_buf()), reading).map_err(|found| {
         found.into_iter().for_each(|problem| problems.push(problem));
         problems
     })

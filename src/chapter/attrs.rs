@@ -12,14 +12,14 @@ pub const SHELL_LANGUAGES: &[&str] = &["bash", "sh", "shell"];
 /// Every attribute runbook understands, for "did you mean" hints.
 pub const ATTRIBUTE_NAMES: &[&str] = &[
     "on", "user", "id", "timeout", "retry", "exit", "norun", "file", "mode", "owner", "check",
-    "verbatim", "teardown",
+    "verbatim", "teardown", "raw",
 ];
 
 /// Attributes that only make sense with `file=`.
 const FILE_ONLY: &[&str] = &["mode", "owner"];
 
 /// Attributes that take no value.
-const FLAGS: &[&str] = &["norun", "check", "verbatim", "teardown"];
+const FLAGS: &[&str] = &["norun", "check", "verbatim", "teardown", "raw"];
 
 /// How long to keep re-running a block until its output matches, and how often.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,8 @@ pub struct Attributes {
     pub verbatim: bool,
     /// Removes the lab: run only by `--teardown` (which runs nothing else).
     pub teardown: bool,
+    /// Match the output as printed: ANSI sequences and carriage returns kept.
+    pub raw: bool,
     pub file: Option<String>,
     pub mode: Option<u32>,
     pub owner: Option<String>,
@@ -354,6 +356,7 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
             "check" => attributes.check = true,
             "verbatim" => attributes.verbatim = true,
             "teardown" => attributes.teardown = true,
+            "raw" => attributes.raw = true,
             _ => unreachable!("every name in ATTRIBUTE_NAMES is handled"),
         }
     }

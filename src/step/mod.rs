@@ -766,7 +766,9 @@ fn file_probe(plan: &Plan, index: usize) -> Plan {
                     kind: LineKind::Literal,
                     no_eol: false,
                     templated,
-                    matcher: (!templated).then(|| Matcher::Literal(line.trim_end().to_string())),
+                    matcher: (!templated)
+                        .then(|| Matcher::Literal(line.trim_end().as_bytes().to_vec())),
+                    problem: None,
                 }
             })
             .collect();
