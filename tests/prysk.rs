@@ -18,6 +18,8 @@ use common::Lab;
 
 /// Where `scripts/setup-test-machine` unpacks prysk's source package.
 const PRYSK_SOURCE: &str = "/opt/runbook-tests/prysk-0.20.0";
+/// The Python of the virtual environment where `scripts/setup-test-machine` installs prysk.
+const PRYSK_PYTHON: &str = "/opt/runbook-tests/venv/bin/python3";
 
 /// Commands prysk passes and runbook does not, on purpose: (file, line, why). The README's
 /// "runbook and cram/prysk" section lists the same.
@@ -59,7 +61,7 @@ fn examples() -> PathBuf {
     assert!(
         examples.join("test.t").is_file(),
         "prysk's .t files are not in {}: run scripts/setup-test-machine (it installs prysk 0.20 \
-         with pip and unpacks its source package there)",
+         in a virtual environment and unpacks its source package there)",
         examples.display()
     );
     examples
@@ -214,11 +216,13 @@ fn copy_folder(from: &Path, to: &Path) {
 /// prysk's verdict per (file, line).
 fn prysk_verdicts(examples: &Path) -> BTreeMap<(String, usize), String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/prysk/verdicts.py");
-    let output = Command::new("python3")
+    let output = Command::new(PRYSK_PYTHON)
         .arg(script)
         .arg(examples)
         .output()
-        .expect("python3 runs (scripts/setup-test-machine installs prysk for it)");
+        .unwrap_or_else(|error| {
+            panic!("{PRYSK_PYTHON} does not run ({error}): run scripts/setup-test-machine (it installs prysk there)")
+        });
     assert!(
         output.status.success(),
         "prysk's verdicts failed: {}",
