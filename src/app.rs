@@ -100,6 +100,7 @@ fn plan_options(args: &PlanArgs, secret_names: &[String], checks_only: bool) -> 
         chapters: args.chapters.clone(),
         from: args.from.clone(),
         checks_only,
+        teardown: args.teardown,
         secret_names: secret_names.to_vec(),
     }
 }

@@ -58,6 +58,10 @@ pub(crate) struct PlanArgs {
     /// Default timeout of a block.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
+    /// Only the blocks marked `teardown` (those that remove the lab), which every other run
+    /// leaves out.
+    #[arg(long)]
+    pub(crate) teardown: bool,
 }
 
 #[derive(Debug, Args)]
@@ -86,9 +90,9 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
     pub(crate) max_output: usize,
     /// Hosts a block runs on at once when it names several.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS)]
+    #[arg(long, value_name = "N", default_value_t = 8)]
     pub(crate) jobs: usize,
-    /// Also show the output of unverified blocks.
+    /// Also show the output of every block that ran, not only of those that failed.
     #[arg(short, long)]
     pub(crate) verbose: bool,
 }

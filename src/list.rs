@@ -82,4 +82,21 @@ pub(crate) fn print(plan: &Plan) {
         plan.steps.len(),
         plan.workshop.chapters.len()
     );
+    let planned_teardown = plan.steps.iter().any(|step| step.teardown);
+    let teardown = plan
+        .workshop
+        .chapters
+        .iter()
+        .flat_map(|chapter| &chapter.blocks)
+        .filter(|block| block.attributes.teardown && !block.attributes.norun)
+        .count();
+    if teardown > 0 && !planned_teardown {
+        println!(
+            "{}",
+            dim.apply_to(format!(
+                "and {teardown} teardown block{} that remove the lab, left out: `--teardown` runs them alone",
+                if teardown == 1 { "" } else { "s" }
+            ))
+        );
+    }
 }

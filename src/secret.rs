@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::expect::actual::strip_ansi;
 use crate::expect::diff::{Diff, Segment};
 use crate::inventory::Inventory;
 use crate::template::Vars;
@@ -177,6 +178,30 @@ impl Redactor {
         diff
     }
 
+    /// For output kept as printed (`raw` blocks): redacted as bytes, and a line in which
+    /// escape sequences split a secret (it is whole only once they are removed) is redacted
+    /// without its escape sequences, so that no secret gets through in colours.
+    pub(crate) fn apply_bytes_as_printed(&self, bytes: &[u8]) -> Vec<u8> {
+        let redacted = self.apply_bytes(bytes);
+        if self.secrets.is_empty() || !redacted.contains(&0x1b) {
+            return redacted;
+        }
+        let mut out = Vec::with_capacity(redacted.len());
+        for (index, line) in redacted.split(|&byte| byte == b'\n').enumerate() {
+            if index > 0 {
+                out.push(b'\n');
+            }
+            let shown = strip_ansi(line);
+            let hidden = self.apply_bytes(&shown);
+            if hidden == shown {
+                out.extend_from_slice(line);
+            } else {
+                out.extend_from_slice(&hidden);
+            }
+        }
+        out
+    }
+
     /// For raw output: bytes are redacted as text where they are valid UTF-8.
     pub(crate) fn apply_bytes(&self, bytes: &[u8]) -> Vec<u8> {
         if self.secrets.is_empty() {
@@ -223,6 +248,20 @@ mod tests {
         assert_eq!(
             redactor.apply_bytes(b"x rep-pass\xff"),
             b"x [secret:pass]\xff"
+        );
+    }
+
+    #[test]
+    fn a_secret_split_by_colours_is_hidden_in_raw_output() {
+        let vars: Vars = [("pass".to_string(), "hunter2".to_string())]
+            .into_iter()
+            .collect();
+        let redactor = Redactor::new(&["pass".into()], &vars);
+        assert_eq!(
+            redactor.apply_bytes_as_printed(
+                b"\x1b[1mkept\x1b[0m\nhun\x1b[31mter2\x1b[0m\n\x1b[2mhunter2\x1b[0m\n"
+            ),
+            b"\x1b[1mkept\x1b[0m\n[secret:pass]\n\x1b[2m[secret:pass]\x1b[0m\n"
         );
     }
 }

@@ -12,14 +12,14 @@ pub(crate) const SHELL_LANGUAGES: &[&str] = &["bash", "sh", "shell"];
 /// Every attribute runbook understands, for "did you mean" hints.
 pub(crate) const ATTRIBUTE_NAMES: &[&str] = &[
     "on", "user", "id", "timeout", "retry", "exit", "norun", "file", "mode", "owner", "check",
-    "verbatim",
+    "verbatim", "teardown", "raw",
 ];
 
 /// Attributes that only make sense with `file=`.
 const FILE_ONLY: &[&str] = &["mode", "owner"];
 
 /// Attributes that take no value.
-const FLAGS: &[&str] = &["norun", "check", "verbatim"];
+const FLAGS: &[&str] = &["norun", "check", "verbatim", "teardown", "raw"];
 
 /// How long to keep re-running a block until its output matches, and how often.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +69,10 @@ pub struct Attributes {
     pub(crate) norun: bool,
     pub(crate) check: bool,
     pub(crate) verbatim: bool,
+    /// Removes the lab: run only by `--teardown` (which runs nothing else).
+    pub(crate) teardown: bool,
+    /// Match the output as printed: ANSI sequences and carriage returns kept.
+    pub(crate) raw: bool,
     pub(crate) file: Option<String>,
     pub(crate) mode: Option<u32>,
     pub(crate) owner: Option<String>,
@@ -351,10 +355,23 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
             "norun" => attributes.norun = true,
             "check" => attributes.check = true,
             "verbatim" => attributes.verbatim = true,
+            "teardown" => attributes.teardown = true,
+            "raw" => attributes.raw = true,
             _ => unreachable!("every name in ATTRIBUTE_NAMES is handled"),
         }
     }
 
+    if attributes.teardown && attributes.check {
+        problems.push(
+            at.error(
+                "`teardown` removes the lab, so it cannot also be a read-only `check`",
+                "teardown",
+            )
+            .hint(
+                "keep one: `check` proves a state, `teardown` marks a block that removes the lab",
+            ),
+        );
+    }
     if shell && attributes.file.is_some() {
         problems.push(
             at.error("`file=` is for content blocks, not commands", "file=")
@@ -478,6 +495,16 @@ mod tests {
             })
         );
         assert_eq!(attributes.exit, ExpectedExit::Code(3));
+    }
+
+    #[test]
+    fn teardown_is_a_flag_that_cannot_be_a_check() {
+        assert!(parse_ok("bash teardown").teardown);
+        assert!(!parse_ok("bash").teardown);
+        assert_eq!(
+            parse_err("bash teardown check")[0].message,
+            "`teardown` removes the lab, so it cannot also be a read-only `check`"
+        );
     }
 
     #[test]

@@ -247,6 +247,7 @@ impl HostTask<'_> {
                 host: &self.host,
                 action: &self.step.action,
                 exit: self.step.exit,
+                view: self.step.view,
                 expected: self.expected,
                 vars: &self.vars,
                 redactor: self.redactor,

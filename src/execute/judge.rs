@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::host::Judged;
 use crate::chapter::attrs::ExpectedExit;
-use crate::expect::actual::{ActualOutput, strip_ansi};
+use crate::expect::actual::{ActualOutput, View, strip_ansi};
 use crate::expect::bless;
 use crate::expect::pattern::Expected;
 use crate::plan::Action;
@@ -22,6 +22,8 @@ pub(super) struct Judging<'a> {
     pub(super) host: &'a str,
     pub(super) action: &'a Action,
     pub(super) exit: ExpectedExit,
+    /// How the output is prepared before matching (`raw`: as printed).
+    pub(super) view: View,
     pub(super) expected: Option<&'a Expected>,
     /// The variables of the block on this host (expected outputs' `{{ }}`).
     pub(super) vars: &'a Vars,
@@ -38,9 +40,15 @@ pub(super) fn judge(
     timeout: Duration,
 ) -> Judged {
     // ANSI sequences are removed before redacting: a secret printed in two colours only
-    // becomes whole once they are gone.
-    let raw = judging.redactor.apply_bytes(&strip_ansi(&execution.output));
-    let output = ActualOutput::from_bytes(kept_from_first_line(&raw, execution.truncated));
+    // becomes whole once they are gone (a `raw` block keeps them where no secret is cut).
+    let printed = match judging.view {
+        View::Screen => judging.redactor.apply_bytes(&strip_ansi(&execution.output)),
+        View::Raw => judging.redactor.apply_bytes_as_printed(&execution.output),
+    };
+    let output = ActualOutput::read(
+        kept_from_first_line(&printed, execution.truncated),
+        judging.view,
+    );
     let mut attempt = AttemptResult {
         number,
         outcome: Outcome::Passed,
@@ -124,8 +132,12 @@ fn compare(judging: &Judging<'_>, mut attempt: AttemptResult, output: &ActualOut
                         // An expected file may hold a secret's value itself (which can never
                         // match): the diff shows its expected side too.
                         attempt.diff = verdict.diff.map(|diff| redactor.apply_diff(diff));
-                        attempt.message =
-                            Some("the output differs from the expected output".into());
+                        let mut message = "the output differs from the expected output".to_string();
+                        for unusable in &verdict.unusable {
+                            message.push_str("; ");
+                            message.push_str(&redactor.apply(unusable));
+                        }
+                        attempt.message = Some(message);
                     }
                 }
                 Err(error) => {
@@ -236,6 +248,7 @@ mod tests {
             host: "e1",
             action: &action,
             exit,
+            view: View::Screen,
             expected,
             vars: &vars,
             redactor: &redactor,
@@ -390,6 +403,7 @@ mod tests {
             host: "e1",
             action: &action,
             exit: ExpectedExit::Success,
+            view: View::Screen,
             expected: None,
             vars: &vars,
             redactor: &redactor,

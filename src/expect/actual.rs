@@ -1,47 +1,98 @@
-//! What a block really printed, made comparable: ANSI escape sequences removed, carriage
-//! returns resolved as a terminal would, split into lines, and bytes that are not printable
-//! UTF-8 shown escaped (`\xff`, `\x1b`), so reports stay readable whatever a command emits.
+//! What a block really printed, made comparable. By default as a terminal would show it: ANSI
+//! escape sequences removed and carriage returns resolved (a `raw` block keeps both, to
+//! assert the bytes as printed); then split into lines, trailing blanks dropped, and lines
+//! that are not printable UTF-8 shown escaped (`\xff`, `\x1b`), so reports stay readable
+//! whatever a command emits.
+
+use std::sync::OnceLock;
+
+use super::escape;
+
+/// How the printed bytes are prepared before matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// What a terminal shows: ANSI sequences removed, `\r` resolved (CRLF read as LF).
+    #[default]
+    Screen,
+    /// The bytes as printed (`raw` blocks): colour codes and `\r` stay, to be asserted with
+    /// `(esc)`.
+    Raw,
+}
 
 /// One line of real output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActualLine {
+    /// The bytes the command printed for this line (prepared as its [`View`] says, trailing
+    /// blanks dropped).
+    pub bytes: Vec<u8>,
     /// The line as text: verbatim when printable, otherwise its escaped form.
     pub text: String,
     /// `text` is an escaped form (the line held control characters or invalid UTF-8).
     pub escaped: bool,
+    /// The line as cram would print it in a `.t` file (computed when first asked).
+    cram: OnceLock<String>,
 }
 
 impl ActualLine {
-    /// The bytes the command printed for this line (after ANSI stripping).
-    pub fn bytes(&self) -> Vec<u8> {
-        if self.escaped {
-            unescape(&self.text).unwrap_or_else(|_| self.text.clone().into_bytes())
-        } else {
-            self.text.clone().into_bytes()
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let (text, escaped) = escape_line(&bytes);
+        ActualLine {
+            bytes,
+            text,
+            escaped,
+            cram: OnceLock::new(),
         }
     }
 
-    /// The line as an expected file writes it (`... (esc)` when escaped).
-    pub fn as_expected(&self) -> String {
-        if self.escaped {
-            format!("{} (esc)", break_templates(&self.text))
-        } else if needs_protection(&self.text) {
-            // A literal line that looks like an annotation, `...` or a template must not be
-            // read as one.
-            format!("{} (esc)", escape_literal(&self.text))
-        } else {
-            self.text.clone()
+    /// The line as cram prints it (`... (esc)` when it is not printable UTF-8): what an
+    /// annotated expected line is first compared with, literally, as cram does.
+    pub fn cram_form(&self) -> &str {
+        self.cram.get_or_init(|| cram_text(&self.bytes))
+    }
+
+    /// The same for a last line printed without its newline (` (no-eol)` before ` (esc)`).
+    pub fn cram_form_unterminated(&self) -> String {
+        let mut bytes = self.bytes.clone();
+        bytes.extend_from_slice(b" (no-eol)");
+        cram_text(&bytes)
+    }
+
+    /// The line as `--bless` writes it, prysk's way: as it is when printable, `... (esc)`
+    /// otherwise, with ` (no-eol)` when `unterminated`. A line that runbook would read as
+    /// something else (`...`, a `{{` template) is written escaped.
+    pub fn as_expected(&self, unterminated: bool) -> String {
+        let protect = !self.escaped
+            && escape::escape(&self.bytes).is_none()
+            && (self.text == "..." || self.text.contains("{{"));
+        if protect {
+            let mut body = escape_literal(&self.text, !unterminated);
+            if unterminated {
+                body.push_str(" (no-eol)");
+            }
+            return format!("{body} (esc)");
+        }
+        let mut bytes = self.bytes.clone();
+        if unterminated {
+            bytes.extend_from_slice(b" (no-eol)");
+        }
+        match escape::escape(&bytes) {
+            None => String::from_utf8_lossy(&bytes).into_owned(),
+            Some(body) => {
+                let mut body = break_templates(&body);
+                if !unterminated {
+                    protect_no_eol(&mut body);
+                }
+                format!("{body} (esc)")
+            }
         }
     }
 }
 
-/// Would this literal text be misread as a pattern line?
-fn needs_protection(text: &str) -> bool {
-    text == "..."
-        || text.contains("{{")
-        || [" (re)", " (glob)", " (esc)", " (no-eol)"]
-            .iter()
-            .any(|suffix| text.ends_with(suffix))
+fn cram_text(bytes: &[u8]) -> String {
+    match escape::escape(bytes) {
+        Some(escaped) => format!("{escaped} (esc)"),
+        None => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// In an escaped form, `{{` would still start a template: write its braces as bytes.
@@ -53,18 +104,25 @@ fn break_templates(escaped: &str) -> String {
     }
 }
 
-/// A literal line as the body of an `(esc)` line that reads back as the same text.
-fn escape_literal(text: &str) -> String {
+/// A printable line as the body of an `(esc)` line that reads back as the same text.
+fn escape_literal(text: &str, terminated: bool) -> String {
     let out = break_templates(&text.replace('\\', "\\\\"));
     if out == "..." {
         return "\\x2e..".to_string();
     }
     let mut out = out;
-    // Escape the space before the trailing annotation-like word so it reads back as text.
-    if let Some(position) = out.rfind(" (") {
-        out.replace_range(position..position + 1, "\\x20");
+    if terminated {
+        protect_no_eol(&mut out);
     }
     out
+}
+
+/// An `(esc)` body ending in ` (no-eol)` would be read as that annotation: escape its space.
+fn protect_no_eol(body: &mut String) {
+    if body.ends_with(" (no-eol)") {
+        let position = body.len() - " (no-eol)".len();
+        body.replace_range(position..position + 1, "\\x20");
+    }
 }
 
 /// Output split into lines, with whether it ended with a newline.
@@ -76,8 +134,16 @@ pub struct ActualOutput {
 }
 
 impl ActualOutput {
+    /// The output as a terminal shows it ([`View::Screen`]).
     pub fn from_bytes(raw: &[u8]) -> Self {
-        let clean = strip_ansi(raw);
+        Self::read(raw, View::Screen)
+    }
+
+    pub fn read(raw: &[u8], view: View) -> Self {
+        let clean = match view {
+            View::Screen => strip_ansi(raw),
+            View::Raw => raw.to_vec(),
+        };
         let mut lines = Vec::new();
         let mut pieces: Vec<&[u8]> = clean.split(|&b| b == b'\n').collect();
         let no_eol = match pieces.last() {
@@ -89,16 +155,20 @@ impl ActualOutput {
             None => false,
         };
         for piece in pieces {
+            let visible = match view {
+                View::Screen => resolve_carriage_returns(piece),
+                View::Raw => piece,
+            };
             // Trailing blanks are ignored on both sides; dropping them from the bytes (not
             // only from the text) keeps an escaped line equal to its `(esc)` form.
-            let visible = trim_trailing_blanks(resolve_carriage_returns(piece));
-            let (text, escaped) = escape_line(visible);
-            lines.push(ActualLine {
-                text: text.trim_end().to_string(),
-                escaped,
-            });
+            lines.push(ActualLine::new(trim_trailing_blanks(visible).to_vec()));
         }
         ActualOutput { lines, no_eol }
+    }
+
+    /// Whether line `index` is the last and was printed without its newline.
+    pub fn unterminated(&self, index: usize) -> bool {
+        self.no_eol && index + 1 == self.lines.len()
     }
 
     /// The output as text for display: lines joined, escaped lines shown escaped.
@@ -134,106 +204,18 @@ fn resolve_carriage_returns(line: &[u8]) -> &[u8] {
     }
 }
 
-/// Escapes a line if it holds invalid UTF-8 or control characters other than tab.
+/// Escapes a line, prysk's way, if it holds invalid UTF-8 or control characters other than
+/// tab (what a report could not show as it is).
 pub fn escape_line(bytes: &[u8]) -> (String, bool) {
     if let Ok(text) = std::str::from_utf8(bytes)
         && !text.chars().any(|c| c.is_control() && c != '\t')
     {
         return (text.to_string(), false);
     }
-    (escape_bytes(bytes), true)
-}
-
-/// The escaped form: printable characters as they are, `\\` for a backslash, `\xNN` for other
-/// bytes (control characters, invalid UTF-8).
-pub fn escape_bytes(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 8);
-    for chunk in bytes.utf8_chunks() {
-        for character in chunk.valid().chars() {
-            match character {
-                '\\' => out.push_str("\\\\"),
-                '\t' => out.push_str("\\t"),
-                c if c.is_control() => {
-                    let mut buffer = [0u8; 4];
-                    for byte in c.encode_utf8(&mut buffer).bytes() {
-                        out.push_str(&format!("\\x{byte:02x}"));
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-        for byte in chunk.invalid() {
-            out.push_str(&format!("\\x{byte:02x}"));
-        }
+    match escape::escape(bytes) {
+        Some(escaped) => (escaped, true),
+        None => (String::from_utf8_lossy(bytes).into_owned(), false),
     }
-    out
-}
-
-/// A backslash sequence an `(esc)` line cannot hold, with its byte range in the text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnescapeError {
-    pub message: String,
-    pub span: std::ops::Range<usize>,
-}
-
-/// Turns an escaped form back into bytes (for `(esc)` lines).
-pub fn unescape(text: &str) -> Result<Vec<u8>, UnescapeError> {
-    let mut out = Vec::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] != b'\\' {
-            out.push(bytes[index]);
-            index += 1;
-            continue;
-        }
-        match bytes.get(index + 1) {
-            Some(b'\\') => {
-                out.push(b'\\');
-                index += 2;
-            }
-            Some(b't') => {
-                out.push(b'\t');
-                index += 2;
-            }
-            Some(b'r') => {
-                out.push(b'\r');
-                index += 2;
-            }
-            Some(b'x') => {
-                let digits = bytes[index + 2..]
-                    .iter()
-                    .take(2)
-                    .take_while(|b| b.is_ascii_hexdigit())
-                    .count();
-                if digits < 2 {
-                    return Err(UnescapeError {
-                        message: "`\\x` needs two hex digits, e.g. `\\x1b`".to_string(),
-                        span: index..index + 2 + digits,
-                    });
-                }
-                let hex = &text[index + 2..index + 4];
-                let byte = u8::from_str_radix(hex, 16).map_err(|_| UnescapeError {
-                    message: format!("`\\x{hex}` is not a hex byte"),
-                    span: index..index + 4,
-                })?;
-                out.push(byte);
-                index += 4;
-            }
-            next => {
-                // Underline the backslash and the whole character after it, if any.
-                let width = next.map_or(0, |_| {
-                    text[index + 1..].chars().next().map_or(0, char::len_utf8)
-                });
-                let shown = &text[index..index + 1 + width];
-                return Err(UnescapeError {
-                    message: format!("unknown escape `{shown}`"),
-                    span: index..index + 1 + width,
-                });
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Removes ANSI escape sequences (CSI, OSC and two-byte ESC sequences).
@@ -290,6 +272,10 @@ pub fn strip_ansi(raw: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn decoded(text: &str) -> Vec<u8> {
+        escape::decode(text.as_bytes()).expect("valid")
+    }
+
     #[test]
     fn splits_lines_and_notes_missing_newline() {
         let output = ActualOutput::from_bytes(b"one\ntwo  \nthree");
@@ -310,14 +296,25 @@ mod tests {
     }
 
     #[test]
+    fn raw_view_keeps_colours_and_carriage_returns() {
+        let output = ActualOutput::read(b"\x1b[1;31mred\x1b[0m\r\n10%\r100%\n", View::Raw);
+        let written: Vec<String> = output.lines.iter().map(|l| l.as_expected(false)).collect();
+        assert_eq!(
+            written,
+            vec![
+                "\\x1b[1;31mred\\x1b[0m\\r (esc)".to_string(),
+                "10%\\r100% (esc)".to_string()
+            ]
+        );
+        assert_eq!(output.lines[0].bytes, b"\x1b[1;31mred\x1b[0m\r");
+    }
+
+    #[test]
     fn escapes_control_and_invalid_bytes() {
         let output = ActualOutput::from_bytes(b"a\xffb\x01c\\\n");
         assert_eq!(output.lines[0].text, "a\\xffb\\x01c\\\\");
         assert!(output.lines[0].escaped);
-        assert_eq!(
-            unescape(&output.lines[0].text).expect("valid"),
-            b"a\xffb\x01c\\"
-        );
+        assert_eq!(decoded(&output.lines[0].text), b"a\xffb\x01c\\");
     }
 
     /// Found by fuzzing (matcher): output holding `{{` was blessed as a literal line, which
@@ -330,10 +327,10 @@ mod tests {
             (&b"a {b} c"[..], "a {b} c"),
         ] {
             let output = ActualOutput::from_bytes(raw);
-            assert_eq!(output.lines[0].as_expected(), written);
+            assert_eq!(output.lines[0].as_expected(false), written);
             let body = written.trim_end_matches(" (esc)");
             if written.ends_with(" (esc)") {
-                assert_eq!(unescape(body).expect("valid"), raw);
+                assert_eq!(decoded(body), raw);
             }
         }
     }
@@ -344,26 +341,31 @@ mod tests {
     fn trailing_blanks_are_dropped_from_escaped_lines_too() {
         let output = ActualOutput::from_bytes(b"\xff\t \t");
         assert_eq!(output.lines[0].text, "\\xff");
-        assert_eq!(output.lines[0].bytes(), b"\xff");
+        assert_eq!(output.lines[0].bytes, b"\xff");
+    }
+
+    /// Found by fuzzing (matcher, with prysk's escapes): an escaped line whose text ends in
+    /// ` (no-eol)` was blessed as `... (no-eol) (esc)`, read back as a last line without
+    /// newline; and a printable line ending in ` (esc)` was taken for an escaped form.
+    #[test]
+    fn blessed_lines_ending_like_annotations_read_back_as_themselves() {
+        let escaped = ActualLine::new(b"\x01{{ (no-eol)".to_vec()).as_expected(false);
+        assert_eq!(escaped, "\\x01\\x7b\\x7b\\x20(no-eol) (esc)");
+        let printable = ActualLine::new(b"}}x{ (no-eol) (esc)".to_vec()).as_expected(false);
+        assert_eq!(printable, "}}x{ (no-eol) (esc)");
     }
 
     #[test]
-    fn lines_that_look_like_patterns_are_protected() {
-        let line = ActualLine {
-            text: "hello (re)".into(),
-            escaped: false,
-        };
-        let written = line.as_expected();
-        assert!(written.ends_with(" (esc)"));
-        let body = written.trim_end_matches(" (esc)");
-        assert_eq!(unescape(body).expect("valid"), b"hello (re)");
-        let dots = ActualLine {
-            text: "...".into(),
-            escaped: false,
-        };
-        assert_eq!(
-            unescape(dots.as_expected().trim_end_matches(" (esc)")).expect("valid"),
-            b"..."
-        );
+    fn blessed_as_prysk_writes_it() {
+        let line = |bytes: &[u8]| ActualLine::new(bytes.to_vec());
+        // Annotation-like text is written as it is: cram matches it literally first.
+        assert_eq!(line(b"hello (re)").as_expected(false), "hello (re)");
+        assert_eq!(line(b"tab\there").as_expected(false), "tab\\there (esc)");
+        assert_eq!(line(b"last").as_expected(true), "last (no-eol)");
+        assert_eq!(line(b"\x01").as_expected(true), "\\x01 (no-eol) (esc)");
+        let dots = line(b"...").as_expected(false);
+        assert_eq!(decoded(dots.trim_end_matches(" (esc)")), b"...");
+        let eol = line(b"{{ a (no-eol)").as_expected(false);
+        assert_eq!(eol, "\\x7b\\x7b a\\x20(no-eol) (esc)");
     }
 }

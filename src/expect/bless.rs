@@ -69,7 +69,7 @@ mod tests {
     /// written after its `(no-eol)` line, which then did not parse.
     #[test]
     fn no_eol_line_stays_last() {
-        assert_eq!(bless("\n...\n", "\x01"), "...\n\\x01 (esc) (no-eol)\n");
+        assert_eq!(bless("\n...\n", "\x01"), "...\n\\x01 (no-eol) (esc)\n");
     }
 
     #[test]

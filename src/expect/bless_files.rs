@@ -120,10 +120,12 @@ mod tests {
                 script: "patronictl list\n".into(),
             },
             templated: false,
+            view: crate::expect::actual::View::Screen,
             timeout: std::time::Duration::from_secs(60),
             retry: None,
             exit: Default::default(),
             check: false,
+            teardown: false,
             expectations: Expectations::default(),
             expected_folder: "expected/02".into(),
         }

@@ -60,7 +60,6 @@ pub fn rewrite_actual(
     output: &ActualOutput,
     alignment: &[Aligned],
 ) -> Vec<String> {
-    let last = output.lines.len().saturating_sub(1);
     let mut lines = Vec::with_capacity(alignment.len());
     // A last line without newline is written `... (no-eol)`, which must be the file's last
     // line: a `...` aligned after it (covering nothing) goes before it instead.
@@ -72,11 +71,10 @@ pub fn rewrite_actual(
             }
             Aligned::Missing { .. } => {}
             Aligned::Unexpected { output: index } => {
-                let text = output.lines[index].as_expected();
-                if index == last && output.no_eol {
-                    unterminated = Some(format!("{text} (no-eol)"));
+                if output.unterminated(index) {
+                    unterminated = Some(output.lines[index].as_expected(true));
                 } else {
-                    lines.push(text);
+                    lines.push(output.lines[index].as_expected(false));
                 }
             }
         }

@@ -2,8 +2,11 @@
 //! line, `...` absorbing any run of lines. A dynamic programme finds the alignment with the
 //! fewest unexplained lines; zero means a match, and otherwise the same alignment tells the
 //! diff and `--bless` which lines really differ. Named regex groups on the path are captured.
+//! As in cram, an annotated line first matches the output line that reads exactly like it
+//! (`baz??? quux (glob)` matches that text), then by its annotation.
 
 use super::actual::{ActualLine, ActualOutput};
+use super::escape;
 use super::pattern::{LineKind, Matcher, PatternLine};
 use crate::template::Vars;
 
@@ -31,31 +34,33 @@ pub struct Comparison {
     pub alignment: Vec<Aligned>,
 }
 
-fn line_matches(
-    pattern: &PatternLine,
-    line: &ActualLine,
-    is_last: bool,
-    output_no_eol: bool,
-) -> bool {
-    if pattern.no_eol && !(is_last && output_no_eol) {
+fn line_matches(pattern: &PatternLine, line: &ActualLine, unterminated: bool) -> bool {
+    if pattern.annotated() {
+        let written = pattern.written();
+        if written == line.cram_form() || (unterminated && written == line.cram_form_unterminated())
+        {
+            return true;
+        }
+    }
+    if pattern.no_eol && !unterminated {
         return false;
     }
     match &pattern.matcher {
-        Some(Matcher::Literal(text)) => !line.escaped && *text == line.text,
+        Some(Matcher::Literal(bytes)) => *bytes == line.bytes,
         Some(Matcher::Regex(regex)) => regex.is_match(&line.text),
-        Some(Matcher::Escaped(bytes)) => *bytes == line.bytes(),
+        Some(Matcher::Escaped(bytes)) => escape::escaped_line_matches(bytes, &line.bytes),
         Some(Matcher::AnyLines) => true,
-        // An uninstantiated template never matches; callers instantiate first.
-        None => false,
+        // An unusable annotation only matches literally (above); an uninstantiated template
+        // never matches: callers instantiate first.
+        Some(Matcher::Unusable) | None => false,
     }
 }
 
 /// Compares `output` with `patterns` (already instantiated).
 pub fn compare(patterns: &[PatternLine], output: &ActualOutput) -> Comparison {
     let lines = &output.lines;
-    let last = lines.len().saturating_sub(1);
     let matches =
-        |i: usize, j: usize| line_matches(&patterns[i], &lines[j], j == last, output.no_eol);
+        |i: usize, j: usize| line_matches(&patterns[i], &lines[j], output.unterminated(j));
 
     // Fast path: no `...` and as many lines as patterns, all matching in order.
     let has_any = patterns.iter().any(|p| p.kind == LineKind::AnyLines);
@@ -281,6 +286,29 @@ mod tests {
             check("abc\n", "abc").matched,
             "a missing final newline is tolerated"
         );
+    }
+
+    #[test]
+    fn annotated_lines_match_literally_first() {
+        assert!(check("baz??? quux (glob)\n", "baz??? quux (glob)\n").matched);
+        assert!(check("foo\\Z\\Z bar (re)\n", "foo\\Z\\Z bar (re)\n").matched);
+        assert!(check("(esc) in output (esc)\n", "(esc) in output (esc)\n").matched);
+        assert!(check("x (no-eol)\ny\n", "x (no-eol)\ny\n").matched);
+        assert!(
+            check("bad (unclosed (re)\n", "bad (unclosed (re)\n").matched,
+            "an invalid regex still matches as text"
+        );
+        assert!(!check("bad (unclosed (re)\n", "bad (unclosed\n").matched);
+    }
+
+    #[test]
+    fn escapes_as_prysk_writes_them() {
+        assert!(check("\\x01 (no-eol) (esc)\n", "\x01").matched);
+        assert!(check("\\x01 (esc) (no-eol)\n", "\x01").matched);
+        assert!(check("\\u200b (esc)\n", "\u{200b}\n").matched);
+        assert!(check("\\xa0 (esc)\n", "\u{a0}\n").matched);
+        assert!(check("\\001\\a\\' (esc)\n", "\x01\x07'\n").matched);
+        assert!(check("a\\tb (esc)\n", "a\tb\n").matched);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod actual;
 pub mod bless;
 pub(crate) mod bless_files;
 pub mod diff;
+pub mod escape;
 pub mod matcher;
 pub mod pattern;
 
@@ -22,6 +23,9 @@ pub struct Verdict {
     pub diff: Option<diff::Diff>,
     /// Which output line each expected line accounted for (what `--bless` builds on).
     pub alignment: Vec<matcher::Aligned>,
+    /// For each expected line that matched nothing because its annotation cannot be used (an
+    /// invalid regex...): `file:line`, the line and why, for the report; then their hints.
+    pub unusable: Vec<String>,
 }
 
 impl Verdict {
@@ -42,11 +46,32 @@ pub fn check(expected: &Expected, output: &ActualOutput, vars: &Vars) -> Result<
         let rewritten = diff::rewrite_actual(&lines, output, &comparison.alignment);
         Some(diff::build(&lines, &rewritten))
     };
+    let mut unusable = Vec::new();
+    let mut hints = Vec::new();
+    for step in &comparison.alignment {
+        if let matcher::Aligned::Missing { pattern } = *step
+            && let Some(line) = lines.get(pattern)
+            && let Some(problem) = &line.problem
+        {
+            unusable.push(format!(
+                "{}:{}: `{}`: {}, so it was only compared as text, as cram does",
+                expected.origin.path().display(),
+                line.line,
+                line.source,
+                problem.message,
+            ));
+            if !hints.contains(&problem.hint) {
+                hints.push(problem.hint);
+            }
+        }
+    }
+    unusable.extend(hints.into_iter().map(|hint| format!("hint: {hint}")));
     Ok(Verdict {
         matched: comparison.matched,
         captures: comparison.captures,
         diff,
         alignment: comparison.alignment,
+        unusable,
     })
 }
 

@@ -1,20 +1,28 @@
 //! The expected-output syntax, cram's: plain lines compared after trimming trailing
 //! whitespace; a line ending in ` (re)` is a regex for the whole line, ` (glob)` a glob,
-//! ` (esc)` escaped bytes, ` (no-eol)` a last line without newline; `...` alone stands for any
-//! number of lines. Named regex groups capture values for later blocks. Regexes are compiled
-//! here, once, with a size limit, so a bad one is reported before anything runs.
+//! ` (esc)` escaped bytes, ` (no-eol)` (before or after the other annotation) a last line
+//! without newline; `...` alone stands for any number of lines. Named regex groups capture
+//! values for later blocks. Regexes are compiled here, once, with a size limit. A line whose
+//! annotation cannot be used (an invalid regex...) is kept with the reason: as in cram, it is
+//! then only compared as literal text, and the block that uses it fails, not the workshop.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use regex::{Regex, RegexBuilder};
 
-use super::actual::unescape;
+use super::escape;
 use crate::diagnostic::Diagnostic;
 use crate::template;
 
-/// Compiled regexes are capped so that a pathological pattern cannot eat the machine.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Compiled regexes are capped so that a pathological pattern cannot eat the machine. Unicode
+/// classes are large once compiled (`\w{64}` takes about 3 MiB, `\w{670}` fits), hence this
+/// much.
+pub const REGEX_SIZE_LIMIT: usize = 32 << 20;
+
+/// The lazy DFA's cache, per regex: when a regex needs more, matching uses a slower engine
+/// (never an error), so it stays small however many regexes a workshop holds.
+const DFA_CACHE_LIMIT: usize = 1 << 20;
 
 /// What kind of comparison a line asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -30,10 +38,14 @@ pub enum LineKind {
 /// A ready-to-use comparison for one line.
 #[derive(Debug, Clone)]
 pub enum Matcher {
-    Literal(String),
+    /// The bytes of the line (trailing blanks dropped).
+    Literal(Vec<u8>),
     Regex(Regex),
     Escaped(Vec<u8>),
     AnyLines,
+    /// The annotation cannot be used (see [`PatternLine::problem`]): only the literal
+    /// comparison with the line as written is left.
+    Unusable,
 }
 
 /// One line of an expected output.
@@ -50,6 +62,30 @@ pub struct PatternLine {
     pub templated: bool,
     /// Compiled now unless the line is a template (compiled once its values are known).
     pub matcher: Option<Matcher>,
+    /// Why the line's annotation cannot be used, when it cannot.
+    pub problem: Option<LineProblem>,
+}
+
+/// What is wrong with a line whose annotation cannot be used, told when its block fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineProblem {
+    pub message: String,
+    pub hint: &'static str,
+}
+
+impl PatternLine {
+    /// Whether the line carries an annotation, so that cram first compares it literally, as
+    /// written, with the line as cram would print it (`baz??? (glob)` matches itself).
+    pub fn annotated(&self) -> bool {
+        self.kind != LineKind::AnyLines
+            && !self.templated
+            && (self.kind != LineKind::Literal || self.no_eol)
+    }
+
+    /// The line as written, without trailing blanks (what the literal comparison uses).
+    pub fn written(&self) -> &str {
+        self.source.trim_end()
+    }
 }
 
 impl PatternLine {
@@ -133,13 +169,21 @@ impl Expected {
                 _ => template::render(&line.body, vars),
             }
             .map_err(|error| format!("{}:{}: {error}", self.origin.path().display(), line.line))?;
-            let matcher = compile(line.kind, &rendered).map_err(|error| {
-                format!("{}:{}: {error}", self.origin.path().display(), line.line)
-            })?;
+            let (matcher, problem) = match compile(line.kind, &rendered) {
+                Ok(matcher) => (matcher, None),
+                Err(error) => (
+                    Matcher::Unusable,
+                    Some(LineProblem {
+                        message: error.message,
+                        hint: error.hint,
+                    }),
+                ),
+            };
             out.push(PatternLine {
                 body: rendered,
                 templated: false,
                 matcher: Some(matcher),
+                problem,
                 ..line.clone()
             });
         }
@@ -195,27 +239,47 @@ impl CompileError {
     }
 }
 
+impl CompileError {
+    /// The message, with the part of `body` it is about when known: "... (at `(?=`)".
+    fn located_in(&self, body: &str) -> String {
+        match self
+            .span
+            .clone()
+            .filter(|span| span.start < span.end)
+            .and_then(|span| body.get(span))
+        {
+            Some(part) => format!("{} (at `{part}`)", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
 impl std::fmt::Display for CompileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-const REGEX_HINT: &str = "a ` (re)` line is a Rust regex matched against the whole line; escape literal characters such as `(`, `[`, `.` with `\\`";
+const REGEX_HINT: &str = "a ` (re)` line is a Rust regex matched against the whole line (no look-around or back-references); escape literal characters such as `(`, `[`, `.` with `\\`";
 const TOO_LARGE_HINT: &str = "large counted repetitions (`\\w{500}`) compile to large programs: prefer `\\w+`, or split the line";
-const ESCAPE_HINT: &str = "an ` (esc)` line writes bytes as `\\xNN`, `\\t`, `\\r` or `\\\\`";
+const ESCAPE_HINT: &str =
+    "an ` (esc)` line writes bytes as `\\xNN`, `\\t`, `\\r`, `\\\\` or octal `\\001`";
 
 fn build_regex(pattern: &str) -> Result<Regex, CompileError> {
     let build = |text: &str| {
         RegexBuilder::new(text)
             .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(DFA_CACHE_LIMIT)
             .build()
     };
+    let pattern = &from_python(pattern);
     match build(&format!("^(?:{pattern})$")) {
         Ok(regex) => Ok(regex),
         Err(regex::Error::CompiledTooBig(_)) => Err(CompileError::new(
-            "this regex is too large once compiled (over 1 MiB)".to_string(),
+            format!(
+                "this regex is too large once compiled (over {} MiB)",
+                REGEX_SIZE_LIMIT >> 20
+            ),
             TOO_LARGE_HINT,
         )),
         Err(error) => {
@@ -256,9 +320,53 @@ fn describe_regex_error(error: &regex::Error, pattern: &str) -> CompileError {
     problem
 }
 
+/// cram's regexes are Python's: its `\\Z` (the end of the text) is Rust's `\\z`.
+fn from_python(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if !pattern.contains("\\Z") {
+        return std::borrow::Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len());
+    let mut in_class = false;
+    let mut characters = pattern.chars().peekable();
+    while let Some(character) = characters.next() {
+        match character {
+            '\\' => {
+                let next = characters.next();
+                match next {
+                    Some('Z') if !in_class => out.push_str("\\z"),
+                    Some(next) => {
+                        out.push('\\');
+                        out.push(next);
+                    }
+                    None => out.push('\\'),
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push('[');
+                // A `]` first in a class is a member, not its end.
+                for opening in ['^', ']'] {
+                    if characters.peek() == Some(&opening) {
+                        out.push(opening);
+                        characters.next();
+                    }
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(']');
+            }
+            other => out.push(other),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn compile(kind: LineKind, body: &str) -> Result<Matcher, CompileError> {
     Ok(match kind {
-        LineKind::Literal => Matcher::Literal(body.trim_end().to_string()),
+        LineKind::Literal => {
+            Matcher::Literal(super::actual::trim_trailing_blanks(body.as_bytes()).to_vec())
+        }
         LineKind::Regex => Matcher::Regex(build_regex(body)?),
         LineKind::Glob => Matcher::Regex(build_regex(&glob_to_regex(body)).map_err(|error| {
             // Positions in the translated regex mean nothing in the glob.
@@ -268,7 +376,7 @@ fn compile(kind: LineKind, body: &str) -> Result<Matcher, CompileError> {
             }
         })?),
         LineKind::Escaped => {
-            let bytes = unescape(body).map_err(|error| CompileError {
+            let bytes = escape::decode(body.as_bytes()).map_err(|error| CompileError {
                 message: error.message,
                 span: Some(error.span),
                 hint: ESCAPE_HINT,
@@ -279,93 +387,178 @@ fn compile(kind: LineKind, body: &str) -> Result<Matcher, CompileError> {
     })
 }
 
+/// How an expected output is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    /// `{{ }}` is template syntax (not in a `verbatim` block's expected output).
+    pub templates: bool,
+}
+
+impl Default for Reading {
+    fn default() -> Self {
+        Reading { templates: true }
+    }
+}
+
+/// The annotations cram puts at the end of a line.
+const KINDS: [(&str, LineKind); 3] = [
+    (" (re)", LineKind::Regex),
+    (" (glob)", LineKind::Glob),
+    (" (esc)", LineKind::Escaped),
+];
+
+/// A line's body, kind and `(no-eol)`: annotations are read from the end, `(no-eol)` before
+/// or after the other one (runbook writes `x (esc) (no-eol)`, prysk `x (no-eol) (esc)`).
+fn annotations(text: &str) -> (&str, LineKind, bool) {
+    let mut body = text;
+    let mut kind = LineKind::Literal;
+    let mut no_eol = false;
+    loop {
+        if !no_eol && let Some(rest) = body.strip_suffix(" (no-eol)") {
+            body = rest;
+            no_eol = true;
+            continue;
+        }
+        if kind == LineKind::Literal
+            && let Some((rest, found)) = KINDS
+                .iter()
+                .find_map(|(suffix, kind)| body.strip_suffix(suffix).map(|rest| (rest, *kind)))
+        {
+            body = rest;
+            kind = found;
+            continue;
+        }
+        break;
+    }
+    if body == "..." && kind == LineKind::Literal {
+        kind = LineKind::AnyLines;
+    }
+    (body, kind, no_eol)
+}
+
 /// Parses an expected output. `first_line` is the line number of its first line in `origin`.
 pub fn parse(text: &str, origin: Origin, first_line: usize) -> Result<Expected, Vec<Diagnostic>> {
+    parse_with(text, origin, first_line, Reading::default())
+}
+
+/// Parses an expected file that may not be UTF-8: a line that is not is read as the UTF-8
+/// line that means the same (its bytes written as `\xNN`), so it is matched on its bytes.
+pub fn parse_bytes(
+    bytes: &[u8],
+    origin: Origin,
+    reading: Reading,
+) -> Result<Expected, Vec<Diagnostic>> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_with(text, origin, 1, reading),
+        Err(_) => {
+            let text: Vec<String> = bytes
+                .split(|&byte| byte == b'\n')
+                .map(utf8_equivalent)
+                .collect();
+            parse_with(&text.join("\n"), origin, 1, reading)
+        }
+    }
+}
+
+/// A line of an expected file as valid UTF-8 that matches the same output: invalid bytes
+/// become `\xNN` in an ` (esc)` line, and, in a regex or glob (which match the escaped form
+/// of such output), the text `\xNN`.
+fn utf8_equivalent(line: &[u8]) -> String {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if let Ok(text) = std::str::from_utf8(line) {
+        return text.to_string();
+    }
+    let end = line
+        .iter()
+        .rposition(|byte| !byte.is_ascii_whitespace())
+        .map_or(0, |index| index + 1);
+    let trimmed = &line[..end];
+    // The annotations are ASCII at the end: the body is the bytes before them.
+    let lossy = String::from_utf8_lossy(trimmed);
+    let (lossy_body, kind, no_eol) = annotations(&lossy);
+    let body = &trimmed[..trimmed.len() - (lossy.len() - lossy_body.len())];
+    let mut out = String::new();
+    for chunk in body.utf8_chunks() {
+        let valid = chunk.valid();
+        match kind {
+            LineKind::Literal | LineKind::AnyLines => {
+                out.push_str(&valid.replace('\\', "\\\\").replace('{', "\\x7b"));
+            }
+            _ => out.push_str(valid),
+        }
+        for byte in chunk.invalid() {
+            match kind {
+                LineKind::Regex | LineKind::Glob => out.push_str(&format!("\\\\x{byte:02x}")),
+                _ => out.push_str(&format!("\\x{byte:02x}")),
+            }
+        }
+    }
+    let annotation = match kind {
+        LineKind::Regex => " (re)",
+        LineKind::Glob => " (glob)",
+        _ => " (esc)",
+    };
+    out.push_str(annotation);
+    if no_eol {
+        out.push_str(" (no-eol)");
+    }
+    out
+}
+
+/// Parses an expected output read as `reading` says.
+pub fn parse_with(
+    text: &str,
+    origin: Origin,
+    first_line: usize,
+    reading: Reading,
+) -> Result<Expected, Vec<Diagnostic>> {
     let mut lines = Vec::new();
     let mut problems = Vec::new();
     let file = origin.path().to_path_buf();
-    let total = text.lines().count();
     for (index, raw) in text.lines().enumerate() {
         let number = first_line + index;
         let source = raw.trim_end_matches('\r').to_string();
-        let mut body = source.trim_end();
-        let mut no_eol = false;
-        if let Some(rest) = body.strip_suffix(" (no-eol)") {
-            body = rest;
-            no_eol = true;
-            if index + 1 != total {
-                problems.push(
-                    Diagnostic::new(&file, number, "`(no-eol)` on a line that is not the last")
-                        .quoting(&source)
-                        .underlining("(no-eol)")
-                        .hint("only the last line of an output can lack its newline"),
-                );
-            }
-        }
-        let (kind, body) = if body == "..." {
-            (LineKind::AnyLines, body)
-        } else if let Some(rest) = body.strip_suffix(" (re)") {
-            (LineKind::Regex, rest)
-        } else if let Some(rest) = body.strip_suffix(" (glob)") {
-            (LineKind::Glob, rest)
-        } else if let Some(rest) = body.strip_suffix(" (esc)") {
-            (LineKind::Escaped, rest)
-        } else {
-            (LineKind::Literal, body)
+        let (body, kind, no_eol) = annotations(source.trim_end());
+        // A `{{` that is no template (a tool's own `{{ }}`, `{{.Name}}`) is literal text; one
+        // that is a template but names a filter tera does not have is an error.
+        let read = (reading.templates && kind != LineKind::AnyLines && template::is_template(body))
+            .then(|| {
+                template::variables_in(body).and_then(|names| template::check_names(body, &names))
+            });
+        let templated = match &read {
+            Some(Ok(())) => true,
+            Some(Err(error)) => error.message.starts_with("unknown "),
+            None => false,
         };
-        let templated = kind != LineKind::AnyLines && template::is_template(body);
-        // Positions found in `body` are positions in `source` too: the body is its start.
-        let at = |message: String, span: Option<Range<usize>>, hint: &str| {
-            let mut problem = Diagnostic::new(&file, number, message)
-                .quoting(&source)
-                .hint(hint);
-            if let Some(span) = span.filter(|span| span.start < span.end && span.end <= body.len())
-            {
-                problem.span = Some((span.start, span.end));
-            }
-            problem
-        };
+        let mut problem = None;
         let matcher = if templated {
-            // Check the template and the pattern around it now, with a stand-in value.
-            match template::variables_in(body) {
-                Err(error) => {
-                    let hint = format!(
-                        "{}; a literal `{{{{` is written `{{{{ \"{{{{\" }}}}`",
-                        template::hint_for(&error)
-                    );
-                    problems.push(at(
-                        format!("bad template: {error}"),
-                        error.span.clone(),
-                        &hint,
-                    ));
-                }
-                Ok(names) => {
-                    if let Err(error) = template::check_names(body, &names) {
-                        problems.push(at(
-                            format!("bad template: {error}"),
-                            error.span.clone(),
-                            template::hint_for(&error),
+            if let Some(Err(error)) = &read {
+                let mut diagnostic =
+                    Diagnostic::new(&file, number, format!("bad template: {error}"))
+                        .quoting(&source)
+                        .hint(format!(
+                            "{}; if the tool prints this `{{{{` itself, mark the block `verbatim`",
+                            template::hint_for(error)
                         ));
-                    }
-                    let stand_in: template::Vars = names
-                        .into_iter()
-                        .map(|name| (name, "x".to_string()))
-                        .collect();
-                    if let Ok(rendered) = template::render(body, &stand_in)
-                        && let Err(error) = compile(kind, &rendered)
-                    {
-                        // Positions in the rendered text are not positions in the line.
-                        problems.push(at(error.message, None, error.hint));
-                    }
+                if let Some(span) = error
+                    .span
+                    .clone()
+                    .filter(|span| span.start < span.end && span.end <= body.len())
+                {
+                    diagnostic.span = Some((span.start, span.end));
                 }
+                problems.push(diagnostic);
             }
             None
         } else {
             match compile(kind, body) {
                 Ok(matcher) => Some(matcher),
                 Err(error) => {
-                    problems.push(at(error.message, error.span, error.hint));
-                    None
+                    problem = Some(LineProblem {
+                        message: error.located_in(body),
+                        hint: error.hint,
+                    });
+                    Some(Matcher::Unusable)
                 }
             }
         };
@@ -377,6 +570,7 @@ pub fn parse(text: &str, origin: Origin, first_line: usize) -> Result<Expected, 
             no_eol,
             templated,
             matcher,
+            problem,
         });
     }
     if problems.is_empty() {
@@ -416,36 +610,102 @@ mod tests {
     }
 
     #[test]
-    fn invalid_regex_is_an_error_at_its_line() {
-        let problems =
-            parse("ok\nbad (unclosed (re)\n", Origin::File("e.out".into()), 1).expect_err("bad");
-        assert_eq!(problems[0].line, 2);
-        assert!(
-            problems[0].message.starts_with("invalid regex"),
-            "{}",
-            problems[0].message
-        );
+    fn an_invalid_regex_is_kept_with_its_reason() {
+        let expected = parse_ok("ok\nbad (unclosed (re)\nfoo(?=bar)bar (re)\n(ab)\\1 (re)\n");
+        for line in &expected.lines[1..] {
+            assert!(matches!(line.matcher, Some(Matcher::Unusable)), "{line:?}");
+            let problem = line.problem.as_ref().expect("a reason");
+            assert!(
+                problem.message.starts_with("invalid regex"),
+                "{}",
+                problem.message
+            );
+        }
+        assert!(expected.lines[0].problem.is_none());
+    }
+
+    #[test]
+    fn counted_unicode_classes_fit_and_huge_regexes_do_not() {
+        let expected = parse_ok("\\w{64} (re)\n\\w{1000}\\w{1000}\\w{1000} (re)\n");
+        assert!(matches!(expected.lines[0].matcher, Some(Matcher::Regex(_))));
+        let problem = expected.lines[1].problem.as_ref().expect("too large");
+        assert!(problem.message.contains("too large"), "{}", problem.message);
+        assert!(problem.message.contains("32 MiB"), "{}", problem.message);
+    }
+
+    #[test]
+    fn the_reason_names_the_part_of_the_line() {
+        let expected = parse_ok("foo(?=bar)bar (re)\na\\x1 (esc)\n");
+        let reasons: Vec<&str> = expected
+            .lines
+            .iter()
+            .map(|line| line.problem.as_ref().expect("unusable").message.as_str())
+            .collect();
+        assert!(reasons[0].ends_with("(at `(?=`)"), "{}", reasons[0]);
+        assert!(reasons[1].ends_with("(at `\\x1`)"), "{}", reasons[1]);
+    }
+
+    #[test]
+    fn python_end_of_text_is_understood() {
+        assert_eq!(from_python(r"foo\Z"), r"foo\z");
+        assert_eq!(from_python(r"a\\Z[\Z]"), r"a\\Z[\Z]");
+        let expected = parse_ok("foo\\Z (re)\n");
+        let Some(Matcher::Regex(regex)) = &expected.lines[0].matcher else {
+            panic!("a regex")
+        };
+        assert!(regex.is_match("foo"));
+    }
+
+    #[test]
+    fn no_eol_before_or_after_the_annotation() {
+        let expected = parse_ok("a\n\\x01 (no-eol) (esc)\n");
+        assert_eq!(expected.lines[1].kind, LineKind::Escaped);
+        assert!(expected.lines[1].no_eol);
+        let other = parse_ok("\\x01 (esc) (no-eol)\n");
+        assert_eq!(other.lines[0].kind, LineKind::Escaped);
+        assert!(other.lines[0].no_eol);
+        // Not on the last line: allowed, it can then only match literally (as in cram).
+        let early = parse_ok("a (no-eol)\nb\n");
+        assert!(early.lines[0].no_eol);
+    }
+
+    #[test]
+    fn braces_that_are_no_template_are_text() {
+        let expected = parse_ok("{{ }}\n{{.State.Status}}\n{{ a b }}\n{{ leader }}\n");
+        let templated: Vec<bool> = expected.lines.iter().map(|l| l.templated).collect();
+        assert_eq!(templated, vec![false, false, false, true]);
+        let verbatim = parse_with(
+            "{{ leader }}\n",
+            Origin::File("e.out".into()),
+            1,
+            Reading { templates: false },
+        )
+        .expect("valid");
+        assert!(!verbatim.lines[0].templated);
+    }
+
+    #[test]
+    fn lines_that_are_not_utf8_mean_their_bytes() {
+        let expected = parse_bytes(
+            b"caf\xe9\ncaf\xe9.* (re)\n\xff\\x01 (esc)\nplain\n",
+            Origin::File("e.out".into()),
+            Reading::default(),
+        )
+        .expect("valid");
+        let sources: Vec<&str> = expected.lines.iter().map(|l| l.source.as_str()).collect();
         assert_eq!(
-            problems[0].source_line.as_deref(),
-            Some("bad (unclosed (re)")
+            sources,
+            vec![
+                "caf\\xe9 (esc)",
+                "caf\\\\xe9.* (re)",
+                "\\xff\\x01 (esc)",
+                "plain"
+            ]
         );
-    }
-
-    #[test]
-    fn huge_regex_is_refused() {
-        let text = "\\w{1000}\\w{1000}\\w{1000} (re)\n";
-        let problems = parse(text, Origin::File("e.out".into()), 1).expect_err("too big");
-        assert!(
-            problems[0].message.contains("too large"),
-            "{}",
-            problems[0].message
-        );
-    }
-
-    #[test]
-    fn no_eol_only_last() {
-        let problems = parse("a (no-eol)\nb\n", Origin::File("e.out".into()), 1).expect_err("bad");
-        assert!(problems[0].message.contains("not the last"));
+        let Some(Matcher::Escaped(bytes)) = &expected.lines[0].matcher else {
+            panic!("bytes")
+        };
+        assert_eq!(bytes, b"caf\xe9");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 
 use regex_syntax::ast::{self, Ast};
 
-use crate::expect::actual::{ActualLine, ActualOutput, unescape};
+use crate::expect::actual::{ActualLine, ActualOutput};
+use crate::expect::escape;
 use crate::expect::matcher::{self, Aligned};
 use crate::expect::pattern::glob_escape;
 use crate::expect::pattern::{Expected, LineKind, PatternLine};
@@ -172,7 +173,7 @@ pub(crate) fn pattern_as_text(line: &PatternLine, vars: &Vars) -> (String, bool)
         LineKind::AnyLines => VARIES.to_string(),
         LineKind::Regex => regex_as_text(&body),
         LineKind::Glob => glob_as_text(&body),
-        LineKind::Escaped => match unescape(&body).map(String::from_utf8) {
+        LineKind::Escaped => match escape::decode(body.as_bytes()).map(String::from_utf8) {
             Ok(Ok(text)) if !text.chars().any(|c| c.is_control() && c != '\t') => text,
             _ => body,
         },

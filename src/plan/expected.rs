@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::Expectations;
 use crate::chapter::{Block, Chapter};
-use crate::diagnostic::Diagnostics;
-use crate::expect::pattern::{self, Expected, Origin};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::expect::pattern::{self, Expected, Origin, Reading};
 use crate::inventory::Inventory;
 
 /// The default folder of expected files: `expected/` beside the workshop folder.
@@ -57,7 +57,12 @@ impl ExpectedListing {
                     .collect()
             })
             .unwrap_or_default();
-        let load = |name: &String| (name.clone(), load_expected(&folder.join(name)));
+        let load = |name: &String| {
+            (
+                name.clone(),
+                load_expected(&folder.join(name), Reading::default()),
+            )
+        };
         let files: BTreeMap<String, Result<Expected, Diagnostics>> =
             if names.len() < PARALLEL_LOAD_FROM {
                 names.iter().map(load).collect()
@@ -119,16 +124,28 @@ pub(super) fn of_block(
 ) -> Result<Expectations, Diagnostics> {
     let mut problems = Diagnostics::default();
     let mut expectations = Expectations::default();
+    // A verbatim block's expected output is no template either: read it again so.
+    let reading = Reading {
+        templates: !block.attributes.verbatim,
+    };
+    let reread = |loaded: Result<Expected, Diagnostics>, name: String| {
+        if reading.templates {
+            loaded
+        } else {
+            load_expected(&listing.folder.join(name), reading)
+        }
+    };
     if let Some(loaded) = listing.shared(&block.id) {
-        match loaded {
+        match reread(loaded, format!("{}.out", block.id)) {
             Ok(expected) => expectations.shared = Some(expected),
             Err(found) => problems.extend(found),
         }
     } else if let Some(inline) = &block.inline_expected {
-        match pattern::parse(
+        match pattern::parse_with(
             &inline.text,
             Origin::Inline(chapter.path.clone()),
             inline.first_line,
+            reading,
         ) {
             Ok(expected) => expectations.shared = Some(expected),
             Err(found) => found.into_iter().for_each(|problem| problems.push(problem)),
@@ -140,7 +157,7 @@ pub(super) fn of_block(
             // with a dot in it; leave it alone.
             continue;
         }
-        match loaded {
+        match reread(loaded, format!("{}.{host}.out", block.id)) {
             Ok(expected) => {
                 expectations.per_host.insert(host, expected);
             }
@@ -154,7 +171,15 @@ pub(super) fn of_block(
     }
 }
 
-fn load_expected(path: &Path) -> Result<Expected, Diagnostics> {
-    let text = crate::chapter::read_utf8(path)?;
-    pattern::parse(&text, Origin::File(path.to_path_buf()), 1).map_err(Diagnostics::from)
+/// Reads an expected file as bytes: lines that are not UTF-8 are matched on their bytes.
+fn load_expected(path: &Path, reading: Reading) -> Result<Expected, Diagnostics> {
+    let bytes = std::fs::read(path).map_err(|error| {
+        Diagnostic::new(
+            path,
+            0,
+            format!("cannot read `{}`: {error}", path.display()),
+        )
+    })?;
+    pattern::parse_bytes(&bytes, Origin::File(path.to_path_buf()), reading)
+        .map_err(Diagnostics::from)
 }

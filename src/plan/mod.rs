@@ -23,6 +23,7 @@ use std::time::Duration;
 use crate::chapter::attrs::{ExpectedExit, Retry};
 use crate::chapter::{Block, BlockKind, Chapter, Workshop};
 use crate::diagnostic::Diagnostics;
+use crate::expect::actual::View;
 use crate::expect::pattern::Expected;
 use crate::inventory::Inventory;
 use crate::secret::Redactor;
@@ -42,6 +43,8 @@ pub(crate) struct PlanOptions {
     pub(crate) from: Option<String>,
     /// Only the `check` blocks that end a chapter (see [`ending_checks`]).
     pub(crate) checks_only: bool,
+    /// Only the `teardown` blocks (otherwise they are left out).
+    pub(crate) teardown: bool,
     /// `--secret` names, added to the inventory's `runbook_secrets`: their values are hidden
     /// in the problems `build` reports, as they are in a run's output.
     pub(crate) secret_names: Vec<String>,
@@ -60,6 +63,7 @@ impl PlanOptions {
             chapters: Vec::new(),
             from: None,
             checks_only: false,
+            teardown: false,
             secret_names: Vec::new(),
         }
     }
@@ -114,10 +118,14 @@ pub(crate) struct Step {
     pub(crate) action: Action,
     /// Render `{{ }}` in the script or content (not when `verbatim`).
     pub(crate) templated: bool,
+    /// How the output is prepared before matching (`raw`: as printed).
+    pub(crate) view: View,
     pub(crate) timeout: Duration,
     pub(crate) retry: Option<Retry>,
     pub(crate) exit: ExpectedExit,
     pub(crate) check: bool,
+    /// A block that removes the lab: only a `--teardown` run has it.
+    pub(crate) teardown: bool,
     pub(crate) expectations: Expectations,
     /// Folder of this chapter's expected files.
     pub(crate) expected_folder: PathBuf,
@@ -340,10 +348,16 @@ fn plan_step(
         user,
         action,
         templated,
+        view: if attributes.raw {
+            View::Raw
+        } else {
+            View::Screen
+        },
         timeout: attributes.timeout.unwrap_or(options.default_timeout),
         retry: attributes.retry,
         exit: attributes.exit,
         check: attributes.check,
+        teardown: attributes.teardown,
         expectations,
         expected_folder: listing.folder.clone(),
     })

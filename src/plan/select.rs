@@ -15,9 +15,14 @@ pub(super) fn select(
     steps: &[Step],
     options: &PlanOptions,
 ) -> Result<Vec<usize>, Diagnostic> {
-    let mut chosen: Vec<usize> = (0..steps.len()).collect();
+    // A teardown run has only the blocks that remove the lab; every other run leaves them out.
+    let mut chosen: Vec<usize> = (0..steps.len())
+        .filter(|&index| steps[index].teardown == options.teardown)
+        .collect();
     // Decided on the whole workshop, before `--chapter` and `--from` narrow it.
-    let ending = options.checks_only.then(|| ending_checks(steps));
+    let ending = options
+        .checks_only
+        .then(|| ending_checks(chosen.iter().map(|&index| &steps[index])));
     if !options.chapters.is_empty() {
         let wanted = named_chapters(workshop, &options.chapters)?;
         chosen.retain(|&index| wanted.contains(&steps[index].chapter));
@@ -108,7 +113,8 @@ fn start_at(
 /// the state the chapter leaves the lab in. A check in the middle of a chapter proves a state
 /// on the way (etcd frozen, a restart pending) that the next blocks undo: it serves `runbook
 /// step` after a block the trainee typed, not `runbook check`.
-pub(crate) fn ending_checks(steps: &[Step]) -> BTreeSet<String> {
+pub(crate) fn ending_checks<'s>(steps: impl IntoIterator<Item = &'s Step>) -> BTreeSet<String> {
+    let steps: Vec<&Step> = steps.into_iter().collect();
     steps
         .chunk_by(|one, next| one.chapter == next.chapter)
         .flat_map(|chapter| chapter.iter().rev().take_while(|step| step.check))

@@ -80,6 +80,7 @@ pub(crate) fn undefined_variables(
             file,
             line,
             quoted,
+            in_output,
         } in step_variables(step, block)
         {
             if available.contains(&name) {
@@ -99,11 +100,16 @@ pub(crate) fn undefined_variables(
                 )),
                 None => {
                     let candidates: Vec<&str> = known.iter().chain(defined_by.keys()).map(String::as_str).collect();
-                    match did_you_mean(&name, candidates) {
-                        Some(close) => problem.hint(format!("did you mean `{close}`?")),
-                        None => problem.hint(format!(
+                    let hint = match did_you_mean(&name, candidates) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => format!(
                             "`{name}` is not an inventory variable, a --var or a capture: define it in the inventory's `vars`, pass `--var {name}=VALUE`, or capture it in an earlier expected output with `(?P<{name}>...)`"
-                        )),
+                        ),
+                    };
+                    if in_output {
+                        problem.hint(format!("{hint}; if the command prints this `{{{{` itself, mark the block `verbatim`"))
+                    } else {
+                        problem.hint(hint)
                     }
                 }
             };
@@ -149,6 +155,8 @@ struct VariableUse {
     file: PathBuf,
     line: usize,
     quoted: String,
+    /// In an expected output (where a `{{` may be the command's own).
+    in_output: bool,
 }
 
 /// Every variable a step refers to, each once per line.
@@ -161,6 +169,7 @@ fn step_variables(step: &Step, block: &Block) -> Vec<VariableUse> {
                 file: file.to_path_buf(),
                 line,
                 quoted: quoted.to_string(),
+                in_output: false,
             });
         }
     };
@@ -192,6 +201,7 @@ fn step_variables(step: &Step, block: &Block) -> Vec<VariableUse> {
                 file: expected.origin.path().to_path_buf(),
                 line: line.line,
                 quoted: line.source.clone(),
+                in_output: true,
             });
         }
     }

@@ -111,7 +111,7 @@ pub(crate) fn host_lines(host: &HostResult, layout: Layout) -> Vec<String> {
                 }
                 let output: Vec<&str> = attempt.output.lines().collect();
                 for line in &output[output.len().saturating_sub(tail)..] {
-                    lines.push(format!("{detail}{} {line}", dim.apply_to("│")));
+                    lines.push(format!("{detail}{} {line}", dim.apply_to("|")));
                 }
             }
             outcome_hint(host)
@@ -262,8 +262,8 @@ mod tests {
                 "✘ exit status on pg-1: exit status 1, expected 0",
                 "  expected: expected/02/list.out",
                 "  output on pg-1 (last lines):",
-                "  │ two",
-                "  │ three",
+                "  | two",
+                "  | three",
                 "  hint: the command failed: its last output lines above say why",
             ]
         );

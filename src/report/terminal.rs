@@ -117,12 +117,14 @@ impl TerminalReporter {
                 change.path
             );
         }
-        if outcome.is_failure(self.strict) || (self.verbose && outcome == Outcome::Unverified) {
-            self.print_failure(result);
+        // Verbose: every block's output, e.g. a teardown's account of what it removed.
+        if outcome.is_failure(self.strict) || (self.verbose && outcome != Outcome::Skipped) {
+            self.print_details(result);
         }
     }
 
-    fn print_failure(&self, result: &StepResult) {
+    /// Where the block is, why it failed, and the diff or the last lines of its output.
+    fn print_details(&self, result: &StepResult) {
         let arrow = Style::new().blue().bold();
         println!(
             "{:>11} {}:{}",

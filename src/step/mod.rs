@@ -696,7 +696,9 @@ fn read_back(step: &Step) -> Step {
                     kind: LineKind::Literal,
                     no_eol: false,
                     templated,
-                    matcher: (!templated).then(|| Matcher::Literal(line.trim_end().to_string())),
+                    matcher: (!templated)
+                        .then(|| Matcher::Literal(line.trim_end().as_bytes().to_vec())),
+                    problem: None,
                 }
             })
             .collect();

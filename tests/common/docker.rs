@@ -1,5 +1,5 @@
 //! The tests' own docker container, `runbook-test`: an image imported (`docker import`, no
-//! registry) from the Debian 12 root filesystem that debootstrap made for the LXC container,
+//! registry) from the root filesystem of the tests' LXC container (Debian 12, debootstrap),
 //! run without a network. Needs dockerd, which `scripts/setup-test-machine` installs (Debian's
 //! docker.io) and starts by hand.
 
@@ -13,10 +13,10 @@ const PREPARE: &str = r#"
 set -eu
 image=runbook-test-debian:bookworm
 name=runbook-test
-rootfs=/var/cache/lxc/debian/rootfs-bookworm-amd64
+rootfs=/var/lib/lxc/runbook-test/rootfs
 if ! docker image inspect "$image" >/dev/null 2>&1; then
-  [ -d "$rootfs" ] || { echo "no debootstrap root filesystem at $rootfs" >&2; exit 1; }
-  tar -C "$rootfs" -c . | docker import - "$image" >/dev/null
+  [ -d "$rootfs" ] || { echo "no root filesystem at $rootfs (the LXC test container's)" >&2; exit 1; }
+  tar -C "$rootfs" --exclude=./root/.ssh -c . | docker import - "$image" >/dev/null
 fi
 # (Some docker clients print an empty line before failing on a missing container.)
 state=$(docker inspect -f '{{.State.Status}}' "$name" 2>/dev/null) || state=absent
@@ -42,7 +42,8 @@ pub fn container() {
             "dockerd does not answer: run scripts/setup-test-machine (it starts dockerd)\n{}",
             String::from_utf8_lossy(&info.stderr)
         );
-        // The image comes from the LXC container's debootstrap cache.
+        // The image comes from the LXC test container's root filesystem (not from the
+        // debootstrap cache, which scripts/wipe-lab removes while the container stays).
         super::lxc::container();
         let output = Command::new("flock")
             .args(["/run/lock/runbook-test-docker.lock", "bash", "-c", PREPARE])

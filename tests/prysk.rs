@@ -1,0 +1,367 @@
+//! `.t` files converted to a runbook workshop (one command per block, `raw` since cram compares
+//! the bytes as printed, its expected output in an expected file as written) and run by prysk
+//! 0.20 (bash) and by runbook: every command prysk passes must pass in runbook, but for the
+//! differences the README lists ("runbook and cram/prysk"), which must still be differences.
+//! The files: prysk's own, from the source package that `scripts/setup-test-machine` unpacks
+//! (never copied into this repository), and `tests/prysk/cases/`, written here as cram users
+//! write them (colours, escapes, Python-only regexes, braces, Latin-1).
+
+#![allow(clippy::print_stderr)] // The test prints how many commands the two tools agree on.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::Lab;
+use runbook::report::model::Outcome;
+
+/// Where `scripts/setup-test-machine` unpacks prysk's source package.
+const PRYSK_SOURCE: &str = "/opt/runbook-tests/prysk-0.20.0";
+/// The Python of the virtual environment where `scripts/setup-test-machine` installs prysk.
+const PRYSK_PYTHON: &str = "/opt/runbook-tests/venv/bin/python3";
+
+/// Commands prysk passes and runbook does not, on purpose: (file, line, why). The README's
+/// "runbook and cram/prysk" section lists the same.
+const DIFFERENCES: &[(&str, usize, &str)] = &[
+    (
+        "ansi.t",
+        7,
+        "prysk splits output at a lone carriage return too (Python's splitlines); runbook only at newlines",
+    ),
+    (
+        "literal.t",
+        14,
+        "look-ahead: Python's regex has it, Rust's (linear time) does not",
+    ),
+    (
+        "literal.t",
+        16,
+        "a back-reference: Python's regex has it, Rust's (linear time) does not",
+    ),
+];
+
+/// One command of a `.t` file.
+#[derive(Debug)]
+struct TestCommand {
+    /// 1-based line of its `  $ ` line.
+    line: usize,
+    script: String,
+    /// Its expected output, as written (the two-space indent removed), without `[N]`.
+    expected: Vec<u8>,
+    exit: Option<i32>,
+    /// Prose that follows it, up to the next command.
+    prose: Vec<String>,
+}
+
+fn examples() -> PathBuf {
+    let source = std::env::var_os("RUNBOOK_PRYSK_SOURCE")
+        .map_or_else(|| PathBuf::from(PRYSK_SOURCE), PathBuf::from);
+    let examples = source.join("examples");
+    assert!(
+        examples.join("test.t").is_file(),
+        "prysk's .t files are not in {}: run scripts/setup-test-machine (it installs prysk 0.20 \
+         in a virtual environment and unpacks its source package there)",
+        examples.display()
+    );
+    examples
+}
+
+/// The `.t` files prysk runs in `folder`: not hidden, not empty, in name order.
+fn t_files(folder: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
+        .expect("read the examples")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| {
+            path.extension().is_some_and(|ext| ext == "t")
+                && !path
+                    .file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+                && std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.len() > 0)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Splits a `.t` file into its leading prose and its commands, as cram reads it.
+fn parse_t(bytes: &[u8]) -> (Vec<String>, Vec<TestCommand>) {
+    let mut intro = Vec::new();
+    let mut commands: Vec<TestCommand> = Vec::new();
+    for (index, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        if let Some(script) = line.strip_prefix(b"  $ ") {
+            commands.push(TestCommand {
+                line: index + 1,
+                script: format!("{}\n", String::from_utf8_lossy(script)),
+                expected: Vec::new(),
+                exit: None,
+                prose: Vec::new(),
+            });
+        } else if let Some(more) = line.strip_prefix(b"  > ")
+            && let Some(command) = commands.last_mut()
+        {
+            command.script.push_str(&String::from_utf8_lossy(more));
+            command.script.push('\n');
+        } else if let Some(output) = line.strip_prefix(b"  ")
+            && let Some(command) = commands.last_mut()
+        {
+            command.expected.extend_from_slice(output);
+            command.expected.push(b'\n');
+        } else {
+            let text = String::from_utf8_lossy(line).into_owned();
+            match commands.last_mut() {
+                Some(command) => command.prose.push(text),
+                None => intro.push(text),
+            }
+        }
+    }
+    for command in &mut commands {
+        // `[N]`, the last line, is the exit status.
+        let text = String::from_utf8_lossy(&command.expected).into_owned();
+        let last = text
+            .trim_end_matches('\n')
+            .rsplit('\n')
+            .next()
+            .unwrap_or("");
+        if let Some(code) = last
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|code| code.parse().ok())
+        {
+            command.exit = Some(code);
+            let keep = command.expected.len() - last.len() - 1;
+            command.expected.truncate(keep);
+        }
+    }
+    (intro, commands)
+}
+
+/// Replaces `$TMPDIR` (which prysk writes for its temporary folder in output) by a template.
+fn tmpdir_as_template(expected: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(expected.len());
+    let mut rest = expected;
+    while let Some(at) = rest.windows(7).position(|window| window == b"$TMPDIR") {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"{{ prysk_tmpdir }}");
+        rest = &rest[at + 7..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// Writes the workshop: one chapter per `.t` file, starting with the environment prysk gives
+/// a test (its variables, its own folder); one block per command.
+fn convert(lab: &Lab, files: &[PathBuf], testdir: &Path, prysk_temp: &Path) {
+    for (index, path) in files.iter().enumerate() {
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let key = format!("{:02}-{}", index + 1, name.trim_end_matches(".t"));
+        let (intro, commands) = parse_t(&std::fs::read(path).expect("read .t"));
+        let mut chapter = format!("# {name}\n\n");
+        chapter.push_str(&format!(
+            "```bash id=prysk-env\nexport LANG=C LC_ALL=C LANGUAGE=C TZ=GMT CDPATH= COLUMNS=80 GREP_OPTIONS= TESTSHELL=/bin/bash\n\
+             export PRYSK_TEMP='{temp}' TMPDIR='{temp}/tmp' TEMP='{temp}/tmp' TMP='{temp}/tmp' TESTDIR='{testdir}' TESTFILE='{name}'\n\
+             mkdir -p \"$TMPDIR\" \"$PRYSK_TEMP/{name}\" && cd \"$PRYSK_TEMP/{name}\"\n```\n\n",
+            temp = prysk_temp.display(),
+            testdir = testdir.display(),
+        ));
+        for line in intro {
+            chapter.push_str(&line);
+            chapter.push('\n');
+        }
+        for command in commands {
+            let id = format!("line-{}", command.line);
+            // cram files have no templates: a block with `{{` in it is verbatim.
+            let verbatim = command.script.contains("{{")
+                || command.expected.windows(2).any(|pair| pair == b"{{");
+            let mut fence = format!("\n```bash id={id} raw");
+            if let Some(code) = command.exit {
+                fence.push_str(&format!(" exit={code}"));
+            }
+            if verbatim {
+                fence.push_str(" verbatim");
+            }
+            chapter.push_str(&format!("{fence}\n{}```\n\n", command.script));
+            for line in &command.prose {
+                chapter.push_str(line);
+                chapter.push('\n');
+            }
+            let expected = if verbatim {
+                command.expected.clone()
+            } else {
+                tmpdir_as_template(&command.expected)
+            };
+            let file = lab.path().join(format!("expected/{key}/{id}.out"));
+            std::fs::create_dir_all(file.parent().expect("folder")).expect("mkdir");
+            std::fs::write(file, expected).expect("write expected");
+        }
+        lab.chapter(&format!("{key}.md"), &chapter);
+    }
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read") {
+        let entry = entry.expect("entry");
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
+
+/// prysk's verdict per (file, line).
+fn prysk_verdicts(examples: &Path) -> BTreeMap<(String, usize), String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/prysk/verdicts.py");
+    let output = Command::new(PRYSK_PYTHON)
+        .arg(script)
+        .arg(examples)
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("{PRYSK_PYTHON} does not run ({error}): run scripts/setup-test-machine (it installs prysk there)")
+        });
+    assert!(
+        output.status.success(),
+        "prysk's verdicts failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let verdicts: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).expect("verdicts are JSON");
+    verdicts
+        .iter()
+        .map(|verdict| {
+            (
+                (
+                    verdict["file"].as_str().expect("file").to_string(),
+                    verdict["line"].as_u64().expect("line") as usize,
+                ),
+                verdict["status"].as_str().expect("status").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// How the two tools judged the commands of a folder of `.t` files.
+struct Agreement {
+    commands: usize,
+    passed_by_prysk: usize,
+    agreed: usize,
+    /// Commands prysk passes that runbook does not (and are not listed), or listed ones that
+    /// now pass.
+    disagreements: Vec<String>,
+    runbook_terminal: String,
+}
+
+/// Runs the `.t` files of `source` through prysk and, converted, through runbook.
+fn agreement(source: &Path) -> Agreement {
+    let lab = Lab::new();
+    // prysk writes `.err` files beside the files it runs: it gets its own copy, and the
+    // workshop's TESTDIR another, as pristine as the source.
+    let folder = source.file_name().expect("a folder name");
+    let for_prysk = lab.path().join("prysk").join(folder);
+    let testdir = lab.path().join("testdir").join(folder);
+    copy_folder(source, &for_prysk);
+    copy_folder(source, &testdir);
+    let files = t_files(&testdir);
+    assert!(!files.is_empty(), "no .t files in {}", source.display());
+
+    let verdicts = prysk_verdicts(&for_prysk);
+    let prysk_temp = lab.path().join("prysk-tests-runbook");
+    convert(&lab, &files, &testdir, &prysk_temp);
+    let tmpdir_var = format!("prysk_tmpdir={}/tmp", prysk_temp.display());
+    let run = lab.runbook(&[
+        "verify",
+        "workshop",
+        "--keep-going",
+        "--timeout",
+        "20s",
+        "--var",
+        &tmpdir_var,
+    ]);
+    assert!(
+        !run.stderr.contains("nothing was run"),
+        "runbook refused the workshop:\n{}",
+        run.stderr
+    );
+
+    let mut result = Agreement {
+        commands: verdicts.len(),
+        passed_by_prysk: 0,
+        agreed: 0,
+        disagreements: Vec::new(),
+        runbook_terminal: run.stdout.clone(),
+    };
+    for ((file, line), status) in &verdicts {
+        let step = lab.step(&format!("{}/line-{line}", chapter_key(&files, file)));
+        let outcome = step.outcome;
+        if status != "passed" {
+            continue;
+        }
+        result.passed_by_prysk += 1;
+        let listed = DIFFERENCES
+            .iter()
+            .find(|(listed_file, listed_line, _)| listed_file == file && listed_line == line);
+        match (outcome, listed) {
+            (Outcome::Passed, None) => result.agreed += 1,
+            (Outcome::Passed, Some((_, _, why))) => {
+                result.agreed += 1;
+                result.disagreements.push(format!(
+                    "{file}:{line} now passes: drop it from the listed differences ({why})"
+                ));
+            }
+            (_, Some(_)) => {}
+            (outcome, None) => result.disagreements.push(format!(
+                "{file}:{line}: prysk passes it, runbook says {outcome:?}: {}",
+                serde_json::to_string_pretty(&step.hosts).unwrap_or_default()
+            )),
+        }
+    }
+    result
+}
+
+fn assert_agreement(what: &str, result: &Agreement, at_least: usize) {
+    eprintln!(
+        "{what}: {} of {} commands pass in prysk; runbook agrees on {} of them",
+        result.passed_by_prysk, result.commands, result.agreed
+    );
+    assert!(
+        result.disagreements.is_empty(),
+        "{}\n--- runbook's terminal\n{}",
+        result.disagreements.join("\n"),
+        result.runbook_terminal
+    );
+    assert!(
+        result.passed_by_prysk >= at_least,
+        "prysk passed only {} commands of {what}",
+        result.passed_by_prysk
+    );
+}
+
+#[test]
+fn runbook_agrees_with_prysk_on_prysks_own_test_files() {
+    let result = agreement(&examples());
+    assert_agreement("prysk's examples", &result, 30);
+}
+
+#[test]
+fn runbook_agrees_with_prysk_on_files_written_as_cram_users_write_them() {
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/prysk/cases");
+    let result = agreement(&cases);
+    assert_agreement("tests/prysk/cases", &result, 25);
+}
+
+/// The chapter key of `.t` file `name`.
+fn chapter_key(files: &[PathBuf], name: &str) -> String {
+    let index = files
+        .iter()
+        .position(|path| {
+            path.file_name()
+                .is_some_and(|file| file.to_string_lossy() == name)
+        })
+        .expect("a converted file");
+    format!("{:02}-{}", index + 1, name.trim_end_matches(".t"))
+}
