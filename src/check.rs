@@ -6,28 +6,31 @@
 use console::Style;
 
 use crate::plan::Plan;
+use crate::report::failure::{self, Layout};
 use crate::report::model::{Event, Outcome, Reporter, RunReport, StepResult};
-use crate::step::{hint, screen};
+
+/// Output lines shown for a failing check without a diff.
+const OUTPUT_TAIL: usize = 5;
 
 /// How far a lab got, chapter by chapter.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChapterState {
-    pub key: String,
-    pub title: String,
-    pub checks: usize,
-    pub passed: usize,
+pub(crate) struct ChapterState {
+    pub(crate) key: String,
+    pub(crate) title: String,
+    pub(crate) checks: usize,
+    pub(crate) passed: usize,
     /// The first check that did not pass.
-    pub first_failure: Option<String>,
+    pub(crate) first_failure: Option<String>,
 }
 
 impl ChapterState {
-    pub fn reached(&self) -> bool {
+    pub(crate) fn reached(&self) -> bool {
         self.checks > 0 && self.passed == self.checks
     }
 }
 
 /// Every chapter of the workshop with the results of its checks (none for chapters without).
-pub fn chapter_states(plan: &Plan, report: &RunReport) -> Vec<ChapterState> {
+pub(crate) fn chapter_states(plan: &Plan, report: &RunReport) -> Vec<ChapterState> {
     plan.workshop
         .chapters
         .iter()
@@ -57,7 +60,7 @@ pub fn chapter_states(plan: &Plan, report: &RunReport) -> Vec<ChapterState> {
 
 /// The last chapter of the unbroken run of reached chapters from the start (chapters without
 /// checks neither break nor extend it); `None` when the first chapter with checks fails.
-pub fn reached(states: &[ChapterState]) -> Option<usize> {
+pub(crate) fn reached(states: &[ChapterState]) -> Option<usize> {
     let mut last = None;
     for (index, state) in states.iter().enumerate() {
         if state.checks == 0 {
@@ -73,7 +76,7 @@ pub fn reached(states: &[ChapterState]) -> Option<usize> {
 
 /// Prints each check as it finishes, then the chapters reached.
 #[derive(Debug)]
-pub struct CheckReporter<'p> {
+pub(crate) struct CheckReporter<'p> {
     plan: &'p Plan,
     /// `--chapter` chose some chapters: the others were not checked, and how far the lab got
     /// as a whole cannot be told.
@@ -82,7 +85,7 @@ pub struct CheckReporter<'p> {
 }
 
 impl<'p> CheckReporter<'p> {
-    pub fn new(plan: &'p Plan, partial: bool) -> Self {
+    pub(crate) fn new(plan: &'p Plan, partial: bool) -> Self {
         CheckReporter {
             plan,
             partial,
@@ -110,46 +113,14 @@ impl<'p> CheckReporter<'p> {
         if passed {
             return;
         }
-        for host in &result.hosts {
-            if !host.outcome.is_failure(false) {
-                continue;
-            }
-            let attempt = host.last_attempt();
-            let message = attempt
-                .and_then(|a| a.message.clone())
-                .unwrap_or_else(|| host.outcome.label().to_string());
-            self.line(format!("          {}: {message}", host.host));
-            if let Some(diff) = attempt.and_then(|a| a.diff.as_ref()) {
-                for line in screen::diff_lines(diff, "        ") {
-                    self.line(line);
-                }
-                if let Some(hint) = hint::describe(diff) {
-                    self.line(format!(
-                        "          {} {hint}",
-                        Style::new().cyan().bold().apply_to("hint:")
-                    ));
-                }
-            } else if let Some(attempt) = attempt {
-                for line in attempt
-                    .output
-                    .lines()
-                    .rev()
-                    .take(5)
-                    .collect::<Vec<_>>()
-                    .iter()
-                    .rev()
-                {
-                    self.line(format!(
-                        "          {} {line}",
-                        Style::new().dim().apply_to("│")
-                    ));
-                }
-            }
-        }
-        if result.hosts.is_empty()
-            && let Some(message) = &result.message
-        {
-            self.line(format!("          {message}"));
+        let layout = Layout {
+            indent: "          ",
+            output_tail: Some(OUTPUT_TAIL),
+            strict: false,
+            every_host: false,
+        };
+        for line in failure::step_lines(result, layout) {
+            self.line(line);
         }
     }
 

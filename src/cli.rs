@@ -5,19 +5,22 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Hosts a block naming several runs on at once, unless `--jobs` says otherwise.
+pub(crate) const DEFAULT_JOBS: usize = 8;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "runbook",
     version,
     about = "Run a workshop's Markdown chapters on real hosts and check every command's output"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run every command block in order and compare its output with the expected output.
     Verify(VerifyArgs),
     /// Show the plan (chapters, blocks, hosts, users, expected files) without running anything.
@@ -33,115 +36,115 @@ pub enum Command {
 
 /// What says which blocks run where.
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// The folder holding the chapters (and SUMMARY.md).
     #[arg(default_value = "workshop")]
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Inventory file (default: DIR/inventory.yml if present).
     #[arg(long, value_name = "FILE")]
-    pub inventory: Option<PathBuf>,
+    pub(crate) inventory: Option<PathBuf>,
     /// Folder of expected outputs (default: `expected/` beside DIR).
     #[arg(long, value_name = "DIR")]
-    pub expected: Option<PathBuf>,
+    pub(crate) expected: Option<PathBuf>,
     /// Set a template variable (repeatable); wins over the inventory.
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
     /// Run only this chapter (its file name, its key or its title; repeatable).
     #[arg(long = "chapter", value_name = "NAME")]
-    pub chapters: Vec<String>,
+    pub(crate) chapters: Vec<String>,
     /// Start at this block (`id` or `chapter/id`, as `runbook list` shows them).
     #[arg(long, value_name = "ID")]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// Default timeout of a block.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Only the blocks marked `teardown` (those that remove the lab), which every other run
     /// leaves out.
     #[arg(long)]
-    pub teardown: bool,
+    pub(crate) teardown: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     #[command(flatten)]
-    pub plan: PlanArgs,
+    pub(crate) plan: PlanArgs,
     /// Folder for index.html, junit.xml and run.json.
     #[arg(long, value_name = "DIR", default_value = "report")]
-    pub report: PathBuf,
+    pub(crate) report: PathBuf,
     /// Go on after a failed block (by default the run stops: later steps build on earlier ones).
     #[arg(short = 'k', long)]
-    pub keep_going: bool,
+    pub(crate) keep_going: bool,
     /// Count blocks without expected output as failures.
     #[arg(long)]
-    pub strict: bool,
+    pub(crate) strict: bool,
     /// Write the real output into the expected files, keeping the patterns that still match.
     #[arg(long)]
-    pub bless: bool,
+    pub(crate) bless: bool,
     /// Also write a recording of each command block (asciicast v2, for asciinema) into
     /// the report folder's casts/.
     #[arg(long)]
-    pub record: bool,
+    pub(crate) record: bool,
     #[command(flatten)]
-    pub session: SessionArgs,
+    pub(crate) session: SessionArgs,
     /// Output kept per block (the last part), e.g. 1M, 256K.
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
-    pub max_output: usize,
+    pub(crate) max_output: usize,
     /// Hosts a block runs on at once when it names several.
     #[arg(long, value_name = "N", default_value_t = 8)]
-    pub jobs: usize,
+    pub(crate) jobs: usize,
     /// Also show the output of every block that ran, not only of those that failed.
     #[arg(short, long)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 }
 
 /// How runbook reaches the lab's hosts (shared by `step` and `check`).
 #[derive(Debug, Args)]
-pub struct SessionArgs {
+pub(crate) struct SessionArgs {
     /// A variable whose value is secret: shown as [secret:NAME] everywhere (repeatable).
     #[arg(long = "secret", value_name = "NAME")]
-    pub secrets: Vec<String>,
+    pub(crate) secrets: Vec<String>,
     /// Time between TERM and KILL when a block times out.
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
-    pub grace: Duration,
+    pub(crate) grace: Duration,
     /// How long a host may take to give a shell.
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
 }
 
 #[derive(Debug, Args)]
-pub struct StepArgs {
+pub(crate) struct StepArgs {
     #[command(flatten)]
-    pub plan: PlanArgs,
+    pub(crate) plan: PlanArgs,
     #[command(flatten)]
-    pub session: SessionArgs,
+    pub(crate) session: SessionArgs,
     /// Forget the saved progress and start at the first block.
     #[arg(long)]
-    pub restart: bool,
+    pub(crate) restart: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     #[command(flatten)]
-    pub plan: PlanArgs,
+    pub(crate) plan: PlanArgs,
     #[command(flatten)]
-    pub session: SessionArgs,
+    pub(crate) session: SessionArgs,
     /// Also write index.html, junit.xml and run.json of the checks into this folder.
     #[arg(long, value_name = "DIR")]
-    pub report: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
     /// Let checks with `retry=` wait for their state as `verify` does (by default each check
     /// runs once: the lab is looked at as it is now).
     #[arg(long)]
-    pub wait: bool,
+    pub(crate) wait: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct MdbookArgs {
+pub(crate) struct MdbookArgs {
     #[command(subcommand)]
-    pub action: Option<MdbookAction>,
+    pub(crate) action: Option<MdbookAction>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum MdbookAction {
+pub(crate) enum MdbookAction {
     /// Exit 0 when runbook can preprocess the book for RENDERER (mdBook asks this first).
     Supports { renderer: String },
 }

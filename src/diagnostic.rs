@@ -5,23 +5,25 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::printable::{Shown, printable};
+
 /// One problem in one of the user's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     /// The file, as the user would type it (relative to where runbook was started when possible).
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// 1-based line number; 0 when the problem is about the file as a whole.
     pub line: usize,
     /// The text of that line, quoted in the message.
     pub source_line: Option<String>,
     /// Byte range within `source_line` to underline.
     pub span: Option<(usize, usize)>,
-    pub message: String,
-    pub hint: Option<String>,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
 }
 
 impl Diagnostic {
-    pub fn new(file: impl AsRef<Path>, line: usize, message: impl Into<String>) -> Self {
+    pub(crate) fn new(file: impl AsRef<Path>, line: usize, message: impl Into<String>) -> Self {
         Diagnostic {
             file: file.as_ref().to_path_buf(),
             line,
@@ -33,13 +35,13 @@ impl Diagnostic {
     }
 
     /// Quote `text` as the offending line.
-    pub fn quoting(mut self, text: &str) -> Self {
+    pub(crate) fn quoting(mut self, text: &str) -> Self {
         self.source_line = Some(text.trim_end_matches(['\r', '\n']).to_string());
         self
     }
 
     /// Underline `needle` in the quoted line (its first occurrence), if present.
-    pub fn underlining(mut self, needle: &str) -> Self {
+    pub(crate) fn underlining(mut self, needle: &str) -> Self {
         if let Some(line) = &self.source_line
             && !needle.is_empty()
             && let Some(start) = line.find(needle)
@@ -49,13 +51,13 @@ impl Diagnostic {
         self
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
     /// `file:line`, as editors and terminals understand it.
-    pub fn location(&self) -> String {
+    pub(crate) fn location(&self) -> String {
         if self.line == 0 {
             self.file.display().to_string()
         } else {
@@ -65,18 +67,10 @@ impl Diagnostic {
 }
 
 /// Text from a user's file as the terminal shows it: a control character (a stray carriage
-/// return, an escape sequence) becomes one visible `\u{FFFD}`, so it can neither garble the
-/// message nor act on the terminal, and the underline keeps its column.
+/// return, an escape sequence) becomes one visible `\u{FFFD}`, so the underline keeps its
+/// column.
 fn visible(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect()
+    printable(text, Shown::Marked)
 }
 
 impl fmt::Display for Diagnostic {
@@ -108,7 +102,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The closest candidate to `word`, if it is close enough to be a plausible typo.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
@@ -124,18 +118,30 @@ pub fn did_you_mean<'a>(
 
 /// Diagnostics gathered while loading; empty means the input is good.
 #[derive(Debug, Default)]
-pub struct Diagnostics(pub Vec<Diagnostic>);
+pub struct Diagnostics(pub(crate) Vec<Diagnostic>);
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(problem: Diagnostic) -> Self {
+        Diagnostics(vec![problem])
+    }
+}
+
+impl From<Vec<Diagnostic>> for Diagnostics {
+    fn from(problems: Vec<Diagnostic>) -> Self {
+        Diagnostics(problems)
+    }
+}
 
 impl Diagnostics {
-    pub fn push(&mut self, diagnostic: Diagnostic) {
+    pub(crate) fn push(&mut self, diagnostic: Diagnostic) {
         self.0.push(diagnostic);
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn extend(&mut self, other: Diagnostics) {
+    pub(crate) fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
     }
 }

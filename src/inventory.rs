@@ -12,12 +12,12 @@ use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::template::Vars;
 
 /// The name of the machine runbook runs on, always available.
-pub const LOCAL_HOST: &str = "localhost";
+pub(crate) const LOCAL_HOST: &str = "localhost";
 
 /// How runbook reaches a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum TransportKind {
+pub(crate) enum TransportKind {
     Local,
     Ssh,
     Lxc,
@@ -26,7 +26,7 @@ pub enum TransportKind {
 
 /// SSH host key policy; checking is never turned off silently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HostKeyChecking {
+pub(crate) enum HostKeyChecking {
     /// Trust a host seen for the first time, refuse a changed key (a lab's usual need).
     #[default]
     AcceptNew,
@@ -36,28 +36,28 @@ pub enum HostKeyChecking {
 
 /// One machine of the lab.
 #[derive(Debug, Clone)]
-pub struct Host {
-    pub name: String,
-    pub transport: TransportKind,
+pub(crate) struct Host {
+    pub(crate) name: String,
+    pub(crate) transport: TransportKind,
     /// `ansible_host`: where ssh connects.
-    pub address: Option<String>,
+    pub(crate) address: Option<String>,
     /// `ansible_user`: who ssh connects as.
-    pub user: Option<String>,
-    pub port: Option<u16>,
+    pub(crate) user: Option<String>,
+    pub(crate) port: Option<u16>,
     /// `ansible_ssh_private_key_file`.
-    pub key_file: Option<PathBuf>,
+    pub(crate) key_file: Option<PathBuf>,
     /// Container name for lxc and docker (default: the host name).
-    pub container: String,
+    pub(crate) container: String,
     /// Command that opens a shell as another user; `{user}` is replaced.
-    pub become_command: String,
-    pub host_key_checking: HostKeyChecking,
+    pub(crate) become_command: String,
+    pub(crate) host_key_checking: HostKeyChecking,
     /// Variables for blocks on this host: all.vars, then group vars, then host vars.
-    pub vars: Vars,
+    pub(crate) vars: Vars,
 }
 
 /// Default way to open a shell as `user=NAME` when the connection's user differs, as the
 /// Patroni course does (`sudo -iu postgres`).
-pub const DEFAULT_BECOME: &str = "sudo -iu {user} bash";
+pub(crate) const DEFAULT_BECOME: &str = "sudo -iu {user} bash";
 
 impl Host {
     fn local() -> Self {
@@ -78,15 +78,15 @@ impl Host {
 
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
-    pub path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
     /// Hosts in the order the inventory first names them.
-    pub hosts: Vec<Host>,
+    pub(crate) hosts: Vec<Host>,
     /// Group name -> member hosts (nested groups flattened), in order.
-    pub groups: BTreeMap<String, Vec<String>>,
+    pub(crate) groups: BTreeMap<String, Vec<String>>,
     /// `all.vars`: variables for every block.
-    pub vars: Vars,
+    pub(crate) vars: Vars,
     /// Names of variables whose values are secret (`runbook_secrets` in `all.vars`).
-    pub secrets: Vec<String>,
+    pub(crate) secrets: Vec<String>,
 }
 
 const RUNBOOK_KEYS: &[&str] = &[
@@ -100,7 +100,7 @@ const RUNBOOK_KEYS: &[&str] = &[
 
 impl Inventory {
     /// The inventory with only the local machine (no inventory file).
-    pub fn local_only() -> Self {
+    pub(crate) fn local_only() -> Self {
         Inventory {
             path: None,
             hosts: vec![Host::local()],
@@ -111,16 +111,16 @@ impl Inventory {
     }
 
     /// Variables declared secret.
-    pub fn secret_names(&self) -> Vec<String> {
+    pub(crate) fn secret_names(&self) -> Vec<String> {
         self.secrets.clone()
     }
 
-    pub fn host(&self, name: &str) -> Option<&Host> {
+    pub(crate) fn host(&self, name: &str) -> Option<&Host> {
         self.hosts.iter().find(|host| host.name == name)
     }
 
     /// Every name `on=` accepts: hosts and groups.
-    pub fn names(&self) -> Vec<&str> {
+    pub(crate) fn names(&self) -> Vec<&str> {
         self.hosts
             .iter()
             .map(|host| host.name.as_str())
@@ -128,55 +128,10 @@ impl Inventory {
             .collect()
     }
 
-    /// Expands `on=` (a host, a group, or a comma list of them) into host names, in order,
-    /// without repeats.
-    pub fn resolve(&self, spec: &str) -> Result<Vec<String>, String> {
-        let mut hosts: Vec<String> = Vec::new();
-        for part in spec.split(',').map(str::trim) {
-            if part.is_empty() {
-                return Err(format!("`{spec}` has an empty name in its list"));
-            }
-            let members: Vec<String> = if let Some(host) = self.host(part) {
-                vec![host.name.clone()]
-            } else if part == "local" {
-                vec![LOCAL_HOST.to_string()]
-            } else if let Some(members) = self.groups.get(part) {
-                members.clone()
-            } else {
-                let known = self.names();
-                let mut message = match &self.path {
-                    Some(path) => format!(
-                        "`{part}` is neither a host nor a group of {}",
-                        path.display()
-                    ),
-                    None => format!(
-                        "`{part}` is not a known host: there is no inventory, so only `localhost` exists"
-                    ),
-                };
-                if let Some(close) = did_you_mean(part, known.iter().copied()) {
-                    message.push_str(&format!("; did you mean `{close}`?"));
-                }
-                return Err(message);
-            };
-            for member in members {
-                if !hosts.contains(&member) {
-                    hosts.push(member);
-                }
-            }
-        }
-        Ok(hosts)
-    }
-
     /// Loads an inventory file.
     pub fn load(path: &Path) -> Result<Self, Diagnostics> {
         let mut problems = Diagnostics::default();
-        let text = match crate::chapter::read_utf8(path) {
-            Ok(text) => text,
-            Err(problem) => {
-                problems.push(problem);
-                return Err(problems);
-            }
-        };
+        let text = crate::chapter::read_utf8(path)?;
         let root: Value = match yaml_serde::from_str(&text) {
             Ok(value) => value,
             Err(error) => {
@@ -660,25 +615,6 @@ mod tests {
             Some("10.0.3.101")
         );
         assert_eq!(inventory.groups["all"], vec!["e1", "e2", "pg-1", "pg-2"]);
-    }
-
-    #[test]
-    fn resolves_hosts_groups_and_lists() {
-        let inventory = load(COURSE).expect("valid");
-        assert_eq!(
-            inventory.resolve("etcd_servers").expect("ok"),
-            vec!["e1", "e2"]
-        );
-        assert_eq!(
-            inventory.resolve("pg-1,e1,pg-1").expect("ok"),
-            vec!["pg-1", "e1"]
-        );
-        assert_eq!(
-            inventory.resolve("localhost").expect("ok"),
-            vec!["localhost"]
-        );
-        let error = inventory.resolve("pg-4").expect_err("unknown");
-        assert!(error.contains("did you mean `pg-1`?"), "{error}");
     }
 
     #[test]

@@ -9,20 +9,20 @@ use crate::cli::SessionArgs;
 use crate::diagnostic::Diagnostics;
 use crate::plan::Plan;
 use crate::secret::Redactor;
-use crate::target::{Cancel, SessionSettings, Sessions};
+use crate::session::{Cancel, SessionSettings, Sessions};
 
 #[derive(Debug)]
-pub struct Lab {
-    pub sessions: Arc<Sessions>,
-    pub redactor: Redactor,
-    pub cancel: Cancel,
+pub(crate) struct Lab {
+    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) redactor: Redactor,
+    pub(crate) cancel: Cancel,
 }
 
 /// Prepares sessions (opened lazily, on a block's first use) and the signal listener, for
 /// `verify`, `step` and `check` alike. A secret name that is not a variable is an input error:
 /// a typo there would leave the real secret visible. `output_cap` overrides the output kept
 /// per block. Must be called inside the tokio runtime.
-pub fn prepare(
+pub(crate) fn prepare(
     plan: &Plan,
     workshop_dir: &Path,
     args: &SessionArgs,
@@ -36,21 +36,7 @@ pub fn prepare(
     }
     let redactor = Redactor::for_lab(&plan.inventory, &plan.overrides, &args.secrets);
 
-    let (signal_sender, cancel) = Cancel::new();
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut interrupt), Ok(mut terminate)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
-        let received = tokio::select! {
-            _ = interrupt.recv() => libc::SIGINT,
-            _ = terminate.recv() => libc::SIGTERM,
-        };
-        let _ = signal_sender.send(Some(received));
-    });
+    let cancel = Cancel::on_signals();
     let defaults = SessionSettings::default();
     let settings = SessionSettings {
         connect_timeout: args.connect_timeout,

@@ -7,7 +7,7 @@ use console::Style;
 use crate::expect::pattern::Origin;
 use crate::plan::{Action, HostSpec, Plan};
 
-pub fn print(plan: &Plan) {
+pub(crate) fn print(plan: &Plan) {
     let bold = Style::new().bold();
     let dim = Style::new().dim();
     let mut chapter_shown = None;

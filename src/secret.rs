@@ -12,7 +12,7 @@ use crate::template::Vars;
 
 /// Every secret name must name a variable: a typo in `--secret` or `runbook_secrets` would
 /// otherwise leave the real secret unprotected without a word.
-pub fn check_names(
+pub(crate) fn check_names(
     from_command_line: &[String],
     inventory: &Inventory,
     workshop_dir: &Path,
@@ -76,7 +76,7 @@ pub fn check_names(
 }
 
 /// Every variable a block may see on some host: the inventory's, each host's, then `--var`.
-pub fn every_value(inventory: &Inventory, overrides: &Vars) -> Vars {
+pub(crate) fn every_value(inventory: &Inventory, overrides: &Vars) -> Vars {
     let mut vars = inventory.vars.clone();
     for host in &inventory.hosts {
         vars.extend(host.vars.clone());
@@ -87,7 +87,7 @@ pub fn every_value(inventory: &Inventory, overrides: &Vars) -> Vars {
 
 /// Replaces secret values by `[secret:NAME]`.
 #[derive(Debug, Clone, Default)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     /// (value, name), longest values first so that one secret containing another is replaced
     /// whole.
     secrets: Vec<(String, String)>,
@@ -96,14 +96,18 @@ pub struct Redactor {
 impl Redactor {
     /// The lab's secrets: the inventory's `runbook_secrets` and `command_line_names`, with
     /// their values from any host's variables or `--var` (`overrides`).
-    pub fn for_lab(inventory: &Inventory, overrides: &Vars, command_line_names: &[String]) -> Self {
+    pub(crate) fn for_lab(
+        inventory: &Inventory,
+        overrides: &Vars,
+        command_line_names: &[String],
+    ) -> Self {
         let mut names = command_line_names.to_vec();
         names.extend(inventory.secret_names());
         Redactor::new(&names, &every_value(inventory, overrides))
     }
 
     /// Secrets named in `names`, with their values taken from `vars`.
-    pub fn new(names: &[String], vars: &Vars) -> Self {
+    pub(crate) fn new(names: &[String], vars: &Vars) -> Self {
         let mut secrets: Vec<(String, String)> = names
             .iter()
             .filter_map(|name| vars.get(name).map(|value| (value.clone(), name.clone())))
@@ -113,7 +117,7 @@ impl Redactor {
         Redactor { secrets }
     }
 
-    pub fn apply(&self, text: &str) -> String {
+    pub(crate) fn apply(&self, text: &str) -> String {
         let mut out = text.to_string();
         for (value, name) in &self.secrets {
             if out.contains(value.as_str()) {
@@ -125,7 +129,7 @@ impl Redactor {
 
     /// Problems found in a user's files: the quoted line, the message and the hint. The
     /// underline follows the text it marked, or goes when that text was a secret.
-    pub fn apply_diagnostics(&self, problems: Diagnostics) -> Diagnostics {
+    pub(crate) fn apply_diagnostics(&self, problems: Diagnostics) -> Diagnostics {
         if self.secrets.is_empty() {
             return problems;
         }
@@ -153,7 +157,7 @@ impl Redactor {
 
     /// A mismatch's diff, both sides. A changed line is rebuilt as one piece: the words a
     /// diff marks could otherwise split a secret and hide it from the search.
-    pub fn apply_diff(&self, mut diff: Diff) -> Diff {
+    pub(crate) fn apply_diff(&self, mut diff: Diff) -> Diff {
         if self.secrets.is_empty() {
             return diff;
         }
@@ -177,7 +181,7 @@ impl Redactor {
     /// For output kept as printed (`raw` blocks): redacted as bytes, and a line in which
     /// escape sequences split a secret (it is whole only once they are removed) is redacted
     /// without its escape sequences, so that no secret gets through in colours.
-    pub fn apply_bytes_as_printed(&self, bytes: &[u8]) -> Vec<u8> {
+    pub(crate) fn apply_bytes_as_printed(&self, bytes: &[u8]) -> Vec<u8> {
         let redacted = self.apply_bytes(bytes);
         if self.secrets.is_empty() || !redacted.contains(&0x1b) {
             return redacted;
@@ -199,7 +203,7 @@ impl Redactor {
     }
 
     /// For raw output: bytes are redacted as text where they are valid UTF-8.
-    pub fn apply_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+    pub(crate) fn apply_bytes(&self, bytes: &[u8]) -> Vec<u8> {
         if self.secrets.is_empty() {
             return bytes.to_vec();
         }

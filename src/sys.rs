@@ -5,7 +5,7 @@
 #![allow(unsafe_code)]
 
 /// Makes `command`'s child call `setsid()` before it executes.
-pub fn detach_session(command: &mut tokio::process::Command) {
+pub(crate) fn detach_session(command: &mut tokio::process::Command) {
     // SAFETY: the closure runs in the forked child before exec and only calls `setsid`, which
     // is async-signal-safe and touches no memory of the parent.
     unsafe {
@@ -24,7 +24,7 @@ pub fn detach_session(command: &mut tokio::process::Command) {
 /// The kernel sends the signal when the *thread* that started the child ends, so call this
 /// only from threads that live as long as the run (tokio's worker threads and the thread of
 /// `block_on` do; `spawn_blocking` threads do not).
-pub fn detach_session_tied_to_runbook(command: &mut tokio::process::Command) {
+pub(crate) fn detach_session_tied_to_runbook(command: &mut tokio::process::Command) {
     let parent = std::process::id();
     // SAFETY: as in `detach_session`; `prctl` and `getppid` are async-signal-safe as well.
     unsafe {
@@ -45,13 +45,13 @@ pub fn detach_session_tied_to_runbook(command: &mut tokio::process::Command) {
 }
 
 /// The numeric id of the user runbook runs as.
-pub fn current_uid() -> u32 {
+pub(crate) fn current_uid() -> u32 {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe { libc::getuid() }
 }
 
 /// The name of the user runbook runs as.
-pub fn current_user() -> String {
+pub(crate) fn current_user() -> String {
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     if uid == 0 {
@@ -64,7 +64,7 @@ pub fn current_user() -> String {
 
 /// Discards what was typed on stdin's terminal but not read yet, so that a key pressed while a
 /// block ran (a second Enter, say) cannot answer the next prompt before the trainee sees it.
-pub fn discard_typed_ahead() {
+pub(crate) fn discard_typed_ahead() {
     // SAFETY: tcflush takes a descriptor and a constant and touches no memory; on a descriptor
     // that is not a terminal it fails with ENOTTY, which is ignored.
     unsafe {

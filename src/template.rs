@@ -28,7 +28,7 @@ fn engine() -> Tera {
 }
 
 /// Whether `text` uses templating at all (the fast path for the common case).
-pub fn is_template(text: &str) -> bool {
+pub(crate) fn is_template(text: &str) -> bool {
     text.contains("{{")
 }
 
@@ -38,17 +38,29 @@ pub struct TemplateError {
     pub message: String,
     /// Byte range in the template's text, when tera knows it.
     pub span: Option<Range<usize>>,
+    /// A name tera does not know, when that is the problem: found before anything runs.
+    pub unknown: Option<Unknown>,
+}
+
+/// A name in `{{ }}` that tera does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unknown {
+    Filter(String),
+    /// A function or a test.
+    Other(String),
+}
+
+impl Unknown {
+    fn name(&self) -> &str {
+        match self {
+            Unknown::Filter(name) | Unknown::Other(name) => name,
+        }
+    }
 }
 
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
-    }
-}
-
-impl From<TemplateError> for String {
-    fn from(error: TemplateError) -> String {
-        error.message
     }
 }
 
@@ -72,7 +84,7 @@ pub fn variables_in(text: &str) -> Result<Vec<String>, TemplateError> {
 
 /// Renders `text` with `vars`, each value passed through `escape` first (identity for commands,
 /// `regex::escape` for a regex line...).
-pub fn render_with(
+pub(crate) fn render_with(
     text: &str,
     vars: &Vars,
     escape: impl Fn(&str) -> String,
@@ -89,7 +101,7 @@ pub fn render_with(
         .map_err(|error| describe(&error))
 }
 
-pub fn render(text: &str, vars: &Vars) -> Result<String, TemplateError> {
+pub(crate) fn render(text: &str, vars: &Vars) -> Result<String, TemplateError> {
     render_with(text, vars, str::to_string)
 }
 
@@ -104,7 +116,7 @@ pub fn check_names(text: &str, variables: &[String]) -> Result<(), TemplateError
         .map(|name| (name.clone(), "x".to_string()))
         .collect();
     match render(text, &stand_in) {
-        Err(error) if error.message.starts_with("unknown ") => Err(locate_name(error, text)),
+        Err(error) if error.unknown.is_some() => Err(locate_name(error, text)),
         _ => Ok(()),
     }
 }
@@ -112,8 +124,10 @@ pub fn check_names(text: &str, variables: &[String]) -> Result<(), TemplateError
 /// tera reports an unknown filter, function or test by name, in backticks, without a
 /// position: point at that name in the text.
 fn locate_name(mut error: TemplateError, text: &str) -> TemplateError {
-    if error.span.is_none() && error.message.starts_with("unknown ") {
-        let name = error.message.split('`').nth(1).unwrap_or_default();
+    if error.span.is_none()
+        && let Some(unknown) = &error.unknown
+    {
+        let name = unknown.name();
         if !name.is_empty()
             && let Some(start) = text.find(name)
         {
@@ -124,13 +138,28 @@ fn locate_name(mut error: TemplateError, text: &str) -> TemplateError {
 }
 
 /// The hint for a template error: unknown names get the list of filters that exist.
-pub fn hint_for(error: &TemplateError) -> &'static str {
-    if error.message.starts_with("unknown filter") {
-        "tera's filters work in `{{ }}` (`upper`, `lower`, `trim`, `replace`, `default`, `split`...): check the name"
-    } else if error.message.starts_with("unknown ") {
-        "only variables and tera's filters work in `{{ }}`: check the name"
+pub(crate) fn hint_for(error: &TemplateError) -> &'static str {
+    match error.unknown {
+        Some(Unknown::Filter(_)) => {
+            "tera's filters work in `{{ }}` (`upper`, `lower`, `trim`, `replace`, `default`, `split`...): check the name"
+        }
+        Some(Unknown::Other(_)) => {
+            "only variables and tera's filters work in `{{ }}`: check the name"
+        }
+        None => "write values as `{{ name }}`",
+    }
+}
+
+/// What tera's one-line reason says is unknown: tera tells it only in words (`unknown filter
+/// `uper``), so this is the one place that reads them.
+fn unknown_in(message: &str) -> Option<Unknown> {
+    let name = message.split('`').nth(1).unwrap_or_default().to_string();
+    if message.starts_with("unknown filter") {
+        Some(Unknown::Filter(name))
+    } else if message.starts_with("unknown ") {
+        Some(Unknown::Other(name))
     } else {
-        "write values as `{{ name }}`"
+        None
     }
 }
 
@@ -168,8 +197,10 @@ fn describe(error: &tera::Error) -> TemplateError {
         message = format!("{message}: {cause}");
         source = cause.source();
     }
+    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
     TemplateError {
-        message: message.split_whitespace().collect::<Vec<_>>().join(" "),
+        unknown: unknown_in(&message),
+        message,
         span,
     }
 }
@@ -235,7 +266,12 @@ mod tests {
             "{error}"
         );
         assert_eq!(error.span, Some(7..15));
+        assert_eq!(error.unknown, Some(Unknown::Filter("nofilter".into())));
+        assert!(hint_for(&error).starts_with("tera's filters work"));
         assert_eq!(check_names("{{ a | upper }}", &["a".into()]), Ok(()));
+        let syntax = variables_in("{{ a").expect_err("never closed");
+        assert_eq!(syntax.unknown, None);
+        assert_eq!(hint_for(&syntax), "write values as `{{ name }}`");
     }
 
     #[test]

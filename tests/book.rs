@@ -5,6 +5,8 @@
 
 mod common;
 
+use runbook::report::model::RunStatus;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -107,17 +109,13 @@ fn the_book_shows_the_real_output_of_the_last_run() {
     let lab = fixture();
     lab.runbook(&["verify", "workshop"]).assert_code(0);
     let report = lab.report();
-    let output_of = |id: &str, host: usize| -> String {
-        lab.step(id)["hosts"][host]["attempts"][0]["output"]
-            .as_str()
-            .expect("output")
-            .to_string()
-    };
+    let output_of =
+        |id: &str, host: usize| -> String { lab.step(id).hosts[host].attempts[0].output.clone() };
     let pid = output_of("01-basics/pid", 0);
     let alpha = output_of("01-basics/names", 0);
     let beta = output_of("01-basics/names", 1);
     assert_ne!(alpha, beta, "two hosts, two random numbers");
-    assert_eq!(report["status"], "passed");
+    assert_eq!(report.status, RunStatus::Passed);
 
     let destination = lab.path().join("html");
     let (built, log) = build(lab.path(), &destination);
@@ -210,10 +208,7 @@ fn without_a_run_the_book_shows_expected_output_never_patterns() {
 fn a_changed_block_shows_its_expected_output_not_the_stale_run() {
     let lab = fixture();
     lab.runbook(&["verify", "workshop"]).assert_code(0);
-    let pid = lab.step("01-basics/pid")["hosts"][0]["attempts"][0]["output"]
-        .as_str()
-        .expect("output")
-        .to_string();
+    let pid = lab.attempt("01-basics/pid").output;
     // The author changes the command after the run: its recorded output is no longer its own.
     let chapter = lab
         .read("workshop/01-basics.md")
@@ -358,10 +353,7 @@ fn the_book_replays_each_command_as_it_ran_in_a_browser() {
         .nth(1)
         .and_then(|rest| rest.split("</pre>").next())
         .expect("the replay's screen");
-    let user = lab.step("01-replays/slow")["hosts"][0]["user"]
-        .as_str()
-        .expect("user")
-        .to_string();
+    let user = lab.step("01-replays/slow").hosts[0].user.clone();
     assert_eq!(
         screen,
         format!(
@@ -370,7 +362,7 @@ fn the_book_replays_each_command_as_it_ran_in_a_browser() {
         "the screen shows the command and its output as text"
     );
     // The recording behind it holds the real pace: 1.5 s between the two lines.
-    let times = &lab.step("01-replays/slow")["hosts"][0]["attempts"][0]["line_times_ms"];
-    let gap = times[1].as_u64().expect("present") - times[0].as_u64().expect("present");
-    assert!((1400..3000).contains(&gap), "{times}");
+    let times = lab.attempt("01-replays/slow").line_times_ms;
+    let gap = times[1] - times[0];
+    assert!((1400..3000).contains(&gap), "{times:?}");
 }

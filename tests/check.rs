@@ -2,6 +2,8 @@
 
 mod common;
 
+use runbook::report::model::Outcome;
+
 use common::Lab;
 
 fn workshop() -> Lab {
@@ -63,10 +65,9 @@ fn a_fresh_lab_has_reached_nothing() {
         .assert_code(1)
         .stdout_has("The lab has not reached the first chapter that has checks.")
         .stdout_has("report: check-report/index.html");
-    let report: serde_json::Value =
-        serde_json::from_str(&lab.read("check-report/run.json")).expect("json");
-    assert_eq!(report["counts"]["total"], 4);
-    assert_eq!(report["counts"]["failed"], 4);
+    let report = lab.report_in("check-report");
+    assert_eq!(report.counts.total, 4);
+    assert_eq!(report.counts.failed, 4);
 }
 
 #[test]
@@ -124,9 +125,9 @@ fn a_chapter_is_judged_by_the_checks_that_end_it_each_run_once_unless_wait() {
         .stdout_has("✘ fail  01-config/restarted");
     assert!(!run.stdout.contains("pending-restart"), "{}", run.stdout);
     assert_eq!(lab.read("looks").trim(), "1", "one look without --wait");
-    let report: serde_json::Value = serde_json::from_str(&lab.read("once/run.json")).expect("json");
-    let attempts = &report["chapters"][0]["steps"][0]["hosts"][0]["attempts"];
-    assert_eq!(attempts.as_array().map(Vec::len), Some(1), "{report}");
+    let report = lab.report_in("once");
+    let attempts = &report.chapters[0].steps[0].hosts[0].attempts;
+    assert_eq!(attempts.len(), 1, "{report:?}");
 
     // With --wait, the retry runs until the state shows (the third look here).
     lab.write("looks", "0\n");
@@ -140,5 +141,8 @@ fn a_chapter_is_judged_by_the_checks_that_end_it_each_run_once_unless_wait() {
     lab.write("looks", "0\n");
     let verified = lab.runbook(&["verify", "workshop"]);
     verified.assert_code(0);
-    assert_eq!(lab.step("01-config/pending-restart")["outcome"], "passed");
+    assert_eq!(
+        lab.step("01-config/pending-restart").outcome,
+        Outcome::Passed
+    );
 }

@@ -32,10 +32,7 @@ fn an_unusable_pattern_line_fails_its_block_not_the_workshop() {
         lab.path().join("after-ran").exists(),
         "the blocks after it ran"
     );
-    let message = lab.step("01/lookahead")["message"]
-        .as_str()
-        .expect("a message")
-        .to_string();
+    let message = lab.step("01/lookahead").message.expect("a message");
     assert!(message.contains("look-around"), "{message}");
 }
 
@@ -141,10 +138,7 @@ fn a_secret_cut_by_colours_stays_hidden_in_a_raw_block() {
             "{file} holds the secret"
         );
     }
-    let output = lab.step("01/leak")["hosts"][0]["attempts"][0]["output"]
-        .as_str()
-        .expect("the output")
-        .to_string();
+    let output = lab.attempt("01/leak").output;
     assert_eq!(output, "[secret:pass]\n\\x1b[1m[secret:pass]\\x1b[0m\n");
 }
 

@@ -157,10 +157,7 @@ fn hostile_output_stays_text_in_the_browser_the_terminal_and_junit() {
     assert!(system_out.contains("</textarea><textarea>"));
 
     // run.json keeps it as a JSON string.
-    let step = lab.step("01-hostile/hostile");
-    let output = step["hosts"][0]["attempts"][0]["output"]
-        .as_str()
-        .expect("output");
+    let output = lab.attempt("01-hostile/hostile").output;
     assert!(output.contains("<svg onload="));
     assert!(
         output.contains("bell\\x07"),

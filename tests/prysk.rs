@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Lab;
+use runbook::report::model::Outcome;
 
 /// Where `scripts/setup-test-machine` unpacks prysk's source package.
 const PRYSK_SOURCE: &str = "/opt/runbook-tests/prysk-0.20.0";
@@ -296,7 +297,7 @@ fn agreement(source: &Path) -> Agreement {
     };
     for ((file, line), status) in &verdicts {
         let step = lab.step(&format!("{}/line-{line}", chapter_key(&files, file)));
-        let outcome = step["outcome"].as_str().expect("an outcome");
+        let outcome = step.outcome;
         if status != "passed" {
             continue;
         }
@@ -305,8 +306,8 @@ fn agreement(source: &Path) -> Agreement {
             .iter()
             .find(|(listed_file, listed_line, _)| listed_file == file && listed_line == line);
         match (outcome, listed) {
-            ("passed", None) => result.agreed += 1,
-            ("passed", Some((_, _, why))) => {
+            (Outcome::Passed, None) => result.agreed += 1,
+            (Outcome::Passed, Some((_, _, why))) => {
                 result.agreed += 1;
                 result.disagreements.push(format!(
                     "{file}:{line} now passes: drop it from the listed differences ({why})"
@@ -314,8 +315,8 @@ fn agreement(source: &Path) -> Agreement {
             }
             (_, Some(_)) => {}
             (outcome, None) => result.disagreements.push(format!(
-                "{file}:{line}: prysk passes it, runbook says {outcome}: {}",
-                serde_json::to_string_pretty(&step["hosts"]).unwrap_or_default()
+                "{file}:{line}: prysk passes it, runbook says {outcome:?}: {}",
+                serde_json::to_string_pretty(&step.hosts).unwrap_or_default()
             )),
         }
     }

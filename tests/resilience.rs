@@ -11,6 +11,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Lab;
+use runbook::report::model::{AttemptResult, Outcome, RunStatus};
 
 /// One line of /proc/<pid>/stat, the fields these tests need.
 #[derive(Debug, Clone)]
@@ -114,8 +115,8 @@ fn signal(pid: u32, name: &str) {
     assert!(status.success(), "kill -{name} {pid}");
 }
 
-fn attempt(lab: &Lab, id: &str) -> serde_json::Value {
-    lab.step(id)["hosts"][0]["attempts"][0].clone()
+fn attempt(lab: &Lab, id: &str) -> AttemptResult {
+    lab.attempt(id)
 }
 
 /// The three report files exist and are whole (JSON parses, HTML and XML end properly).
@@ -174,12 +175,12 @@ fn a_frozen_session_times_out_and_the_run_goes_on_with_a_new_shell() {
     let code = wait_exit(&mut child, Duration::from_secs(60));
     assert_eq!(code, 1, "{}", lab.read("stdout.txt"));
     let frozen = attempt(&lab, "01/frozen");
-    assert_eq!(frozen["outcome"], "timeout");
-    let took = frozen["duration_ms"].as_u64().expect("duration");
+    assert_eq!(frozen.outcome, Outcome::Timeout);
+    let took = frozen.duration_ms;
     eprintln!("frozen block ended as timeout after {took} ms (timeout 3 s, grace 1 s)");
     // A sanity bound only: timeout 3 s + grace 1 s + the KILL wait and the shell's end.
     assert!(took < 15_000, "took {took} ms");
-    assert_eq!(lab.step("01/after")["outcome"], "passed", "a new shell");
+    assert_eq!(lab.step("01/after").outcome, Outcome::Passed, "a new shell");
     assert_report_complete(&lab);
     assert!(
         in_sessions(&sessions).is_empty(),
@@ -193,8 +194,8 @@ fn a_frozen_session_stops_the_run_when_not_keep_going() {
     let lab = Lab::new();
     let (mut child, sessions) = run_and_freeze(&lab, &["verify", "workshop", "--grace", "1s"]);
     assert_eq!(wait_exit(&mut child, Duration::from_secs(60)), 1);
-    assert_eq!(attempt(&lab, "01/frozen")["outcome"], "timeout");
-    assert_eq!(lab.step("01/after")["outcome"], "skipped");
+    assert_eq!(attempt(&lab, "01/frozen").outcome, Outcome::Timeout);
+    assert_eq!(lab.step("01/after").outcome, Outcome::Skipped);
     assert_report_complete(&lab);
     assert!(
         in_sessions(&sessions).is_empty(),
@@ -224,12 +225,12 @@ fn a_shell_lost_mid_block_is_unreachable_and_the_next_block_gets_a_new_one() {
     }
     assert_eq!(wait_exit(&mut child, Duration::from_secs(30)), 1);
     let lost = attempt(&lab, "01/lost");
-    assert_eq!(lost["outcome"], "unreachable", "{lost}");
+    assert_eq!(lost.outcome, Outcome::Unreachable, "{lost:?}");
     assert!(
-        lost["duration_ms"].as_u64().expect("duration") < 30_000,
+        lost.duration_ms < 30_000,
         "ended when the shell went, not at its 60 s timeout"
     );
-    assert_eq!(lab.step("01/after")["outcome"], "passed", "a new shell");
+    assert_eq!(lab.step("01/after").outcome, Outcome::Passed, "a new shell");
     assert_report_complete(&lab);
 }
 
@@ -274,11 +275,14 @@ fn interrupt(signal_name: &str, expected_code: i32) {
 
     assert_report_complete(&lab);
     let report = lab.report();
-    assert_eq!(report["status"], "interrupted");
-    assert_eq!(report["interrupted_by"], signal_name_in_report(signal_name));
-    assert_eq!(lab.step("01-long/one")["outcome"], "passed");
-    assert_eq!(lab.step("01-long/long")["outcome"], "interrupted");
-    assert_eq!(lab.step("01-long/never")["outcome"], "skipped");
+    assert_eq!(report.status, RunStatus::Interrupted);
+    assert_eq!(
+        report.interrupted_by.as_deref(),
+        Some(signal_name_in_report(signal_name).as_str())
+    );
+    assert_eq!(lab.step("01-long/one").outcome, Outcome::Passed);
+    assert_eq!(lab.step("01-long/long").outcome, Outcome::Interrupted);
+    assert_eq!(lab.step("01-long/never").outcome, Outcome::Skipped);
     assert!(!lab.path().join("never").exists());
     let html = lab.read("report/index.html");
     assert!(
@@ -336,9 +340,9 @@ fn hundred_megabytes_of_output_keep_memory_bounded_and_the_tail_marked() {
     assert!(peak > 0 && peak < 80 * 1024, "peak RSS {peak} KiB");
 
     let flood = attempt(&lab, "01/flood");
-    assert_eq!(flood["truncated"], true);
-    assert_eq!(flood["output_bytes"], 100_000_000 + 1 + 10);
-    let output = flood["output"].as_str().expect("output");
+    assert!(flood.truncated);
+    assert_eq!(flood.output_bytes, 100_000_000 + 1 + 10);
+    let output = flood.output.as_str();
     assert!(output.len() <= 1 << 20, "{} bytes kept", output.len());
     assert!(output.ends_with("\nlast line\n"));
     assert!(
@@ -389,6 +393,6 @@ fn sigint_while_connecting_ends_the_run_at_once() {
         "did not wait for the connect timeout"
     );
     assert_report_complete(&lab);
-    assert_eq!(lab.step("01/local")["outcome"], "unverified");
-    assert_eq!(lab.step("01/remote")["outcome"], "interrupted");
+    assert_eq!(lab.step("01/local").outcome, Outcome::Unverified);
+    assert_eq!(lab.step("01/remote").outcome, Outcome::Interrupted);
 }

@@ -5,6 +5,8 @@
 
 mod common;
 
+use runbook::report::model::Outcome;
+
 use std::path::Path;
 
 use common::Lab;
@@ -144,21 +146,21 @@ fn secrets_never_reach_the_terminal_reports_or_blessed_files() {
     );
     // ...and the blocks ended as intended.
     for (id, outcome) in [
-        ("plain", "passed"),
-        ("coloured", "passed"),
-        ("captured", "passed"),
-        ("wrong-expectation", "mismatch"),
-        ("fails", "exit"),
-        ("no-expected", "unverified"),
-        ("slow", "timeout"),
+        ("plain", Outcome::Passed),
+        ("coloured", Outcome::Passed),
+        ("captured", Outcome::Passed),
+        ("wrong-expectation", Outcome::Mismatch),
+        ("fails", Outcome::Exit),
+        ("no-expected", Outcome::Unverified),
+        ("slow", Outcome::Timeout),
     ] {
         assert_eq!(
-            lab.step(&format!("01-secrets/{id}"))["outcome"],
+            lab.step(&format!("01-secrets/{id}")).outcome,
             outcome,
             "{id}"
         );
     }
-    let captured = &lab.step("01-secrets/captured")["hosts"][0]["captures"];
+    let captured = &lab.step("01-secrets/captured").hosts[0].captures;
     assert_eq!(captured["leader"], "pg-1");
     assert_eq!(captured["pw"], "[secret:replication_password]");
     assert!(
@@ -243,6 +245,7 @@ fn an_input_error_quoting_a_secret_shows_the_placeholder() {
     let underline = lines[quoted + 1];
     assert_eq!(underline.find('^'), Some(column), "{}", run.stderr);
     assert!(
-        !lab.path().join("report").exists() || lab.step("01-secrets/alter")["outcome"] != "passed"
+        !lab.path().join("report").exists()
+            || lab.step("01-secrets/alter").outcome != Outcome::Passed
     );
 }

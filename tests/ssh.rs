@@ -1,13 +1,55 @@
 //! The SSH transport through the real `runbook` binary against real sshd servers (Debian's
-//! openssh-server on 127.0.0.1, keys made by the test): persistent shells, `user=` switching,
-//! remote timeouts, fan-out, host-key trust, and the master connection's lifetime.
+//! openssh-server on 127.0.0.1, keys made by the test): the transport contract of
+//! common/contract.rs (a frozen host is the server's connections stopped with SIGSTOP), then
+//! fan-out, host-key trust, and the master connection's lifetime.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::Lab;
+use common::contract::{self, Transport};
 use common::sshd::{Sshd, processes_mentioning};
+use runbook::report::model::Outcome;
+
+fn sshd() -> Transport {
+    let sshd = Sshd::start();
+    let root = sshd.pid();
+    let known_hosts = sshd.known_hosts();
+    let entry = format!("[127.0.0.1]:{}", sshd.port);
+    Transport {
+        host: "web",
+        inventory: sshd.inventory_host("web", ""),
+        hostname: contract::here("hostname").trim().to_string(),
+        inside: Box::new(contract::here),
+        freeze: Box::new(move |frozen| contract::freeze_descendants(root, frozen)),
+        thaw: Box::new(contract::thaw_descendants),
+        thaw_says: "T".into(),
+        // Dropping the server kills all its connections, stopped or not.
+        thaw_on_drop: Box::new(|| {}),
+        after_run: Box::new(move |lab| {
+            // accept-new recorded the server's key on first contact.
+            let found = std::process::Command::new("ssh-keygen")
+                .arg("-f")
+                .arg(&known_hosts)
+                .args(["-F", &entry])
+                .output()
+                .expect("ssh-keygen -F");
+            assert!(
+                String::from_utf8_lossy(&found.stdout).contains("ssh-ed25519"),
+                "known_hosts has the server's key"
+            );
+            assert!(
+                ssh_processes(lab).is_empty(),
+                "the master is closed at the end of the run: {:?}",
+                ssh_processes(lab)
+            );
+        }),
+        keep: vec![Box::new(sshd)],
+    }
+}
+
+transport_contract!(ssh_to_sshd, super::sshd);
 
 /// ssh processes (masters and channels) started by runbook for this lab.
 fn ssh_processes(lab: &Lab) -> Vec<(u32, String)> {
@@ -16,87 +58,6 @@ fn ssh_processes(lab: &Lab) -> Vec<(u32, String)> {
         .into_iter()
         .filter(|(_, line)| line.starts_with("ssh "))
         .collect()
-}
-
-#[test]
-fn state_persists_across_blocks_and_users_switch_with_sudo() {
-    let sshd = Sshd::start();
-    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
-    lab.chapter(
-        "01.md",
-        "```bash on=web\ncd /tmp\nexport RB_STATE=kept\ngreet() { echo \"hello $1\"; }\n```\n\n\
-         ```bash on=web id=state\npwd; echo $RB_STATE; greet ssh; whoami\n```\n\n\
-         ```console\n/tmp\nkept\nhello ssh\nroot\n```\n\n\
-         ```bash on=web user=runbook-test id=switched\nwhoami; pwd; echo \"[$RB_STATE]\"; cd /; export MINE=1\n```\n\n\
-         ```console\nrunbook-test\n/home/runbook-test\n[]\n```\n\n\
-         ```bash on=web user=runbook-test id=switched-again\npwd; echo $MINE\n```\n\n\
-         ```console\n/\n1\n```\n\n\
-         ```bash on=web id=root-again\npwd; whoami\n```\n\n\
-         ```console\n/tmp\nroot\n```\n",
-    );
-    lab.runbook_in_own_tmp(&["verify", "workshop"])
-        .assert_code(0);
-    let report = lab.report();
-    assert_eq!(report["counts"]["passed"], 4, "{report}");
-    assert_eq!(
-        lab.step("01/switched")["hosts"][0]["user"],
-        "runbook-test",
-        "the report says who ran it"
-    );
-    // accept-new recorded the server's key on first contact.
-    let found = std::process::Command::new("ssh-keygen")
-        .arg("-f")
-        .arg(sshd.known_hosts())
-        .arg("-F")
-        .arg(format!("[127.0.0.1]:{}", sshd.port))
-        .output()
-        .expect("ssh-keygen -F");
-    assert!(
-        String::from_utf8_lossy(&found.stdout).contains("ssh-ed25519"),
-        "known_hosts has the server's key"
-    );
-    assert!(
-        ssh_processes(&lab).is_empty(),
-        "the master is closed at the end of the run: {:?}",
-        ssh_processes(&lab)
-    );
-}
-
-#[test]
-fn a_timeout_kills_the_command_on_the_remote_side() {
-    let sshd = Sshd::start();
-    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
-    let pid_file = lab.path().join("remote-sleep.pid");
-    let pid_file = pid_file.display();
-    lab.chapter(
-        "01.md",
-        &format!(
-            "```bash on=web id=slow timeout=2s\necho started; sleep 300 & echo $! > {pid_file}; wait\n```\n\n\
-             ```bash on=web id=check\nif [ -d /proc/$(cat {pid_file}) ]; then echo alive; else echo gone; fi\necho shell ok\n```\n\n\
-             ```console\ngone\nshell ok\n```\n"
-        ),
-    );
-    let started = Instant::now();
-    let result = lab.runbook_in_own_tmp(&["verify", "workshop", "--keep-going", "--grace", "1s"]);
-    let elapsed = started.elapsed();
-    result.assert_code(1).stdout_has("TIMEOUT 01/slow");
-    assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
-    assert_eq!(lab.step("01/slow")["outcome"], "timeout");
-    assert_eq!(
-        lab.step("01/slow")["hosts"][0]["attempts"][0]["output"],
-        "started\n"
-    );
-    assert_eq!(
-        lab.step("01/check")["outcome"],
-        "passed",
-        "{}",
-        lab.step("01/check")
-    );
-    let pid: u32 = lab.read("remote-sleep.pid").trim().parse().expect("a pid");
-    assert!(
-        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
-        "the remote sleep {pid} is gone"
-    );
 }
 
 #[test]
@@ -128,27 +89,24 @@ fn fan_out_runs_on_two_hosts_at_once_with_per_host_and_shared_expected_files() {
     let result = lab.runbook_in_own_tmp(&["verify", "workshop"]);
     result.assert_code(0);
     let port = lab.step("01/port");
-    let hosts: Vec<&str> = port["hosts"]
-        .as_array()
-        .expect("hosts")
-        .iter()
-        .map(|h| h["host"].as_str().expect("host"))
-        .collect();
+    let hosts: Vec<&str> = port.hosts.iter().map(|h| h.host.as_str()).collect();
     assert_eq!(hosts, ["web", "db"]);
     assert!(
-        port["hosts"][0]["expected"]
-            .as_str()
+        port.hosts[0]
+            .expected
+            .as_deref()
             .expect("expected")
             .ends_with("port.web.out")
     );
     let same = lab.step("01/same");
     assert!(
-        same["hosts"][1]["expected"]
-            .as_str()
+        same.hosts[1]
+            .expected
+            .as_deref()
             .expect("expected")
             .ends_with("01/same.out")
     );
-    let duration = same["duration_ms"].as_u64().expect("duration");
+    let duration = same.duration_ms;
     assert!(
         duration < 3500,
         "two 2 s blocks ran concurrently, not one after the other: {duration} ms"
@@ -158,8 +116,8 @@ fn fan_out_runs_on_two_hosts_at_once_with_per_host_and_shared_expected_files() {
     let result = lab.runbook_in_own_tmp(&["verify", "workshop"]);
     result.assert_code(1).stdout_has("MISMATCH 01/port");
     let port = lab.step("01/port");
-    assert_eq!(port["hosts"][0]["outcome"], "passed");
-    assert_eq!(port["hosts"][1]["outcome"], "mismatch");
+    assert_eq!(port.hosts[0].outcome, Outcome::Passed);
+    assert_eq!(port.hosts[1].outcome, Outcome::Mismatch);
 }
 
 fn indent(text: &str) -> String {
@@ -190,10 +148,10 @@ fn a_changed_host_key_is_refused_naming_the_host_and_the_fix_and_stops_the_run()
         .stdout_has("the host key of web")
         .stdout_has("has changed")
         .stdout_has(&fix);
-    assert_eq!(lab.step("01/first")["outcome"], "unreachable");
+    assert_eq!(lab.step("01/first").outcome, Outcome::Unreachable);
     assert_eq!(
-        lab.step("01/later")["outcome"],
-        "skipped",
+        lab.step("01/later").outcome,
+        Outcome::Skipped,
         "a host key failure stops the run even with --keep-going"
     );
     assert!(!lab.path().join("later-ran").exists());
@@ -296,26 +254,4 @@ fn sessions_a_chapter_needs_on_a_host_that_answered_are_opened_when_it_starts() 
     common::prewarm_chapters(&lab, "web");
     lab.runbook_in_own_tmp(&["verify", "workshop"])
         .assert_code(0);
-}
-
-#[test]
-fn sigterm_mid_block_stops_the_remote_command_and_closes_the_master() {
-    let sshd = Sshd::start();
-    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
-    let pid_file = lab.path().join("remote.pid");
-    let mut child = start_long_remote_block(&lab, &pid_file);
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let code = child.wait().expect("wait").code();
-    assert_eq!(code, Some(143));
-    let remote = lab.read("remote.pid");
-    assert!(
-        !std::path::Path::new(&format!("/proc/{}", remote.trim())).exists(),
-        "the remote command was stopped"
-    );
-    assert!(ssh_processes(&lab).is_empty(), "{:?}", ssh_processes(&lab));
-    assert_eq!(lab.report()["status"], "interrupted");
 }

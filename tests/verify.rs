@@ -3,6 +3,7 @@
 mod common;
 
 use common::Lab;
+use runbook::report::model::{Outcome, RunStatus};
 
 #[test]
 fn passing_workshop_exits_zero_and_writes_three_reports() {
@@ -15,7 +16,7 @@ fn passing_workshop_exits_zero_and_writes_three_reports() {
     run.assert_code(0)
         .stdout_has("PASS 01-basics/hello")
         .stdout_has("report: report/index.html");
-    assert_eq!(lab.report()["status"], "passed");
+    assert_eq!(lab.report().status, RunStatus::Passed);
     assert!(lab.read("report/index.html").contains("01-basics/hello"));
     assert!(
         lab.read("report/junit.xml")
@@ -49,14 +50,9 @@ fn mismatch_shows_a_diff_with_the_expected_files_line_numbers() {
         .stdout_has("2 - e2 leader")
         .stdout_has("+ e2 follower");
     let step = lab.step("01-list/members");
-    assert_eq!(step["outcome"], "mismatch");
-    let diff = &step["hosts"][0]["attempts"][0]["diff"];
-    assert!(
-        diff["unified"]
-            .as_str()
-            .expect("unified")
-            .contains("-e2 leader\n+e2 follower")
-    );
+    assert_eq!(step.outcome, Outcome::Mismatch);
+    let diff = common::first_attempt(&step).diff.expect("a diff");
+    assert!(diff.unified.contains("-e2 leader\n+e2 follower"));
     let html = lab.read("report/index.html");
     assert!(
         html.contains("<em class=\"ch\">leader</em>"),
@@ -79,7 +75,7 @@ fn a_failure_stops_the_run_unless_keep_going() {
         .assert_code(1)
         .stdout_has("1 blocks not run");
     assert!(!lab.path().join("later-ran").exists());
-    assert_eq!(lab.step("01/later")["outcome"], "skipped");
+    assert_eq!(lab.step("01/later").outcome, Outcome::Skipped);
     lab.runbook(&["verify", "workshop", "--keep-going"])
         .assert_code(1);
     assert!(lab.path().join("later-ran").exists());
@@ -94,13 +90,13 @@ fn exit_status_is_checked() {
     );
     let run = lab.runbook(&["verify", "workshop", "--keep-going"]);
     run.assert_code(1).stdout_has("EXIT STATUS 01/wrong");
-    assert_eq!(lab.step("01/three")["outcome"], "unverified");
-    assert_eq!(lab.step("01/any")["outcome"], "unverified");
+    assert_eq!(lab.step("01/three").outcome, Outcome::Unverified);
+    assert_eq!(lab.step("01/any").outcome, Outcome::Unverified);
     let wrong = lab.step("01/wrong");
-    assert_eq!(wrong["outcome"], "exit");
+    assert_eq!(wrong.outcome, Outcome::Exit);
     assert_eq!(
-        wrong["hosts"][0]["attempts"][0]["message"],
-        "exit status 0, expected 2"
+        common::first_attempt(&wrong).message.as_deref(),
+        Some("exit status 0, expected 2")
     );
 }
 
@@ -120,16 +116,14 @@ fn timeout_kills_the_block_and_reports_partial_output() {
     );
     run.assert_code(1).stdout_has("TIMEOUT 01/slow");
     let slow = lab.step("01/slow");
-    let output = slow["hosts"][0]["attempts"][0]["output"]
-        .as_str()
-        .expect("output");
+    let output = common::first_attempt(&slow).output;
     assert!(
         output.starts_with("started\n") && !output.contains("never"),
         "{output}"
     );
     assert_eq!(
-        lab.step("01/after")["outcome"],
-        "passed",
+        lab.step("01/after").outcome,
+        Outcome::Passed,
         "the session recovered"
     );
     // The very process the block started (it wrote its pid, then became `sleep`), not any
@@ -159,15 +153,15 @@ fn retry_runs_again_until_the_output_matches() {
     lab.runbook(&["verify", "workshop"])
         .assert_code(0)
         .stdout_has("(3 attempts)");
-    let attempts = lab.step("01/wait")["hosts"][0]["attempts"]
-        .as_array()
-        .expect("attempts")
-        .clone();
-    let outcomes: Vec<&str> = attempts
+    let outcomes: Vec<Outcome> = lab.step("01/wait").hosts[0]
+        .attempts
         .iter()
-        .map(|a| a["outcome"].as_str().expect("outcome"))
+        .map(|a| a.outcome)
         .collect();
-    assert_eq!(outcomes, vec!["mismatch", "mismatch", "passed"]);
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Mismatch, Outcome::Mismatch, Outcome::Passed]
+    );
 }
 
 #[test]
@@ -180,10 +174,7 @@ fn retry_gives_up_when_time_is_up() {
     lab.runbook(&["verify", "workshop"])
         .assert_code(1)
         .stdout_has("MISMATCH 01/never");
-    let attempts = lab.step("01/never")["hosts"][0]["attempts"]
-        .as_array()
-        .expect("attempts")
-        .len();
+    let attempts = lab.step("01/never").hosts[0].attempts.len();
     assert!(
         (2..=5).contains(&attempts),
         "{attempts} attempts in 1s every 300ms"
@@ -207,13 +198,10 @@ fn a_capture_is_reused_by_later_blocks() {
     lab.runbook(&["verify", "workshop", "--var", "here=localhost"])
         .assert_code(0);
     assert_eq!(
-        lab.step("01-ha/use")["command"],
+        lab.step("01-ha/use").command,
         "echo \"switching away from pg-3\"\n"
     );
-    assert_eq!(
-        lab.step("01-ha/find")["hosts"][0]["captures"]["leader"],
-        "pg-3"
-    );
+    assert_eq!(lab.step("01-ha/find").hosts[0].captures["leader"], "pg-3");
 }
 
 #[test]
@@ -312,7 +300,7 @@ fn summary_sets_the_order_and_titles() {
     lab.runbook(&["verify", "workshop"]).assert_code(0);
     assert_eq!(lab.read("order"), "b\na\n");
     let report = lab.report();
-    assert_eq!(report["chapters"][0]["title"], "Second first");
+    assert_eq!(report.chapters[0].title, "Second first");
 }
 
 #[test]
@@ -416,12 +404,7 @@ fn record_writes_asciicasts_with_the_real_timing() {
         .collect();
     assert_eq!(lines[0]["version"], 2, "{cast}");
     assert_eq!(lines[0]["title"], "01-timing/slow on localhost");
-    let prompt = format!(
-        "{}@localhost:~$ ",
-        lab.step("01-timing/slow")["hosts"][0]["user"]
-            .as_str()
-            .expect("present")
-    );
+    let prompt = format!("{}@localhost:~$ ", lab.step("01-timing/slow").hosts[0].user);
     assert_eq!(lines[1][0], 0.0);
     assert_eq!(
         lines[1][2],
@@ -452,8 +435,8 @@ fn record_writes_asciicasts_with_the_real_timing() {
     assert!(last >= second);
     assert_eq!(lines.last().expect("present")[2], prompt);
     // run.json carries the same timings.
-    let times = &lab.step("01-timing/slow")["hosts"][0]["attempts"][0]["line_times_ms"];
-    assert_eq!(times.as_array().map(Vec::len), Some(3), "{times}");
+    let times = lab.attempt("01-timing/slow").line_times_ms;
+    assert_eq!(times.len(), 3, "{times:?}");
     // Only command blocks are recorded.
     assert!(
         lab.path()

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use runbook::inventory::Inventory;
-use runbook::target::{Cancel, Ending, SessionSettings, Sessions};
+use runbook::session::{Cancel, Ending, SessionSettings, Sessions};
 
 const CONTAINER: &str = "runbook-test";
 const ADDRESS: &str = "10.0.3.250";
@@ -93,12 +93,7 @@ async fn blocks(sessions: &Sessions, host: &str, name: &str, count: usize) -> Se
     for _ in 0..count {
         let started = Instant::now();
         let execution = session
-            .run(
-                "true\n",
-                Duration::from_secs(10),
-                &sessions.settings,
-                &cancel,
-            )
+            .run("true\n", Duration::from_secs(10), &cancel)
             .await;
         times.push(started.elapsed());
         if execution.ending != Ending::Completed || execution.exit_code != Some(0) {

@@ -7,10 +7,10 @@ use std::time::Duration;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 
 /// Languages whose blocks are commands to run.
-pub const SHELL_LANGUAGES: &[&str] = &["bash", "sh", "shell"];
+pub(crate) const SHELL_LANGUAGES: &[&str] = &["bash", "sh", "shell"];
 
 /// Every attribute runbook understands, for "did you mean" hints.
-pub const ATTRIBUTE_NAMES: &[&str] = &[
+pub(crate) const ATTRIBUTE_NAMES: &[&str] = &[
     "on", "user", "id", "timeout", "retry", "exit", "norun", "file", "mode", "owner", "check",
     "verbatim", "teardown", "raw",
 ];
@@ -23,14 +23,14 @@ const FLAGS: &[&str] = &["norun", "check", "verbatim", "teardown", "raw"];
 
 /// How long to keep re-running a block until its output matches, and how often.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retry {
-    pub within: Duration,
-    pub every: Duration,
+pub(crate) struct Retry {
+    pub(crate) within: Duration,
+    pub(crate) every: Duration,
 }
 
 /// Which exit status a block must end with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ExpectedExit {
+pub(crate) enum ExpectedExit {
     #[default]
     Success,
     Code(i32),
@@ -38,7 +38,7 @@ pub enum ExpectedExit {
 }
 
 impl ExpectedExit {
-    pub fn accepts(self, code: Option<i32>) -> bool {
+    pub(crate) fn accepts(self, code: Option<i32>) -> bool {
         match self {
             ExpectedExit::Any => true,
             ExpectedExit::Success => code == Some(0),
@@ -46,7 +46,7 @@ impl ExpectedExit {
         }
     }
 
-    pub fn describe(self) -> String {
+    pub(crate) fn describe(self) -> String {
         match self {
             ExpectedExit::Any => "any".to_string(),
             ExpectedExit::Success => "0".to_string(),
@@ -59,38 +59,38 @@ impl ExpectedExit {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attributes {
     /// First word, as written (`Bash`, `console`, `yaml`...).
-    pub language: String,
-    pub on: Option<String>,
-    pub user: Option<String>,
-    pub id: Option<String>,
-    pub timeout: Option<Duration>,
-    pub retry: Option<Retry>,
-    pub exit: ExpectedExit,
-    pub norun: bool,
-    pub check: bool,
-    pub verbatim: bool,
+    pub(crate) language: String,
+    pub(crate) on: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) id: Option<String>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retry: Option<Retry>,
+    pub(crate) exit: ExpectedExit,
+    pub(crate) norun: bool,
+    pub(crate) check: bool,
+    pub(crate) verbatim: bool,
     /// Removes the lab: run only by `--teardown` (which runs nothing else).
-    pub teardown: bool,
+    pub(crate) teardown: bool,
     /// Match the output as printed: ANSI sequences and carriage returns kept.
-    pub raw: bool,
-    pub file: Option<String>,
-    pub mode: Option<u32>,
-    pub owner: Option<String>,
+    pub(crate) raw: bool,
+    pub(crate) file: Option<String>,
+    pub(crate) mode: Option<u32>,
+    pub(crate) owner: Option<String>,
     /// Words after the language that are not runbook's (kept on non-runbook blocks only).
-    pub foreign: Vec<String>,
+    pub(crate) foreign: Vec<String>,
 }
 
 impl Attributes {
-    pub fn is_shell(&self) -> bool {
+    pub(crate) fn is_shell(&self) -> bool {
         is_shell_language(&self.language)
     }
 
-    pub fn is_console(&self) -> bool {
+    pub(crate) fn is_console(&self) -> bool {
         self.language.eq_ignore_ascii_case("console")
     }
 }
 
-pub fn is_shell_language(language: &str) -> bool {
+pub(crate) fn is_shell_language(language: &str) -> bool {
     SHELL_LANGUAGES
         .iter()
         .any(|shell| shell.eq_ignore_ascii_case(language))
@@ -152,7 +152,7 @@ fn split_words(info: &str) -> Result<Vec<(usize, String)>, usize> {
 }
 
 /// Parses a duration as runbook writes them: `30s`, `2m`, `1m30s`, `500ms`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!(
             "add a unit: `{text}s` for seconds, `{text}m` for minutes"
@@ -446,7 +446,7 @@ fn parse_retry(value: &str) -> Result<Retry, String> {
 }
 
 /// Ids become file names: keep them portable.
-pub fn is_valid_id(id: &str) -> bool {
+pub(crate) fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && !id.starts_with('.')
         && id

@@ -4,7 +4,7 @@
 
 pub mod attrs;
 pub mod parse;
-pub mod prompt;
+pub(crate) mod prompt;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,22 +17,32 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// One Markdown file of the workshop.
 #[derive(Debug, Clone)]
-pub struct Chapter {
+pub(crate) struct Chapter {
     /// Path as shown to the user (the workshop folder as given, joined with the file).
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Path relative to the workshop folder, without `.md`: names `expected/<key>/`.
-    pub key: String,
-    pub title: String,
-    pub blocks: Vec<Block>,
+    pub(crate) key: String,
+    pub(crate) title: String,
+    pub(crate) blocks: Vec<Block>,
+    /// The chapter's text as read, so that a message can quote any line of it.
+    pub(crate) text: String,
 }
 
 impl Chapter {
-    pub fn runnable_blocks(&self) -> impl Iterator<Item = &Block> {
+    /// Line `number` (1-based) of the chapter's text; empty past its end.
+    pub(crate) fn line(&self, number: usize) -> &str {
+        self.text
+            .lines()
+            .nth(number.saturating_sub(1))
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn runnable_blocks(&self) -> impl Iterator<Item = &Block> {
         self.blocks.iter().filter(|block| block.runs())
     }
 
     /// The chapter's file name, e.g. `02-etcd.md`.
-    pub fn file_name(&self) -> String {
+    pub(crate) fn file_name(&self) -> String {
         self.path
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
@@ -42,9 +52,9 @@ impl Chapter {
 
 /// All chapters of a workshop, in reading order.
 #[derive(Debug, Clone)]
-pub struct Workshop {
-    pub dir: PathBuf,
-    pub chapters: Vec<Chapter>,
+pub(crate) struct Workshop {
+    pub(crate) dir: PathBuf,
+    pub(crate) chapters: Vec<Chapter>,
 }
 
 /// A chapter named by SUMMARY.md or found in the folder, before it is read.
@@ -54,7 +64,7 @@ struct ChapterEntry {
 }
 
 /// Reads and parses every chapter of the workshop in `dir`.
-pub fn load(dir: &Path) -> Result<Workshop, Diagnostics> {
+pub(crate) fn load(dir: &Path) -> Result<Workshop, Diagnostics> {
     let mut problems = Diagnostics::default();
     if !dir.is_dir() {
         problems.push(
@@ -124,6 +134,7 @@ pub fn load(dir: &Path) -> Result<Workshop, Diagnostics> {
                     key,
                     title,
                     blocks: parsed.blocks,
+                    text,
                 });
             }
             Err(found) => found.into_iter().for_each(|problem| problems.push(problem)),
@@ -143,7 +154,7 @@ pub fn load(dir: &Path) -> Result<Workshop, Diagnostics> {
 }
 
 /// Reads a file that must be UTF-8, pointing at the first line that is not.
-pub fn read_utf8(path: &Path) -> Result<String, Diagnostic> {
+pub(crate) fn read_utf8(path: &Path) -> Result<String, Diagnostic> {
     let bytes = std::fs::read(path).map_err(|error| {
         Diagnostic::new(
             path,

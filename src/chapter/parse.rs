@@ -11,7 +11,7 @@ use super::prompt;
 use crate::diagnostic::Diagnostic;
 
 /// The Markdown extensions mdBook enables, so that runbook sees the same blocks as the book.
-pub fn markdown_options() -> Options {
+pub(crate) fn markdown_options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
@@ -32,7 +32,7 @@ impl LineIndex {
         LineIndex { starts }
     }
 
-    pub fn line_of(&self, offset: usize) -> usize {
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
         match self.starts.binary_search(&offset) {
             Ok(index) => index + 1,
             Err(index) => index,
@@ -68,7 +68,7 @@ pub struct InlineExpected {
     pub first_line: usize,
     pub text: String,
     /// Bytes of the whole console block (fences included) in the chapter.
-    pub range: Range<usize>,
+    pub(crate) range: Range<usize>,
 }
 
 /// A fenced block of a chapter that runbook runs or shows.
@@ -78,24 +78,22 @@ pub struct Block {
     pub line: usize,
     /// The opening fence line as written, for error messages.
     pub fence_text: String,
-    pub attributes: Attributes,
+    pub(crate) attributes: Attributes,
     pub kind: BlockKind,
-    /// The content as written in the chapter (prompts included).
-    pub body: String,
     /// Host and user from a `user@host:dir$` prompt.
-    pub prompt_host: Option<String>,
-    pub prompt_user: Option<String>,
+    pub(crate) prompt_host: Option<String>,
+    pub(crate) prompt_user: Option<String>,
     /// Line of that prompt in the chapter (for messages about its host).
-    pub prompt_line: Option<usize>,
+    pub(crate) prompt_line: Option<usize>,
     /// `id=` or the automatic `block-N` (N counts runnable blocks in the chapter).
     pub id: String,
     /// Title of the heading the block sits under.
-    pub section: Option<String>,
+    pub(crate) section: Option<String>,
     /// The last few lines of prose before the block (for `runbook step`).
-    pub context: Vec<String>,
+    pub(crate) context: Vec<String>,
     pub inline_expected: Option<InlineExpected>,
     /// Bytes of the block (fences included) in the chapter.
-    pub range: Range<usize>,
+    pub(crate) range: Range<usize>,
 }
 
 impl Block {
@@ -107,7 +105,7 @@ impl Block {
 /// The parts of one chapter.
 #[derive(Debug, Clone, Default)]
 pub struct ParsedChapter {
-    pub first_heading: Option<String>,
+    pub(crate) first_heading: Option<String>,
     pub blocks: Vec<Block>,
 }
 
@@ -279,7 +277,6 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                     fence_text,
                     attributes,
                     kind,
-                    body: block.body,
                     prompt_host,
                     prompt_user,
                     prompt_line,

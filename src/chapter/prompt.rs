@@ -14,28 +14,28 @@ static USER_HOST_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Where a prompt said a command runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PromptTarget {
-    pub user: String,
-    pub host: String,
+pub(crate) struct PromptTarget {
+    pub(crate) user: String,
+    pub(crate) host: String,
     /// 0-based line within the block where the prompt was seen.
-    pub line_offset: usize,
+    pub(crate) line_offset: usize,
 }
 
 /// A block's script with prompts removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stripped {
-    pub script: String,
-    pub target: Option<PromptTarget>,
+pub(crate) struct Stripped {
+    pub(crate) script: String,
+    pub(crate) target: Option<PromptTarget>,
 }
 
 /// Two prompts in one block naming different places: one block runs in one place.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConflictingPrompts {
-    pub first: PromptTarget,
-    pub second: PromptTarget,
+pub(crate) struct ConflictingPrompts {
+    pub(crate) first: PromptTarget,
+    pub(crate) second: PromptTarget,
 }
 
-pub fn strip(script: &str) -> Result<Stripped, ConflictingPrompts> {
+pub(crate) fn strip(script: &str) -> Result<Stripped, ConflictingPrompts> {
     let mut target: Option<PromptTarget> = None;
     let mut out = String::with_capacity(script.len());
     for (offset, line) in script.split_inclusive('\n').enumerate() {

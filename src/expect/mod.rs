@@ -4,6 +4,7 @@
 
 pub mod actual;
 pub mod bless;
+pub(crate) mod bless_files;
 pub mod diff;
 pub mod escape;
 pub mod matcher;

@@ -7,13 +7,12 @@
 //! is handled as plain `serde_json` values, so that both mdBook 0.4 (`sections`) and 0.5
 //! (`items`) books pass through with every field they carry.
 
-pub mod rewrite;
-pub mod shown;
+pub(crate) mod rewrite;
+pub(crate) mod shown;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -28,7 +27,7 @@ use shown::{RealOutput, Shown};
 
 /// Why the book could not be preprocessed.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// Problems in the workshop's files (the same as `runbook verify` reports).
     Input(Diagnostics),
     /// mdBook's input is not what the protocol says, or a file cannot be read.
@@ -37,7 +36,7 @@ pub enum Failure {
 
 /// Every renderer: runbook's changes are plain CommonMark (code blocks and a paragraph per
 /// caption), which the HTML, Markdown and EPUB renderers alike understand.
-pub fn supports(renderer: &str) -> bool {
+pub(crate) fn supports(renderer: &str) -> bool {
     !renderer.trim().is_empty()
 }
 
@@ -64,7 +63,7 @@ impl Settings {
 }
 
 /// The protocol's second call: the book in, the book with real output out.
-pub fn preprocess(input: impl Read, mut output: impl Write) -> Result<(), Failure> {
+pub(crate) fn preprocess(input: impl Read, mut output: impl Write) -> Result<(), Failure> {
     let mut input = input;
     let mut text = String::new();
     input
@@ -152,16 +151,9 @@ struct BookBuilder {
 impl BookBuilder {
     fn new(root: &Path, workshop: &Path, settings: &Settings) -> Result<Self, Failure> {
         let options = PlanOptions {
-            workshop_dir: workshop.to_path_buf(),
             inventory: settings.inventory.as_ref().map(|p| root.join(p)),
             expected_dir: settings.expected.as_ref().map(|p| root.join(p)),
-            vars: Vars::new(),
-            default_timeout: Duration::from_secs(60),
-            chapters: Vec::new(),
-            from: None,
-            checks_only: false,
-            teardown: false,
-            secret_names: Vec::new(),
+            ..PlanOptions::for_workshop(workshop)
         };
         let plan = plan::build(&options).map_err(Failure::Input)?;
         let report_dir = root.join(settings.report.as_deref().unwrap_or(Path::new("report")));

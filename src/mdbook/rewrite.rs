@@ -10,11 +10,11 @@ use crate::chapter::Block;
 
 /// What to change around one block.
 #[derive(Debug, Clone, Default)]
-pub struct BlockEdit {
+pub(crate) struct BlockEdit {
     /// Markdown put before the block (e.g. the caption of a `file=` block).
-    pub before: Option<String>,
+    pub(crate) before: Option<String>,
     /// Markdown put after the block, replacing its console block if it has one.
-    pub after: Option<String>,
+    pub(crate) after: Option<String>,
 }
 
 /// One replacement in the chapter's text.
@@ -70,7 +70,7 @@ fn plain_fence(text: &str, range: &Range<usize>, language: &str) -> Option<Edit>
 }
 
 /// A fenced block of `language` holding `lines`, with a fence longer than any inside.
-pub fn fenced(language: &str, lines: &[String]) -> String {
+pub(crate) fn fenced(language: &str, lines: &[String]) -> String {
     let longest = lines
         .iter()
         .map(|line| line.trim_start().chars().take_while(|c| *c == '`').count())
@@ -88,7 +88,7 @@ pub fn fenced(language: &str, lines: &[String]) -> String {
 }
 
 /// Applies `edits` (one per block, same order as `blocks`) to the chapter `text`.
-pub fn apply(text: &str, blocks: &[Block], edits: &[BlockEdit]) -> String {
+pub(crate) fn apply(text: &str, blocks: &[Block], edits: &[BlockEdit]) -> String {
     let mut changes: Vec<Edit> = Vec::new();
     for (block, edit) in blocks.iter().zip(edits) {
         let (_, prefix) = container(text, block.range.start);

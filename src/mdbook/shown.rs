@@ -14,7 +14,7 @@ use crate::expect::pattern::{Expected, LineKind, PatternLine};
 use crate::template::{self, Vars};
 
 /// Stands for text that varies from run to run.
-pub const VARIES: &str = "…";
+pub(crate) const VARIES: &str = "…";
 
 /// Longest run of lines covered by a `...` shown whole; longer runs keep their ends.
 const LONGEST_COVERED_RUN: usize = 12;
@@ -23,24 +23,24 @@ const RUN_ENDS: usize = 4;
 
 /// What the book prints after a block on some host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shown {
-    pub lines: Vec<String>,
+pub(crate) struct Shown {
+    pub(crate) lines: Vec<String>,
     /// Taken from a recorded run (otherwise from the expected output).
-    pub from_run: bool,
+    pub(crate) from_run: bool,
     /// Some text is `…` because no run showed what it is.
-    pub varies: bool,
+    pub(crate) varies: bool,
 }
 
 /// A recorded run's output for one host.
 #[derive(Debug, Clone, Copy)]
-pub struct RealOutput<'a> {
-    pub text: &'a str,
+pub(crate) struct RealOutput<'a> {
+    pub(crate) text: &'a str,
     /// It matched the expected output (or there was none) in a run of the current block.
-    pub trusted: bool,
+    pub(crate) trusted: bool,
 }
 
 /// The output to show, or `None` when nothing is known.
-pub fn output_for_book(
+pub(crate) fn output_for_book(
     expected: Option<&Expected>,
     real: Option<RealOutput<'_>>,
     vars: &Vars,
@@ -146,7 +146,7 @@ fn without_run(written: &[PatternLine], vars: &Vars) -> Shown {
 }
 
 /// One expected line as text, and whether some of it had to become `…`.
-pub fn pattern_as_text(line: &PatternLine, vars: &Vars) -> (String, bool) {
+pub(crate) fn pattern_as_text(line: &PatternLine, vars: &Vars) -> (String, bool) {
     let body = if line.templated {
         let escape: fn(&str) -> String = match line.kind {
             LineKind::Regex => regex::escape,
@@ -210,7 +210,7 @@ fn push_varies(out: &mut String) {
 }
 
 /// A glob's fixed text, `*` and `?` shown as `…`.
-pub fn glob_as_text(glob: &str) -> String {
+pub(crate) fn glob_as_text(glob: &str) -> String {
     let mut out = String::new();
     let mut characters = glob.chars();
     while let Some(character) = characters.next() {
@@ -226,7 +226,7 @@ pub fn glob_as_text(glob: &str) -> String {
 /// A regex's fixed text: literals kept, groups opened, everything that can match more than
 /// one text (classes, repetitions, alternations, `.`) shown as `…`; runs of spaces (`\s+`,
 /// ` +`) as one space, so tables keep their shape.
-pub fn regex_as_text(pattern: &str) -> String {
+pub(crate) fn regex_as_text(pattern: &str) -> String {
     match ast::parse::Parser::new().parse(pattern) {
         Ok(tree) => {
             let mut out = String::new();

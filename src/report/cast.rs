@@ -13,16 +13,16 @@ use super::model::{AttemptResult, HostResult, RunReport, StepResult};
 const IDLE_TIME_LIMIT_SECONDS: f64 = 2.0;
 
 /// Where a host's recording of a step goes, relative to the recordings folder (`casts/`).
-pub fn relative_path(step: &StepResult, host: &HostResult) -> PathBuf {
+pub(crate) fn relative_path(step: &StepResult, host: &HostResult) -> PathBuf {
     PathBuf::from(&step.chapter).join(format!("{}.{}.cast", step.id, host.host))
 }
 
 /// Every recording of the run: (path relative to the recordings folder, content). One per command
 /// block and host, of its last attempt; `file=` blocks and blocks that never ran have none.
-pub fn render_all(report: &RunReport) -> Vec<(PathBuf, String)> {
+pub(crate) fn render_all(report: &RunReport) -> Vec<(PathBuf, String)> {
     let mut casts = Vec::new();
     for step in report.chapters.iter().flat_map(|chapter| &chapter.steps) {
-        if step.kind != "command" {
+        if step.kind != super::model::StepKind::Command {
             continue;
         }
         for host in &step.hosts {
@@ -36,7 +36,11 @@ pub fn render_all(report: &RunReport) -> Vec<(PathBuf, String)> {
 
 /// What a recording plays: (seconds from the start, text), the command first, the next prompt
 /// last.
-pub fn events(step: &StepResult, host: &HostResult, attempt: &AttemptResult) -> Vec<(f64, String)> {
+pub(crate) fn events(
+    step: &StepResult,
+    host: &HostResult,
+    attempt: &AttemptResult,
+) -> Vec<(f64, String)> {
     let prompt = prompt(host);
     let typed: String = step
         .command
@@ -82,7 +86,7 @@ fn prompt(host: &HostResult) -> String {
 }
 
 /// One recording: a header line, then `[seconds, "o", text]` events.
-pub fn render(step: &StepResult, host: &HostResult, attempt: &AttemptResult) -> String {
+pub(crate) fn render(step: &StepResult, host: &HostResult, attempt: &AttemptResult) -> String {
     let events = events(step, host, attempt);
     let ended = events.last().map_or(0.0, |event| event.0);
     let prompt = prompt(host);
@@ -137,6 +141,7 @@ mod tests {
             line_times_ms: times,
             diff: None,
             message: None,
+            unreachable: None,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::duration;
 use super::model::{Outcome, RunReport, RunStatus, StepResult};
 
 const TEMPLATE: &str = include_str!("index.html.tera");
@@ -108,16 +109,6 @@ struct SegmentView {
 
 fn class(outcome: Outcome) -> String {
     format!("{outcome:?}").to_lowercase()
-}
-
-pub fn duration(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else if ms < 60_000 {
-        format!("{:.1} s", ms as f64 / 1000.0)
-    } else {
-        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
-    }
 }
 
 fn anchor(text: &str) -> String {
@@ -230,7 +221,7 @@ fn step_view(step: &StepResult, strict: bool) -> StepView {
     }
 }
 
-pub fn render(report: &RunReport) -> Result<String, String> {
+pub(crate) fn render(report: &RunReport) -> Result<String, String> {
     let (status_label, status_class) = match report.status {
         RunStatus::Passed => ("passed", "passed"),
         RunStatus::Failed => ("failed", "mismatch"),

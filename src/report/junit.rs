@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::model::{Outcome, RunReport, StepResult};
 
 /// Escapes text for XML 1.0, dropping the characters it cannot hold at all.
-pub fn xml_text(text: &str) -> String {
+pub(crate) fn xml_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for character in text.chars() {
         match character {
@@ -56,7 +56,7 @@ fn failure_body(step: &StepResult) -> String {
     body
 }
 
-pub fn render(report: &RunReport) -> String {
+pub(crate) fn render(report: &RunReport) -> String {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,

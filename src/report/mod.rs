@@ -2,11 +2,13 @@
 //! reporter follows events live; at the end `index.html`, `junit.xml` and `run.json` are
 //! written from the same [`model::RunReport`], each atomically, whatever the run's outcome.
 
-pub mod cast;
-pub mod html;
-pub mod junit;
+pub(crate) mod cast;
+pub(crate) mod failure;
+pub(crate) mod hint;
+pub(crate) mod html;
+pub(crate) mod junit;
 pub mod model;
-pub mod terminal;
+pub(crate) mod terminal;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 use model::RunReport;
 
 /// What every report says about an output that was too long to keep whole.
-pub fn truncation_note(attempt: &model::AttemptResult) -> String {
+pub(crate) fn truncation_note(attempt: &model::AttemptResult) -> String {
     format!(
         "output truncated: {} printed ({} bytes), only the last {} kept (--max-output)",
         size(attempt.output_bytes),
@@ -23,8 +25,19 @@ pub fn truncation_note(attempt: &model::AttemptResult) -> String {
     )
 }
 
+/// A duration as people read it: `812 ms`, `3.4 s`, `2m05s`.
+pub(crate) fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    }
+}
+
 /// A byte count as people read it: `812 B`, `64.0 KiB`, `95.4 MiB`.
-pub fn size(bytes: u64) -> String {
+pub(crate) fn size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if bytes < 1024 {
         return format!("{bytes} B");
@@ -40,7 +53,7 @@ pub fn size(bytes: u64) -> String {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never
 /// sees half a file and an interrupted run leaves the previous file whole.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let folder = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -67,7 +80,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Writes the three report files into `folder`; returns their paths.
-pub fn write_reports(folder: &Path, report: &RunReport) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn write_reports(folder: &Path, report: &RunReport) -> std::io::Result<Vec<PathBuf>> {
     // The three are independent renderings of the same data: render them side by side.
     let (json, html, junit) = std::thread::scope(|scope| {
         let html = scope.spawn(|| html::render(report));
@@ -96,7 +109,7 @@ pub fn write_reports(folder: &Path, report: &RunReport) -> std::io::Result<Vec<P
 /// Writes the blocks' recordings (`verify --record`) into `folder/casts/`; returns that folder.
 /// They replace the previous run's as a whole: written into a new folder, which then takes
 /// the place of `casts/`, so no recording of an earlier run is left among them.
-pub fn write_casts(folder: &Path, report: &RunReport) -> std::io::Result<PathBuf> {
+pub(crate) fn write_casts(folder: &Path, report: &RunReport) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(folder)?;
     let fresh = tempfile::Builder::new()
         .prefix(".casts-")

@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::time::Duration;
+
+use crate::chapter::Workshop;
 use crate::expect::diff::Diff;
 use crate::template::Vars;
 
@@ -31,7 +34,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// Whether this outcome fails the run (`unverified` only with `--strict`).
-    pub fn is_failure(self, strict: bool) -> bool {
+    pub(crate) fn is_failure(self, strict: bool) -> bool {
         match self {
             Outcome::Passed | Outcome::Blessed | Outcome::Skipped => false,
             Outcome::Unverified => strict,
@@ -39,7 +42,7 @@ impl Outcome {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Outcome::Passed => "pass",
             Outcome::Blessed => "blessed",
@@ -55,7 +58,7 @@ impl Outcome {
     }
 
     /// The most telling of several outcomes (a failure wins over a pass).
-    pub fn worst(outcomes: impl IntoIterator<Item = Outcome>) -> Option<Outcome> {
+    pub(crate) fn worst(outcomes: impl IntoIterator<Item = Outcome>) -> Option<Outcome> {
         outcomes.into_iter().max_by_key(|outcome| match outcome {
             Outcome::Passed => 0,
             Outcome::Blessed => 1,
@@ -86,6 +89,22 @@ pub struct AttemptResult {
     pub diff: Option<Diff>,
     /// Why, in a sentence, when it did not pass.
     pub message: Option<String>,
+    /// For an `unreachable` attempt: why the host gave no shell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<Unreachable>,
+}
+
+/// Why a host gave no shell to an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unreachable {
+    /// No shell could be opened: the host is down or refuses the login, the container does
+    /// not run...
+    NoShell,
+    /// SSH refused the host's key: never retried, and the run stops.
+    HostKeyRefused,
+    /// The shell went away during the block (a lost connection).
+    Lost,
 }
 
 /// What `--bless` did for one expected file.
@@ -109,7 +128,7 @@ pub struct HostResult {
 }
 
 impl HostResult {
-    pub fn last_attempt(&self) -> Option<&AttemptResult> {
+    pub(crate) fn last_attempt(&self) -> Option<&AttemptResult> {
         self.attempts.last()
     }
 }
@@ -123,8 +142,7 @@ pub struct StepResult {
     pub file: String,
     pub line: usize,
     pub section: Option<String>,
-    /// `command` or `file`.
-    pub kind: String,
+    pub kind: StepKind,
     /// The command as run (templates rendered), or the file's path and content.
     pub command: String,
     /// For `file=` blocks: the path written.
@@ -133,7 +151,59 @@ pub struct StepResult {
     pub duration_ms: u64,
     pub hosts: Vec<HostResult>,
     pub message: Option<String>,
+    /// For a skipped block: why it was not run (`message` says it in words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<SkipReason>,
     pub blessed: Vec<BlessChange>,
+}
+
+impl StepResult {
+    /// The first failing host's reason, named (`web: exit status 1, expected 0`): what the
+    /// step's message says when nothing else went wrong.
+    pub(crate) fn first_host_failure(&self, strict: bool) -> Option<String> {
+        self.hosts
+            .iter()
+            .filter(|h| h.outcome.is_failure(strict))
+            .filter_map(|h| {
+                h.last_attempt()
+                    .and_then(|a| a.message.as_ref())
+                    .map(|m| format!("{}: {m}", h.host))
+            })
+            .next()
+    }
+}
+
+/// What a block does: runs a command, or writes a file (`file=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    Command,
+    File,
+}
+
+/// Why a block was not run: the run stopped before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "because", rename_all = "snake_case")]
+pub enum SkipReason {
+    Interrupted,
+    /// An earlier block failed and `--keep-going` was not given.
+    EarlierFailure {
+        failed: String,
+    },
+    /// A host's key was refused: the run stops even with `--keep-going`.
+    HostKeyRefused,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Interrupted => f.write_str("the run was interrupted"),
+            SkipReason::EarlierFailure { failed } => {
+                write!(f, "not run: {failed} failed (use --keep-going to run on)")
+            }
+            SkipReason::HostKeyRefused => f.write_str("not run: a host key check failed"),
+        }
+    }
 }
 
 /// A chapter with its blocks' results.
@@ -179,9 +249,93 @@ pub struct RunReport {
     pub chapters: Vec<ChapterReport>,
 }
 
+impl RunReport {
+    /// The report of a run from its steps' results, in order: the counts, the status, and
+    /// the results grouped by chapter.
+    pub(crate) fn assemble(
+        workshop: &Workshop,
+        strict: bool,
+        results: Vec<StepResult>,
+        started_at: String,
+        elapsed: Duration,
+        interrupted: Option<i32>,
+    ) -> RunReport {
+        let mut counts = Counts::default();
+        for result in &results {
+            counts.total += 1;
+            match result.outcome {
+                Outcome::Passed => counts.passed += 1,
+                Outcome::Blessed => counts.blessed += 1,
+                Outcome::Skipped => counts.skipped += 1,
+                Outcome::Unverified => {
+                    if strict {
+                        counts.failed += 1;
+                    } else {
+                        counts.unverified += 1;
+                    }
+                }
+                _ => counts.failed += 1,
+            }
+        }
+        let status = if interrupted.is_some() {
+            RunStatus::Interrupted
+        } else if counts.failed > 0 {
+            RunStatus::Failed
+        } else {
+            RunStatus::Passed
+        };
+        let mut chapters: Vec<ChapterReport> = Vec::new();
+        for result in results {
+            let step_chapter = &result.chapter;
+            if chapters
+                .last()
+                .is_none_or(|chapter| &chapter.key != step_chapter)
+            {
+                let chapter = workshop.chapters.iter().find(|c| &c.key == step_chapter);
+                chapters.push(ChapterReport {
+                    key: step_chapter.clone(),
+                    file: chapter
+                        .map(|c| c.path.display().to_string())
+                        .unwrap_or_default(),
+                    title: chapter.map(|c| c.title.clone()).unwrap_or_default(),
+                    steps: Vec::new(),
+                });
+            }
+            if let Some(chapter) = chapters.last_mut() {
+                chapter.steps.push(result);
+            }
+        }
+        RunReport {
+            runbook_version: env!("CARGO_PKG_VERSION").to_string(),
+            workshop: workshop.dir.display().to_string(),
+            started_at,
+            duration_ms: elapsed.as_millis() as u64,
+            status,
+            interrupted_by: interrupted.map(signal_name),
+            strict,
+            counts,
+            chapters,
+        }
+    }
+}
+
+pub(crate) fn signal_name(signal: i32) -> String {
+    match signal {
+        libc::SIGINT => "SIGINT".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        other => format!("signal {other}"),
+    }
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 /// What the executor tells reporters, as it happens.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub(crate) enum Event {
     RunStarted {
         steps: usize,
     },
@@ -205,6 +359,162 @@ pub enum Event {
 }
 
 /// A consumer of events: the terminal display, the report collector...
-pub trait Reporter {
+pub(crate) trait Reporter {
     fn event(&mut self, event: &Event);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chapter::Chapter;
+
+    fn workshop() -> Workshop {
+        let chapter = |key: &str, title: &str| Chapter {
+            path: format!("workshop/{key}.md").into(),
+            key: key.into(),
+            title: title.into(),
+            blocks: Vec::new(),
+            text: String::new(),
+        };
+        Workshop {
+            dir: "workshop".into(),
+            chapters: vec![chapter("01-etcd", "Etcd"), chapter("02-pg", "PostgreSQL")],
+        }
+    }
+
+    fn step(chapter: &str, id: &str, outcome: Outcome) -> StepResult {
+        StepResult {
+            qualified_id: format!("{chapter}/{id}"),
+            id: id.into(),
+            chapter: chapter.into(),
+            file: format!("workshop/{chapter}.md"),
+            line: 1,
+            section: None,
+            kind: StepKind::Command,
+            command: "true\n".into(),
+            path: None,
+            outcome,
+            duration_ms: 1,
+            hosts: Vec::new(),
+            message: None,
+            not_run: None,
+            blessed: Vec::new(),
+        }
+    }
+
+    fn run(strict: bool, interrupted: Option<i32>, outcomes: &[Outcome]) -> RunReport {
+        let results = outcomes
+            .iter()
+            .enumerate()
+            .map(|(index, outcome)| {
+                let chapter = if index < 2 { "01-etcd" } else { "02-pg" };
+                step(chapter, &format!("b{index}"), *outcome)
+            })
+            .collect();
+        RunReport::assemble(
+            &workshop(),
+            strict,
+            results,
+            "2026-01-01T00:00:00Z".into(),
+            Duration::from_millis(1500),
+            interrupted,
+        )
+    }
+
+    #[test]
+    fn counts_and_status() {
+        use Outcome::*;
+        let report = run(false, None, &[Passed, Unverified, Blessed, Skipped]);
+        assert_eq!(report.status, RunStatus::Passed);
+        let counts = &report.counts;
+        assert_eq!(
+            (
+                counts.total,
+                counts.passed,
+                counts.failed,
+                counts.unverified,
+                counts.blessed,
+                counts.skipped
+            ),
+            (4, 1, 0, 1, 1, 1)
+        );
+        let strict = run(true, None, &[Passed, Unverified]);
+        assert_eq!(
+            strict.status,
+            RunStatus::Failed,
+            "--strict: unverified fails"
+        );
+        assert_eq!((strict.counts.failed, strict.counts.unverified), (1, 0));
+        for failure in [Mismatch, Exit, Timeout, Unreachable, Error, Interrupted] {
+            let report = run(false, None, &[Passed, failure]);
+            assert_eq!(report.status, RunStatus::Failed, "{failure:?}");
+            assert_eq!(report.counts.failed, 1, "{failure:?}");
+        }
+        let stopped = run(false, Some(libc::SIGTERM), &[Passed]);
+        assert_eq!(stopped.status, RunStatus::Interrupted);
+        assert_eq!(stopped.interrupted_by.as_deref(), Some("SIGTERM"));
+        assert_eq!(stopped.duration_ms, 1500);
+    }
+
+    #[test]
+    fn results_are_grouped_by_chapter_in_order() {
+        let report = run(false, None, &[Outcome::Passed; 3]);
+        let chapters: Vec<(&str, &str, &str, usize)> = report
+            .chapters
+            .iter()
+            .map(|c| {
+                (
+                    c.key.as_str(),
+                    c.title.as_str(),
+                    c.file.as_str(),
+                    c.steps.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            chapters,
+            [
+                ("01-etcd", "Etcd", "workshop/01-etcd.md", 2),
+                ("02-pg", "PostgreSQL", "workshop/02-pg.md", 1)
+            ]
+        );
+        assert_eq!(report.workshop, "workshop");
+    }
+
+    #[test]
+    fn the_worst_outcome_stands_for_a_step() {
+        use Outcome::*;
+        assert_eq!(
+            Outcome::worst([Passed, Unverified, Blessed]),
+            Some(Unverified)
+        );
+        assert_eq!(Outcome::worst([Passed, Timeout, Skipped]), Some(Timeout));
+        assert_eq!(Outcome::worst([]), None);
+        assert!(!Unverified.is_failure(false) && Unverified.is_failure(true));
+        assert!(!Skipped.is_failure(true) && Mismatch.is_failure(false));
+    }
+
+    #[test]
+    fn run_json_reads_back_and_says_why_a_block_was_not_run() {
+        let mut report = run(false, None, &[Outcome::Mismatch, Outcome::Skipped]);
+        let skipped = &mut report.chapters[0].steps[1];
+        let reason = SkipReason::EarlierFailure {
+            failed: "01-etcd/b0".into(),
+        };
+        skipped.message = Some(reason.to_string());
+        skipped.not_run = Some(reason.clone());
+        let json = serde_json::to_value(&report).expect("serialises");
+        assert_eq!(
+            json["chapters"][0]["steps"][1]["not_run"],
+            serde_json::json!({"because": "earlier_failure", "failed": "01-etcd/b0"})
+        );
+        assert_eq!(json["chapters"][0]["steps"][0]["kind"], "command");
+        assert!(
+            json["chapters"][0]["steps"][0].get("not_run").is_none(),
+            "absent when the block ran"
+        );
+        let back: RunReport = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back.chapters[0].steps[1].not_run, Some(reason));
+        assert_eq!(back.counts.skipped, 1);
+    }
 }

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use console::{Style, Term};
 
-use super::html::duration;
+use super::duration;
+use super::failure::{self, Layout};
 use super::model::{Event, Outcome, Reporter, StepResult};
-use crate::expect::diff::{Diff, DiffTag};
 
 /// What is running now, for the live status line.
 #[derive(Debug, Default)]
@@ -25,7 +25,7 @@ struct Current {
 
 /// Prints a run as it happens.
 #[derive(Debug)]
-pub struct TerminalReporter {
+pub(crate) struct TerminalReporter {
     strict: bool,
     total: usize,
     done: usize,
@@ -38,7 +38,7 @@ pub struct TerminalReporter {
 }
 
 impl TerminalReporter {
-    pub fn new(strict: bool, verbose: bool) -> Self {
+    pub(crate) fn new(strict: bool, verbose: bool) -> Self {
         let current = Arc::new(Mutex::new(Current::default()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let ticker = Term::stderr().is_term().then(|| {
@@ -70,13 +70,7 @@ impl TerminalReporter {
 
     fn print_step(&mut self, result: &StepResult) {
         let outcome = result.outcome;
-        if outcome == Outcome::Skipped
-            && self.done > 0
-            && result
-                .message
-                .as_deref()
-                .is_some_and(|m| m.starts_with("not run") || m.contains("interrupted"))
-        {
+        if self.done > 0 && result.not_run.is_some() {
             self.not_run += 1;
             return;
         }
@@ -138,71 +132,24 @@ impl TerminalReporter {
             result.file,
             result.line
         );
-        if let Some(message) = &result.message {
-            println!("{:>11} {}", "", printable(message));
-        }
-        for host in &result.hosts {
-            if !host.outcome.is_failure(self.strict) && !self.verbose {
-                continue;
-            }
-            let Some(attempt) = host.last_attempt() else {
-                continue;
-            };
-            if let Some(expected) = &host.expected {
-                println!(
-                    "{:>11} {} {}",
-                    "",
-                    Style::new().dim().apply_to("expected:"),
-                    expected
-                );
-            }
-            if let Some(diff) = &attempt.diff {
-                print_diff(diff, &host.host);
-            } else if !attempt.output.is_empty() {
-                println!(
-                    "{:>11} {}",
-                    "",
-                    Style::new()
-                        .dim()
-                        .apply_to(format!("output on {} (last lines):", host.host))
-                );
-                if attempt.truncated {
-                    println!(
-                        "{:>11} {}",
-                        "",
-                        Style::new()
-                            .yellow()
-                            .apply_to(super::truncation_note(attempt))
-                    );
-                }
-                let lines: Vec<&str> = attempt.output.lines().collect();
-                let start = lines.len().saturating_sub(20);
-                for line in &lines[start..] {
-                    println!("{:>11} {} {line}", "", Style::new().dim().apply_to("|"));
-                }
-            }
+        let layout = Layout {
+            indent: INDENT,
+            output_tail: Some(OUTPUT_TAIL),
+            strict: self.strict,
+            every_host: self.verbose,
+        };
+        for line in failure::step_lines(result, layout) {
+            println!("{line}");
         }
         println!();
     }
 }
 
-/// Text from a host (a message quoting what a shell printed) with its control characters
-/// shown escaped, so that it cannot move the cursor, retitle or clear the user's terminal.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                let mut buffer = [0u8; 4];
-                c.encode_utf8(&mut buffer)
-                    .bytes()
-                    .map(|byte| format!("\\x{byte:02x}"))
-                    .collect()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+/// Where a failure's lines start: under the block's id, past the outcome column.
+const INDENT: &str = "            ";
+
+/// Output lines shown for a failure without a diff.
+const OUTPUT_TAIL: usize = 20;
 
 fn outcome_style(outcome: Outcome, strict: bool) -> Style {
     match outcome {
@@ -210,49 +157,6 @@ fn outcome_style(outcome: Outcome, strict: bool) -> Style {
         Outcome::Unverified if !strict => Style::new().yellow(),
         Outcome::Skipped => Style::new().dim(),
         _ => Style::new().red().bold(),
-    }
-}
-
-fn print_diff(diff: &Diff, host: &str) {
-    println!(
-        "{:>11} {}",
-        "",
-        Style::new()
-            .dim()
-            .apply_to(format!("diff on {host} (- expected, + actual):"))
-    );
-    for hunk in &diff.hunks {
-        println!("{:>11} {}", "", Style::new().cyan().apply_to(&hunk.header));
-        for line in &hunk.lines {
-            let (sign, style, emphasis) = match line.tag {
-                DiffTag::Equal => (" ", Style::new().dim(), Style::new().dim()),
-                DiffTag::Delete => (
-                    "-",
-                    Style::new().red(),
-                    Style::new().red().underlined().bold(),
-                ),
-                DiffTag::Insert => (
-                    "+",
-                    Style::new().green(),
-                    Style::new().green().underlined().bold(),
-                ),
-            };
-            let gutter = line.expected_line.map_or(String::new(), |n| n.to_string());
-            let mut text = String::new();
-            for segment in &line.segments {
-                let piece = if segment.emphasized && line.tag != DiffTag::Equal {
-                    emphasis.apply_to(&segment.text).to_string()
-                } else {
-                    style.apply_to(&segment.text).to_string()
-                };
-                text.push_str(&piece);
-            }
-            println!(
-                "{:>11} {} {text}",
-                Style::new().dim().apply_to(gutter),
-                style.apply_to(sign)
-            );
-        }
     }
 }
 
@@ -374,18 +278,5 @@ impl Drop for TerminalReporter {
             let _ = ticker.join();
         }
         self.clear_status();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::printable;
-
-    #[test]
-    fn control_characters_are_shown_escaped() {
-        assert_eq!(
-            printable("lost: \u{1b}]0;title\u{7}\tend\u{9b}"),
-            "lost: \\x1b]0;title\\x07\tend\\xc2\\x9b"
-        );
     }
 }

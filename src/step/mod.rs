@@ -5,9 +5,8 @@
 //! pass, or a coloured diff with a hint, and on failure retry, skip or quit. Progress and
 //! captured values are saved after every block, so the next `runbook step` resumes there.
 
-pub mod hint;
-pub mod progress;
-pub mod screen;
+pub(crate) mod progress;
+pub(crate) mod screen;
 
 use std::path::PathBuf;
 
@@ -18,8 +17,10 @@ use crate::execute::{Executor, RunOptions};
 use crate::expect::pattern::{Expected, LineKind, Matcher, Origin, PatternLine};
 use crate::lab::Lab;
 use crate::plan::{Action as Work, Expectations, HostSpec, Plan, Step};
-use crate::report::model::{Event, HostResult, Outcome, Reporter, StepResult};
+use crate::report::failure::{self, Layout};
+use crate::report::model::{Event, Outcome, Reporter, StepKind, StepResult};
 use crate::template;
+pub(crate) use progress::ProgressError;
 use progress::{BlockStatus, Progress};
 use screen::{Action, Answer, Offer, Screen};
 
@@ -28,18 +29,18 @@ const OUTPUT_LINES: usize = 30;
 
 /// Which blocks a session covers and where it may start.
 #[derive(Debug, Clone)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Indices into the plan's steps, in order: all of them, or the `--chapter`/`--from` part.
-    pub window: Vec<usize>,
+    pub(crate) window: Vec<usize>,
     /// `--from` or `--chapter` named where to start: the saved position is not used.
-    pub jumped: bool,
+    pub(crate) jumped: bool,
     /// `--restart`: forget the saved progress.
-    pub restart: bool,
+    pub(crate) restart: bool,
 }
 
 /// How a session ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// The last block of the selection was done.
     Finished,
     /// The trainee quit (or their input ended); progress saved.
@@ -67,12 +68,12 @@ struct TraineeSession<'a> {
 }
 
 /// Runs a trainee session over `selection` of `plan`; `progress_path` keeps the progress.
-pub async fn run(
+pub(crate) async fn run(
     plan: &Plan,
     selection: Selection,
     lab: &Lab,
     progress_path: PathBuf,
-) -> Result<Ending, String> {
+) -> Result<Ending, ProgressError> {
     let workshop = plan
         .workshop
         .dir
@@ -88,16 +89,10 @@ pub async fn run(
         }
         progress
     };
-    let options = RunOptions {
-        keep_going: true,
-        strict: false,
-        bless: false,
-        jobs: 8,
-    };
     let mut executor = Executor::new(
         plan,
         lab.sessions.clone(),
-        options,
+        RunOptions::each_block_on_its_own(),
         lab.redactor.clone(),
         lab.cancel.clone(),
     );
@@ -155,7 +150,7 @@ impl<'a> TraineeSession<'a> {
         )
     }
 
-    async fn follow(&mut self) -> Result<Ending, String> {
+    async fn follow(&mut self) -> Result<Ending, ProgressError> {
         let total = self.selection.window.len();
         if total == 0 {
             self.screen.line("No block to follow in this selection.");
@@ -225,7 +220,7 @@ impl<'a> TraineeSession<'a> {
             .map(|step| step.qualified_id.clone())
     }
 
-    async fn finish(&mut self) -> Result<Ending, String> {
+    async fn finish(&mut self) -> Result<Ending, ProgressError> {
         self.save()?;
         let mut counts = std::collections::BTreeMap::new();
         for index in &self.selection.window {
@@ -254,13 +249,13 @@ impl<'a> TraineeSession<'a> {
         Ok(Ending::Finished)
     }
 
-    fn save(&mut self) -> Result<(), String> {
+    fn save(&mut self) -> Result<(), ProgressError> {
         self.progress.captures = self.executor.captures().clone();
         self.progress.save(&self.progress_path)
     }
 
     /// Shows the block at `position`, asks, and acts.
-    async fn block(&mut self, position: usize) -> Result<Flow, String> {
+    async fn block(&mut self, position: usize) -> Result<Flow, ProgressError> {
         let index = self.selection.window[position];
         self.show_block(index);
         let step = self.step(position);
@@ -300,10 +295,10 @@ impl<'a> TraineeSession<'a> {
     }
 
     /// Enter: runbook runs the block; on failure the trainee retries, skips or quits.
-    async fn run_block(&mut self, position: usize) -> Result<Flow, String> {
+    async fn run_block(&mut self, position: usize) -> Result<Flow, ProgressError> {
         let index = self.selection.window[position];
         loop {
-            let result = self.execute(self.plan, index).await;
+            let result = self.execute(&self.plan.steps[index], index).await;
             if result.outcome == Outcome::Interrupted || self.lab.cancel.requested().is_some() {
                 return Ok(Flow::Stop(self.interrupted()));
             }
@@ -318,24 +313,40 @@ impl<'a> TraineeSession<'a> {
                     .record(&self.plan.steps[index].qualified_id, status);
                 return Ok(Flow::Goto(position + 1));
             }
-            let offers = [
-                Offer::key('r', Action::Retry, "retry"),
-                Offer::key('s', Action::Skip, "skip"),
-                Offer::key('q', Action::Quit, "quit"),
-            ];
-            match self.screen.ask(&offers, &self.lab.cancel).await {
-                Answer::Chose(Action::Retry) => {}
-                Answer::Chose(Action::Skip) => {
-                    self.progress
-                        .record(&self.plan.steps[index].qualified_id, BlockStatus::Skipped);
-                    return Ok(Flow::Goto(position + 1));
+            let id = &self.plan.steps[index].qualified_id;
+            let failed = Some(BlockStatus::Failed);
+            if let Some(flow) = self.after_failure("retry", id, position, failed).await {
+                return Ok(flow);
+            }
+        }
+    }
+
+    /// After a failure: `r` (`retry_label`) tries again (`None`), `s` skips the block `id` at
+    /// `position`, `q` quits, recording the block as `quit_status` if given.
+    async fn after_failure(
+        &mut self,
+        retry_label: &'static str,
+        id: &str,
+        position: usize,
+        quit_status: Option<BlockStatus>,
+    ) -> Option<Flow> {
+        let offers = [
+            Offer::key('r', Action::Retry, retry_label),
+            Offer::key('s', Action::Skip, "skip"),
+            Offer::key('q', Action::Quit, "quit"),
+        ];
+        match self.screen.ask(&offers, &self.lab.cancel).await {
+            Answer::Chose(Action::Retry) => None,
+            Answer::Chose(Action::Skip) => {
+                self.progress.record(id, BlockStatus::Skipped);
+                Some(Flow::Goto(position + 1))
+            }
+            Answer::Interrupted => Some(Flow::Stop(self.interrupted())),
+            _ => {
+                if let Some(status) = quit_status {
+                    self.progress.record(id, status);
                 }
-                Answer::Interrupted => return Ok(Flow::Stop(self.interrupted())),
-                _ => {
-                    self.progress
-                        .record(&self.plan.steps[index].qualified_id, BlockStatus::Failed);
-                    return Ok(Flow::Stop(Ending::Quit));
-                }
+                Some(Flow::Stop(Ending::Quit))
             }
         }
     }
@@ -344,27 +355,22 @@ impl<'a> TraineeSession<'a> {
     /// left. A `file=` block: the file on the host must hold the block's content. A `check`
     /// block: it is read-only, so it is simply run. A command: the `check` blocks right after
     /// it are run; without any, nothing can be checked and the block is marked so.
-    async fn typed(&mut self, position: usize) -> Result<Flow, String> {
+    async fn typed(&mut self, position: usize) -> Result<Flow, ProgressError> {
         let index = self.selection.window[position];
         let plan: &'a Plan = self.plan;
         let step = &plan.steps[index];
-        let probe_plan;
-        let (probe, probes): (&Plan, Vec<usize>) = if matches!(step.action, Work::WriteFile { .. })
-        {
-            probe_plan = file_probe(self.plan, index);
+        let probe = if matches!(step.action, Work::WriteFile { .. }) {
             self.screen.line(
                 Style::new().dim().apply_to(
                     "runbook reads the file back and compares it with the block's content.",
                 ),
             );
-            (&probe_plan, vec![0])
+            Probe::ReadBack(read_back(step))
         } else if step.check {
-            (self.plan, vec![index])
+            Probe::Checks(vec![index])
         } else {
-            let checks: Vec<usize> = (index + 1..self.plan.steps.len())
-                .take_while(|&i| {
-                    self.plan.steps[i].check && self.plan.steps[i].chapter == step.chapter
-                })
+            let checks: Vec<usize> = (index + 1..plan.steps.len())
+                .take_while(|&i| plan.steps[i].check && plan.steps[i].chapter == step.chapter)
                 .collect();
             if checks.is_empty() {
                 self.screen.line(Style::new().yellow().apply_to(
@@ -376,18 +382,22 @@ impl<'a> TraineeSession<'a> {
             }
             let names: Vec<&str> = checks
                 .iter()
-                .map(|&i| self.plan.steps[i].qualified_id.as_str())
+                .map(|&i| plan.steps[i].qualified_id.as_str())
                 .collect();
             self.screen.line(Style::new().dim().apply_to(format!(
                 "runbook checks the state your command should have left: {}",
                 names.join(", ")
             )));
-            (self.plan, checks)
+            Probe::Checks(checks)
         };
         loop {
             let mut all_passed = true;
-            for &probe_index in &probes {
-                let result = self.execute(probe, probe_index).await;
+            let probes: Vec<(&Step, usize)> = match &probe {
+                Probe::ReadBack(read) => vec![(read, index)],
+                Probe::Checks(checks) => checks.iter().map(|&i| (&plan.steps[i], i)).collect(),
+            };
+            for (probe_step, probe_index) in probes {
+                let result = self.execute(probe_step, probe_index).await;
                 if result.outcome == Outcome::Interrupted || self.lab.cancel.requested().is_some() {
                     return Ok(Flow::Stop(self.interrupted()));
                 }
@@ -398,13 +408,12 @@ impl<'a> TraineeSession<'a> {
                 }
             }
             if all_passed {
-                let id = self.plan.steps[index].qualified_id.clone();
-                self.progress.record(&id, BlockStatus::Typed);
+                self.progress.record(&step.qualified_id, BlockStatus::Typed);
                 let mut next = position + 1;
-                if std::ptr::eq(probe, self.plan) {
-                    for &check in &probes {
+                if let Probe::Checks(checks) = &probe {
+                    for &check in checks {
                         if check != index {
-                            let id = self.plan.steps[check].qualified_id.clone();
+                            let id = plan.steps[check].qualified_id.clone();
                             self.progress.record(&id, BlockStatus::Passed);
                         }
                         // The checks already ran: move past them.
@@ -415,48 +424,20 @@ impl<'a> TraineeSession<'a> {
                 }
                 return Ok(Flow::Goto(next));
             }
-            let offers = [
-                Offer::key('r', Action::Retry, "check again"),
-                Offer::key('s', Action::Skip, "skip"),
-                Offer::key('q', Action::Quit, "quit"),
-            ];
-            match self.screen.ask(&offers, &self.lab.cancel).await {
-                Answer::Chose(Action::Retry) => {}
-                Answer::Chose(Action::Skip) => {
-                    let id = self.plan.steps[index].qualified_id.clone();
-                    self.progress.record(&id, BlockStatus::Skipped);
-                    return Ok(Flow::Goto(position + 1));
-                }
-                Answer::Interrupted => return Ok(Flow::Stop(self.interrupted())),
-                _ => return Ok(Flow::Stop(Ending::Quit)),
+            let id = &step.qualified_id;
+            if let Some(flow) = self.after_failure("check again", id, position, None).await {
+                return Ok(flow);
             }
         }
     }
 
-    /// Runs step `index` of `plan` (the workshop's, or a probe built from it) with the values
-    /// captured so far; keeps what it captures.
-    async fn execute(&mut self, plan: &Plan, index: usize) -> StepResult {
+    /// Runs `step` (the plan's step `index`, or the read-back probe made from it) with the
+    /// values captured so far; keeps what it captures.
+    async fn execute(&mut self, step: &Step, index: usize) -> StepResult {
         let mut live = Live {
             screen: &self.screen,
         };
-        if std::ptr::eq(plan, self.plan) {
-            return self.executor.run_step(index, &mut live).await;
-        }
-        let options = RunOptions {
-            keep_going: true,
-            strict: false,
-            bless: false,
-            jobs: 8,
-        };
-        let mut probe = Executor::new(
-            plan,
-            self.lab.sessions.clone(),
-            options,
-            self.lab.redactor.clone(),
-            self.lab.cancel.clone(),
-        );
-        probe.restore_captures(self.executor.captures().clone());
-        probe.run_step(index, &mut live).await
+        self.executor.run_step(step, index, &mut live).await
     }
 
     /// The header of a block: where the trainee is, the prose before it, what will run where.
@@ -565,7 +546,9 @@ impl<'a> TraineeSession<'a> {
                 let vars = self.plan.vars_for(None, self.executor.captures());
                 template::render(spec, &vars)
                     .ok()
-                    .and_then(|rendered| self.plan.inventory.resolve(rendered.trim()).ok())
+                    .and_then(|rendered| {
+                        crate::plan::hosts::resolve(&self.plan.inventory, rendered.trim()).ok()
+                    })
                     .unwrap_or_default()
             }
         }
@@ -585,7 +568,7 @@ impl<'a> TraineeSession<'a> {
         let user = step.user.clone().or_else(|| {
             hosts
                 .first()
-                .and_then(|host| self.lab.sessions.default_user(host).ok())
+                .and_then(|host| self.lab.sessions.default_user(host))
         });
         match user {
             Some(user) if !user.is_empty() => format!("{where_} as {user}"),
@@ -606,7 +589,7 @@ impl<'a> TraineeSession<'a> {
                 None => groups.push((vec![&host.host], output)),
             }
         }
-        if result.kind == "command" {
+        if result.kind == StepKind::Command {
             for (hosts, output) in &groups {
                 if output.is_empty() {
                     continue;
@@ -623,11 +606,11 @@ impl<'a> TraineeSession<'a> {
             }
         }
         let all_hosts: Vec<&str> = result.hosts.iter().map(|h| h.host.as_str()).collect();
-        let took = crate::report::html::duration(result.duration_ms);
+        let took = crate::report::duration(result.duration_ms);
         match result.outcome {
             Outcome::Passed | Outcome::Blessed => {
-                let what = match (result.kind.as_str(), check) {
-                    ("file", _) => {
+                let what = match (result.kind, check) {
+                    (StepKind::File, _) => {
                         format!("wrote {}", result.path.as_deref().unwrap_or("the file"))
                     }
                     (_, true) => "check passed".to_string(),
@@ -648,69 +631,17 @@ impl<'a> TraineeSession<'a> {
                 ))
             )),
             _ => {
-                if result.hosts.is_empty() {
-                    self.show_failure_line(result.outcome, None, result.message.as_deref());
-                }
-                for host in &result.hosts {
-                    if !host.outcome.is_failure(false) {
-                        continue;
-                    }
-                    self.show_host_failure(host);
+                let layout = Layout {
+                    indent: "",
+                    // The output is shown above.
+                    output_tail: None,
+                    strict: false,
+                    every_host: false,
+                };
+                for line in failure::step_lines(result, layout) {
+                    screen.line(line);
                 }
             }
-        }
-    }
-
-    fn show_failure_line(&self, outcome: Outcome, host: Option<&str>, message: Option<&str>) {
-        let on = host.map_or(String::new(), |h| format!(" on {h}"));
-        self.screen.line(format!(
-            "{}{}",
-            Style::new()
-                .red()
-                .bold()
-                .apply_to(format!("✘ {}{on}", outcome.label())),
-            message.map_or(String::new(), |m| format!(": {m}"))
-        ));
-    }
-
-    fn show_host_failure(&self, host: &HostResult) {
-        let attempt = host.last_attempt();
-        self.show_failure_line(
-            host.outcome,
-            Some(&host.host),
-            attempt.and_then(|a| a.message.as_deref()),
-        );
-        let dim = Style::new().dim();
-        if let Some(expected) = &host.expected {
-            self.screen
-                .line(dim.apply_to(format!("  expected: {expected}")));
-        }
-        let hint = match (host.outcome, attempt.and_then(|a| a.diff.as_ref())) {
-            (_, Some(diff)) => {
-                self.screen
-                    .line(dim.apply_to("  diff (- expected, + real output):"));
-                for line in screen::diff_lines(diff, "  ") {
-                    self.screen.line(line);
-                }
-                hint::describe(diff)
-            }
-            (Outcome::Exit, None) => {
-                Some("the command failed: its last output lines above say why".to_string())
-            }
-            (Outcome::Timeout, None) => Some(
-                "the command did not finish in time: is a service it waits for up?".to_string(),
-            ),
-            (Outcome::Unreachable, None) => Some(format!(
-                "runbook could not open a shell on {}: is the host up and reachable?",
-                host.host
-            )),
-            _ => None,
-        };
-        if let Some(hint) = hint {
-            self.screen.line(format!(
-                "  {} {hint}",
-                Style::new().cyan().bold().apply_to("hint:")
-            ));
         }
     }
 }
@@ -745,14 +676,13 @@ impl Reporter for Live<'_> {
     }
 }
 
-/// A plan of one read-only step that prints the file a `file=` block writes (`cat`), with
-/// the block's content as its expected output, literally.
-fn file_probe(plan: &Plan, index: usize) -> Plan {
-    let step = &plan.steps[index];
+/// A read-only step that prints the file a `file=` block writes (`cat`), with the block's
+/// content as its expected output, literally.
+fn read_back(step: &Step) -> Step {
     let mut probe = step.clone();
     if let Work::WriteFile { path, content, .. } = &step.action {
         probe.action = Work::Run {
-            script: format!("cat -- {}\n", crate::target::protocol::shell_quote(path)),
+            script: format!("cat -- {}\n", crate::session::protocol::shell_quote(path)),
         };
         let lines = content
             .lines()
@@ -784,7 +714,14 @@ fn file_probe(plan: &Plan, index: usize) -> Plan {
         probe.retry = None;
         probe.check = true;
     }
-    let mut probe_plan = plan.clone();
-    probe_plan.steps = vec![probe];
-    probe_plan
+    probe
+}
+
+/// What `t` checks after a block the trainee did themselves.
+enum Probe {
+    /// The file a `file=` block writes, read back and compared with the block's content.
+    ReadBack(Step),
+    /// Read-only steps of the plan, by index: the block itself when it is a check, or the
+    /// checks that follow it.
+    Checks(Vec<usize>),
 }

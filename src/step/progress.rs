@@ -12,7 +12,7 @@ use crate::template::Vars;
 /// What the trainee did with a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum BlockStatus {
+pub(crate) enum BlockStatus {
     /// runbook ran it and the output matched.
     Passed,
     /// runbook ran it; the block has no expected output to compare with.
@@ -27,7 +27,7 @@ pub enum BlockStatus {
 }
 
 impl BlockStatus {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             BlockStatus::Passed => "passed",
             BlockStatus::Unverified => "ran (no expected output)",
@@ -40,35 +40,35 @@ impl BlockStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlockRecord {
-    pub status: BlockStatus,
+pub(crate) struct BlockRecord {
+    pub(crate) status: BlockStatus,
     /// When (RFC 3339, UTC).
-    pub at: String,
+    pub(crate) at: String,
 }
 
 /// The content of `progress.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// The workshop folder this progress belongs to (absolute).
-    pub workshop: String,
+    pub(crate) workshop: String,
     /// The block to show next (`chapter/id`); `None` once the end was reached.
-    pub next: Option<String>,
-    pub updated_at: String,
+    pub(crate) next: Option<String>,
+    pub(crate) updated_at: String,
     /// Per block (`chapter/id`), what became of it.
-    pub blocks: BTreeMap<String, BlockRecord>,
+    pub(crate) blocks: BTreeMap<String, BlockRecord>,
     /// Values captured by passed blocks, for the `{{ }}` of later ones.
-    pub captures: Vars,
+    pub(crate) captures: Vars,
 }
 
 impl Progress {
-    pub fn new(workshop: &Path) -> Self {
+    pub(crate) fn new(workshop: &Path) -> Self {
         Progress {
             workshop: workshop.display().to_string(),
             ..Progress::default()
         }
     }
 
-    pub fn record(&mut self, qualified_id: &str, status: BlockStatus) {
+    pub(crate) fn record(&mut self, qualified_id: &str, status: BlockStatus) {
         self.blocks.insert(
             qualified_id.to_string(),
             BlockRecord {
@@ -80,20 +80,27 @@ impl Progress {
 
     /// Reads the progress of `workshop` from `path`. A missing file is a fresh start; a file
     /// about another workshop too (with the reason, to tell the trainee).
-    pub fn load(path: &Path, workshop: &Path) -> Result<(Progress, Option<String>), String> {
+    pub(crate) fn load(
+        path: &Path,
+        workshop: &Path,
+    ) -> Result<(Progress, Option<String>), ProgressError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok((Progress::new(workshop), None));
             }
-            Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+            Err(source) => {
+                return Err(ProgressError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
         };
-        let progress: Progress = serde_json::from_str(&text).map_err(|error| {
-            format!(
-                "{} is not runbook's progress file ({error}); delete it or use --restart",
-                path.display()
-            )
-        })?;
+        let progress: Progress =
+            serde_json::from_str(&text).map_err(|source| ProgressError::NotProgress {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if progress.workshop != workshop.display().to_string() {
             let note = format!(
                 "{} was about the workshop {}; starting afresh for {}",
@@ -106,17 +113,43 @@ impl Progress {
         Ok((progress, None))
     }
 
-    pub fn save(&mut self, path: &Path) -> Result<(), String> {
+    pub(crate) fn save(&mut self, path: &Path) -> Result<(), ProgressError> {
         self.updated_at = now_rfc3339();
-        let mut json = serde_json::to_vec_pretty(self).map_err(|error| error.to_string())?;
+        let saving = |source| ProgressError::Save {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| saving(e.into()))?;
         json.push(b'\n');
-        crate::report::write_atomically(path, &json)
-            .map_err(|error| format!("cannot save the progress in {}: {error}", path.display()))
+        crate::report::write_atomically(path, &json).map_err(saving)
     }
 }
 
+/// Why the trainee's progress cannot be read or kept.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProgressError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is not runbook's progress file ({source}); delete it or use --restart",
+        path.display()
+    )]
+    NotProgress {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("cannot save the progress in {}: {source}", path.display())]
+    Save {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// `.runbook/progress.json` beside the workshop folder (the folder holding it).
-pub fn default_path(workshop: &Path) -> PathBuf {
+pub(crate) fn default_path(workshop: &Path) -> PathBuf {
     workshop
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
@@ -124,11 +157,7 @@ pub fn default_path(workshop: &Path) -> PathBuf {
         .join("progress.json")
 }
 
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+use crate::report::model::now_rfc3339;
 
 #[cfg(test)]
 mod tests {
@@ -170,7 +199,9 @@ mod tests {
         let folder = tempfile::tempdir().expect("tempdir");
         let path = folder.path().join("progress.json");
         std::fs::write(&path, "{ not json").expect("write");
-        let error = Progress::load(&path, Path::new("/w")).expect_err("damaged");
+        let error = Progress::load(&path, Path::new("/w"))
+            .expect_err("damaged")
+            .to_string();
         assert!(error.contains("progress.json") && error.contains("--restart"));
     }
 }

@@ -8,12 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use console::{Key, Style, Term};
 
-use crate::expect::diff::{Diff, DiffTag};
-use crate::target::Cancel;
+use crate::session::Cancel;
 
 /// What the trainee asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Run,
     Skip,
     Typed,
@@ -23,15 +22,15 @@ pub enum Action {
 
 /// A key and what it does, as offered at a prompt.
 #[derive(Debug, Clone, Copy)]
-pub struct Offer {
+pub(crate) struct Offer {
     /// `None`: the Enter key.
-    pub key: Option<char>,
-    pub action: Action,
-    pub label: &'static str,
+    pub(crate) key: Option<char>,
+    pub(crate) action: Action,
+    pub(crate) label: &'static str,
 }
 
 impl Offer {
-    pub const fn enter(action: Action, label: &'static str) -> Self {
+    pub(crate) const fn enter(action: Action, label: &'static str) -> Self {
         Offer {
             key: None,
             action,
@@ -39,7 +38,7 @@ impl Offer {
         }
     }
 
-    pub const fn key(key: char, action: Action, label: &'static str) -> Self {
+    pub(crate) const fn key(key: char, action: Action, label: &'static str) -> Self {
         Offer {
             key: Some(key),
             action,
@@ -50,7 +49,7 @@ impl Offer {
 
 /// How the trainee's answer was read, or why there is none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     Chose(Action),
     /// stdin ended (a script ran out of answers).
     EndOfInput,
@@ -60,7 +59,7 @@ pub enum Answer {
 
 /// The trainee's terminal.
 #[derive(Debug)]
-pub struct Screen {
+pub(crate) struct Screen {
     term: Term,
     /// stdin is a terminal: read single keys; otherwise read lines.
     keys: bool,
@@ -75,7 +74,7 @@ impl Default for Screen {
 }
 
 impl Screen {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let keys = std::io::stdin().is_terminal();
         let lines = (!keys).then(|| {
             let (sender, receiver) = std::sync::mpsc::channel();
@@ -98,21 +97,16 @@ impl Screen {
         }
     }
 
-    /// Whether answers are single key presses (stdin is a terminal).
-    pub fn reads_keys(&self) -> bool {
-        self.keys
-    }
-
-    pub fn line(&self, text: impl std::fmt::Display) {
+    pub(crate) fn line(&self, text: impl std::fmt::Display) {
         let _ = self.term.write_line(&text.to_string());
     }
 
-    pub fn blank(&self) {
+    pub(crate) fn blank(&self) {
         let _ = self.term.write_line("");
     }
 
     /// Shows the offers and waits for one of them.
-    pub async fn ask(&self, offers: &[Offer], cancel: &Cancel) -> Answer {
+    pub(crate) async fn ask(&self, offers: &[Offer], cancel: &Cancel) -> Answer {
         let key_style = Style::new().bold().cyan();
         let shown: Vec<String> = offers
             .iter()
@@ -188,40 +182,4 @@ impl Screen {
         self.line(Style::new().dim().apply_to(format!("→ {label}")));
         Answer::Chose(action)
     }
-}
-
-/// A diff as coloured lines: gutter with the expected output's line numbers, `-` expected in
-/// red, `+` real output in green, changed words underlined.
-pub fn diff_lines(diff: &Diff, indent: &str) -> Vec<String> {
-    let mut lines = Vec::new();
-    for hunk in &diff.hunks {
-        lines.push(format!(
-            "{indent}{}",
-            Style::new().cyan().apply_to(&hunk.header)
-        ));
-        for line in &hunk.lines {
-            let (sign, style) = match line.tag {
-                DiffTag::Equal => (" ", Style::new().dim()),
-                DiffTag::Delete => ("-", Style::new().red()),
-                DiffTag::Insert => ("+", Style::new().green()),
-            };
-            let emphasis = style.clone().underlined().bold();
-            let mut text = String::new();
-            for segment in &line.segments {
-                let styled = if segment.emphasized && line.tag != DiffTag::Equal {
-                    emphasis.apply_to(&segment.text)
-                } else {
-                    style.apply_to(&segment.text)
-                };
-                text.push_str(&styled.to_string());
-            }
-            let gutter = line.expected_line.map_or(String::new(), |n| n.to_string());
-            lines.push(format!(
-                "{indent}{} {} {text}",
-                Style::new().dim().apply_to(format!("{gutter:>4}")),
-                style.apply_to(sign)
-            ));
-        }
-    }
-    lines
 }

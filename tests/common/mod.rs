@@ -1,14 +1,17 @@
 //! A scratch workshop in a temporary folder and the real `runbook` binary to run on it.
 
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 pub mod chromium;
+pub mod contract;
 pub mod docker;
 pub mod lxc;
 pub mod sshd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use runbook::report::model::{AttemptResult, RunReport, StepResult};
 
 pub struct Lab {
     pub dir: tempfile::TempDir,
@@ -136,22 +139,41 @@ impl Lab {
         Run::from(output)
     }
 
-    pub fn report(&self) -> serde_json::Value {
-        serde_json::from_str(&self.read("report/run.json")).expect("run.json is JSON")
+    /// `report/run.json`, read through runbook's own report model.
+    pub fn report(&self) -> RunReport {
+        self.report_in("report")
+    }
+
+    /// The `run.json` in `folder` (relative to the lab).
+    pub fn report_in(&self, folder: &str) -> RunReport {
+        let path = format!("{folder}/run.json");
+        serde_json::from_str(&self.read(&path))
+            .unwrap_or_else(|error| panic!("{path} is not a run report: {error}"))
     }
 
     /// The report entry of a step, by its qualified id.
-    pub fn step(&self, qualified_id: &str) -> serde_json::Value {
-        let report = self.report();
-        for chapter in report["chapters"].as_array().expect("chapters") {
-            for step in chapter["steps"].as_array().expect("steps") {
-                if step["qualified_id"] == qualified_id {
-                    return step.clone();
-                }
-            }
-        }
-        panic!("no step {qualified_id} in the report");
+    pub fn step(&self, qualified_id: &str) -> StepResult {
+        self.report()
+            .chapters
+            .into_iter()
+            .flat_map(|chapter| chapter.steps)
+            .find(|step| step.qualified_id == qualified_id)
+            .unwrap_or_else(|| panic!("no step {qualified_id} in the report"))
     }
+
+    /// The first attempt of a step on its first host.
+    pub fn attempt(&self, qualified_id: &str) -> AttemptResult {
+        first_attempt(&self.step(qualified_id))
+    }
+}
+
+/// The first attempt of `step` on its first host.
+pub fn first_attempt(step: &StepResult) -> AttemptResult {
+    step.hosts
+        .first()
+        .and_then(|host| host.attempts.first())
+        .cloned()
+        .unwrap_or_else(|| panic!("{} has no attempt: {step:?}", step.qualified_id))
 }
 
 /// Two chapters: the first uses `host` as its login user; the second waits two seconds on this

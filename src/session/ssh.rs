@@ -19,28 +19,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
-use super::SessionSettings;
 use super::protocol::shell_quote;
+use super::{HostKeyRefusal, SessionError, SessionSettings};
 use crate::inventory::{Host, HostKeyChecking};
-
-/// How every message about a refused host key begins. A refused key stops the run and is
-/// never retried; [`is_host_key_refusal`] is how the executor recognises one.
-pub const HOST_KEY_REFUSAL: &str = "the host key of ";
-
-/// Whether `message` (an unreachable host's reason) is a refused host key.
-pub fn is_host_key_refusal(message: &str) -> bool {
-    message.contains(HOST_KEY_REFUSAL)
-}
-
-/// Seconds between keep-alive probes of the master; after three unanswered probes ssh drops
-/// the connection, so a frozen or unplugged host is noticed within about 15 s.
-const SERVER_ALIVE_INTERVAL: u32 = 5;
 
 /// Where a channel's ssh client would connect if the master were gone: a loopback port that
 /// refuses at once (see the module comment).
@@ -68,34 +55,32 @@ impl Master {
 }
 
 #[derive(Debug)]
-pub struct SshTransport {
+pub(crate) struct SshTransport {
     host: Host,
-    connect_timeout: Duration,
-    control_dir: PathBuf,
+    settings: Arc<SessionSettings>,
     master: Mutex<Option<Master>>,
     /// Whether the host has answered once in this run (see `Sessions::prewarm`).
     reached: AtomicBool,
 }
 
 impl SshTransport {
-    pub fn new(host: Host, settings: &SessionSettings) -> Self {
+    pub(crate) fn new(host: Host, settings: Arc<SessionSettings>) -> Self {
         SshTransport {
             host,
-            connect_timeout: settings.connect_timeout,
-            control_dir: settings.control_dir.clone(),
+            settings,
             master: Mutex::new(None),
             reached: AtomicBool::new(false),
         }
     }
 
-    pub fn login_user(&self) -> String {
+    pub(crate) fn login_user(&self) -> String {
         self.host
             .user
             .clone()
             .unwrap_or_else(crate::sys::current_user)
     }
 
-    pub fn has_answered(&self) -> bool {
+    pub(crate) fn has_answered(&self) -> bool {
         self.reached.load(Ordering::Relaxed)
     }
 
@@ -113,21 +98,22 @@ impl SshTransport {
 
     /// The folder of control sockets: private to runbook's user, since whoever can open a
     /// control socket gets a shell on the host. Leftovers of runs that died are removed.
-    fn prepare_control_dir(&self) -> Result<(), String> {
+    fn prepare_control_dir(&self) -> Result<(), SessionError> {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let dir = &self.control_dir;
+        let dir = &self.settings.control_dir;
+        let local = SessionError::Local;
         std::fs::create_dir_all(dir)
-            .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
+            .map_err(|error| local(format!("cannot create {}: {error}", dir.display())))?;
         let metadata = std::fs::metadata(dir)
-            .map_err(|error| format!("cannot read {}: {error}", dir.display()))?;
+            .map_err(|error| local(format!("cannot read {}: {error}", dir.display())))?;
         if metadata.uid() != crate::sys::current_uid() {
-            return Err(format!(
+            return Err(local(format!(
                 "{} belongs to another user; SSH control sockets must be private",
                 dir.display()
-            ));
+            )));
         }
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|error| format!("cannot make {} private: {error}", dir.display()))?;
+            .map_err(|error| local(format!("cannot make {} private: {error}", dir.display())))?;
         if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -146,19 +132,22 @@ impl SshTransport {
     }
 
     /// Starts the master and waits until it is authenticated (its control socket appears).
-    async fn connect(&self) -> Result<Master, String> {
+    async fn connect(&self) -> Result<Master, SessionError> {
         self.prepare_control_dir()?;
+        let settings = &self.settings;
         let dir = tempfile::Builder::new()
             .prefix(&format!("rb-{}-", std::process::id()))
-            .tempdir_in(&self.control_dir)
-            .map_err(|error| format!("cannot create a control socket folder: {error}"))?;
+            .tempdir_in(&settings.control_dir)
+            .map_err(|error| {
+                SessionError::Local(format!("cannot create a control socket folder: {error}"))
+            })?;
         let socket = dir.path().join("s");
         let log = dir.path().join("log");
         let checking = match self.host.host_key_checking {
             HostKeyChecking::AcceptNew => "accept-new",
             HostKeyChecking::Strict => "yes",
         };
-        let connect_seconds = self.connect_timeout.as_secs().max(1);
+        let connect_seconds = settings.connect_timeout.as_secs().max(1);
         let mut command = Command::new("ssh");
         command
             .arg("-M")
@@ -173,9 +162,12 @@ impl SshTransport {
             .args(["-o", &format!("ConnectTimeout={connect_seconds}")])
             .args([
                 "-o",
-                &format!("ServerAliveInterval={SERVER_ALIVE_INTERVAL}"),
+                &format!("ServerAliveInterval={}", settings.ssh_alive_interval),
             ])
-            .args(["-o", "ServerAliveCountMax=3"])
+            .args([
+                "-o",
+                &format!("ServerAliveCountMax={}", settings.ssh_alive_count),
+            ])
             .args(["-o", "ClearAllForwardings=yes"])
             .args(["-p", &self.port().to_string()])
             .args(["-l", &self.login_user()]);
@@ -196,13 +188,12 @@ impl SshTransport {
             .stderr(Stdio::null())
             .kill_on_drop(true);
         crate::sys::detach_session_tied_to_runbook(&mut command);
-        let process = command
-            .spawn()
-            .map_err(|error| format!("cannot start `ssh`: {error}"))?;
+        let process = command.spawn().map_err(spawning_ssh)?;
         let mut master = Master { process, dir };
         // ssh's ConnectTimeout covers the TCP connection and the banner; the rest of the
         // handshake (a host that answers TCP but is frozen) is bounded here.
-        let deadline = tokio::time::Instant::now() + self.connect_timeout + Duration::from_secs(2);
+        let deadline =
+            tokio::time::Instant::now() + settings.connect_timeout + settings.ssh_handshake;
         loop {
             if let Ok(Some(_)) = master.process.try_wait() {
                 let text = std::fs::read_to_string(master.log()).unwrap_or_default();
@@ -214,21 +205,20 @@ impl SshTransport {
             }
             if tokio::time::Instant::now() >= deadline {
                 let _ = master.process.start_kill();
-                return Err(format!(
-                    "cannot connect to {} ({}@{}:{}): no answer within {}s",
-                    self.host.name,
-                    self.login_user(),
-                    self.address(),
-                    self.port(),
-                    self.connect_timeout.as_secs()
-                ));
+                return Err(SessionError::Connect {
+                    host: self.host.name.clone(),
+                    user: self.login_user(),
+                    address: self.address().to_string(),
+                    port: self.port(),
+                    detail: format!("no answer within {}s", settings.connect_timeout.as_secs()),
+                });
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(settings.ssh_socket_poll).await;
         }
     }
 
-    /// Turns what ssh logged into a sentence that names the host and the fix.
-    fn explain(&self, log: &str) -> String {
+    /// Turns what ssh logged into the reason it failed, naming the host and the fix.
+    fn explain(&self, log: &str) -> SessionError {
         let address = self.address();
         let known_entry = if self.port() == 22 {
             address.to_string()
@@ -245,43 +235,50 @@ impl SshTransport {
             .rfind(|line| !line.is_empty() && !line.starts_with('@'))
             .unwrap_or("ssh exited without saying why")
             .to_string();
+        let host = self.host.name.clone();
         if lower.contains("remote host identification has changed")
             || (lower.contains("host key verification failed") && lower.contains("offending"))
         {
-            format!(
-                "{HOST_KEY_REFUSAL}{} ({known_entry}) has changed: it is not the key recorded in known_hosts, so runbook refuses to connect. If the host was rebuilt, forget the old key with `ssh-keygen{file_option} -R {}` and run again; otherwise someone may be intercepting the connection",
-                self.host.name,
-                shell_quote(&known_entry)
-            )
+            HostKeyRefusal::Changed {
+                host,
+                forget: format!("ssh-keygen{file_option} -R {}", shell_quote(&known_entry)),
+                entry: known_entry,
+            }
+            .into()
         } else if lower.contains("host key is known") && lower.contains("strict checking") {
-            format!(
-                "{HOST_KEY_REFUSAL}{} ({known_entry}) is unknown and runbook_host_key_checking is `strict`: add the host's key to known_hosts after checking its fingerprint (`ssh-keyscan -p {} {address}`), or use `accept-new` for a lab's new hosts",
-                self.host.name,
-                self.port()
-            )
+            HostKeyRefusal::Unknown {
+                host,
+                entry: known_entry,
+                port: self.port(),
+                address: address.to_string(),
+            }
+            .into()
         } else if lower.contains("host key verification failed") {
-            format!(
-                "{HOST_KEY_REFUSAL}{} ({known_entry}) could not be verified: {detail}",
-                self.host.name
-            )
+            HostKeyRefusal::Unverified {
+                host,
+                entry: known_entry,
+                detail,
+            }
+            .into()
         } else if lower.contains("permission denied") {
-            format!(
-                "cannot log in to {} as {}: {detail} (set ansible_user and ansible_ssh_private_key_file in the inventory)",
-                self.host.name,
-                self.login_user()
-            )
+            SessionError::Login {
+                host,
+                user: self.login_user(),
+                detail,
+            }
         } else {
-            format!(
-                "cannot connect to {} ({}@{address}:{}): {detail}",
-                self.host.name,
-                self.login_user(),
-                self.port()
-            )
+            SessionError::Connect {
+                host,
+                user: self.login_user(),
+                address: address.to_string(),
+                port: self.port(),
+                detail,
+            }
         }
     }
 
     /// The control socket of a working master, connecting (again) if there is none or it died.
-    async fn master_socket(&self) -> Result<PathBuf, String> {
+    async fn master_socket(&self) -> Result<PathBuf, SessionError> {
         let mut master = self.master.lock().await;
         if let Some(running) = master.as_mut() {
             if running.is_running() {
@@ -309,7 +306,10 @@ impl SshTransport {
     }
 
     /// Starts a shell (as the login user, or through `switch_user`) on a channel.
-    pub async fn open_shell(&self, switch_user: Option<&str>) -> Result<Child, String> {
+    pub(crate) async fn open_shell(
+        &self,
+        switch_user: Option<&str>,
+    ) -> Result<Child, SessionError> {
         let remote = match switch_user {
             Some(switch) => format!("exec sh -c {}", shell_quote(switch)),
             None => "exec bash -l".to_string(),
@@ -321,33 +321,27 @@ impl SshTransport {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         crate::sys::detach_session(&mut command);
-        command
-            .spawn()
-            .map_err(|error| format!("cannot start `ssh`: {error}"))
+        command.spawn().map_err(spawning_ssh)
     }
 
     /// Runs a short script on its own channel, beside the sessions.
-    pub async fn control(&self, script: &str) -> Result<String, String> {
+    pub(crate) async fn control(&self, script: &str) -> Result<String, SessionError> {
         let socket = self.master_socket().await?;
         let mut command = Self::channel(&socket, &format!("sh -c {}", shell_quote(script)));
         command.stdin(Stdio::null());
         crate::sys::detach_session(&mut command);
-        let output = command
-            .output()
-            .await
-            .map_err(|error| format!("cannot start `ssh`: {error}"))?;
+        let output = command.output().await.map_err(spawning_ssh)?;
         if output.status.code() == Some(255) {
-            return Err(format!(
-                "the connection to {} failed: {}",
-                self.host.name,
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
+            return Err(SessionError::ChannelFailed {
+                host: self.host.name.clone(),
+                detail: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     /// Ends the master (and with it every channel still open).
-    pub async fn close(&self) {
+    pub(crate) async fn close(&self) {
         let Some(mut master) = self.master.lock().await.take() else {
             return;
         };
@@ -361,14 +355,21 @@ impl SshTransport {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .kill_on_drop(true);
-            let _ = tokio::time::timeout(Duration::from_secs(2), exit.status()).await;
+            let _ = tokio::time::timeout(self.settings.ssh_master_exit, exit.status()).await;
         }
-        if tokio::time::timeout(Duration::from_secs(2), master.process.wait())
+        if tokio::time::timeout(self.settings.ssh_master_exit, master.process.wait())
             .await
             .is_err()
         {
             let _ = master.process.start_kill();
             let _ = master.process.wait().await;
         }
+    }
+}
+
+fn spawning_ssh(source: std::io::Error) -> SessionError {
+    SessionError::Spawn {
+        program: "ssh".into(),
+        source,
     }
 }

@@ -38,7 +38,7 @@ fn changed(line: &DiffLine) -> String {
 }
 
 /// What differs first, in words.
-pub fn describe(diff: &Diff) -> Option<String> {
+pub(crate) fn describe(diff: &Diff) -> Option<String> {
     let lines: Vec<&DiffLine> = diff.hunks.iter().flat_map(|hunk| &hunk.lines).collect();
     let first = lines.iter().position(|line| line.tag != DiffTag::Equal)?;
     // The run of changes starting there: deleted (expected) lines, then inserted (real) ones.

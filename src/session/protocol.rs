@@ -10,10 +10,10 @@
 
 /// Marks the start and end of a marker; never printed by well-behaved commands, and a marker
 /// also carries a per-session random nonce.
-pub const SEPARATOR: u8 = 0x1e;
+pub(crate) const SEPARATOR: u8 = 0x1e;
 
 /// Text sent once, right after the shell starts.
-pub fn bootstrap(nonce: &str) -> String {
+pub(crate) fn bootstrap(nonce: &str) -> String {
     format!(
         r#"exec 2>&1
 set -m
@@ -36,7 +36,7 @@ unset __rb_stat
 /// past a command that might read stdin itself), so the frame carries nothing but the script:
 /// a quoted word is the cheapest thing to parse, where a heredoc would cost a pipe and a
 /// byte-by-byte `read` on top.
-pub fn frame(script: &str) -> String {
+pub(crate) fn frame(script: &str) -> String {
     let mut text = String::with_capacity(script.len() + 24);
     text.push_str("__rb_s=");
     push_single_quoted(&mut text, script);
@@ -63,14 +63,14 @@ fn push_single_quoted(out: &mut String, text: &str) {
 /// Terminated ...") on its stderr once the next foreground command ends, which would land in
 /// the next block's output. One throw-away command with stderr discarded takes those reports;
 /// then a marker says the shell is ready again.
-pub fn settle(nonce: &str) -> String {
+pub(crate) fn settle(nonce: &str) -> String {
     format!("{{ sh -c :; jobs; }} >/dev/null 2>&1; printf '\\036{nonce} 0\\036'\n")
 }
 
 /// A shell script (POSIX sh, run beside the session) that signals everything the session's
 /// shell started: USR1 to the shell so it abandons the block, then `signal` to every process
 /// group in the shell's session except the groups of the shell and its ancestors.
-pub fn kill_script(shell_pid: u32, session_id: u32, signal: &str) -> String {
+pub(crate) fn kill_script(shell_pid: u32, session_id: u32, signal: &str) -> String {
     format!(
         r#"shell={shell_pid}; sid={session_id}
 kill -USR1 "$shell" 2>/dev/null
@@ -96,7 +96,7 @@ echo "signalled:$groups"
 }
 
 /// A script that ends the whole shell session (the shell included).
-pub fn end_session_script(shell_pid: u32, session_id: u32) -> String {
+pub(crate) fn end_session_script(shell_pid: u32, session_id: u32) -> String {
     format!(
         r#"{kill}kill -KILL "{shell_pid}" 2>/dev/null; true
 "#,
@@ -105,7 +105,7 @@ pub fn end_session_script(shell_pid: u32, session_id: u32) -> String {
 }
 
 /// Quotes `text` for a POSIX shell.
-pub fn shell_quote(text: &str) -> String {
+pub(crate) fn shell_quote(text: &str) -> String {
     if !text.is_empty()
         && text
             .bytes()
@@ -119,7 +119,7 @@ pub fn shell_quote(text: &str) -> String {
 }
 
 /// The script that writes a `file=` block's content on its host.
-pub fn write_file_script(
+pub(crate) fn write_file_script(
     path: &str,
     content: &str,
     mode: Option<u32>,
@@ -146,7 +146,7 @@ pub fn write_file_script(
 
 /// What the scanner found in the shell's output.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Marker {
+pub(crate) enum Marker {
     /// End of a block, with its exit status.
     Done(i32),
     /// The shell is up: its pid, process group and session.
@@ -156,7 +156,7 @@ pub enum Marker {
 /// Accumulates a block's output, keeping at most `cap` bytes (the tail), and finds the marker.
 /// It also notes when each line ended, for the recording of the block (asciicast).
 #[derive(Debug)]
-pub struct OutputBuffer {
+pub(crate) struct OutputBuffer {
     data: Vec<u8>,
     needle: Vec<u8>,
     cap: usize,
@@ -171,18 +171,18 @@ pub struct OutputBuffer {
 
 /// What a block printed, as [`OutputBuffer::finish`] hands it over.
 #[derive(Debug, Clone, Default)]
-pub struct Captured {
+pub(crate) struct Captured {
     /// The last `cap` bytes of the output.
-    pub output: Vec<u8>,
+    pub(crate) output: Vec<u8>,
     /// Earlier bytes were dropped.
-    pub truncated: bool,
-    pub total_bytes: u64,
+    pub(crate) truncated: bool,
+    pub(crate) total_bytes: u64,
     /// When each newline of `output` arrived, in milliseconds from the block's start.
-    pub newline_times: Vec<u32>,
+    pub(crate) newline_times: Vec<u32>,
 }
 
 impl OutputBuffer {
-    pub fn new(nonce: &str, cap: usize) -> Self {
+    pub(crate) fn new(nonce: &str, cap: usize) -> Self {
         let mut needle = vec![SEPARATOR];
         needle.extend_from_slice(nonce.as_bytes());
         needle.push(b' ');
@@ -198,7 +198,7 @@ impl OutputBuffer {
     }
 
     /// Adds bytes; returns the marker if it is now complete, with the bytes after it.
-    pub fn push(&mut self, chunk: &[u8]) -> Option<(Marker, Vec<u8>)> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Option<(Marker, Vec<u8>)> {
         let newlines = chunk.iter().filter(|&&byte| byte == b'\n').count();
         if newlines > 0 {
             let now = u32::try_from(self.started.elapsed().as_millis()).unwrap_or(u32::MAX);
@@ -258,7 +258,7 @@ impl OutputBuffer {
 
     /// The captured output: the last `cap` bytes, whether earlier bytes were dropped, and when
     /// its lines ended.
-    pub fn finish(mut self) -> Captured {
+    pub(crate) fn finish(mut self) -> Captured {
         let total_bytes = self.dropped + self.data.len() as u64;
         if self.data.len() > self.cap {
             self.drop_front(self.data.len() - self.cap);
@@ -275,7 +275,7 @@ impl OutputBuffer {
     }
 
     #[cfg(test)]
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.data.len()
     }
 }
@@ -313,14 +313,14 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Random hex strings for markers and heredoc terminators.
-pub mod rand_nonce {
+pub(crate) mod rand_nonce {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{SystemTime, UNIX_EPOCH};
 
     static COUNTER: AtomicU64 = AtomicU64::new(0);
 
     /// 128 bits from the clock, the process id, a counter and the OS's randomness.
-    pub fn nonce() -> String {
+    pub(crate) fn nonce() -> String {
         let mut seed = [0u8; 16];
         let from_os = std::fs::File::open("/dev/urandom")
             .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut seed));

@@ -1,0 +1,257 @@
+//! The commands wired together: arguments -> plan -> run -> reports -> exit status. Prints
+//! only errors that stop runbook itself; everything about a run goes through the reporters.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use console::Style;
+
+use crate::cli::{
+    CheckArgs, Cli, Command, MdbookAction, MdbookArgs, PlanArgs, StepArgs, VerifyArgs,
+};
+use crate::diagnostic::Diagnostics;
+use crate::{check, diagnostic, execute, exit, lab, list, mdbook, plan, report, step};
+
+/// Why runbook could not do its job.
+#[derive(Debug)]
+enum Failure {
+    /// Problems in the user's files, all of them.
+    Input(Diagnostics),
+    /// runbook itself failed (cannot write the report, no runtime...).
+    Runbook {
+        message: String,
+        causes: Vec<String>,
+    },
+}
+
+/// How long the runtime's last tasks may take once a command is done.
+const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// runbook's `main`: parses the command line, runs the command, says how it went.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            print_failure(&Failure::Runbook {
+                message: "cannot start the async runtime".into(),
+                causes: vec![error.to_string()],
+            });
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Verify(args) => verify(args).await,
+            Command::List(args) => list(&args),
+            Command::Step(args) => step(args).await,
+            Command::Check(args) => check(args).await,
+            Command::Mdbook(args) => mdbook(&args),
+        }
+    });
+    // Sessions end with the run; nothing left to wait for but a task that was ending.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            print_failure(&failure);
+            ExitCode::from(exit::BAD_INPUT)
+        }
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn print_failure(failure: &Failure) {
+    let red = Style::new().red().bold();
+    match failure {
+        Failure::Input(problems) => {
+            for problem in &problems.0 {
+                let text = problem.to_string();
+                let text = text.strip_prefix("error:").unwrap_or(&text);
+                eprint!("{}{text}", red.apply_to("error:"));
+                eprintln!();
+            }
+            let count = problems.0.len();
+            eprintln!(
+                "{} {count} problem{} in the workshop; nothing was run",
+                red.apply_to("error:"),
+                if count == 1 { "" } else { "s" }
+            );
+        }
+        Failure::Runbook { message, causes } => {
+            eprintln!("{} {message}", red.apply_to("error:"));
+            for cause in causes {
+                eprintln!("  Caused by: {cause}");
+            }
+        }
+    }
+}
+
+fn plan_options(args: &PlanArgs, secret_names: &[String], checks_only: bool) -> plan::PlanOptions {
+    plan::PlanOptions {
+        workshop_dir: args.dir.clone(),
+        inventory: args.inventory.clone(),
+        expected_dir: args.expected.clone(),
+        vars: args.vars.iter().cloned().collect(),
+        default_timeout: args.timeout,
+        chapters: args.chapters.clone(),
+        from: args.from.clone(),
+        checks_only,
+        teardown: args.teardown,
+        secret_names: secret_names.to_vec(),
+    }
+}
+
+fn list(args: &PlanArgs) -> Result<u8, Failure> {
+    let plan = plan::build(&plan_options(args, &[], false)).map_err(Failure::Input)?;
+    list::print(&plan);
+    Ok(exit::PASSED)
+}
+
+async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
+    let plan = plan::build(&plan_options(&args.plan, &args.session.secrets, false))
+        .map_err(Failure::Input)?;
+    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, Some(args.max_output))
+        .map_err(Failure::Input)?;
+    let cancel = lab.cancel.clone();
+    let options = execute::RunOptions {
+        keep_going: args.keep_going,
+        strict: args.strict,
+        bless: args.bless,
+        jobs: args.jobs,
+    };
+    let mut executor =
+        execute::Executor::new(&plan, lab.sessions, options, lab.redactor, lab.cancel);
+    let mut terminal = report::terminal::TerminalReporter::new(args.strict, args.verbose);
+    let run = executor.run_all(&mut terminal).await;
+    drop(terminal);
+    let written = report::write_reports(&args.report, &run).map_err(|error| Failure::Runbook {
+        message: format!("cannot write the report into {}", args.report.display()),
+        causes: vec![error.to_string()],
+    })?;
+    report_location(&written);
+    if args.record {
+        let casts = report::write_casts(&args.report, &run).map_err(|error| Failure::Runbook {
+            message: format!("cannot write the recordings into {}", args.report.display()),
+            causes: vec![error.to_string()],
+        })?;
+        recordings_location(&casts);
+    }
+    Ok(exit::status(
+        cancel.requested(),
+        run.status == report::model::RunStatus::Passed,
+    ))
+}
+
+#[allow(clippy::print_stdout)]
+fn report_location(written: &[std::path::PathBuf]) {
+    if let Some(html) = written.iter().find(|path| path.ends_with("index.html")) {
+        println!("report: {}", html.display());
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn recordings_location(folder: &std::path::Path) {
+    println!(
+        "recordings: {}/ (asciicast v2: asciinema play FILE)",
+        folder.display()
+    );
+}
+
+/// `runbook step`: the whole workshop is planned (so progress and captures follow the
+/// workshop's order), and `--chapter`/`--from` choose the part to follow.
+async fn step(args: StepArgs) -> Result<u8, Failure> {
+    let plan::Selected { plan, chosen } =
+        plan::build_whole(&plan_options(&args.plan, &args.session.secrets, false))
+            .map_err(Failure::Input)?;
+    let selection = step::Selection {
+        window: chosen,
+        jumped: args.plan.from.is_some() || !args.plan.chapters.is_empty(),
+        restart: args.restart,
+    };
+    let workshop = args
+        .plan
+        .dir
+        .canonicalize()
+        .unwrap_or_else(|_| args.plan.dir.clone());
+    let progress_path = step::progress::default_path(&workshop);
+    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, None).map_err(Failure::Input)?;
+    match step::run(&plan, selection, &lab, progress_path).await {
+        Ok(step::Ending::Finished | step::Ending::Quit) => Ok(exit::PASSED),
+        Ok(step::Ending::Interrupted(signal)) => Ok(exit::status(Some(signal), true)),
+        Err(error) => Err(Failure::Runbook {
+            message: "cannot keep the trainee's progress".into(),
+            causes: vec![error.to_string()],
+        }),
+    }
+}
+
+/// `runbook check`: only the `check` blocks that end each chapter (they are read-only), each
+/// run once unless `--wait`, then which chapters the lab has reached.
+async fn check(args: CheckArgs) -> Result<u8, Failure> {
+    let mut plan = plan::build(&plan_options(&args.plan, &args.session.secrets, true))
+        .map_err(Failure::Input)?;
+    if !args.wait {
+        for step in &mut plan.steps {
+            step.retry = None;
+        }
+    }
+    if plan.steps.is_empty() {
+        let mut problems = Diagnostics::default();
+        problems.push(
+            diagnostic::Diagnostic::new(&args.plan.dir, 0, "no `check` block ends a chapter").hint(
+                "end a chapter with read-only blocks that prove the state it leaves, marked `check`, e.g. ```bash check on=pg-1",
+            ),
+        );
+        return Err(Failure::Input(problems));
+    }
+    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, None).map_err(Failure::Input)?;
+    let mut executor = execute::Executor::new(
+        &plan,
+        lab.sessions.clone(),
+        execute::RunOptions::each_block_on_its_own(),
+        lab.redactor,
+        lab.cancel.clone(),
+    );
+    let mut reporter = check::CheckReporter::new(&plan, !args.plan.chapters.is_empty());
+    let run = executor.run_all(&mut reporter).await;
+    if let Some(folder) = &args.report {
+        let written = report::write_reports(folder, &run).map_err(|error| Failure::Runbook {
+            message: format!("cannot write the report into {}", folder.display()),
+            causes: vec![error.to_string()],
+        })?;
+        report_location(&written);
+    }
+    Ok(exit::status(
+        lab.cancel.requested(),
+        run.status == report::model::RunStatus::Passed,
+    ))
+}
+
+/// `runbook mdbook`: mdBook's preprocessor protocol.
+fn mdbook(args: &MdbookArgs) -> Result<u8, Failure> {
+    match &args.action {
+        Some(MdbookAction::Supports { renderer }) => Ok(if mdbook::supports(renderer) {
+            exit::PASSED
+        } else {
+            exit::FAILED
+        }),
+        None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => Err(Failure::Runbook {
+            message: "`runbook mdbook` is run by mdBook, which sends the book on stdin".into(),
+            causes: vec![
+                "add `[preprocessor.runbook]` with `command = \"runbook mdbook\"` to book.toml, then run `mdbook build`".into(),
+            ],
+        }),
+        None => match mdbook::preprocess(std::io::stdin().lock(), std::io::stdout().lock()) {
+            Ok(()) => Ok(exit::PASSED),
+            Err(mdbook::Failure::Input(problems)) => Err(Failure::Input(problems)),
+            Err(mdbook::Failure::Protocol(message)) => Err(Failure::Runbook {
+                message: "runbook cannot preprocess this book".into(),
+                causes: vec![message],
+            }),
+        },
+    }
+}

@@ -1,0 +1,546 @@
+//! Chapters + inventory + expected files -> the ordered steps of a run, every one validated
+//! before any host is touched: hosts and groups exist, expected files parse, regexes compile,
+//! and every `{{ variable }}` is defined by the inventory, `--var` or an earlier capture.
+//!
+//! - this module: the plan's types and [`build`], one [`Step`] per runnable block;
+//! - [`hosts`]: `on=` resolved to the inventory's hosts;
+//! - [`vars`]: the `{{ variables }}` each step uses, checked against what defines them;
+//! - [`expected`]: the expected files of each chapter, read and parsed once;
+//! - [`select`]: `--chapter`, `--from` and the checks that end a chapter.
+
+pub(crate) mod expected;
+pub(crate) mod hosts;
+pub(crate) mod select;
+pub(crate) mod vars;
+
+use expected::ExpectedListing;
+pub(crate) use expected::default_expected_dir;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::chapter::attrs::{ExpectedExit, Retry};
+use crate::chapter::{Block, BlockKind, Chapter, Workshop};
+use crate::diagnostic::Diagnostics;
+use crate::expect::actual::View;
+use crate::expect::pattern::Expected;
+use crate::inventory::Inventory;
+use crate::secret::Redactor;
+use crate::template::{self, Vars};
+
+/// What the user asked for on the command line, as far as planning goes.
+#[derive(Debug, Clone)]
+pub(crate) struct PlanOptions {
+    pub(crate) workshop_dir: PathBuf,
+    pub(crate) inventory: Option<PathBuf>,
+    pub(crate) expected_dir: Option<PathBuf>,
+    pub(crate) vars: Vars,
+    pub(crate) default_timeout: Duration,
+    /// Run only these chapters (by key, file name or title).
+    pub(crate) chapters: Vec<String>,
+    /// Start at this block (`id` or `chapter/id`).
+    pub(crate) from: Option<String>,
+    /// Only the `check` blocks that end a chapter (see [`ending_checks`]).
+    pub(crate) checks_only: bool,
+    /// Only the `teardown` blocks (otherwise they are left out).
+    pub(crate) teardown: bool,
+    /// `--secret` names, added to the inventory's `runbook_secrets`: their values are hidden
+    /// in the problems `build` reports, as they are in a run's output.
+    pub(crate) secret_names: Vec<String>,
+}
+
+impl PlanOptions {
+    /// The whole workshop in `workshop_dir`, with the inventory and the expected files where
+    /// they are by default, `--timeout`'s default, no `--var` and no secret.
+    pub(crate) fn for_workshop(workshop_dir: &Path) -> Self {
+        PlanOptions {
+            workshop_dir: workshop_dir.to_path_buf(),
+            inventory: None,
+            expected_dir: None,
+            vars: Vars::new(),
+            default_timeout: Duration::from_secs(60),
+            chapters: Vec::new(),
+            from: None,
+            checks_only: false,
+            teardown: false,
+            secret_names: Vec::new(),
+        }
+    }
+}
+
+/// What a step does on each of its hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Action {
+    Run {
+        script: String,
+    },
+    WriteFile {
+        path: String,
+        content: String,
+        mode: Option<u32>,
+        owner: Option<String>,
+    },
+}
+
+/// Where a step runs: known now, or decided by a captured value at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HostSpec {
+    Hosts(Vec<String>),
+    Template(String),
+}
+
+/// The expected outputs of a step: one for all hosts, and/or one per host.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Expectations {
+    pub(crate) shared: Option<Expected>,
+    pub(crate) per_host: BTreeMap<String, Expected>,
+}
+
+impl Expectations {
+    pub(crate) fn for_host(&self, host: &str) -> Option<&Expected> {
+        self.per_host.get(host).or(self.shared.as_ref())
+    }
+}
+
+/// One block to run, resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct Step {
+    pub(crate) chapter: usize,
+    pub(crate) block: usize,
+    /// `<chapter-key>/<id>`, unique in the workshop.
+    pub(crate) qualified_id: String,
+    pub(crate) id: String,
+    pub(crate) file: PathBuf,
+    pub(crate) line: usize,
+    pub(crate) hosts: HostSpec,
+    pub(crate) user: Option<String>,
+    pub(crate) action: Action,
+    /// Render `{{ }}` in the script or content (not when `verbatim`).
+    pub(crate) templated: bool,
+    /// How the output is prepared before matching (`raw`: as printed).
+    pub(crate) view: View,
+    pub(crate) timeout: Duration,
+    pub(crate) retry: Option<Retry>,
+    pub(crate) exit: ExpectedExit,
+    pub(crate) check: bool,
+    /// A block that removes the lab: only a `--teardown` run has it.
+    pub(crate) teardown: bool,
+    pub(crate) expectations: Expectations,
+    /// Folder of this chapter's expected files.
+    pub(crate) expected_folder: PathBuf,
+}
+
+impl Step {
+    /// The file `--bless` writes for `host` (`None`: the shared `<id>.out`).
+    pub(crate) fn expected_path(&self, host: Option<&str>) -> PathBuf {
+        match host {
+            Some(host) => self.expected_folder.join(format!("{}.{host}.out", self.id)),
+            None => self.expected_folder.join(format!("{}.out", self.id)),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) workshop: Workshop,
+    pub(crate) inventory: Inventory,
+    /// The steps this run executes, in order.
+    pub(crate) steps: Vec<Step>,
+    /// `--var` values, which win over everything else.
+    pub(crate) overrides: Vars,
+}
+
+impl Plan {
+    pub(crate) fn chapter_of(&self, step: &Step) -> &Chapter {
+        &self.workshop.chapters[step.chapter]
+    }
+
+    pub(crate) fn block_of(&self, step: &Step) -> &Block {
+        &self.workshop.chapters[step.chapter].blocks[step.block]
+    }
+
+    /// Variables for a block on `host`: inventory (all, groups, host), then captures, then
+    /// `--var`.
+    pub(crate) fn vars_for(&self, host: Option<&str>, captures: &Vars) -> Vars {
+        let mut vars = self.inventory.vars.clone();
+        if let Some(found) = host.and_then(|name| self.inventory.host(name)) {
+            vars.extend(found.vars.clone());
+        }
+        vars.extend(captures.clone());
+        vars.extend(self.overrides.clone());
+        vars
+    }
+}
+
+/// Loads and validates everything; returns the plan of the steps this run takes (`--chapter`,
+/// `--from`, checks only) or every problem found.
+pub(crate) fn build(options: &PlanOptions) -> Result<Plan, Diagnostics> {
+    let Selected { mut plan, chosen } = build_whole(options)?;
+    let mut steps: Vec<Option<Step>> = plan.steps.into_iter().map(Some).collect();
+    plan.steps = chosen
+        .into_iter()
+        .filter_map(|index| steps[index].take())
+        .collect();
+    Ok(plan)
+}
+
+/// The plan of the whole workshop, and the steps `--chapter`, `--from` (and checks only) choose.
+#[derive(Debug)]
+pub(crate) struct Selected {
+    /// Every step of the workshop.
+    pub(crate) plan: Plan,
+    /// Indices into `plan.steps`, in order.
+    pub(crate) chosen: Vec<usize>,
+}
+
+/// Like [`build`], but the plan keeps every step of the workshop and says which are chosen
+/// (`runbook step` follows the chosen part with the whole workshop's progress and captures).
+pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics> {
+    let mut problems = Diagnostics::default();
+    let workshop = crate::chapter::load(&options.workshop_dir);
+    let inventory_path = options.inventory.clone().or_else(|| {
+        ["inventory.yml", "inventory.yaml"]
+            .iter()
+            .map(|name| options.workshop_dir.join(name))
+            .find(|path| path.is_file())
+    });
+    let inventory = match &inventory_path {
+        Some(path) => Inventory::load(path),
+        None => Ok(Inventory::local_only()),
+    };
+    let (workshop, inventory) = match (workshop, inventory) {
+        (Ok(workshop), Ok(inventory)) => (workshop, inventory),
+        (workshop, inventory) => {
+            if let Err(found) = workshop {
+                problems.extend(found);
+            }
+            if let Err(found) = inventory {
+                problems.extend(found);
+            }
+            // Without an inventory, only `--var` values are known to hide.
+            let redactor = Redactor::for_lab(
+                &Inventory::local_only(),
+                &options.vars,
+                &options.secret_names,
+            );
+            return Err(redactor.apply_diagnostics(problems));
+        }
+    };
+    let expected_dir = options
+        .expected_dir
+        .clone()
+        .unwrap_or_else(|| default_expected_dir(&options.workshop_dir));
+
+    let known = vars::known_before_captures(&inventory, &options.vars);
+
+    // Every runnable block becomes a step, or the problems that keep it from being one.
+    let mut all_steps = Vec::new();
+    for (chapter_index, chapter) in workshop.chapters.iter().enumerate() {
+        // One listing of the chapter's expected folder serves all its blocks.
+        let listing = ExpectedListing::read(&expected_dir.join(&chapter.key));
+        for (block_index, block) in chapter.blocks.iter().enumerate() {
+            if !block.runs() {
+                continue;
+            }
+            match plan_step(
+                &workshop,
+                &inventory,
+                &listing,
+                options,
+                chapter_index,
+                block_index,
+            ) {
+                Ok(step) => all_steps.push(step),
+                Err(found) => problems.extend(found),
+            }
+        }
+    }
+    problems.extend(vars::undefined_variables(&workshop, &all_steps, &known));
+
+    let chosen = match select::select(&workshop, &all_steps, options) {
+        Ok(chosen) => chosen,
+        Err(problem) => {
+            problems.push(problem);
+            Vec::new()
+        }
+    };
+    if !problems.is_empty() {
+        // A quoted line may hold a secret's value written out in a chapter.
+        let redactor = Redactor::for_lab(&inventory, &options.vars, &options.secret_names);
+        return Err(redactor.apply_diagnostics(problems));
+    }
+    Ok(Selected {
+        plan: Plan {
+            workshop,
+            inventory,
+            steps: all_steps,
+            overrides: options.vars.clone(),
+        },
+        chosen,
+    })
+}
+
+fn plan_step(
+    workshop: &Workshop,
+    inventory: &Inventory,
+    listing: &ExpectedListing,
+    options: &PlanOptions,
+    chapter_index: usize,
+    block_index: usize,
+) -> Result<Step, Diagnostics> {
+    let chapter = &workshop.chapters[chapter_index];
+    let block = &chapter.blocks[block_index];
+    let mut problems = Diagnostics::default();
+    let attributes = &block.attributes;
+
+    let (hosts, host_problem) = hosts::of_block(chapter, block, inventory, &options.workshop_dir);
+    problems.extend(host_problem.into_iter().collect::<Vec<_>>().into());
+    let user = attributes
+        .user
+        .clone()
+        .or_else(|| block.prompt_user.clone());
+    let action = match &block.kind {
+        BlockKind::Command { script } => Action::Run {
+            script: script.clone(),
+        },
+        BlockKind::File { path, content } => Action::WriteFile {
+            path: path.clone(),
+            content: content.clone(),
+            mode: attributes.mode,
+            owner: attributes.owner.clone(),
+        },
+        BlockKind::Shown => unreachable!("norun blocks are not planned"),
+    };
+    let templated = !attributes.verbatim
+        && match &action {
+            Action::Run { script } => template::is_template(script),
+            Action::WriteFile { content, path, .. } => {
+                template::is_template(content) || template::is_template(path)
+            }
+        };
+    if templated {
+        problems.extend(vars::bad_templates(chapter, block, &action));
+    }
+    let expectations = if attributes.is_shell() {
+        match expected::of_block(chapter, block, inventory, listing) {
+            Ok(expectations) => expectations,
+            Err(found) => {
+                problems.extend(found);
+                Expectations::default()
+            }
+        }
+    } else {
+        Expectations::default()
+    };
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Step {
+        chapter: chapter_index,
+        block: block_index,
+        qualified_id: format!("{}/{}", chapter.key, block.id),
+        id: block.id.clone(),
+        file: chapter.path.clone(),
+        line: block.line,
+        hosts,
+        user,
+        action,
+        templated,
+        view: if attributes.raw {
+            View::Raw
+        } else {
+            View::Screen
+        },
+        timeout: attributes.timeout.unwrap_or(options.default_timeout),
+        retry: attributes.retry,
+        exit: attributes.exit,
+        check: attributes.check,
+        teardown: attributes.teardown,
+        expectations,
+        expected_folder: listing.folder.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expect::pattern::Origin;
+
+    /// A workshop folder with `files` (relative path, text) beside its `expected/` folder.
+    fn workshop(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        dir
+    }
+
+    fn options(dir: &tempfile::TempDir) -> PlanOptions {
+        PlanOptions {
+            expected_dir: Some(dir.path().join("expected")),
+            ..PlanOptions::for_workshop(&dir.path().join("workshop"))
+        }
+    }
+
+    const INVENTORY: &str = "all:\n  vars:\n    site: lab\n  children:\n    etcd:\n      hosts:\n        e1: {ansible_host: 10.0.3.101}\n        e2: {ansible_host: 10.0.3.102}\n";
+
+    const CHAPTER: &str = "# Etcd\n\n```bash on=etcd id=members timeout=5s\netcdctl member list\n```\n\n```console\nmember (re)\n```\n\n```bash\nroot@e1:~# echo {{ site }}\n```\n\n```console\nlab\n```\n\n```ini file=/etc/x.ini on=e2 mode=0640\na = 1\n```\n\n```bash check on=e1 id=up\ntrue\n```\n";
+
+    #[test]
+    fn every_runnable_block_becomes_a_step() {
+        let dir = workshop(&[
+            ("workshop/01-etcd.md", CHAPTER),
+            ("workshop/inventory.yml", INVENTORY),
+            ("expected/01-etcd/members.e2.out", "e2 only\n"),
+            ("expected/01-etcd/members.nothost.out", "not a host's\n"),
+            ("expected/01-etcd/block-2.out", "from the file\n"),
+        ]);
+        let plan = build(&options(&dir)).expect("a valid workshop");
+        let ids: Vec<&str> = plan.steps.iter().map(|s| s.qualified_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "01-etcd/members",
+                "01-etcd/block-2",
+                "01-etcd/block-3",
+                "01-etcd/up"
+            ]
+        );
+        let [members, echo, file, up] = &plan.steps[..] else {
+            panic!("four steps");
+        };
+        assert_eq!(
+            members.hosts,
+            HostSpec::Hosts(vec!["e1".into(), "e2".into()])
+        );
+        assert_eq!(members.timeout, Duration::from_secs(5));
+        assert_eq!(members.line, 3);
+        let shared = members
+            .expectations
+            .shared
+            .as_ref()
+            .expect("the console block");
+        assert!(matches!(shared.origin, Origin::Inline(_)));
+        assert!(
+            members
+                .expectations
+                .for_host("e2")
+                .is_some_and(|e| e.lines[0].source == "e2 only")
+        );
+        assert!(
+            !members.expectations.per_host.contains_key("nothost"),
+            "not a host: ignored"
+        );
+        assert_eq!(
+            echo.hosts,
+            HostSpec::Hosts(vec!["e1".into()]),
+            "from the prompt"
+        );
+        assert_eq!(echo.user.as_deref(), Some("root"));
+        assert!(echo.templated);
+        assert_eq!(echo.timeout, Duration::from_secs(60), "the default");
+        let echoed = echo.expectations.shared.as_ref().expect("expected");
+        assert!(
+            matches!(&echoed.origin, Origin::File(path) if path.ends_with("block-2.out")),
+            "the expected file wins over the console block"
+        );
+        assert_eq!(
+            file.action,
+            Action::WriteFile {
+                path: "/etc/x.ini".into(),
+                content: "a = 1\n".into(),
+                mode: Some(0o640),
+                owner: None
+            }
+        );
+        assert!(file.expectations.shared.is_none());
+        assert!(up.check && !members.check);
+        assert_eq!(
+            members.expected_path(Some("e1")),
+            dir.path().join("expected/01-etcd/members.e1.out")
+        );
+    }
+
+    #[test]
+    fn every_problem_is_found_before_anything_runs() {
+        let dir = workshop(&[
+            (
+                "workshop/01.md",
+                "```bash on=e3\ntrue\n```\n\n```bash\necho {{ leader }}\n```\n\n```bash id=get\nget\n```\n\n```console\n(?P<leader>e\\d) (re)\n```\n\n```bash\necho {{ nope }}\n```\n",
+            ),
+            ("workshop/inventory.yml", INVENTORY),
+        ]);
+        let problems = build(&options(&dir)).expect_err("problems");
+        let found: Vec<(usize, String)> = problems
+            .0
+            .iter()
+            .map(|p| (p.line, p.message.clone()))
+            .collect();
+        let inventory = dir.path().join("workshop/inventory.yml");
+        assert_eq!(
+            found,
+            [
+                (
+                    1,
+                    format!(
+                        "`e3` is neither a host nor a group of {}",
+                        inventory.display()
+                    )
+                ),
+                (
+                    6,
+                    "`{{ leader }}` is used before anything defines it".into()
+                ),
+                (18, "`{{ nope }}` is not defined".into()),
+            ]
+        );
+        assert_eq!(problems.0[0].hint.as_deref(), Some("did you mean `e1`?"));
+    }
+
+    #[test]
+    fn chapter_and_from_choose_a_part_of_the_whole_workshop() {
+        let dir = workshop(&[
+            (
+                "workshop/01-one.md",
+                "# One\n\n```bash id=a\ntrue\n```\n\n```bash id=b\ntrue\n```\n",
+            ),
+            (
+                "workshop/02-two.md",
+                "# Two\n\n```bash id=c\ntrue\n```\n\n```bash check id=d\ntrue\n```\n",
+            ),
+        ]);
+        let mut chosen = options(&dir);
+        chosen.from = Some("b".into());
+        let Selected {
+            plan,
+            chosen: window,
+        } = build_whole(&chosen).expect("valid");
+        assert_eq!(plan.steps.len(), 4, "the whole workshop");
+        assert_eq!(window, [1, 2, 3]);
+        assert_eq!(build(&chosen).expect("valid").steps.len(), 3);
+        chosen.from = None;
+        chosen.chapters = vec!["Two".into()];
+        assert_eq!(build_whole(&chosen).expect("valid").chosen, [2, 3]);
+        chosen.chapters = Vec::new();
+        chosen.checks_only = true;
+        let checks = build(&chosen).expect("valid");
+        let ids: Vec<&str> = checks
+            .steps
+            .iter()
+            .map(|s| s.qualified_id.as_str())
+            .collect();
+        assert_eq!(ids, ["02-two/d"], "the checks that end a chapter");
+        chosen.checks_only = false;
+        chosen.chapters = vec!["three".into()];
+        let problems = build(&chosen).expect_err("no such chapter");
+        assert_eq!(problems.0[0].message, "no chapter named `three`");
+        assert_eq!(
+            problems.0[0].hint.as_deref(),
+            Some("the chapters are: 01-one, 02-two")
+        );
+    }
+}

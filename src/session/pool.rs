@@ -1,0 +1,178 @@
+//! All sessions of a run: one per (host, user), opened on first use, pre-opened in the
+//! background where that cannot contact a host too early, and ended together.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as StdMutex};
+
+use tokio::sync::Mutex;
+
+use super::protocol;
+use super::shell::Session;
+use super::transport::Transport;
+use super::{SessionError, SessionSettings};
+use crate::inventory::Inventory;
+
+/// (host, user): one session each.
+type SessionKey = (String, String);
+
+/// A session the coming blocks will want: on `host`, as `user` (`None`: the login user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Wanted {
+    pub(crate) host: String,
+    pub(crate) user: Option<String>,
+}
+
+/// All sessions of a run, opened on first use.
+#[derive(Debug)]
+pub struct Sessions {
+    inventory: Arc<Inventory>,
+    pub settings: Arc<SessionSettings>,
+    transports: StdMutex<HashMap<String, Arc<Transport>>>,
+    sessions: StdMutex<HashMap<SessionKey, Arc<Mutex<Option<Session>>>>>,
+}
+
+/// A session in use by one block; others wanting the same (host, user) wait.
+pub type SessionLock = tokio::sync::OwnedMutexGuard<Option<Session>>;
+
+impl Sessions {
+    pub fn new(inventory: Arc<Inventory>, settings: SessionSettings) -> Self {
+        Sessions {
+            inventory,
+            settings: Arc::new(settings),
+            transports: StdMutex::new(HashMap::new()),
+            sessions: StdMutex::new(HashMap::new()),
+        }
+    }
+
+    fn transport(&self, host: &str) -> Result<Arc<Transport>, SessionError> {
+        let found = self
+            .inventory
+            .host(host)
+            .ok_or_else(|| SessionError::UnknownHost(host.to_string()))?;
+        let mut transports = self.transports.lock().map_err(|_| SessionError::Poisoned)?;
+        Ok(Arc::clone(
+            transports
+                .entry(host.to_string())
+                .or_insert_with(|| Arc::new(Transport::for_host(found, &self.settings))),
+        ))
+    }
+
+    /// The user a block runs as on `host` when it names none (`None` for a host the
+    /// inventory does not have).
+    pub(crate) fn default_user(&self, host: &str) -> Option<String> {
+        Some(self.transport(host).ok()?.login_user())
+    }
+
+    /// A live session for (`host`, `user`), opening one if needed.
+    pub async fn acquire(
+        &self,
+        host: &str,
+        user: Option<&str>,
+    ) -> Result<SessionLock, SessionError> {
+        let transport = self.transport(host)?;
+        let login = transport.login_user();
+        let user = user.unwrap_or(&login).to_string();
+        let slot = {
+            let mut sessions = self.sessions.lock().map_err(|_| SessionError::Poisoned)?;
+            Arc::clone(
+                sessions
+                    .entry((host.to_string(), user.clone()))
+                    .or_default(),
+            )
+        };
+        let mut lock = slot.lock_owned().await;
+        let healthy = lock.as_mut().is_some_and(Session::is_alive);
+        if !healthy {
+            let switch = if user == login {
+                None
+            } else {
+                let template = self
+                    .inventory
+                    .host(host)
+                    .map_or(crate::inventory::DEFAULT_BECOME, |h| {
+                        h.become_command.as_str()
+                    });
+                Some(template.replace("{user}", &protocol::shell_quote(&user)))
+            };
+            let started = Session::start(
+                Arc::clone(&transport),
+                switch.as_deref(),
+                Arc::clone(&self.settings),
+            )
+            .await;
+            let session = match started {
+                Ok(session) => session,
+                Err(reason) => {
+                    return Err(transport.explain_failure(reason, &self.settings).await);
+                }
+            };
+            *lock = Some(session);
+        }
+        Ok(lock)
+    }
+
+    /// Opens in the background the sessions that the coming blocks will use, so that a
+    /// chapter touching several hosts does not pay their set-ups one after the other.
+    ///
+    /// Design: a session is otherwise opened lazily, by the first block that needs it, which
+    /// is what guarantees that runbook never contacts a host before the blocks that create it
+    /// (a course's lab chapter) have run. Pre-opening must keep that guarantee, so it only
+    /// touches hosts known to exist without any network traffic: the local machine, a
+    /// container that its manager (`lxc-info`, `docker inspect`, local commands) reports
+    /// running, and an SSH host that has already answered in this run (then only a new channel
+    /// on its master is opened, or the master is re-opened after the host was lost). An SSH
+    /// host's first contact therefore stays lazy; a block on several hosts still connects to
+    /// them concurrently. A pre-opening that fails is forgotten: the block that needs the
+    /// session tries again and reports the error itself.
+    pub(crate) fn prewarm(self: &Arc<Self>, wanted: Vec<Wanted>) {
+        for Wanted { host, user } in wanted {
+            let sessions = Arc::clone(self);
+            tokio::spawn(async move {
+                let Ok(transport) = sessions.transport(&host) else {
+                    return;
+                };
+                let login = transport.login_user();
+                let user = user.unwrap_or(login);
+                let open = sessions
+                    .sessions
+                    .lock()
+                    .ok()
+                    .and_then(|table| table.get(&(host.clone(), user.clone())).cloned());
+                if let Some(slot) = open {
+                    // Busy: a block is using (or opening) it right now.
+                    let Ok(mut lock) = slot.try_lock() else {
+                        return;
+                    };
+                    if lock.as_mut().is_some_and(Session::is_alive) {
+                        return;
+                    }
+                }
+                if transport.is_present(&sessions.settings).await {
+                    let _ = sessions.acquire(&host, Some(&user)).await;
+                }
+            });
+        }
+    }
+
+    /// Ends every session and SSH master. `force` kills what the sessions still run.
+    pub async fn shutdown(&self, force: bool) {
+        let slots: Vec<_> = match self.sessions.lock() {
+            Ok(sessions) => sessions.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        let endings = slots.into_iter().map(|slot| async move {
+            let mut lock = slot.lock().await;
+            if let Some(mut session) = lock.take() {
+                session.end(force).await;
+            }
+        });
+        crate::join::join_all(endings).await;
+        let transports: Vec<_> = match self.transports.lock() {
+            Ok(transports) => transports.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        for transport in transports {
+            transport.close().await;
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! How long sessions wait and how much they keep: every timeout, grace period and size limit
+//! of the session layer, in one place. The command line sets the first three (`--connect-timeout`,
+//! `--grace`, `--max-output`); the others are fixed waits, named here so that none hides in the
+//! code that uses it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Timing and size limits of sessions.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// How long a host may take to give a working shell.
+    pub connect_timeout: Duration,
+    /// Between TERM and KILL when a block times out.
+    pub grace: Duration,
+    /// Output kept per block (the tail).
+    pub output_cap: usize,
+    /// Where SSH control sockets live (short, for the socket path limit).
+    pub control_dir: PathBuf,
+    /// How long a control script (signalling a timed-out block) may take before the host is
+    /// deemed not to answer.
+    pub control_timeout: Duration,
+    /// After KILL, how long the shell may take to report the block's end before the session
+    /// is ended and replaced.
+    pub after_kill: Duration,
+    /// How long the shell may take to take the reports of the jobs a timeout killed
+    /// ([`super::protocol::settle`]).
+    pub settle: Duration,
+    /// How long a shell whose stdin was closed (or that ended) may take to exit.
+    pub shell_exit: Duration,
+    /// How long a container manager (`lxc-info`, `docker inspect`) may take to say whether a
+    /// container runs.
+    pub presence_probe: Duration,
+    /// How long to let a shell that failed to start finish writing why on its stderr.
+    pub failure_words: Duration,
+    /// SSH: beyond `connect_timeout` (which ssh applies to TCP and the banner), the rest of
+    /// the handshake, for a host that answers TCP but is frozen.
+    pub ssh_handshake: Duration,
+    /// SSH: how often to look for the master's control socket while it connects.
+    pub ssh_socket_poll: Duration,
+    /// SSH: how long the master may take to exit when the run ends.
+    pub ssh_master_exit: Duration,
+    /// SSH: seconds between keep-alive probes of the master; after
+    /// [`SessionSettings::ssh_alive_count`] unanswered probes ssh drops the connection, so a
+    /// frozen or unplugged host is noticed within about 15 s.
+    pub ssh_alive_interval: u32,
+    pub ssh_alive_count: u32,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            connect_timeout: Duration::from_secs(20),
+            grace: Duration::from_secs(3),
+            output_cap: 1 << 20,
+            control_dir: std::env::temp_dir()
+                .join(format!("runbook-ssh-{}", crate::sys::current_user())),
+            control_timeout: Duration::from_secs(5),
+            after_kill: Duration::from_secs(2),
+            settle: Duration::from_secs(2),
+            shell_exit: Duration::from_secs(2),
+            presence_probe: Duration::from_secs(5),
+            failure_words: Duration::from_millis(100),
+            ssh_handshake: Duration::from_secs(2),
+            ssh_socket_poll: Duration::from_millis(10),
+            ssh_master_exit: Duration::from_secs(2),
+            ssh_alive_interval: 5,
+            ssh_alive_count: 3,
+        }
+    }
+}

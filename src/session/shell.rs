@@ -1,0 +1,495 @@
+//! One persistent shell on one host as one user, spoken to with the [`super::protocol`]: it
+//! runs one block at a time and reports what happened as data ([`Execution`]); timeouts,
+//! interrupts and lost hosts are outcomes, not errors.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use super::error::ShellFailure;
+use super::protocol::{self, Marker, OutputBuffer};
+use super::transport::{ShellProcess, ShellReader, Transport};
+use super::{Cancel, SessionError, SessionSettings};
+
+/// How a block's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The block finished and the shell reported its exit status.
+    Completed,
+    TimedOut,
+    Interrupted,
+    /// The shell went away during the block (`exit` in the block, a lost connection).
+    Lost(Lost),
+}
+
+/// How the shell went away during a block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Lost {
+    #[error("the session was closed")]
+    Closed,
+    #[error("cannot write to the shell: {0}")]
+    CannotWrite(String),
+    #[error("the shell ended during the block")]
+    ShellEnded,
+}
+
+/// What running one block produced.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// The output (stdout and stderr interleaved), the last `output_cap` bytes of it.
+    pub output: Vec<u8>,
+    pub truncated: bool,
+    pub total_bytes: u64,
+    /// When each newline of `output` arrived, in milliseconds from the block's start.
+    pub newline_times: Vec<u32>,
+    pub exit_code: Option<i32>,
+    pub duration: Duration,
+    pub ending: Ending,
+}
+
+/// One persistent shell on one host as one user.
+pub struct Session {
+    /// `None` once closed: dropping the pipe is what gives the shell its EOF.
+    stdin: Option<Box<dyn AsyncWrite + Send + Unpin>>,
+    stdout: ShellReader,
+    guard: Option<tokio::process::Child>,
+    transport: Arc<Transport>,
+    settings: Arc<SessionSettings>,
+    nonce: String,
+    pid: u32,
+    sid: u32,
+    alive: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Session(pid {}, alive {})", self.pid, self.alive)
+    }
+}
+
+/// What a shell that failed to start printed on its stderr (the last few KiB).
+fn stderr_words(process: &ShellProcess) -> String {
+    let tail = process
+        .stderr_tail
+        .lock()
+        .map(|tail| tail.clone())
+        .unwrap_or_default();
+    String::from_utf8_lossy(&tail).trim().to_string()
+}
+
+/// `first: second`, either part left out when empty.
+fn joined(first: String, second: String) -> String {
+    match (first.is_empty(), second.is_empty()) {
+        (_, true) => first,
+        (true, false) => second,
+        (false, false) => format!("{first}: {second}"),
+    }
+}
+
+impl Session {
+    /// Opens the shell and waits for it to announce itself.
+    pub(crate) async fn start(
+        transport: Arc<Transport>,
+        switch_user: Option<&str>,
+        settings: Arc<SessionSettings>,
+    ) -> Result<Session, SessionError> {
+        let mut process = transport.open_shell(switch_user).await?;
+        let nonce = protocol::rand_nonce::nonce();
+        let bootstrap = protocol::bootstrap(&nonce);
+        let sent = process.stdin.write_all(bootstrap.as_bytes()).await;
+        let _ = process.stdin.flush().await;
+        let mut buffer = OutputBuffer::new(&nonce, 64 * 1024);
+        let deadline = tokio::time::Instant::now() + settings.connect_timeout;
+        if sent.is_err() {
+            tokio::time::sleep(settings.failure_words).await;
+            return Err(SessionError::NoShell {
+                failure: ShellFailure::ExitedAtOnce,
+                said: stderr_words(&process),
+            });
+        }
+        loop {
+            let ready = match tokio::time::timeout_at(deadline, process.stdout.read()).await {
+                Ok(Some(data)) => buffer.push(data),
+                Ok(None) => {
+                    // Give stderr's reader a moment to collect the reason.
+                    tokio::time::sleep(settings.failure_words).await;
+                    let printed = String::from_utf8_lossy(&buffer.finish().output)
+                        .trim()
+                        .to_string();
+                    return Err(SessionError::NoShell {
+                        failure: ShellFailure::ExitedBeforeReady,
+                        said: joined(stderr_words(&process), printed),
+                    });
+                }
+                Err(_) => {
+                    return Err(SessionError::NoShell {
+                        failure: ShellFailure::NotWithin(settings.connect_timeout),
+                        said: stderr_words(&process),
+                    });
+                }
+            };
+            if let Some((Marker::Ready { pid, sid, .. }, _)) = ready {
+                return Ok(Session {
+                    stdin: Some(process.stdin),
+                    stdout: process.stdout,
+                    guard: Some(process.guard),
+                    transport,
+                    settings,
+                    nonce,
+                    pid,
+                    sid,
+                    alive: true,
+                });
+            }
+        }
+    }
+
+    /// Whether the shell is still there. Anything it printed between blocks (a background job
+    /// finishing) is not the next block's output and is dropped; an end of stream means the
+    /// shell is gone.
+    pub(crate) fn is_alive(&mut self) -> bool {
+        while self.alive {
+            match self.stdout.try_read() {
+                Some(Some(_)) => {}
+                Some(None) => self.alive = false,
+                None => break,
+            }
+        }
+        self.alive
+    }
+
+    /// Runs one script and reports how it went.
+    pub async fn run(&mut self, script: &str, timeout: Duration, cancel: &Cancel) -> Execution {
+        let started = Instant::now();
+        let mut buffer = OutputBuffer::new(&self.nonce, self.settings.output_cap);
+        let frame = protocol::frame(script);
+        let Some(stdin) = self.stdin.as_mut() else {
+            self.alive = false;
+            return finish(buffer, None, started, Ending::Lost(Lost::Closed));
+        };
+        let written = match stdin.write_all(frame.as_bytes()).await {
+            Ok(()) => stdin.flush().await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = written {
+            self.alive = false;
+            let lost = Lost::CannotWrite(error.to_string());
+            return finish(buffer, None, started, Ending::Lost(lost));
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut cancel = cancel.clone();
+        /// How the wait for the end marker ended.
+        enum Wait {
+            Done(i32),
+            Closed,
+            Stop(Ending),
+        }
+        let waited = loop {
+            tokio::select! {
+                data = self.stdout.read() => match data {
+                    Some(data) => {
+                        if let Some((Marker::Done(code), _)) = buffer.push(data) {
+                            break Wait::Done(code);
+                        }
+                    }
+                    None => break Wait::Closed,
+                },
+                _ = tokio::time::sleep_until(deadline) => break Wait::Stop(Ending::TimedOut),
+                _ = cancel.wait() => break Wait::Stop(Ending::Interrupted),
+            }
+        };
+        let ending = match waited {
+            Wait::Done(code) => return finish(buffer, Some(code), started, Ending::Completed),
+            Wait::Closed => {
+                self.alive = false;
+                let code = self.exit_status().await;
+                return finish(buffer, code, started, Ending::Lost(Lost::ShellEnded));
+            }
+            Wait::Stop(ending) => ending,
+        };
+        let code = self.abort(&mut buffer).await;
+        finish(buffer, code, started, ending)
+    }
+
+    /// Stops the running block: TERM to its process groups, a grace period, then KILL; if the
+    /// shell still does not answer, the session is ended and will be replaced.
+    async fn abort(&mut self, buffer: &mut OutputBuffer) -> Option<i32> {
+        let settings = Arc::clone(&self.settings);
+        for (signal, wait) in [("TERM", settings.grace), ("KILL", settings.after_kill)] {
+            let script = protocol::kill_script(self.pid, self.sid, signal);
+            if self.transport.control(&script, &settings).await.is_err() {
+                // The host does not answer (frozen, unplugged): asking it again to end the
+                // session would only wait as long once more. Drop the local side; the next
+                // block on this host opens a new session once it answers.
+                self.alive = false;
+                self.stdin = None;
+                self.guard = None;
+                return None;
+            }
+            let until = tokio::time::Instant::now() + wait;
+            loop {
+                match tokio::time::timeout_at(until, self.stdout.read()).await {
+                    Ok(Some(data)) => {
+                        if let Some((Marker::Done(code), _)) = buffer.push(data) {
+                            self.settle().await;
+                            return Some(code);
+                        }
+                    }
+                    Ok(None) => {
+                        self.alive = false;
+                        return None;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        self.end(true).await;
+        None
+    }
+
+    /// Lets the shell report the jobs that were just killed, out of the next block's output
+    /// (see [`protocol::settle`]). A shell that does not answer is ended.
+    async fn settle(&mut self) {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return;
+        };
+        let line = protocol::settle(&self.nonce);
+        if stdin.write_all(line.as_bytes()).await.is_err() || stdin.flush().await.is_err() {
+            self.alive = false;
+            return;
+        }
+        let mut discard = OutputBuffer::new(&self.nonce, 4096);
+        let until = tokio::time::Instant::now() + self.settings.settle;
+        loop {
+            match tokio::time::timeout_at(until, self.stdout.read()).await {
+                Ok(Some(data)) => {
+                    if discard.push(data).is_some() {
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    self.alive = false;
+                    return;
+                }
+                Err(_) => {
+                    self.end(true).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The exit status of the local process once the shell has gone (for ssh, lxc-attach and
+    /// docker exec, the remote shell's status).
+    async fn exit_status(&mut self) -> Option<i32> {
+        let child = self.guard.as_mut()?;
+        let status = tokio::time::timeout(self.settings.shell_exit, child.wait())
+            .await
+            .ok()?
+            .ok()?;
+        status.code()
+    }
+
+    /// Ends the session. `force`: kill everything it started; otherwise close its stdin and
+    /// let it exit, as closing a terminal would.
+    pub(crate) async fn end(&mut self, force: bool) {
+        self.alive = false;
+        if force {
+            let script = protocol::end_session_script(self.pid, self.sid);
+            let _ = self.transport.control(&script, &self.settings).await;
+        } else {
+            self.stdin = None;
+            if let Some(child) = self.guard.as_mut() {
+                let _ = tokio::time::timeout(self.settings.shell_exit, child.wait()).await;
+            }
+        }
+        // Dropping the guard kills the local side (bash, lxc-attach, docker or the ssh client).
+        self.guard = None;
+    }
+}
+
+fn finish(
+    buffer: OutputBuffer,
+    exit_code: Option<i32>,
+    started: Instant,
+    ending: Ending,
+) -> Execution {
+    let captured = buffer.finish();
+    Execution {
+        output: captured.output,
+        truncated: captured.truncated,
+        total_bytes: captured.total_bytes,
+        newline_times: captured.newline_times,
+        exit_code,
+        duration: started.elapsed(),
+        ending,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Inventory;
+    use crate::session::Sessions;
+    use tokio::sync::watch;
+
+    /// A local session with a short grace period, and the stop request it listens to.
+    struct Local {
+        sessions: Sessions,
+        cancel: Cancel,
+        _sender: watch::Sender<Option<i32>>,
+    }
+
+    impl Local {
+        fn new() -> Self {
+            let settings = SessionSettings {
+                grace: Duration::from_millis(500),
+                ..SessionSettings::default()
+            };
+            let (sender, cancel) = Cancel::new();
+            Local {
+                sessions: Sessions::new(Arc::new(Inventory::local_only()), settings),
+                cancel,
+                _sender: sender,
+            }
+        }
+
+        async fn run(&self, script: &str, timeout: Duration) -> Execution {
+            let mut lock = self
+                .sessions
+                .acquire("localhost", None)
+                .await
+                .expect("a session");
+            let session = lock.as_mut().expect("started");
+            session.run(script, timeout, &self.cancel).await
+        }
+    }
+
+    /// What an execution printed, as text.
+    fn text(execution: &Execution) -> String {
+        String::from_utf8_lossy(&execution.output).into_owned()
+    }
+
+    #[tokio::test]
+    async fn state_persists_between_blocks() {
+        let shell = Local::new();
+        let second = Duration::from_secs(5);
+        let first = shell
+            .run(
+                "cd /tmp\nexport RB_TEST=kept\ngreet() { echo \"hi $1\"; }\n",
+                second,
+            )
+            .await;
+        assert_eq!(first.ending, Ending::Completed);
+        let next = shell
+            .run("pwd; echo $RB_TEST; greet you; echo \"[$1]\"\n", second)
+            .await;
+        assert_eq!(text(&next), "/tmp\nkept\nhi you\n[]\n");
+        shell.sessions.shutdown(true).await;
+    }
+
+    /// Regression: blocks ran inside a function, so `declare` made locals that vanished at the
+    /// end of the block (the Patroni lab's `declare -A lab_address=(...)` was lost).
+    #[tokio::test]
+    async fn declared_variables_persist_like_at_a_prompt() {
+        let shell = Local::new();
+        let second = Duration::from_secs(5);
+        let first = shell.run("declare -A address=([e1]=10.0.3.101)\ndeclare -i count=41\nreadonly RB_FIXED=yes\n",
+            second,
+        )
+        .await;
+        assert_eq!(first.ending, Ending::Completed);
+        let next = shell
+            .run(
+                "count+=1\necho \"${address[e1]} $count $RB_FIXED\"\n",
+                second,
+            )
+            .await;
+        assert_eq!(text(&next), "10.0.3.101 42 yes\n");
+        shell.sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn exit_status_stderr_and_stdin() {
+        let shell = Local::new();
+        let execution = shell
+            .run(
+                "echo out; echo err >&2; cat; printf 'no newline'; false\n",
+                Duration::from_secs(5),
+            )
+            .await;
+        assert_eq!(execution.exit_code, Some(1));
+        assert_eq!(text(&execution), "out\nerr\nno newline");
+        shell.sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_command_and_keeps_the_shell() {
+        let shell = Local::new();
+        shell.run("cd /tmp\n", Duration::from_secs(5)).await;
+        let started = Instant::now();
+        let execution = shell
+            .run(
+                "echo before; sleep 30; echo after\n",
+                Duration::from_millis(300),
+            )
+            .await;
+        assert_eq!(execution.ending, Ending::TimedOut);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        let output = text(&execution);
+        assert!(output.starts_with("before\n"), "{output}");
+        assert!(
+            !output.contains("after"),
+            "the rest of the block is abandoned: {output}"
+        );
+        let next = shell.run("pwd\n", Duration::from_secs(5)).await;
+        assert_eq!(text(&next), "/tmp\n", "same shell, same directory");
+        shell.sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn jobs_killed_by_a_timeout_are_not_reported_in_the_next_block() {
+        let shell = Local::new();
+        let execution = shell
+            .run("sleep 300 & wait\n", Duration::from_millis(300))
+            .await;
+        assert_eq!(execution.ending, Ending::TimedOut);
+        let next = shell
+            .run("sleep 0.1; echo next\n", Duration::from_secs(5))
+            .await;
+        assert_eq!(text(&next), "next\n");
+        shell.sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn timeout_stops_a_builtin_loop() {
+        let shell = Local::new();
+        let execution = shell
+            .run("while :; do :; done\n", Duration::from_millis(300))
+            .await;
+        assert_eq!(execution.ending, Ending::TimedOut);
+        let next = shell.run("echo alive\n", Duration::from_secs(5)).await;
+        assert_eq!(text(&next), "alive\n");
+        shell.sessions.shutdown(true).await;
+    }
+
+    #[tokio::test]
+    async fn exit_in_a_block_ends_the_session_and_the_next_block_gets_a_new_one() {
+        let shell = Local::new();
+        shell.run("cd /tmp\n", Duration::from_secs(5)).await;
+        let execution = shell
+            .run("echo bye; exit 3\n", Duration::from_secs(5))
+            .await;
+        assert_eq!(execution.ending, Ending::Lost(Lost::ShellEnded));
+        assert_eq!(execution.exit_code, Some(3));
+        assert_eq!(text(&execution), "bye\n");
+        let next = shell.run("echo again\n", Duration::from_secs(5)).await;
+        assert_eq!(text(&next), "again\n");
+        shell.sessions.shutdown(true).await;
+    }
+}

@@ -1,0 +1,312 @@
+//! The transport contract: what every way of reaching a host must do, written once and run
+//! through the real binary against each transport (`transport_contract!` in tests/local.rs,
+//! tests/ssh.rs, tests/lxc.rs and tests/docker.rs):
+//! - a session keeps its state (directory, exported variables, functions) from block to
+//!   block, and `user=` opens another user's shell with its own state;
+//! - a timeout stops the command on the host itself, and the same shell carries on;
+//! - a host that freezes mid-block ends the block as `timeout` soon after its timeout, and
+//!   the host is reached again once it thaws;
+//! - SIGTERM mid-block stops the command on the host, and the run says it was interrupted.
+
+use std::time::{Duration, Instant};
+
+use runbook::report::model::{Outcome, RunStatus};
+
+use super::Lab;
+
+/// One transport under test.
+pub struct Transport {
+    /// The host's name in the inventory.
+    pub host: &'static str,
+    /// The host's lines under `all.hosts`.
+    pub inventory: String,
+    /// What `hostname` prints on the host.
+    pub hostname: String,
+    /// Runs a shell command on the host outside runbook (to look at what a run left there).
+    pub inside: Box<dyn Fn(&str) -> String>,
+    /// Shell commands run on this machine (in a block on `localhost`, in the background a
+    /// second into the next block) that freeze the whole host.
+    pub freeze: Box<dyn Fn(&Frozen) -> String>,
+    /// A command run on this machine once the frozen block is over that thaws the host,
+    /// and what it prints: proof that the host was frozen.
+    pub thaw: Box<dyn Fn(&Frozen) -> String>,
+    pub thaw_says: String,
+    /// Thaws the host if a failing test left it frozen.
+    pub thaw_on_drop: Box<dyn Fn()>,
+    /// What else must hold after a run on this transport (an SSH master closed...).
+    pub after_run: Box<dyn Fn(&Lab)>,
+    /// What the test must keep until it ends: a server, a lock serialising a container's
+    /// tests...
+    pub keep: Vec<Box<dyn std::any::Any>>,
+}
+
+/// What a freeze may need to know.
+pub struct Frozen {
+    /// The command the frozen block runs when the freeze comes, unique to the test.
+    pub command: String,
+    /// A path prefix on this machine for the freeze's own files.
+    pub scratch: String,
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        (self.thaw_on_drop)();
+    }
+}
+
+impl Transport {
+    fn lab(&self) -> Lab {
+        Lab::with_hosts(&self.inventory)
+    }
+
+    /// A file name for this lab's use on the host (tests run side by side).
+    fn scratch(lab: &Lab, what: &str) -> String {
+        let name = lab
+            .path()
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("/tmp/{name}-{what}")
+    }
+}
+
+/// Generates the contract's tests for the transport `make()` builds, in a module `name`.
+#[macro_export]
+macro_rules! transport_contract {
+    ($name:ident, $make:path) => {
+        mod $name {
+            #[test]
+            fn a_session_keeps_its_state_and_users_switch() {
+                $crate::common::contract::state_is_kept_and_users_switch(&$make());
+            }
+
+            #[test]
+            fn a_timeout_stops_the_command_on_the_host() {
+                $crate::common::contract::a_timeout_stops_the_command_on_the_host(&$make());
+            }
+
+            #[test]
+            fn a_frozen_host_times_out_and_is_reached_again() {
+                $crate::common::contract::a_frozen_host_times_out_and_is_reached_again(&$make());
+            }
+
+            #[test]
+            fn sigterm_stops_the_command_on_the_host() {
+                $crate::common::contract::sigterm_stops_the_command_on_the_host(&$make());
+            }
+        }
+    };
+}
+
+pub fn state_is_kept_and_users_switch(transport: &Transport) {
+    let lab = transport.lab();
+    let host = transport.host;
+    let hostname = &transport.hostname;
+    lab.chapter(
+        "01.md",
+        &format!(
+            "```bash on={host}\ncd /tmp\nexport RB_STATE=kept\ngreet() {{ echo \"hello $1\"; }}\n```\n\n\
+             ```bash on={host} id=state\npwd; echo $RB_STATE; greet there; whoami; hostname\n```\n\n\
+             ```console\n/tmp\nkept\nhello there\nroot\n{hostname}\n```\n\n\
+             ```bash on={host} user=runbook-test id=switched\nwhoami; pwd; echo \"[$RB_STATE]\"; cd /; export MINE=1\n```\n\n\
+             ```console\nrunbook-test\n/home/runbook-test\n[]\n```\n\n\
+             ```bash on={host} user=runbook-test id=switched-again\npwd; echo $MINE\n```\n\n\
+             ```console\n/\n1\n```\n\n\
+             ```bash on={host} id=root-again\npwd; whoami\n```\n\n\
+             ```console\n/tmp\nroot\n```\n"
+        ),
+    );
+    lab.runbook_in_own_tmp(&["verify", "workshop"])
+        .assert_code(0);
+    let report = lab.report();
+    assert_eq!(report.counts.passed, 4, "{report:?}");
+    assert_eq!(
+        lab.step("01/switched").hosts[0].user,
+        "runbook-test",
+        "the report says who ran it"
+    );
+    assert_eq!(lab.step("01/root-again").hosts[0].user, "root");
+    (transport.after_run)(&lab);
+}
+
+pub fn a_timeout_stops_the_command_on_the_host(transport: &Transport) {
+    let lab = transport.lab();
+    let host = transport.host;
+    let pid_file = Transport::scratch(&lab, "slow.pid");
+    lab.chapter(
+        "01.md",
+        &format!(
+            "```bash on={host} id=slow timeout=2s\necho started; sleep 300 & echo $! > {pid_file}; wait\n```\n\n\
+             ```bash on={host} id=check\nif [ -d /proc/$(cat {pid_file}) ]; then echo alive; else echo gone; fi\necho shell ok\n```\n\n\
+             ```console\ngone\nshell ok\n```\n"
+        ),
+    );
+    let started = Instant::now();
+    let result = lab.runbook_in_own_tmp(&["verify", "workshop", "--keep-going", "--grace", "1s"]);
+    let elapsed = started.elapsed();
+    result.assert_code(1).stdout_has("TIMEOUT 01/slow");
+    assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
+    let slow = lab.step("01/slow");
+    assert_eq!(slow.outcome, Outcome::Timeout);
+    assert_eq!(super::first_attempt(&slow).output, "started\n");
+    let check = lab.step("01/check");
+    assert_eq!(check.outcome, Outcome::Passed, "the same shell: {check:?}");
+    let pid = (transport.inside)(&format!("cat {pid_file}; rm -f {pid_file}"));
+    assert!(!pid.trim().is_empty(), "the block wrote its pid");
+    assert_eq!(
+        (transport.inside)(&format!("test -d /proc/{} && echo alive", pid.trim())),
+        "",
+        "the sleep on the host is gone"
+    );
+    (transport.after_run)(&lab);
+}
+
+pub fn a_frozen_host_times_out_and_is_reached_again(transport: &Transport) {
+    let lab = transport.lab();
+    let host = transport.host;
+    // A sleep no other test runs, so that a freeze looking for it finds this one.
+    let unique: u32 = lab.path().to_string_lossy().bytes().fold(7, |hash, byte| {
+        hash.wrapping_mul(31).wrapping_add(u32::from(byte))
+    });
+    let frozen = Frozen {
+        command: format!("sleep 30.{:06}", unique % 1_000_000),
+        scratch: lab.path().join("freeze").display().to_string(),
+    };
+    lab.chapter(
+        "01.md",
+        &format!(
+            "```bash id=freeze-soon verbatim\n(sleep 1; {}) >/dev/null 2>&1 &\n```\n\n\
+             ```bash on={host} id=stuck timeout=4s\necho before; {}; echo after\n```\n\n\
+             ```bash id=thaw verbatim\n{}\n```\n\n\
+             ```console\n{}\n```\n\n\
+             ```bash on={host} id=back\necho back\n```\n\n\
+             ```console\nback\n```\n",
+            (transport.freeze)(&frozen),
+            frozen.command,
+            (transport.thaw)(&frozen),
+            transport.thaw_says
+        ),
+    );
+    let started = Instant::now();
+    let result = lab.runbook_in_own_tmp(&["verify", "workshop", "--keep-going", "--grace", "1s"]);
+    let elapsed = started.elapsed();
+    result.assert_code(1).stdout_has("TIMEOUT 01/stuck");
+    let stuck = lab.step("01/stuck");
+    assert_eq!(stuck.outcome, Outcome::Timeout, "{stuck:?}");
+    assert!(
+        stuck.duration_ms < 4_000 + 8_000,
+        "a frozen host ends the block within its timeout and a few seconds: {} ms",
+        stuck.duration_ms
+    );
+    assert_eq!(super::first_attempt(&stuck).output, "before\n");
+    let thaw = lab.step("01/thaw");
+    assert_eq!(
+        thaw.outcome,
+        Outcome::Passed,
+        "the host was frozen during the block: {thaw:?}"
+    );
+    let back = lab.step("01/back");
+    assert_eq!(
+        back.outcome,
+        Outcome::Passed,
+        "the host is reached again: {back:?}"
+    );
+    assert!(elapsed < Duration::from_secs(40), "took {elapsed:?}");
+    (transport.after_run)(&lab);
+}
+
+pub fn sigterm_stops_the_command_on_the_host(transport: &Transport) {
+    let lab = transport.lab();
+    let host = transport.host;
+    let pid_file = Transport::scratch(&lab, "long.pid");
+    lab.chapter(
+        "01.md",
+        &format!(
+            "```bash on={host} timeout=120s\nsleep 100 & echo $! > {pid_file}; wait\n```\n\n\
+             ```bash id=never\ntouch never\n```\n"
+        ),
+    );
+    let mut child = lab
+        .command(&["verify", "workshop"])
+        .env("TMPDIR", lab.path().join("tmp"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start runbook");
+    let started = Instant::now();
+    let pid = loop {
+        let pid = (transport.inside)(&format!("cat {pid_file} 2>/dev/null"));
+        if !pid.trim().is_empty() {
+            break pid.trim().to_string();
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the block never started");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert_eq!(child.wait().expect("wait").code(), Some(143));
+    assert_eq!(
+        (transport.inside)(&format!(
+            "test -d /proc/{pid} && echo alive; rm -f {pid_file}"
+        )),
+        "",
+        "the command on the host was stopped"
+    );
+    let report = lab.report();
+    assert_eq!(report.status, RunStatus::Interrupted);
+    assert_eq!(report.interrupted_by.as_deref(), Some("SIGTERM"));
+    assert_eq!(lab.step("01/never").outcome, Outcome::Skipped);
+    assert!(!lab.path().join("never").exists());
+    (transport.after_run)(&lab);
+}
+
+/// Freezes (SIGSTOP) every process of the session that runs `frozen.command`: the shell of
+/// a block on this machine and what it started, as a frozen host would be. Then notes the
+/// states they are in (`T`: stopped).
+pub fn freeze_session(frozen: &Frozen) -> String {
+    let Frozen { command, scratch } = frozen;
+    format!(
+        "sid=$(ps -o sid= -p \"$(pgrep -n -f -x '{command}')\" | tr -d ' '); \
+         [ -n \"$sid\" ] && pkill -STOP -s \"$sid\"; echo \"$sid\" > {scratch}.sid; \
+         sleep 0.2; ps -o stat= -s \"$sid\" | cut -c1 | sort -u > {scratch}.states"
+    )
+}
+
+/// Thaws what [`freeze_session`] froze; prints the states it found them in.
+pub fn thaw_session(frozen: &Frozen) -> String {
+    let scratch = &frozen.scratch;
+    format!("cat {scratch}.states; pkill -CONT -s \"$(cat {scratch}.sid)\"; true")
+}
+
+/// Freezes every descendant of `root` (a server's connections and all they run): the host
+/// behind that server stops answering, its network connections staying open.
+pub fn freeze_descendants(root: u32, frozen: &Frozen) -> String {
+    let scratch = &frozen.scratch;
+    format!(
+        "d() {{ for c in $(ps -o pid= --ppid \"$1\"); do echo \"$c\"; d \"$c\"; done; }}; \
+         all=$(d {root}); kill -STOP $all; echo $all > {scratch}.pids; \
+         sleep 0.2; ps -o stat= -p \"$(echo $all | tr ' ' ,)\" | cut -c1 | sort -u > {scratch}.states"
+    )
+}
+
+/// Thaws what [`freeze_descendants`] froze; prints the states it found them in.
+pub fn thaw_descendants(frozen: &Frozen) -> String {
+    let scratch = &frozen.scratch;
+    format!("cat {scratch}.states; kill -CONT $(cat {scratch}.pids); true")
+}
+
+/// Runs `script` with `sh -c` on this machine; its stdout.
+pub fn here(script: &str) -> String {
+    let output = std::process::Command::new("sh")
+        .args(["-c", script])
+        .output()
+        .expect("sh");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
