@@ -175,7 +175,11 @@ pub fn a_frozen_host_times_out_and_is_reached_again(transport: &Transport) {
     lab.chapter(
         "01.md",
         &format!(
-            "```bash id=freeze-soon verbatim\n(sleep 1; {}) >/dev/null 2>&1 &\n```\n\n\
+            // The host's session is open before the freeze is armed: a first connection that
+            // takes over a second (a new SSH host on a busy machine) would otherwise meet the
+            // freeze while connecting, and the block would be unreachable, not timed out.
+            "```bash on={host} id=open\ntrue\n```\n\n\
+             ```bash id=freeze-soon verbatim\n(sleep 1; {}) >/dev/null 2>&1 &\n```\n\n\
              ```bash on={host} id=stuck timeout=4s\necho before; {}; echo after\n```\n\n\
              ```bash id=thaw verbatim\n{}\n```\n\n\
              ```console\n{}\n```\n\n\
