@@ -151,15 +151,28 @@ fn split_words(info: &str) -> Result<Vec<(usize, String)>, usize> {
     Ok(words)
 }
 
-/// Parses a duration as runbook writes them: `30s`, `2m`, `1m30s`, `500ms`.
+/// The longest duration runbook accepts anywhere (a block's `timeout=`, `retry=`,
+/// `--timeout`, `--connect-timeout`, `--grace`): a day. No workshop step waits longer, and a
+/// bound keeps every deadline computed from it far from the limits of the clock (a huge
+/// value once overflowed `Instant + Duration` and panicked after blocks had run).
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Parses a duration as runbook writes them: `30s`, `2m`, `1m30s`, `500ms`, at most
+/// [`MAX_DURATION`].
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!(
             "add a unit: `{text}s` for seconds, `{text}m` for minutes"
         ));
     }
-    humantime::parse_duration(text)
-        .map_err(|_| "write a duration such as `30s`, `2m`, `1m30s` or `500ms`".to_string())
+    let duration = humantime::parse_duration(text)
+        .map_err(|_| "write a duration such as `30s`, `2m`, `1m30s` or `500ms`".to_string())?;
+    if duration > MAX_DURATION {
+        return Err(format!(
+            "`{text}` is longer than runbook's limit of `24h`: write a shorter duration such as `30m`"
+        ));
+    }
+    Ok(duration)
 }
 
 /// Context for reporting a problem in an info string.

@@ -48,6 +48,8 @@ pub(crate) struct PlanOptions {
     /// `--secret` names, added to the inventory's `runbook_secrets`: their values are hidden
     /// in the problems `build` reports, as they are in a run's output.
     pub(crate) secret_names: Vec<String>,
+    /// `--allow-outside-workshop`: chapters may be read from outside the workshop folder.
+    pub(crate) reach: crate::chapter::Reach,
 }
 
 impl PlanOptions {
@@ -65,6 +67,7 @@ impl PlanOptions {
             checks_only: false,
             teardown: false,
             secret_names: Vec::new(),
+            reach: crate::chapter::Reach::InsideOnly,
         }
     }
 }
@@ -198,7 +201,7 @@ pub(crate) struct Selected {
 /// (`runbook step` follows the chosen part with the whole workshop's progress and captures).
 pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics> {
     let mut problems = Diagnostics::default();
-    let workshop = crate::chapter::load(&options.workshop_dir);
+    let workshop = crate::chapter::load(&options.workshop_dir, options.reach);
     let inventory_path = options.inventory.clone().or_else(|| {
         ["inventory.yml", "inventory.yaml"]
             .iter()

@@ -100,7 +100,7 @@ impl Session {
         let sent = process.stdin.write_all(bootstrap.as_bytes()).await;
         let _ = process.stdin.flush().await;
         let mut buffer = OutputBuffer::new(&nonce, 64 * 1024);
-        let deadline = tokio::time::Instant::now() + settings.connect_timeout;
+        let deadline = crate::deadline::tokio_in(settings.connect_timeout);
         if sent.is_err() {
             tokio::time::sleep(settings.failure_words).await;
             return Err(SessionError::NoShell {
@@ -177,7 +177,7 @@ impl Session {
             let lost = Lost::CannotWrite(error.to_string());
             return finish(buffer, None, started, Ending::Lost(lost));
         }
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = crate::deadline::tokio_in(timeout);
         let mut cancel = cancel.clone();
         /// How the wait for the end marker ended.
         enum Wait {
@@ -227,7 +227,7 @@ impl Session {
                 self.guard = None;
                 return None;
             }
-            let until = tokio::time::Instant::now() + wait;
+            let until = crate::deadline::tokio_in(wait);
             loop {
                 match tokio::time::timeout_at(until, self.stdout.read()).await {
                     Ok(Some(data)) => {
@@ -260,7 +260,7 @@ impl Session {
             return;
         }
         let mut discard = OutputBuffer::new(&self.nonce, 4096);
-        let until = tokio::time::Instant::now() + self.settings.settle;
+        let until = crate::deadline::tokio_in(self.settings.settle);
         loop {
             match tokio::time::timeout_at(until, self.stdout.read()).await {
                 Ok(Some(data)) => {
