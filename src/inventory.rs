@@ -324,7 +324,9 @@ impl Builder<'_> {
             let line = self.line_of(word);
             (line > 0).then(|| (line, word.clone()))
         });
-        let quoted_name = found.as_ref().map_or(shown.as_str(), |(_, word)| word.as_str());
+        let quoted_name = found
+            .as_ref()
+            .map_or(shown.as_str(), |(_, word)| word.as_str());
         let mut problem = Diagnostic::new(
             self.path,
             found.as_ref().map_or(0, |(line, _)| *line),
@@ -551,11 +553,7 @@ impl Builder<'_> {
     }
 
     /// Every host of `name`: its own hosts, then its children's, in order, each once.
-    fn members(
-        &self,
-        name: &str,
-        memo: &mut BTreeMap<String, Vec<String>>,
-    ) -> Vec<String> {
+    fn members(&self, name: &str, memo: &mut BTreeMap<String, Vec<String>>) -> Vec<String> {
         if let Some(known) = memo.get(name) {
             return known.clone();
         }
@@ -611,7 +609,12 @@ impl Builder<'_> {
             // of one depth in name order (the later name wins), then the host's own fields
             // (where it is listed twice, the later listing wins).
             let mut in_groups = belongs.remove(&name).unwrap_or_default();
-            in_groups.sort_by_key(|group| (depths.get(group).copied().unwrap_or_default(), group.clone()));
+            in_groups.sort_by_key(|group| {
+                (
+                    depths.get(group).copied().unwrap_or_default(),
+                    group.clone(),
+                )
+            });
             let mut merged: BTreeMap<String, Value> = BTreeMap::new();
             let layers = in_groups
                 .iter()

@@ -206,7 +206,9 @@ pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics
         ["inventory.yml", "inventory.yaml"]
             .iter()
             .map(|name| options.workshop_dir.join(name))
-            .find(|path| path.is_file())
+            // Whatever is there, not only a regular file: a FIFO or a directory named
+            // inventory.yml is refused when read, not passed over for `localhost` alone.
+            .find(|path| std::fs::symlink_metadata(path).is_ok())
     });
     let inventory = match &inventory_path {
         Some(path) => Inventory::load(path),
