@@ -11,15 +11,35 @@ pub(crate) const SHELL_LANGUAGES: &[&str] = &["bash", "sh", "shell"];
 
 /// Every attribute runbook understands, for "did you mean" hints.
 pub(crate) const ATTRIBUTE_NAMES: &[&str] = &[
-    "on", "user", "id", "timeout", "retry", "exit", "norun", "file", "mode", "owner", "check",
-    "verbatim", "teardown", "raw",
+    "on",
+    "user",
+    "id",
+    "timeout",
+    "retry",
+    "exit",
+    "norun",
+    "file",
+    "mode",
+    "owner",
+    "check",
+    "verbatim",
+    "teardown",
+    "raw",
+    "keep-running",
 ];
 
 /// Attributes that only make sense with `file=`.
 const FILE_ONLY: &[&str] = &["mode", "owner"];
 
 /// Attributes that take no value.
-const FLAGS: &[&str] = &["norun", "check", "verbatim", "teardown", "raw"];
+const FLAGS: &[&str] = &[
+    "norun",
+    "check",
+    "verbatim",
+    "teardown",
+    "raw",
+    "keep-running",
+];
 
 /// How long to keep re-running a block until its output matches, and how often.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +93,9 @@ pub struct Attributes {
     pub(crate) teardown: bool,
     /// Match the output as printed: ANSI sequences and carriage returns kept.
     pub(crate) raw: bool,
+    /// What the block starts in the background is meant to outlive the run (a service the
+    /// course leaves running): neither ended nor reported at the end.
+    pub(crate) keep_running: bool,
     pub(crate) file: Option<String>,
     pub(crate) mode: Option<u32>,
     pub(crate) owner: Option<String>,
@@ -370,6 +393,7 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
             "verbatim" => attributes.verbatim = true,
             "teardown" => attributes.teardown = true,
             "raw" => attributes.raw = true,
+            "keep-running" => attributes.keep_running = true,
             _ => unreachable!("every name in ATTRIBUTE_NAMES is handled"),
         }
     }

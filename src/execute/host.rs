@@ -245,7 +245,14 @@ impl HostTask<'_> {
             attempt.unreachable = Some(Unreachable::NoShell);
             return Judged::failed(attempt);
         };
-        let execution = session.run(script, timeout, &self.cancel).await;
+        let leave = if self.step.keep_running {
+            crate::session::Leave::Running
+        } else {
+            crate::session::Leave::Nothing
+        };
+        let execution = session
+            .run_leaving(script, timeout, &self.cancel, leave)
+            .await;
         drop(lock);
         judge(
             &Judging {

@@ -129,6 +129,8 @@ pub(crate) struct Step {
     pub(crate) check: bool,
     /// A block that removes the lab: only a `--teardown` run has it.
     pub(crate) teardown: bool,
+    /// `keep-running`: its background processes outlive the run.
+    pub(crate) keep_running: bool,
     pub(crate) expectations: Expectations,
     /// Folder of this chapter's expected files.
     pub(crate) expected_folder: PathBuf,
@@ -363,6 +365,7 @@ fn plan_step(
         exit: attributes.exit,
         check: attributes.check,
         teardown: attributes.teardown,
+        keep_running: attributes.keep_running,
         expectations,
         expected_folder: listing.folder.clone(),
     })
