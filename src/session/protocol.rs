@@ -177,10 +177,17 @@ echo "signalled:$groups"
     )
 }
 
-/// A script that ends the whole shell session (the shell included).
-pub(crate) fn end_session_script(shell_pid: u32, session_id: u32) -> String {
+/// A script that ends the whole shell session (the shell included), and what its blocks
+/// started that left the session (marked with `mark`, see [`SESSION_MARK`]), but for
+/// `keep-running` blocks'. Run beside the session, as the login user.
+pub(crate) fn end_session_script(shell_pid: u32, session_id: u32, mark: &str) -> String {
     format!(
-        r#"{kill}kill -KILL "{shell_pid}" 2>/dev/null; true
+        r#"{kill}kill -KILL "{shell_pid}" 2>/dev/null
+for f in $(grep -l -z -x "{SESSION_MARK}={mark}" /proc/[0-9]*/environ 2>/dev/null); do
+  grep -q -z -x "{BLOCK_MARK}=.*\.keep" "$f" 2>/dev/null && continue
+  p=${{f#/proc/}}; kill -KILL "${{p%/environ}}" 2>/dev/null
+done
+true
 "#,
         kill = kill_script(shell_pid, session_id, "KILL")
     )

@@ -376,7 +376,7 @@ impl Session {
     pub(crate) async fn end(&mut self, force: bool) {
         self.alive = false;
         if force {
-            let script = protocol::end_session_script(self.pid, self.sid);
+            let script = protocol::end_session_script(self.pid, self.sid, &self.mark);
             let _ = self.transport.control(&script, &self.settings).await;
         } else {
             self.stdin = None;
