@@ -76,7 +76,7 @@ fn what_blocks_leave_running_is_ended_and_reported_but_keep_running_is_left() {
             sleeping(seconds).is_empty(),
             "`sleep {seconds}` outlived the run"
         );
-        run.stdout_has(&format!("LEFTOVER localhost pid "))
+        run.stdout_has("LEFTOVER localhost pid ")
             .stdout_has(&format!(
                 "`sleep {seconds}`: left running by a block, ended by runbook"
             ));

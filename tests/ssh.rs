@@ -278,7 +278,7 @@ fn what_a_block_leaves_running_over_ssh_is_ended_and_reported() {
     };
     for seconds in ["14031", "14032", "14033", "14034"] {
         assert!(alive(seconds).is_empty(), "`sleep {seconds}` outlived the run");
-        run.stdout_has(&format!("web pid "))
+        run.stdout_has("web pid ")
             .stdout_has(&format!("`sleep {seconds}`: left running by a block"));
     }
     let kept = alive("14035");
