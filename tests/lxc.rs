@@ -94,7 +94,9 @@ fn a_service_started_through_the_containers_init_survives_the_end_of_run_sweep()
     container();
     let _serial = serial();
     let unit = "runbook-leftover-test";
-    attach(&format!("systemctl stop {unit} 2>/dev/null; systemctl reset-failed {unit} 2>/dev/null; true"));
+    attach(&format!(
+        "systemctl stop {unit} 2>/dev/null; systemctl reset-failed {unit} 2>/dev/null; true"
+    ));
     let lab = Lab::with_hosts(&lxc_host());
     lab.chapter(
         "01-service.md",

@@ -277,16 +277,26 @@ fn what_a_block_leaves_running_over_ssh_is_ended_and_reported() {
             .collect::<Vec<_>>()
     };
     for seconds in ["14031", "14032", "14033", "14034"] {
-        assert!(alive(seconds).is_empty(), "`sleep {seconds}` outlived the run");
+        assert!(
+            alive(seconds).is_empty(),
+            "`sleep {seconds}` outlived the run"
+        );
         run.stdout_has("web pid ")
             .stdout_has(&format!("`sleep {seconds}`: left running by a block"));
     }
     let kept = alive("14035");
     assert_eq!(kept.len(), 1, "the keep-running service runs on");
     for pid in kept {
-        let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
     }
     let report = lab.report();
     assert_eq!(report.leftovers.len(), 4, "{:?}", report.leftovers);
-    assert!(report.leftovers.iter().all(|leftover| leftover.host == "web"));
+    assert!(
+        report
+            .leftovers
+            .iter()
+            .all(|leftover| leftover.host == "web")
+    );
 }
