@@ -167,7 +167,10 @@ impl<'a> Executor<'a> {
             results.push(result);
         }
         let interrupted = self.cancel.requested();
-        let leftovers = self.sessions.shutdown(interrupted.is_some()).await;
+        let leftovers = self
+            .sessions
+            .shutdown_and_sweep(interrupted.is_some())
+            .await;
         let mut report = RunReport::assemble(
             &plan.workshop,
             self.options.strict,

@@ -165,9 +165,20 @@ impl Sessions {
     }
 
     /// Ends every session and SSH master. `force` kills what the sessions still run.
-    /// Otherwise what the blocks left running in the background is ended first (all but
-    /// what `keep-running` blocks started) and returned, to be reported.
-    pub async fn shutdown(&self, force: bool) -> Vec<Leftover> {
+    /// What the blocks left running in the background is left alone: `runbook step` is a
+    /// trainee's own lab, resumed later, whose services a quit must not end.
+    pub async fn shutdown(&self, force: bool) {
+        self.end_sessions(force, false).await;
+    }
+
+    /// Like [`Sessions::shutdown`], but first ends what the blocks left running in the
+    /// background (all but what `keep-running` blocks started), and returns it, to be
+    /// reported: the end of a `verify` or `check` run.
+    pub async fn shutdown_and_sweep(&self, force: bool) -> Vec<Leftover> {
+        self.end_sessions(force, true).await
+    }
+
+    async fn end_sessions(&self, force: bool, sweep: bool) -> Vec<Leftover> {
         let slots: Vec<_> = match self.sessions.lock() {
             Ok(sessions) => sessions
                 .iter()
@@ -182,7 +193,7 @@ impl Sessions {
                 let mut lock = slot.lock().await;
                 let mut leftovers = Vec::new();
                 if let Some(mut session) = lock.take() {
-                    if !force {
+                    if sweep && !force {
                         leftovers = session.sweep_leftovers().await;
                     }
                     session.end(force).await;
