@@ -102,6 +102,11 @@ fn plan_options(args: &PlanArgs, secret_names: &[String], checks_only: bool) -> 
         checks_only,
         teardown: args.teardown,
         secret_names: secret_names.to_vec(),
+        reach: if args.allow_outside_workshop {
+            crate::chapter::Reach::Anywhere
+        } else {
+            crate::chapter::Reach::InsideOnly
+        },
     }
 }
 

@@ -62,6 +62,10 @@ pub(crate) struct PlanArgs {
     /// leaves out.
     #[arg(long)]
     pub(crate) teardown: bool,
+    /// Read chapters that SUMMARY.md names outside the workshop folder (`../`, an absolute
+    /// path) or that are symlinks out of it; refused by default.
+    #[arg(long)]
+    pub(crate) allow_outside_workshop: bool,
 }
 
 #[derive(Debug, Args)]

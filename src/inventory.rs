@@ -184,16 +184,21 @@ impl Inventory {
         let mut builder = Builder {
             path,
             text: &text,
+            key_lines: index_keys(&text),
             problems: Diagnostics::default(),
             order: Vec::new(),
+            declared: std::collections::HashSet::new(),
             host_fields: BTreeMap::new(),
-            groups: BTreeMap::new(),
+            definitions: BTreeMap::new(),
+            group_order: Vec::new(),
             secrets: Vec::new(),
         };
         let mut all_vars = Vars::new();
         for (key, value) in &top {
-            let Some(group) = key.as_str() else { continue };
-            builder.walk_group(group, value, &[], &mut all_vars);
+            let Some(group) = builder.name_of(key, "group") else {
+                continue;
+            };
+            builder.walk_group(&group, value, None, &mut all_vars);
         }
         let (mut inventory, found) = builder.finish(all_vars);
         problems.extend(found);
@@ -222,25 +227,121 @@ fn sets_key(line: &str, key: &str) -> bool {
         .is_some_and(|rest| rest.trim_start().starts_with(':'))
 }
 
-/// Collects hosts and groups while walking the YAML tree.
+/// The first line on which each mapping key is set, so that finding a host's line is one
+/// look-up rather than a scan of the file (a scan per host made an inventory of 20,000 hosts
+/// take minutes).
+fn index_keys(text: &str) -> std::collections::HashMap<String, usize> {
+    let mut lines = std::collections::HashMap::new();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let key = if let Some(rest) = trimmed.strip_prefix('"') {
+            rest.split_once('"').map(|(key, _)| key)
+        } else if let Some(rest) = trimmed.strip_prefix('\'') {
+            rest.split_once('\'').map(|(key, _)| key)
+        } else {
+            trimmed.split_once(':').map(|(key, _)| key.trim_end())
+        };
+        if let Some(key) = key
+            && sets_key(line, key)
+        {
+            lines.entry(key.to_string()).or_insert(index + 1);
+        }
+    }
+    lines
+}
+
+/// One group as the inventory defines it, merged over every place that names it (Ansible
+/// merges a group named twice, e.g. as a child before its own entry).
+#[derive(Default)]
+struct GroupDefinition {
+    /// Its `vars`, in the order they are written.
+    vars: Vec<Mapping>,
+    hosts: Vec<String>,
+    children: Vec<String>,
+}
+
+/// Collects hosts and groups while walking the YAML tree; membership and variables are
+/// resolved once the whole file is read ([`Builder::finish`]), so a group's child may be
+/// defined after the group.
 struct Builder<'a> {
     path: &'a Path,
     text: &'a str,
+    key_lines: std::collections::HashMap<String, usize>,
     problems: Diagnostics,
     order: Vec<String>,
-    /// Host -> (line, merged fields: group vars first, host's own last).
+    declared: std::collections::HashSet<String>,
+    /// Host -> (line, its own fields, each place that lists it, in order).
     host_fields: BTreeMap<String, (usize, Vec<Mapping>)>,
-    groups: BTreeMap<String, Vec<String>>,
+    definitions: BTreeMap<String, GroupDefinition>,
+    /// Group names in the order the inventory first names them.
+    group_order: Vec<String>,
     secrets: Vec<String>,
 }
 
 impl Builder<'_> {
     /// The line where `key:` first appears (YAML values do not keep positions).
     fn line_of(&self, key: &str) -> usize {
+        if let Some(line) = self.key_lines.get(key) {
+            return *line;
+        }
         self.text
             .lines()
             .position(|line| sets_key(line, key))
             .map_or(0, |index| index + 1)
+    }
+
+    /// The name a host or group key gives, or a problem: YAML reads `true:`, `null:`, `~:`
+    /// and `42:` as a boolean, nothing and a number, which Ansible would turn into names such
+    /// as `True` or `None`; runbook asks for the intended name to be quoted instead.
+    fn name_of(&mut self, key: &Value, what: &str) -> Option<String> {
+        if let Value::String(name) = key {
+            if name.trim().is_empty() {
+                self.problems.push(
+                    Diagnostic::new(self.path, 0, format!("a {what} has an empty name"))
+                        .hint(format!("give the {what} a name, e.g. `pg-1:`")),
+                );
+                return None;
+            }
+            return Some(name.clone());
+        }
+        let (written, reading): (Vec<&str>, &str) = match key {
+            Value::Null => (vec!["null", "~", "Null", "NULL"], "nothing (null)"),
+            Value::Bool(true) => (vec!["true", "True", "TRUE"], "the boolean true"),
+            Value::Bool(false) => (vec!["false", "False", "FALSE"], "the boolean false"),
+            Value::Number(_) => (vec![], "a number"),
+            _ => (vec![], "a value that is not text"),
+        };
+        let shown = match key {
+            Value::Number(number) => number.to_string(),
+            _ => written.first().copied().unwrap_or("?").to_string(),
+        };
+        let candidates: Vec<String> = if written.is_empty() {
+            vec![shown.clone()]
+        } else {
+            written.iter().map(|word| (*word).to_string()).collect()
+        };
+        let found = candidates.iter().find_map(|word| {
+            let line = self.line_of(word);
+            (line > 0).then(|| (line, word.clone()))
+        });
+        let quoted_name = found
+            .as_ref()
+            .map_or(shown.as_str(), |(_, word)| word.as_str());
+        let mut problem = Diagnostic::new(
+            self.path,
+            found.as_ref().map_or(0, |(line, _)| *line),
+            format!("YAML reads this {what} name as {reading}, not as a name"),
+        )
+        .hint(format!(
+            "quote the name if it is meant (`'{quoted_name}':`), or give the {what} a real name"
+        ));
+        if let Some((line, word)) = found {
+            problem = problem
+                .quoting(self.text.lines().nth(line - 1).unwrap_or_default())
+                .underlining(&word);
+        }
+        self.problems.push(problem);
+        None
     }
 
     /// The line that sets `key` for the host declared at `host_line`: under the host itself,
@@ -276,8 +377,23 @@ impl Builder<'_> {
         self.problems.push(problem);
     }
 
-    fn walk_group(&mut self, name: &str, value: &Value, parents: &[Mapping], all_vars: &mut Vars) {
+    fn definition(&mut self, name: &str) -> &mut GroupDefinition {
+        if !self.definitions.contains_key(name) {
+            self.group_order.push(name.to_string());
+        }
+        self.definitions.entry(name.to_string()).or_default()
+    }
+
+    fn walk_group(&mut self, name: &str, value: &Value, parent: Option<&str>, all_vars: &mut Vars) {
+        self.definition(name);
+        if let Some(parent) = parent {
+            let children = &mut self.definition(parent).children;
+            if !children.iter().any(|child| child == name) {
+                children.push(name.to_string());
+            }
+        }
         let group = match value {
+            // A child named without content: defined elsewhere (before or after).
             Value::Null => return,
             Value::Mapping(group) => group,
             _ => {
@@ -289,11 +405,10 @@ impl Builder<'_> {
                 return;
             }
         };
-        let mut inherited = parents.to_vec();
         if let Some(vars) = group.get("vars") {
             match vars {
                 Value::Mapping(vars) => {
-                    if name == "all" && parents.is_empty() {
+                    if name == "all" && parent.is_none() {
                         for (key, value) in vars {
                             if let (Some(key), Some(value)) = (key.as_str(), scalar(value)) {
                                 all_vars.insert(key.to_string(), value);
@@ -314,7 +429,7 @@ impl Builder<'_> {
                             _ => {}
                         }
                     }
-                    inherited.push(vars.clone());
+                    self.definition(name).vars.push(vars.clone());
                 }
                 Value::Null => {}
                 _ => self.problem(
@@ -334,11 +449,10 @@ impl Builder<'_> {
                 self.problem(key, format!("unknown key `{key}` in group `{name}`"), &hint);
             }
         }
-        let mut members = Vec::new();
         match group.get("hosts") {
             Some(Value::Mapping(hosts)) => {
                 for (host, fields) in hosts {
-                    let Some(host) = host.as_str().map(str::to_string) else {
+                    let Some(host) = self.name_of(host, "host") else {
                         continue;
                     };
                     let fields = match fields {
@@ -353,16 +467,16 @@ impl Builder<'_> {
                             continue;
                         }
                     };
-                    if !self.order.contains(&host) {
+                    if self.declared.insert(host.clone()) {
                         self.order.push(host.clone());
                     }
                     let line = self.line_of(&host);
-                    let entry = self
-                        .host_fields
+                    self.host_fields
                         .entry(host.clone())
-                        .or_insert_with(|| (line, Vec::new()));
-                    entry.1.extend(inherited.iter().cloned());
-                    entry.1.push(fields);
+                        .or_insert_with(|| (line, Vec::new()))
+                        .1
+                        .push(fields);
+                    let members = &mut self.definition(name).hosts;
                     members.push(host);
                 }
             }
@@ -376,16 +490,10 @@ impl Builder<'_> {
         match group.get("children") {
             Some(Value::Mapping(children)) => {
                 for (child, value) in children {
-                    let Some(child) = child.as_str() else {
+                    let Some(child) = self.name_of(child, "group") else {
                         continue;
                     };
-                    self.walk_group(child, value, &inherited, all_vars);
-                    let child_members = self.groups.get(child).cloned().unwrap_or_default();
-                    for member in child_members {
-                        if !members.contains(&member) {
-                            members.push(member);
-                        }
-                    }
+                    self.walk_group(&child, value, Some(name), all_vars);
                 }
             }
             Some(Value::Null) | None => {}
@@ -395,23 +503,127 @@ impl Builder<'_> {
                 "list groups as `name:` lines under `children:`",
             ),
         }
-        let entry = self.groups.entry(name.to_string()).or_default();
-        for member in members {
-            if !entry.contains(&member) {
-                entry.push(member);
+    }
+
+    /// Each group's depth as Ansible counts it (a top-level group 0 or 1 below `all`, a
+    /// child one more than its deepest parent), or the group in a cycle.
+    fn depths(&self) -> Result<BTreeMap<String, usize>, String> {
+        let mut depths: BTreeMap<String, usize> = BTreeMap::new();
+        // Longest path from a root, by relaxing along the children in topological order.
+        let mut parents: BTreeMap<&str, usize> = BTreeMap::new();
+        for definition in self.definitions.values() {
+            for child in &definition.children {
+                *parents.entry(child.as_str()).or_default() += 1;
             }
         }
+        let mut ready: Vec<&str> = self
+            .group_order
+            .iter()
+            .map(String::as_str)
+            .filter(|name| !parents.contains_key(name))
+            .collect();
+        for root in &ready {
+            depths.insert((*root).to_string(), usize::from(*root != "all"));
+        }
+        let mut done = 0;
+        while let Some(name) = ready.pop() {
+            done += 1;
+            let depth = depths.get(name).copied().unwrap_or_default();
+            for child in &self.definitions[name].children {
+                let deepest = depths.entry(child.clone()).or_default();
+                *deepest = (*deepest).max(depth + 1);
+                if let Some(left) = parents.get_mut(child.as_str()) {
+                    *left -= 1;
+                    if *left == 0 {
+                        ready.push(child);
+                    }
+                }
+            }
+        }
+        if done < self.definitions.len() {
+            let looped = self
+                .group_order
+                .iter()
+                .find(|name| parents.get(name.as_str()).is_some_and(|left| *left > 0))
+                .cloned()
+                .unwrap_or_default();
+            return Err(looped);
+        }
+        Ok(depths)
+    }
+
+    /// Every host of `name`: its own hosts, then its children's, in order, each once.
+    fn members(&self, name: &str, memo: &mut BTreeMap<String, Vec<String>>) -> Vec<String> {
+        if let Some(known) = memo.get(name) {
+            return known.clone();
+        }
+        let mut members = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        if let Some(definition) = self.definitions.get(name) {
+            for host in &definition.hosts {
+                if seen.insert(host.clone()) {
+                    members.push(host.clone());
+                }
+            }
+            for child in &definition.children {
+                for host in self.members(child, memo) {
+                    if seen.insert(host.clone()) {
+                        members.push(host);
+                    }
+                }
+            }
+        }
+        memo.insert(name.to_string(), members.clone());
+        members
     }
 
     fn finish(mut self, all_vars: Vars) -> (Inventory, Diagnostics) {
+        let depths = match self.depths() {
+            Ok(depths) => depths,
+            Err(looped) => {
+                self.problem(
+                    &looped,
+                    format!("group `{looped}` is among its own children"),
+                    "a group's children cannot include the group itself, directly or through another group",
+                );
+                let problems = std::mem::take(&mut self.problems);
+                return (Inventory::local_only(), problems);
+            }
+        };
+        let mut memo = BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        // Host -> the groups it belongs to, directly or through a child group.
+        let mut belongs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for name in &self.group_order {
+            let members = self.members(name, &mut memo);
+            for host in &members {
+                belongs.entry(host.clone()).or_default().push(name.clone());
+            }
+            groups.insert(name.clone(), members);
+        }
+        let definitions = std::mem::take(&mut self.definitions);
         let mut hosts = Vec::new();
         for name in self.order.clone() {
-            let (line, layers) = self.host_fields.remove(&name).unwrap_or_default();
+            let (line, own) = self.host_fields.remove(&name).unwrap_or_default();
+            // Ansible's precedence: `all`, then shallower groups before deeper ones, groups
+            // of one depth in name order (the later name wins), then the host's own fields
+            // (where it is listed twice, the later listing wins).
+            let mut in_groups = belongs.remove(&name).unwrap_or_default();
+            in_groups.sort_by_key(|group| {
+                (
+                    depths.get(group).copied().unwrap_or_default(),
+                    group.clone(),
+                )
+            });
             let mut merged: BTreeMap<String, Value> = BTreeMap::new();
+            let layers = in_groups
+                .iter()
+                .flat_map(|group| definitions[group].vars.iter())
+                .chain(own.iter());
             for layer in layers {
                 for (key, value) in layer {
                     if let Some(key) = key.as_str() {
-                        merged.insert(key.to_string(), value);
+                        merged.insert(key.to_string(), value.clone());
                     }
                 }
             }
@@ -419,7 +631,6 @@ impl Builder<'_> {
                 hosts.push(host);
             }
         }
-        let mut groups = std::mem::take(&mut self.groups);
         groups.retain(|_, members| !members.is_empty());
         let secrets = std::mem::take(&mut self.secrets);
         (

@@ -9,6 +9,7 @@ pub mod app;
 pub mod chapter;
 pub(crate) mod check;
 pub(crate) mod cli;
+pub(crate) mod deadline;
 pub mod diagnostic;
 pub(crate) mod execute;
 pub mod expect;
@@ -25,6 +26,7 @@ pub mod session;
 pub(crate) mod step;
 pub(crate) mod sys;
 pub mod template;
+pub(crate) mod user_file;
 
 /// Exit statuses, as documented in the README.
 pub(crate) mod exit {

@@ -85,12 +85,95 @@ pub(crate) fn every_value(inventory: &Inventory, overrides: &Vars) -> Vars {
     vars
 }
 
-/// Replaces secret values by `[secret:NAME]`.
+/// Replaces secret values by `[secret:NAME]`: the value as written, and the forms a command
+/// commonly prints it in (base64, URL-encoding, hex, the value broken across two lines).
+/// Masking is best effort, as in CI systems: a secret printed in another form, or computed
+/// from, gets through; the README says so.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Redactor {
-    /// (value, name), longest values first so that one secret containing another is replaced
-    /// whole.
+    /// (what to find, what to put instead), longest first so that one secret (or form)
+    /// containing another is replaced whole.
     secrets: Vec<(String, String)>,
+}
+
+/// Encoded forms shorter than this are not masked: a 4-character base64 or hex fragment
+/// occurs in ordinary output too often to hide it.
+const SHORTEST_ENCODED_FORM: usize = 8;
+
+const BASE64_STANDARD: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64_URL_SAFE: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Base64 of `bytes` in `alphabet`, with `=` padding.
+fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let b = [
+            group[0],
+            *group.get(1).unwrap_or(&0),
+            *group.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for index in 0..4 {
+            if index <= group.len() {
+                out.push(char::from(
+                    alphabet[((n >> (18 - 6 * index)) & 63) as usize],
+                ));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `value` percent-encoded as `encodeURIComponent`/`curl --data-urlencode` do, in upper or
+/// lower case hex, `+` for a space when `plus_for_space` (form encoding).
+fn url_encoded(value: &str, upper: bool, plus_for_space: bool) -> String {
+    let mut out = String::new();
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else if byte == b' ' && plus_for_space {
+            out.push('+');
+        } else if upper {
+            out.push_str(&format!("%{byte:02X}"));
+        } else {
+            out.push_str(&format!("%{byte:02x}"));
+        }
+    }
+    out
+}
+
+/// The forms of `value` masked besides the value itself.
+fn encoded_forms(value: &str) -> Vec<String> {
+    let bytes = value.as_bytes();
+    let mut forms = Vec::new();
+    for alphabet in [BASE64_STANDARD, BASE64_URL_SAFE] {
+        let whole = base64(bytes, alphabet);
+        forms.push(whole.trim_end_matches('=').to_string());
+        forms.push(whole);
+        // Inside longer base64 (`user:secret`, a JSON document), the secret starts at any
+        // of three positions within a 3-byte group; the characters that encode only its
+        // own bytes are the same whatever surrounds it. Those are masked, for each start.
+        for skip in 0..3 {
+            if let Some(rest) = bytes.get(skip..) {
+                let whole_groups = &rest[..rest.len() / 3 * 3];
+                forms.push(base64(whole_groups, alphabet));
+            }
+        }
+    }
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    forms.push(hex.to_uppercase());
+    forms.push(hex);
+    for (upper, plus) in [(true, false), (false, false), (true, true), (false, true)] {
+        forms.push(url_encoded(value, upper, plus));
+    }
+    forms.retain(|form| form.len() >= SHORTEST_ENCODED_FORM && form != value);
+    forms.sort();
+    forms.dedup();
+    forms
 }
 
 impl Redactor {
@@ -108,20 +191,42 @@ impl Redactor {
 
     /// Secrets named in `names`, with their values taken from `vars`.
     pub(crate) fn new(names: &[String], vars: &Vars) -> Self {
-        let mut secrets: Vec<(String, String)> = names
-            .iter()
-            .filter_map(|name| vars.get(name).map(|value| (value.clone(), name.clone())))
-            .filter(|(value, _)| !value.is_empty())
-            .collect();
+        let mut secrets: Vec<(String, String)> = Vec::new();
+        for name in names {
+            let Some(value) = vars.get(name).filter(|value| !value.is_empty()) else {
+                continue;
+            };
+            let placeholder = format!("[secret:{name}]");
+            secrets.push((value.clone(), placeholder.clone()));
+            for form in encoded_forms(value) {
+                secrets.push((form, placeholder.clone()));
+            }
+            // Broken across two lines (a wrapped terminal, `fold`, a tool that wraps its
+            // output): each part is masked, the line break kept so that lines still match.
+            let characters: Vec<(usize, char)> = value.char_indices().collect();
+            if value.len() >= SHORTEST_ENCODED_FORM {
+                for (at, _) in characters.iter().skip(1) {
+                    let (first, second) = value.split_at(*at);
+                    for newline in ["\n", "\r\n"] {
+                        secrets.push((
+                            format!("{first}{newline}{second}"),
+                            format!("{placeholder}{newline}{placeholder}"),
+                        ));
+                    }
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        secrets.retain(|(value, _)| seen.insert(value.clone()));
         secrets.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
         Redactor { secrets }
     }
 
     pub(crate) fn apply(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for (value, name) in &self.secrets {
+        for (value, placeholder) in &self.secrets {
             if out.contains(value.as_str()) {
-                out = out.replace(value.as_str(), &format!("[secret:{name}]"));
+                out = out.replace(value.as_str(), placeholder);
             }
         }
         out
@@ -208,14 +313,14 @@ impl Redactor {
             return bytes.to_vec();
         }
         let mut out = bytes.to_vec();
-        for (value, name) in &self.secrets {
+        for (value, placeholder) in &self.secrets {
             let needle = value.as_bytes();
-            let replacement = format!("[secret:{name}]").into_bytes();
+            let replacement = placeholder.as_bytes();
             let mut result = Vec::with_capacity(out.len());
             let mut index = 0;
             while index < out.len() {
                 if out[index..].starts_with(needle) {
-                    result.extend_from_slice(&replacement);
+                    result.extend_from_slice(replacement);
                     index += needle.len();
                 } else {
                     result.push(out[index]);
@@ -263,5 +368,76 @@ mod tests {
             ),
             b"\x1b[1mkept\x1b[0m\n[secret:pass]\n\x1b[2m[secret:pass]\x1b[0m\n"
         );
+    }
+
+    fn one_secret(value: &str) -> Redactor {
+        let vars: Vars = [("pw".to_string(), value.to_string())]
+            .into_iter()
+            .collect();
+        Redactor::new(&["pw".into()], &vars)
+    }
+
+    #[test]
+    fn base64_of_a_secret_is_hidden_padded_or_not_standard_or_url_safe() {
+        let redactor = one_secret("rep-pass-7Kq9Zx");
+        // python3 -c "import base64; print(base64.b64encode(b'rep-pass-7Kq9Zx'))"
+        assert_eq!(
+            redactor.apply("x cmVwLXBhc3MtN0txOVp4 y"),
+            "x [secret:pw] y"
+        );
+        // The same secret inside longer base64, at each of the three alignments.
+        for (encoded, kept) in [
+            ("cmVwLXBhc3MtN0txOVp4IXRhaWw=", "IXRhaWw="),
+            ("dXJlcC1wYXNzLTdLcTlaeCF0YWls", ""),
+            ("dXNyZXAtcGFzcy03S3E5WnghdGFpbA==", ""),
+            ("dXNlcmVwLXBhc3MtN0txOVp4IXRhaWw=", "IXRhaWw="),
+        ] {
+            let hidden = redactor.apply(encoded);
+            assert!(hidden.contains("[secret:pw]"), "{encoded} -> {hidden}");
+            assert!(hidden.ends_with(kept), "{encoded} -> {hidden}");
+            for leak in ["cGFzcy03S3E5", "LXBhc3MtN0tx", "YXNzLTdLcTla"] {
+                assert!(!hidden.contains(leak), "{encoded} -> {hidden}");
+            }
+        }
+        // URL-safe alphabet, with padding.
+        let url_safe = redactor.apply("-_9yZXAtcGFzcy03S3E5Wng=");
+        assert!(!url_safe.contains("cGFzcy03S3E5"), "{url_safe}");
+    }
+
+    #[test]
+    fn hex_and_url_encoding_of_a_secret_are_hidden() {
+        let redactor = one_secret("rep-pass-7Kq9Zx");
+        assert_eq!(
+            redactor.apply("7265702d706173732d374b71395a78"),
+            "[secret:pw]"
+        );
+        assert_eq!(
+            redactor.apply("7265702D706173732D374B71395A78"),
+            "[secret:pw]"
+        );
+        let spaced = one_secret("p@ss w/rd:42!");
+        for encoded in ["p%40ss%20w%2Frd%3A42%21", "p%40ss+w%2frd%3a42%21"] {
+            assert_eq!(spaced.apply(&format!("q={encoded}&")), "q=[secret:pw]&");
+        }
+    }
+
+    #[test]
+    fn a_secret_broken_across_two_lines_is_hidden_and_the_lines_kept() {
+        let redactor = one_secret("rep-pass-7Kq9Zx");
+        assert_eq!(
+            redactor.apply("rep-pass\n-7Kq9Zx end\n"),
+            "[secret:pw]\n[secret:pw] end\n"
+        );
+        assert_eq!(
+            redactor.apply("r\r\nep-pass-7Kq9Zx"),
+            "[secret:pw]\r\n[secret:pw]"
+        );
+    }
+
+    #[test]
+    fn a_short_secret_has_no_encoded_forms_that_would_hide_ordinary_output() {
+        let redactor = one_secret("abc");
+        // base64 `YWJj`, hex `616263`: too short to be told from other output.
+        assert_eq!(redactor.apply("YWJj 616263 abc"), "YWJj 616263 [secret:pw]");
     }
 }

@@ -84,3 +84,39 @@ fn a_container_that_is_not_running_is_named_with_the_fix() {
         .stdout_has("UNREACHABLE 01/block-1")
         .stdout_has("the container `runbook-test-absent` is not running (start it with `lxc-start -n runbook-test-absent`");
 }
+
+/// Issue 14 in a container: a service started through systemd (as `systemctl` and
+/// `pg_ctlcluster` start the Patroni course's) belongs to the container's init, not to the
+/// session, and is never ended; what the block itself leaves running (`setsid`) is. The
+/// container's processes are visible in this machine's /proc.
+#[test]
+fn a_service_started_through_the_containers_init_survives_the_end_of_run_sweep() {
+    container();
+    let _serial = serial();
+    let unit = "runbook-leftover-test";
+    attach(&format!(
+        "systemctl stop {unit} 2>/dev/null; systemctl reset-failed {unit} 2>/dev/null; true"
+    ));
+    let lab = Lab::with_hosts(&lxc_host());
+    lab.chapter(
+        "01-service.md",
+        &format!(
+            "# Service\n\n```bash on=box\nsystemd-run --quiet --unit={unit} sleep 14041\nsetsid sleep 14042 &\nsystemctl is-active {unit}\n```\n\n```console\nactive\n```\n"
+        ),
+    );
+    let run = lab.runbook_in_own_tmp(&["verify", "workshop"]);
+    let state = attach(&format!("systemctl is-active {unit}"));
+    attach(&format!("systemctl stop {unit}"));
+    run.assert_code(0);
+    assert_eq!(state.trim(), "active", "the init-owned service was ended");
+    run.stdout_has("`sleep 14042`: left running by a block, ended by runbook");
+    assert!(
+        !run.stdout.contains("sleep 14041"),
+        "the init-owned service is no leftover:\n{}",
+        run.stdout
+    );
+    let setsid_alive = common::sshd::processes_mentioning("sleep 14042")
+        .into_iter()
+        .any(|(_, line)| line == "sleep 14042");
+    assert!(!setsid_alive, "the block's setsid sleeper outlived the run");
+}

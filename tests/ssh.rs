@@ -255,3 +255,48 @@ fn sessions_a_chapter_needs_on_a_host_that_answered_are_opened_when_it_starts() 
     lab.runbook_in_own_tmp(&["verify", "workshop"])
         .assert_code(0);
 }
+
+/// Issue 14 on a remote host: what a block leaves running over SSH (backgrounded, `setsid`,
+/// `nohup`, disowned) is ended at the end of the run and reported with the host's name; a
+/// `keep-running` block's is left. (The loopback sshd's processes are this machine's.)
+#[test]
+fn what_a_block_leaves_running_over_ssh_is_ended_and_reported() {
+    let sshd = Sshd::start();
+    let lab = Lab::with_hosts(&sshd.inventory_host("web", ""));
+    lab.chapter(
+        "01-leftovers.md",
+        "# Leftovers\n\n```bash on=web\nsleep 14031 &\nsetsid sleep 14032 &\nnohup sleep 14033 >/dev/null 2>&1 &\nsleep 14034 & disown\n```\n\n```bash on=web keep-running\nsetsid sleep 14035 >/dev/null 2>&1 </dev/null &\n```\n",
+    );
+    let run = lab.runbook_in_own_tmp(&["verify", "workshop"]);
+    run.assert_code(0);
+    let alive = |seconds: &str| {
+        processes_mentioning(&format!("sleep {seconds}"))
+            .into_iter()
+            .filter(|(_, line)| line == &format!("sleep {seconds}"))
+            .map(|(pid, _)| pid)
+            .collect::<Vec<_>>()
+    };
+    for seconds in ["14031", "14032", "14033", "14034"] {
+        assert!(
+            alive(seconds).is_empty(),
+            "`sleep {seconds}` outlived the run"
+        );
+        run.stdout_has("web pid ")
+            .stdout_has(&format!("`sleep {seconds}`: left running by a block"));
+    }
+    let kept = alive("14035");
+    assert_eq!(kept.len(), 1, "the keep-running service runs on");
+    for pid in kept {
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+    let report = lab.report();
+    assert_eq!(report.leftovers.len(), 4, "{:?}", report.leftovers);
+    assert!(
+        report
+            .leftovers
+            .iter()
+            .all(|leftover| leftover.host == "web")
+    );
+}

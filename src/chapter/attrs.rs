@@ -11,15 +11,35 @@ pub(crate) const SHELL_LANGUAGES: &[&str] = &["bash", "sh", "shell"];
 
 /// Every attribute runbook understands, for "did you mean" hints.
 pub(crate) const ATTRIBUTE_NAMES: &[&str] = &[
-    "on", "user", "id", "timeout", "retry", "exit", "norun", "file", "mode", "owner", "check",
-    "verbatim", "teardown", "raw",
+    "on",
+    "user",
+    "id",
+    "timeout",
+    "retry",
+    "exit",
+    "norun",
+    "file",
+    "mode",
+    "owner",
+    "check",
+    "verbatim",
+    "teardown",
+    "raw",
+    "keep-running",
 ];
 
 /// Attributes that only make sense with `file=`.
 const FILE_ONLY: &[&str] = &["mode", "owner"];
 
 /// Attributes that take no value.
-const FLAGS: &[&str] = &["norun", "check", "verbatim", "teardown", "raw"];
+const FLAGS: &[&str] = &[
+    "norun",
+    "check",
+    "verbatim",
+    "teardown",
+    "raw",
+    "keep-running",
+];
 
 /// How long to keep re-running a block until its output matches, and how often.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +93,9 @@ pub struct Attributes {
     pub(crate) teardown: bool,
     /// Match the output as printed: ANSI sequences and carriage returns kept.
     pub(crate) raw: bool,
+    /// What the block starts in the background is meant to outlive the run (a service the
+    /// course leaves running): neither ended nor reported at the end.
+    pub(crate) keep_running: bool,
     pub(crate) file: Option<String>,
     pub(crate) mode: Option<u32>,
     pub(crate) owner: Option<String>,
@@ -151,15 +174,28 @@ fn split_words(info: &str) -> Result<Vec<(usize, String)>, usize> {
     Ok(words)
 }
 
-/// Parses a duration as runbook writes them: `30s`, `2m`, `1m30s`, `500ms`.
+/// The longest duration runbook accepts anywhere (a block's `timeout=`, `retry=`,
+/// `--timeout`, `--connect-timeout`, `--grace`): a day. No workshop step waits longer, and a
+/// bound keeps every deadline computed from it far from the limits of the clock (a huge
+/// value once overflowed `Instant + Duration` and panicked after blocks had run).
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Parses a duration as runbook writes them: `30s`, `2m`, `1m30s`, `500ms`, at most
+/// [`MAX_DURATION`].
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!(
             "add a unit: `{text}s` for seconds, `{text}m` for minutes"
         ));
     }
-    humantime::parse_duration(text)
-        .map_err(|_| "write a duration such as `30s`, `2m`, `1m30s` or `500ms`".to_string())
+    let duration = humantime::parse_duration(text)
+        .map_err(|_| "write a duration such as `30s`, `2m`, `1m30s` or `500ms`".to_string())?;
+    if duration > MAX_DURATION {
+        return Err(format!(
+            "`{text}` is longer than runbook's limit of `24h`: write a shorter duration such as `30m`"
+        ));
+    }
+    Ok(duration)
 }
 
 /// Context for reporting a problem in an info string.
@@ -357,6 +393,7 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
             "verbatim" => attributes.verbatim = true,
             "teardown" => attributes.teardown = true,
             "raw" => attributes.raw = true,
+            "keep-running" => attributes.keep_running = true,
             _ => unreachable!("every name in ATTRIBUTE_NAMES is handled"),
         }
     }

@@ -63,8 +63,49 @@ struct ChapterEntry {
     title: Option<String>,
 }
 
+/// Whether chapters may live outside the workshop folder (`--allow-outside-workshop`).
+/// By default they may not, as mdBook reads nothing outside `src/`: a SUMMARY.md naming
+/// `../../etc/passwd`, an absolute path or a symlink out of the folder would otherwise have
+/// runbook read, and run, a file the workshop does not hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Reach {
+    #[default]
+    InsideOnly,
+    Anywhere,
+}
+
+/// Why `relative` (a chapter of the workshop in `dir`) is outside the folder, if it is.
+fn outside_workshop(dir: &Path, relative: &Path) -> Option<String> {
+    if relative.is_absolute() {
+        return Some("an absolute path".into());
+    }
+    // By its words first (`../x` climbs out whether or not it exists)...
+    let mut depth = 0usize;
+    for part in relative.components() {
+        match part {
+            std::path::Component::ParentDir => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => return Some("outside the workshop folder".into()),
+            },
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    // ...then where it really is: a symlink may point out of the folder.
+    let root = dir.canonicalize().ok()?;
+    let target = dir.join(relative).canonicalize().ok()?;
+    (!target.starts_with(&root)).then(|| {
+        format!(
+            "a symlink to `{}`, outside the workshop folder",
+            target.display()
+        )
+    })
+}
+
+const OUTSIDE_HINT: &str = "keep the chapters inside the workshop folder, or pass `--allow-outside-workshop` if the course really means to use files from elsewhere";
+
 /// Reads and parses every chapter of the workshop in `dir`.
-pub(crate) fn load(dir: &Path) -> Result<Workshop, Diagnostics> {
+pub(crate) fn load(dir: &Path, reach: Reach) -> Result<Workshop, Diagnostics> {
     let mut problems = Diagnostics::default();
     if !dir.is_dir() {
         problems.push(
@@ -77,7 +118,7 @@ pub(crate) fn load(dir: &Path) -> Result<Workshop, Diagnostics> {
         );
         return Err(problems);
     }
-    let entries = match read_summary(dir) {
+    let entries = match read_summary(dir, reach) {
         Ok(Some(entries)) => entries,
         Ok(None) => match list_markdown(dir) {
             Ok(entries) => entries,
@@ -116,6 +157,21 @@ pub(crate) fn load(dir: &Path) -> Result<Workshop, Diagnostics> {
             .with_extension("")
             .to_string_lossy()
             .replace('\\', "/");
+        if reach == Reach::InsideOnly
+            && let Some(reason) = outside_workshop(dir, &entry.relative)
+        {
+            // Only a chapter found by listing the folder gets here (SUMMARY.md's links are
+            // checked where it names them): a symlink out of the folder.
+            problems.push(
+                Diagnostic::new(
+                    &path,
+                    0,
+                    format!("the chapter `{}` is {reason}", path.display()),
+                )
+                .hint(OUTSIDE_HINT),
+            );
+            continue;
+        }
         let text = match read_utf8(&path) {
             Ok(text) => text,
             Err(problem) => {
@@ -154,14 +210,10 @@ pub(crate) fn load(dir: &Path) -> Result<Workshop, Diagnostics> {
 }
 
 /// Reads a file that must be UTF-8, pointing at the first line that is not.
+/// Only a regular file of at most [`crate::user_file::MAX_FILE_SIZE`] is read.
 pub(crate) fn read_utf8(path: &Path) -> Result<String, Diagnostic> {
-    let bytes = std::fs::read(path).map_err(|error| {
-        Diagnostic::new(
-            path,
-            0,
-            format!("cannot read `{}`: {error}", path.display()),
-        )
-    })?;
+    let bytes = crate::user_file::read(path)
+        .map_err(|refused| Diagnostic::new(path, 0, refused.message).hint(refused.hint))?;
     String::from_utf8(bytes).map_err(|error| {
         let valid = error.utf8_error().valid_up_to();
         let bytes = error.as_bytes();
@@ -220,7 +272,9 @@ fn list_markdown(dir: &Path) -> std::io::Result<Vec<ChapterEntry>> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "md"))
+        // Not `is_file()`: a FIFO or a device named `*.md` is kept, to be refused by name
+        // when it is read, rather than left out without a word.
+        .filter(|path| !path.is_dir() && path.extension().is_some_and(|ext| ext == "md"))
         .filter_map(|path| path.file_name().map(PathBuf::from))
         .collect();
     names.sort();
@@ -234,9 +288,10 @@ fn list_markdown(dir: &Path) -> std::io::Result<Vec<ChapterEntry>> {
 }
 
 /// The chapters SUMMARY.md links to, in order; `None` without a SUMMARY.md.
-fn read_summary(dir: &Path) -> Result<Option<Vec<ChapterEntry>>, Diagnostics> {
+fn read_summary(dir: &Path, reach: Reach) -> Result<Option<Vec<ChapterEntry>>, Diagnostics> {
     let path = dir.join("SUMMARY.md");
-    if !path.is_file() {
+    // A SUMMARY.md that is a FIFO or a directory is refused by `read_utf8`, not ignored.
+    if std::fs::symlink_metadata(&path).is_err() {
         return Ok(None);
     }
     let mut problems = Diagnostics::default();
@@ -275,6 +330,40 @@ fn read_summary(dir: &Path) -> Result<Option<Vec<ChapterEntry>>, Diagnostics> {
                 }
                 let relative = PathBuf::from(dest.split('#').next().unwrap_or_default());
                 let quoted = lines.line_text(&text, line);
+                if reach == Reach::InsideOnly
+                    && let Some(reason) = outside_workshop(dir, &relative)
+                {
+                    problems.push(
+                        Diagnostic::new(
+                            &path,
+                            line,
+                            format!("SUMMARY.md names `{}`, {reason}", relative.display()),
+                        )
+                        .quoting(quoted)
+                        .underlining(&relative.to_string_lossy())
+                        .hint(OUTSIDE_HINT),
+                    );
+                    continue;
+                }
+                if let Ok(metadata) = std::fs::metadata(dir.join(&relative))
+                    && !metadata.is_file()
+                {
+                    let refused = crate::user_file::read(&dir.join(&relative))
+                        .err()
+                        .map(|refused| refused.message)
+                        .unwrap_or_default();
+                    problems.push(
+                        Diagnostic::new(
+                            &path,
+                            line,
+                            format!("SUMMARY.md names a chapter that cannot be read: {refused}"),
+                        )
+                        .quoting(quoted)
+                        .underlining(&relative.to_string_lossy())
+                        .hint("a chapter is a regular Markdown file: replace it, or fix the link"),
+                    );
+                    continue;
+                }
                 if !dir.join(&relative).is_file() {
                     let mut problem = Diagnostic::new(
                         &path,

@@ -79,7 +79,9 @@ fn retries_after(
         attempt.outcome,
         Outcome::Mismatch | Outcome::Exit | Outcome::Timeout | Outcome::Unreachable
     ) && attempt.unreachable != Some(Unreachable::HostKeyRefused);
-    may_change && retry_until.is_some_and(|until| now + every < until) && !interrupted
+    may_change
+        && retry_until.is_some_and(|until| crate::deadline::after(now, every) < until)
+        && !interrupted
 }
 
 impl HostTask<'_> {
@@ -153,7 +155,10 @@ impl HostTask<'_> {
                 return;
             }
         };
-        let retry_until = self.step.retry.map(|retry| Instant::now() + retry.within);
+        let retry_until = self
+            .step
+            .retry
+            .map(|retry| crate::deadline::after(Instant::now(), retry.within));
         let every = self.step.retry.map_or(Duration::ZERO, |retry| retry.every);
         let mut bless_text = None;
         let mut cancel = self.cancel.clone();
@@ -240,7 +245,14 @@ impl HostTask<'_> {
             attempt.unreachable = Some(Unreachable::NoShell);
             return Judged::failed(attempt);
         };
-        let execution = session.run(script, timeout, &self.cancel).await;
+        let leave = if self.step.keep_running {
+            crate::session::Leave::Running
+        } else {
+            crate::session::Leave::Nothing
+        };
+        let execution = session
+            .run_leaving(script, timeout, &self.cancel, leave)
+            .await;
         drop(lock);
         judge(
             &Judging {

@@ -167,8 +167,11 @@ impl<'a> Executor<'a> {
             results.push(result);
         }
         let interrupted = self.cancel.requested();
-        self.sessions.shutdown(interrupted.is_some()).await;
-        let report = RunReport::assemble(
+        let leftovers = self
+            .sessions
+            .shutdown_and_sweep(interrupted.is_some())
+            .await;
+        let mut report = RunReport::assemble(
             &plan.workshop,
             self.options.strict,
             results,
@@ -176,6 +179,13 @@ impl<'a> Executor<'a> {
             started.elapsed(),
             interrupted,
         );
+        report.leftovers = leftovers
+            .into_iter()
+            .map(|mut leftover| {
+                leftover.command = self.redactor.apply(&leftover.command);
+                leftover
+            })
+            .collect();
         reporter.event(&Event::RunFinished {
             report: Box::new(report.clone()),
         });

@@ -126,6 +126,7 @@ mod tests {
             exit: Default::default(),
             check: false,
             teardown: false,
+            keep_running: false,
             expectations: Expectations::default(),
             expected_folder: "expected/02".into(),
         }

@@ -173,13 +173,8 @@ pub(super) fn of_block(
 
 /// Reads an expected file as bytes: lines that are not UTF-8 are matched on their bytes.
 fn load_expected(path: &Path, reading: Reading) -> Result<Expected, Diagnostics> {
-    let bytes = std::fs::read(path).map_err(|error| {
-        Diagnostic::new(
-            path,
-            0,
-            format!("cannot read `{}`: {error}", path.display()),
-        )
-    })?;
+    let bytes = crate::user_file::read(path)
+        .map_err(|refused| Diagnostic::new(path, 0, refused.message).hint(refused.hint))?;
     pattern::parse_bytes(&bytes, Origin::File(path.to_path_buf()), reading)
         .map_err(Diagnostics::from)
 }

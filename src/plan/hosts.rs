@@ -330,7 +330,8 @@ mod block_tests {
     fn chapter_whose_file_is_gone(text: &str) -> Chapter {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("01.md"), text).expect("write");
-        let mut workshop = crate::chapter::load(dir.path()).expect("a valid chapter");
+        let mut workshop = crate::chapter::load(dir.path(), crate::chapter::Reach::InsideOnly)
+            .expect("a valid chapter");
         drop(dir);
         workshop.chapters.remove(0)
     }

@@ -48,6 +48,8 @@ pub(crate) struct PlanOptions {
     /// `--secret` names, added to the inventory's `runbook_secrets`: their values are hidden
     /// in the problems `build` reports, as they are in a run's output.
     pub(crate) secret_names: Vec<String>,
+    /// `--allow-outside-workshop`: chapters may be read from outside the workshop folder.
+    pub(crate) reach: crate::chapter::Reach,
 }
 
 impl PlanOptions {
@@ -65,6 +67,7 @@ impl PlanOptions {
             checks_only: false,
             teardown: false,
             secret_names: Vec::new(),
+            reach: crate::chapter::Reach::InsideOnly,
         }
     }
 }
@@ -126,6 +129,8 @@ pub(crate) struct Step {
     pub(crate) check: bool,
     /// A block that removes the lab: only a `--teardown` run has it.
     pub(crate) teardown: bool,
+    /// `keep-running`: its background processes outlive the run.
+    pub(crate) keep_running: bool,
     pub(crate) expectations: Expectations,
     /// Folder of this chapter's expected files.
     pub(crate) expected_folder: PathBuf,
@@ -198,12 +203,14 @@ pub(crate) struct Selected {
 /// (`runbook step` follows the chosen part with the whole workshop's progress and captures).
 pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics> {
     let mut problems = Diagnostics::default();
-    let workshop = crate::chapter::load(&options.workshop_dir);
+    let workshop = crate::chapter::load(&options.workshop_dir, options.reach);
     let inventory_path = options.inventory.clone().or_else(|| {
         ["inventory.yml", "inventory.yaml"]
             .iter()
             .map(|name| options.workshop_dir.join(name))
-            .find(|path| path.is_file())
+            // Whatever is there, not only a regular file: a FIFO or a directory named
+            // inventory.yml is refused when read, not passed over for `localhost` alone.
+            .find(|path| std::fs::symlink_metadata(path).is_ok())
     });
     let inventory = match &inventory_path {
         Some(path) => Inventory::load(path),
@@ -358,6 +365,7 @@ fn plan_step(
         exit: attributes.exit,
         check: attributes.check,
         teardown: attributes.teardown,
+        keep_running: attributes.keep_running,
         expectations,
         expected_folder: listing.folder.clone(),
     })

@@ -21,6 +21,7 @@ struct Page {
     counts: super::model::Counts,
     failures: Vec<FailureView>,
     chapters: Vec<ChapterView>,
+    leftovers: Vec<crate::session::Leftover>,
 }
 
 #[derive(Serialize)]
@@ -250,6 +251,7 @@ pub(crate) fn render(report: &RunReport) -> Result<String, String> {
         status_class,
         interrupted_by: report.interrupted_by.clone(),
         counts: report.counts.clone(),
+        leftovers: report.leftovers.clone(),
         failures,
         chapters: report
             .chapters

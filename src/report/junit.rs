@@ -144,6 +144,25 @@ pub(crate) fn render(report: &RunReport) -> String {
         }
         xml.push_str("  </testsuite>\n");
     }
+    if !report.leftovers.is_empty() {
+        // JUnit has no place for a run's own findings but a suite's output: one suite,
+        // without test cases, holds the list of processes runbook ended.
+        let listed: Vec<String> = report
+            .leftovers
+            .iter()
+            .map(|leftover| {
+                format!(
+                    "left running by a block, ended by runbook: {} ({}) pid {}: {}",
+                    leftover.host, leftover.user, leftover.pid, leftover.command
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            xml,
+            "  <testsuite name=\"leftover processes\" tests=\"0\" failures=\"0\" skipped=\"0\">\n    <system-err>{}</system-err>\n  </testsuite>",
+            xml_text(&listed.join("\n"))
+        );
+    }
     xml.push_str("</testsuites>\n");
     xml
 }

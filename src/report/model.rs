@@ -247,6 +247,10 @@ pub struct RunReport {
     pub strict: bool,
     pub counts: Counts,
     pub chapters: Vec<ChapterReport>,
+    /// Processes the blocks left running in the background, which runbook ended at the end
+    /// of the run (those of `keep-running` blocks are not among them).
+    #[serde(default)]
+    pub leftovers: Vec<crate::session::Leftover>,
 }
 
 impl RunReport {
@@ -315,6 +319,7 @@ impl RunReport {
             strict,
             counts,
             chapters,
+            leftovers: Vec::new(),
         }
     }
 }

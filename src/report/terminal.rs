@@ -238,6 +238,23 @@ impl Reporter for TerminalReporter {
                         self.not_run
                     );
                 }
+                // As nextest reports a test's leaked processes: runbook ended them, and
+                // says so, since a course that meant them to stay wants `keep-running`.
+                for leftover in &report.leftovers {
+                    println!(
+                        "{:>11} {} pid {} `{}`: left running by a block, ended by runbook",
+                        Style::new().yellow().bold().apply_to("LEFTOVER"),
+                        leftover.host,
+                        leftover.pid,
+                        leftover.command
+                    );
+                }
+                if !report.leftovers.is_empty() {
+                    println!(
+                        "{:>11} mark a block `keep-running` if what it starts must outlive the run",
+                        ""
+                    );
+                }
                 let counts = &report.counts;
                 let mut parts = vec![
                     format!("{} passed", counts.passed),

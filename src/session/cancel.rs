@@ -15,6 +15,16 @@ impl Cancel {
         (sender, Cancel { receiver })
     }
 
+    /// A request that never comes: for the session's own short scripts (a sweep after an
+    /// interrupt must still run). Its sender is kept for the life of the program, since a
+    /// receiver whose sender is gone would report a stop at once.
+    pub(crate) fn never() -> Cancel {
+        static NEVER: std::sync::OnceLock<watch::Sender<Option<i32>>> = std::sync::OnceLock::new();
+        Cancel {
+            receiver: NEVER.get_or_init(|| watch::channel(None).0).subscribe(),
+        }
+    }
+
     /// The signal that asked to stop, if any.
     pub(crate) fn requested(&self) -> Option<i32> {
         *self.receiver.borrow()

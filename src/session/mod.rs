@@ -22,6 +22,6 @@ pub(crate) mod transport;
 pub use cancel::Cancel;
 pub use error::{HostKeyRefusal, SessionError, ShellFailure};
 pub(crate) use pool::Wanted;
-pub use pool::{SessionLock, Sessions};
+pub use pool::{Leftover, SessionLock, Sessions};
 pub use settings::SessionSettings;
-pub use shell::{Ending, Execution, Lost, Session};
+pub use shell::{Ending, Execution, Leave, Lost, Session};

@@ -31,6 +31,16 @@ pub struct Sessions {
     sessions: StdMutex<HashMap<SessionKey, Arc<Mutex<Option<Session>>>>>,
 }
 
+/// A process a session's block left running at the end of the run, which runbook ended
+/// (as nextest reports a test's leaked processes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Leftover {
+    pub host: String,
+    pub user: String,
+    pub pid: u32,
+    pub command: String,
+}
+
 /// A session in use by one block; others wanting the same (host, user) wait.
 pub type SessionLock = tokio::sync::OwnedMutexGuard<Option<Session>>;
 
@@ -155,18 +165,52 @@ impl Sessions {
     }
 
     /// Ends every session and SSH master. `force` kills what the sessions still run.
+    /// What the blocks left running in the background is left alone: `runbook step` is a
+    /// trainee's own lab, resumed later, whose services a quit must not end.
     pub async fn shutdown(&self, force: bool) {
+        self.end_sessions(force, false).await;
+    }
+
+    /// Like [`Sessions::shutdown`], but first ends what the blocks left running in the
+    /// background (all but what `keep-running` blocks started), and returns it, to be
+    /// reported: the end of a `verify` or `check` run.
+    pub async fn shutdown_and_sweep(&self, force: bool) -> Vec<Leftover> {
+        self.end_sessions(force, true).await
+    }
+
+    async fn end_sessions(&self, force: bool, sweep: bool) -> Vec<Leftover> {
         let slots: Vec<_> = match self.sessions.lock() {
-            Ok(sessions) => sessions.values().cloned().collect(),
+            Ok(sessions) => sessions
+                .iter()
+                .map(|(key, slot)| (key.clone(), Arc::clone(slot)))
+                .collect(),
             Err(_) => Vec::new(),
         };
-        let endings = slots.into_iter().map(|slot| async move {
-            let mut lock = slot.lock().await;
-            if let Some(mut session) = lock.take() {
-                session.end(force).await;
+        let found: StdMutex<Vec<Leftover>> = StdMutex::new(Vec::new());
+        let endings = slots.into_iter().map(|((host, user), slot)| {
+            let found = &found;
+            async move {
+                let mut lock = slot.lock().await;
+                let mut leftovers = Vec::new();
+                if let Some(mut session) = lock.take() {
+                    if sweep && !force {
+                        leftovers = session.sweep_leftovers().await;
+                    }
+                    session.end(force).await;
+                }
+                if let Ok(mut found) = found.lock() {
+                    found.extend(leftovers.into_iter().map(|(pid, command)| Leftover {
+                        host: host.clone(),
+                        user: user.clone(),
+                        pid,
+                        command,
+                    }));
+                }
             }
         });
         crate::join::join_all(endings).await;
+        let mut leftovers = found.into_inner().unwrap_or_default();
+        leftovers.sort_by(|a, b| (&a.host, &a.user, a.pid).cmp(&(&b.host, &b.user, b.pid)));
         let transports: Vec<_> = match self.transports.lock() {
             Ok(transports) => transports.values().cloned().collect(),
             Err(_) => Vec::new(),
@@ -174,5 +218,6 @@ impl Sessions {
         for transport in transports {
             transport.close().await;
         }
+        leftovers
     }
 }

@@ -13,9 +13,30 @@
 pub(crate) const SEPARATOR: u8 = 0x1e;
 
 /// Text sent once, right after the shell starts.
-pub(crate) fn bootstrap(nonce: &str) -> String {
+/// The environment variable that marks every process a session starts, whatever it does
+/// to leave the session: `&`, `disown`, `nohup`, `setsid`, a subshell, a double fork all keep
+/// their environment, where they change the process group or the session. At the end of a
+/// run (and after a timeout) runbook finds the marked processes by walking `/proc/*/environ`
+/// on the host, as the session's own user, and ends them. A cgroup would be tighter, but it
+/// needs systemd's delegation or root on every host (an SSH login user has neither); a
+/// process group or a session id is exactly what `setsid` and `set -m` leave. A service
+/// started through `systemctl` (or `pg_ctlcluster`, which hands over to systemd) is started
+/// by the host's (or container's) init with init's environment, so it carries no mark and is
+/// never touched. A program that clears its environment (`env -i`) escapes the mark: masking
+/// it is best effort, as the README says.
+pub(crate) const SESSION_MARK: &str = "RUNBOOK_SESSION";
+
+/// Which block of the session started a process: its number, with `.keep` for a block marked
+/// `keep-running` (whose processes are left running at the end, on purpose).
+pub(crate) const BLOCK_MARK: &str = "RUNBOOK_BLOCK";
+
+/// The block number of the session's own sweeps, never a block's.
+pub(crate) const SWEEP_BLOCK: &str = "sweep";
+
+pub(crate) fn bootstrap(nonce: &str, mark: &str) -> String {
     format!(
         r#"exec 2>&1
+export {SESSION_MARK}={mark}
 set -m
 set +o history 2>/dev/null
 trap 'break 1000 2>/dev/null' USR1
@@ -36,12 +57,73 @@ unset __rb_stat
 /// past a command that might read stdin itself), so the frame carries nothing but the script:
 /// a quoted word is the cheapest thing to parse, where a heredoc would cost a pipe and a
 /// byte-by-byte `read` on top.
-pub(crate) fn frame(script: &str) -> String {
-    let mut text = String::with_capacity(script.len() + 24);
+///
+/// `block` (the block's number in the session, see [`BLOCK_MARK`]) is exported before the
+/// script runs, so that what the block starts can be told from what earlier blocks started.
+pub(crate) fn frame(script: &str, block: &str) -> String {
+    let mut text = String::with_capacity(script.len() + 48);
     text.push_str("__rb_s=");
     push_single_quoted(&mut text, script);
+    text.push_str("\nexport ");
+    text.push_str(BLOCK_MARK);
+    text.push('=');
+    text.push_str(block);
     text.push_str("\n__rb_go\n");
     text
+}
+
+/// A script, run inside the session as its own user, that ends the processes the session
+/// marked (see [`SESSION_MARK`]) and prints each one it found as `leftover PID COMMAND`.
+/// `block`: only those of that block (after a timeout); `None`: all but those of
+/// `keep-running` blocks (at the end of the run). TERM first, KILL what is left after `grace`.
+/// The sweep itself runs unmarked (`env -u`), so it never finds itself.
+pub(crate) fn sweep_script(mark: &str, block: Option<&str>, grace: std::time::Duration) -> String {
+    let wanted = match block {
+        Some(block) => format!("[ \"$b\" = {} ] || continue", shell_quote(block)),
+        None => "case \"$b\" in *.keep|sweep) continue;; esac".to_string(),
+    };
+    let tenths = (grace.as_millis() / 100).clamp(1, 600);
+    format!(
+        r#"env -u {SESSION_MARK} -u {BLOCK_MARK} sh -c '
+found=""
+for f in $(grep -l -z -x "{SESSION_MARK}={mark}" /proc/[0-9]*/environ 2>/dev/null); do
+  p=${{f#/proc/}}; p=${{p%/environ}}
+  b=$(grep -z "^{BLOCK_MARK}=" "$f" 2>/dev/null | tr -d "\0"); b=${{b#{BLOCK_MARK}=}}
+  {wanted}
+  c=$(tr "\0" " " < /proc/$p/cmdline 2>/dev/null)
+  [ -n "$c" ] || continue
+  echo "leftover $p $c"
+  found="$found $p"
+done
+[ -n "$found" ] || exit 0
+kill -TERM $found 2>/dev/null
+i=0
+while [ $i -lt {tenths} ]; do
+  alive=""
+  for p in $found; do
+    s=$(cat /proc/$p/stat 2>/dev/null) || continue
+    case "${{s##*) }}" in Z*) ;; *) alive="$alive $p";; esac
+  done
+  [ -n "$alive" ] || exit 0
+  sleep 0.1; i=$((i+1))
+done
+kill -KILL $alive 2>/dev/null
+exit 0
+'
+"#
+    )
+}
+
+/// The leftovers a [`sweep_script`] printed: (pid, command line).
+pub(crate) fn parse_sweep(output: &[u8]) -> Vec<(u32, String)> {
+    String::from_utf8_lossy(output)
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("leftover ")?;
+            let (pid, command) = rest.split_once(' ')?;
+            Some((pid.parse().ok()?, command.trim_end().to_string()))
+        })
+        .collect()
 }
 
 /// Appends `text` as one single-quoted shell word (`'` written as `'\''`).
@@ -95,10 +177,17 @@ echo "signalled:$groups"
     )
 }
 
-/// A script that ends the whole shell session (the shell included).
-pub(crate) fn end_session_script(shell_pid: u32, session_id: u32) -> String {
+/// A script that ends the whole shell session (the shell included), and what its blocks
+/// started that left the session (marked with `mark`, see [`SESSION_MARK`]), but for
+/// `keep-running` blocks'. Run beside the session, as the login user.
+pub(crate) fn end_session_script(shell_pid: u32, session_id: u32, mark: &str) -> String {
     format!(
-        r#"{kill}kill -KILL "{shell_pid}" 2>/dev/null; true
+        r#"{kill}kill -KILL "{shell_pid}" 2>/dev/null
+for f in $(grep -l -z -x "{SESSION_MARK}={mark}" /proc/[0-9]*/environ 2>/dev/null); do
+  grep -q -z -x "{BLOCK_MARK}=.*\.keep" "$f" 2>/dev/null && continue
+  p=${{f#/proc/}}; kill -KILL "${{p%/environ}}" 2>/dev/null
+done
+true
 "#,
         kill = kill_script(shell_pid, session_id, "KILL")
     )

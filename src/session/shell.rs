@@ -57,9 +57,23 @@ pub struct Session {
     transport: Arc<Transport>,
     settings: Arc<SessionSettings>,
     nonce: String,
+    /// The value of [`protocol::SESSION_MARK`] in every process this session starts.
+    mark: String,
+    /// Blocks run so far: the next block's [`protocol::BLOCK_MARK`].
+    blocks_run: u64,
     pid: u32,
     sid: u32,
     alive: bool,
+}
+
+/// Whether a block's background processes may outlive the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Leave {
+    /// Ended at the end of the run, and reported as leftovers.
+    #[default]
+    Nothing,
+    /// `keep-running`: the block starts a service the course means to leave running.
+    Running,
 }
 
 impl std::fmt::Debug for Session {
@@ -96,11 +110,14 @@ impl Session {
     ) -> Result<Session, SessionError> {
         let mut process = transport.open_shell(switch_user).await?;
         let nonce = protocol::rand_nonce::nonce();
-        let bootstrap = protocol::bootstrap(&nonce);
+        // Not the nonce: the mark is visible to every process (`env` prints it), and the
+        // nonce should stay out of a block's output.
+        let mark = protocol::rand_nonce::nonce();
+        let bootstrap = protocol::bootstrap(&nonce, &mark);
         let sent = process.stdin.write_all(bootstrap.as_bytes()).await;
         let _ = process.stdin.flush().await;
         let mut buffer = OutputBuffer::new(&nonce, 64 * 1024);
-        let deadline = tokio::time::Instant::now() + settings.connect_timeout;
+        let deadline = crate::deadline::tokio_in(settings.connect_timeout);
         if sent.is_err() {
             tokio::time::sleep(settings.failure_words).await;
             return Err(SessionError::NoShell {
@@ -137,6 +154,8 @@ impl Session {
                     transport,
                     settings,
                     nonce,
+                    mark,
+                    blocks_run: 0,
                     pid,
                     sid,
                     alive: true,
@@ -161,9 +180,70 @@ impl Session {
 
     /// Runs one script and reports how it went.
     pub async fn run(&mut self, script: &str, timeout: Duration, cancel: &Cancel) -> Execution {
+        self.run_leaving(script, timeout, cancel, Leave::Nothing)
+            .await
+    }
+
+    /// Runs one script; `leave` says whether what it starts in the background may outlive
+    /// the run. A block that times out or is interrupted has everything it started ended,
+    /// `setsid` grandchildren included (see [`protocol::SESSION_MARK`]).
+    pub async fn run_leaving(
+        &mut self,
+        script: &str,
+        timeout: Duration,
+        cancel: &Cancel,
+        leave: Leave,
+    ) -> Execution {
+        self.blocks_run += 1;
+        let block = match leave {
+            Leave::Nothing => self.blocks_run.to_string(),
+            Leave::Running => format!("{}.keep", self.blocks_run),
+        };
+        let execution = self.run_frame(script, &block, timeout, cancel).await;
+        if matches!(execution.ending, Ending::TimedOut | Ending::Interrupted) && self.alive {
+            // The process groups are gone; what left them (setsid, a double fork) is not.
+            let sweep = protocol::sweep_script(&self.mark, Some(&block), self.settings.grace);
+            // Its outcome changes nothing: the block's own is already decided.
+            let _ = Box::pin(self.run_frame(
+                &sweep,
+                protocol::SWEEP_BLOCK,
+                self.settings.control_timeout + self.settings.grace,
+                &Cancel::never(),
+            ))
+            .await;
+        }
+        execution
+    }
+
+    /// Ends what the session's blocks left running (all but `keep-running` blocks'), and
+    /// says what that was: (pid, command line). Run inside the session, as its user, so that
+    /// a session as another user (`become`) ends its own processes.
+    pub(crate) async fn sweep_leftovers(&mut self) -> Vec<(u32, String)> {
+        if !self.is_alive() {
+            return Vec::new();
+        }
+        let sweep = protocol::sweep_script(&self.mark, None, self.settings.grace);
+        let swept = self
+            .run_frame(
+                &sweep,
+                protocol::SWEEP_BLOCK,
+                self.settings.control_timeout + self.settings.grace,
+                &Cancel::never(),
+            )
+            .await;
+        protocol::parse_sweep(&swept.output)
+    }
+
+    async fn run_frame(
+        &mut self,
+        script: &str,
+        block: &str,
+        timeout: Duration,
+        cancel: &Cancel,
+    ) -> Execution {
         let started = Instant::now();
         let mut buffer = OutputBuffer::new(&self.nonce, self.settings.output_cap);
-        let frame = protocol::frame(script);
+        let frame = protocol::frame(script, block);
         let Some(stdin) = self.stdin.as_mut() else {
             self.alive = false;
             return finish(buffer, None, started, Ending::Lost(Lost::Closed));
@@ -177,7 +257,7 @@ impl Session {
             let lost = Lost::CannotWrite(error.to_string());
             return finish(buffer, None, started, Ending::Lost(lost));
         }
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = crate::deadline::tokio_in(timeout);
         let mut cancel = cancel.clone();
         /// How the wait for the end marker ended.
         enum Wait {
@@ -227,7 +307,7 @@ impl Session {
                 self.guard = None;
                 return None;
             }
-            let until = tokio::time::Instant::now() + wait;
+            let until = crate::deadline::tokio_in(wait);
             loop {
                 match tokio::time::timeout_at(until, self.stdout.read()).await {
                     Ok(Some(data)) => {
@@ -260,7 +340,7 @@ impl Session {
             return;
         }
         let mut discard = OutputBuffer::new(&self.nonce, 4096);
-        let until = tokio::time::Instant::now() + self.settings.settle;
+        let until = crate::deadline::tokio_in(self.settings.settle);
         loop {
             match tokio::time::timeout_at(until, self.stdout.read()).await {
                 Ok(Some(data)) => {
@@ -296,7 +376,7 @@ impl Session {
     pub(crate) async fn end(&mut self, force: bool) {
         self.alive = false;
         if force {
-            let script = protocol::end_session_script(self.pid, self.sid);
+            let script = protocol::end_session_script(self.pid, self.sid, &self.mark);
             let _ = self.transport.control(&script, &self.settings).await;
         } else {
             self.stdin = None;

@@ -192,8 +192,11 @@ impl SshTransport {
         let mut master = Master { process, dir };
         // ssh's ConnectTimeout covers the TCP connection and the banner; the rest of the
         // handshake (a host that answers TCP but is frozen) is bounded here.
-        let deadline =
-            tokio::time::Instant::now() + settings.connect_timeout + settings.ssh_handshake;
+        let deadline = crate::deadline::tokio_in(
+            settings
+                .connect_timeout
+                .saturating_add(settings.ssh_handshake),
+        );
         loop {
             if let Ok(Some(_)) = master.process.try_wait() {
                 let text = std::fs::read_to_string(master.log()).unwrap_or_default();

@@ -1,0 +1,177 @@
+//! Issue 14: what a block leaves running in the background on this machine (`&`, `disown`,
+//! `nohup`, `setsid`, a subshell, `setsid -f`) is ended at the end of the run and reported in
+//! every report; a `keep-running` block's is left running; a timeout ends the block's
+//! `setsid` grandchildren too. Each process sleeps a duration no other test uses, so that it
+//! can be found in /proc.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Lab;
+use common::sshd::processes_mentioning;
+
+/// The processes running `sleep SECONDS`.
+fn sleeping(seconds: &str) -> Vec<u32> {
+    processes_mentioning(&format!("sleep {seconds}"))
+        .into_iter()
+        .filter(|(_, line)| line == &format!("sleep {seconds}"))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// Ends a process the test started on purpose (a `keep-running` one), by its pid.
+fn end(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+}
+
+/// Waits until `seconds`' sleeper is there (a background job may start a moment late).
+fn wait_for(seconds: &str) -> Vec<u32> {
+    let started = Instant::now();
+    loop {
+        let found = sleeping(seconds);
+        if !found.is_empty() || started.elapsed() > Duration::from_secs(5) {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const LEAVING: &str = "# Leftovers
+
+```bash id=background
+sleep 14001 &
+setsid sleep 14002 &
+nohup sleep 14003 >/dev/null 2>&1 &
+(sleep 14004 &)
+sleep 14005 & disown
+setsid -f sleep 14006
+echo started
+```
+
+```console
+started
+```
+
+```bash id=service keep-running
+setsid sleep 14007 >/dev/null 2>&1 </dev/null &
+echo kept
+```
+
+```console
+kept
+```
+";
+
+#[test]
+fn what_blocks_leave_running_is_ended_and_reported_but_keep_running_is_left() {
+    let lab = Lab::new();
+    lab.chapter("01-leftovers.md", LEAVING);
+    let run = lab.runbook(&["verify", "workshop"]);
+    run.assert_code(0);
+    for seconds in ["14001", "14002", "14003", "14004", "14005", "14006"] {
+        assert!(
+            sleeping(seconds).is_empty(),
+            "`sleep {seconds}` outlived the run"
+        );
+        run.stdout_has("LEFTOVER localhost pid ")
+            .stdout_has(&format!(
+                "`sleep {seconds}`: left running by a block, ended by runbook"
+            ));
+    }
+    let kept = wait_for("14007");
+    assert_eq!(kept.len(), 1, "the keep-running block's service runs on");
+    kept.into_iter().for_each(end);
+    run.stdout_has("mark a block `keep-running` if what it starts must outlive the run");
+    let report = lab.report();
+    let mut commands: Vec<&str> = report
+        .leftovers
+        .iter()
+        .map(|leftover| leftover.command.as_str())
+        .collect();
+    commands.sort();
+    assert_eq!(
+        commands,
+        [
+            "sleep 14001",
+            "sleep 14002",
+            "sleep 14003",
+            "sleep 14004",
+            "sleep 14005",
+            "sleep 14006"
+        ]
+    );
+    assert!(
+        report
+            .leftovers
+            .iter()
+            .all(|leftover| leftover.host == "localhost")
+    );
+    let html = lab.read("report/index.html");
+    assert!(
+        html.contains("<code>sleep 14002</code>"),
+        "index.html lists them"
+    );
+    assert!(
+        !html.contains("<code>sleep 14007</code>"),
+        "the kept service is not a leftover"
+    );
+    let junit = lab.read("report/junit.xml");
+    assert!(
+        junit.contains("<testsuite name=\"leftover processes\""),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("pid") && junit.contains("sleep 14006"),
+        "{junit}"
+    );
+}
+
+#[test]
+fn a_timeout_ends_the_blocks_setsid_grandchild_and_leaves_an_earlier_kept_service() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-timeout.md",
+        "# Timeout
+
+```bash id=service keep-running
+setsid sleep 14011 >/dev/null 2>&1 </dev/null &
+```
+
+```bash id=slow timeout=1s
+setsid sleep 14012 &
+( setsid sleep 14013 & )
+sleep 14014
+```
+",
+    );
+    let run = lab.runbook(&["verify", "workshop", "--grace", "1s"]);
+    run.assert_code(1).stdout_has("TIMEOUT");
+    for seconds in ["14012", "14013", "14014"] {
+        assert!(
+            sleeping(seconds).is_empty(),
+            "`sleep {seconds}` outlived its block's timeout"
+        );
+    }
+    let kept = wait_for("14011");
+    assert_eq!(kept.len(), 1, "the earlier keep-running service runs on");
+    kept.into_iter().for_each(end);
+    // Ended by the timeout, so not leftovers of the run.
+    assert!(lab.report().leftovers.is_empty());
+}
+
+#[test]
+fn a_run_that_leaves_nothing_reports_nothing() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-clean.md",
+        "# Clean\n\n```bash\nsleep 0.1 &\nwait\necho done\n```\n\n```console\ndone\n```\n",
+    );
+    let run = lab.runbook(&["verify", "workshop"]);
+    run.assert_code(0);
+    assert!(!run.stdout.contains("LEFTOVER"), "{}", run.stdout);
+    assert!(lab.report().leftovers.is_empty());
+    assert!(!lab.read("report/junit.xml").contains("leftover processes"));
+}
