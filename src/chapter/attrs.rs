@@ -76,17 +76,23 @@ pub struct Attributes {
     pub(crate) file: Option<String>,
     pub(crate) mode: Option<u32>,
     pub(crate) owner: Option<String>,
-    /// Words after the language that are not runbook's (kept on non-runbook blocks only).
+    /// Words after the language that are not runbook's (kept on non-runbook blocks, and
+    /// pandoc's `.class` words on any block).
     pub(crate) foreign: Vec<String>,
+    /// A `console` block holding prompts: a transcript, which runs.
+    pub(crate) console_transcript: bool,
 }
 
 impl Attributes {
+    /// A block whose content runs as shell commands: a shell language, or a `console` block
+    /// that holds a transcript.
     pub(crate) fn is_shell(&self) -> bool {
-        is_shell_language(&self.language)
+        self.console_transcript || is_shell_language(&self.language)
     }
 
+    /// A `console` block of output (not a transcript, which runs).
     pub(crate) fn is_console(&self) -> bool {
-        self.language.eq_ignore_ascii_case("console")
+        !self.console_transcript && self.language.eq_ignore_ascii_case("console")
     }
 }
 
@@ -94,6 +100,16 @@ pub(crate) fn is_shell_language(language: &str) -> bool {
     SHELL_LANGUAGES
         .iter()
         .any(|shell| shell.eq_ignore_ascii_case(language))
+}
+
+/// The language an info string names, in either syntax (`bash on=x`, `{.bash on=x}`).
+pub(crate) fn split_language(info: &str) -> String {
+    let words = pandoc_words(info).unwrap_or_else(|| split_words(info));
+    words
+        .ok()
+        .and_then(|words| words.into_iter().next())
+        .map(|(_, language)| language)
+        .unwrap_or_default()
 }
 
 /// Splits an info string into words with their byte offsets, honouring quotes (so that
@@ -203,7 +219,60 @@ impl InfoLine<'_> {
 
 /// Parses `info`; returns the attributes or every problem found in them.
 pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic>> {
-    let words = match split_words(info) {
+    parse_with(info, at, false)
+}
+
+/// Parses the info string of a `console` block that holds a transcript (prompts): it runs,
+/// so runbook's attributes on it are read as on a shell block.
+pub(crate) fn parse_console_transcript(
+    info: &str,
+    at: &InfoLine<'_>,
+) -> Result<Attributes, Vec<Diagnostic>> {
+    parse_with(info, at, true)
+}
+
+/// Pandoc's attribute syntax (```` ```{.bash #id on=pg-1 norun} ````) as runbook's words:
+/// the first `.class` is the language, `#name` is `id=name`, other classes are pandoc's own.
+/// The braces become blanks so that every word keeps its offset for underlining.
+fn pandoc_words(info: &str) -> Option<Result<Vec<(usize, String)>, usize>> {
+    let trimmed = info.trim();
+    if !(trimmed.starts_with('{') && trimmed.ends_with('}')) {
+        return None;
+    }
+    let open = info.find('{')?;
+    let close = info.rfind('}')?;
+    let mut blanked = info.to_string();
+    blanked.replace_range(close..=close, " ");
+    blanked.replace_range(open..=open, " ");
+    let words = match split_words(&blanked) {
+        Ok(words) => words,
+        Err(at) => return Some(Err(at)),
+    };
+    let mut language: Option<(usize, String)> = None;
+    let mut rest = Vec::new();
+    for (offset, word) in words {
+        if let Some(class) = word.strip_prefix('.') {
+            if language.is_none() {
+                language = Some((offset, class.to_string()));
+                continue;
+            }
+        } else if let Some(id) = word.strip_prefix('#') {
+            rest.push((offset, format!("id={id}")));
+            continue;
+        }
+        rest.push((offset, word));
+    }
+    let mut ordered = vec![language.unwrap_or((open, String::new()))];
+    ordered.extend(rest);
+    Some(Ok(ordered))
+}
+
+fn parse_with(
+    info: &str,
+    at: &InfoLine<'_>,
+    console_transcript: bool,
+) -> Result<Attributes, Vec<Diagnostic>> {
+    let words = match pandoc_words(info).unwrap_or_else(|| split_words(info)) {
         Ok(words) => words,
         Err(_) => {
             return Err(vec![
@@ -212,13 +281,16 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
             ]);
         }
     };
-    let mut attributes = Attributes::default();
+    let mut attributes = Attributes {
+        console_transcript,
+        ..Attributes::default()
+    };
     let Some(((_, language), rest)) = words.split_first() else {
         return Ok(attributes);
     };
     attributes.language = language.clone();
     let shell = attributes.is_shell();
-    let console = attributes.is_console();
+    let console = attributes.is_console() && !console_transcript;
 
     // A block in another language is runbook's only when it carries one of runbook's keys;
     // otherwise its words belong to whatever else reads it (mdBook, a highlighter...).
@@ -236,6 +308,11 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
     let leading = info.len() - info.trim_start().len();
     for (offset, word) in rest {
         let offset = offset - leading;
+        // Pandoc's own classes (`.numberLines`) are left to pandoc.
+        if word.starts_with('.') {
+            attributes.foreign.push(word.clone());
+            continue;
+        }
         let (key, value) = match word.split_once('=') {
             Some((key, value)) => (key, Some(value)),
             None => (word.as_str(), None),

@@ -5,6 +5,7 @@
 pub mod attrs;
 pub mod parse;
 pub(crate) mod prompt;
+pub mod transcript;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
