@@ -65,14 +65,15 @@ fn written(expected: &Expected) -> String {
     text
 }
 
-/// `path` of an expected file, `path:line` of output written in a chapter.
-fn written_at(expected: &Expected) -> String {
+/// `path` of an expected file, `path:line` of output written in a chapter (for the empty
+/// output of a transcript's command, the line of the prompt after it).
+fn written_at(step: &Step, expected: &Expected) -> String {
     match &expected.origin {
         Origin::File(path) => path.display().to_string(),
         Origin::Inline(path) => format!(
             "{}:{}",
             path.display(),
-            expected.lines.first().map_or(0, |l| l.line)
+            expected.lines.first().map_or(step.line + 1, |l| l.line)
         ),
     }
 }
@@ -104,7 +105,7 @@ fn listed(plan: &Plan, step: &Step) -> ListedStep {
         writes,
         content,
         expected: shared.map(written),
-        expected_from: shared.map(written_at),
+        expected_from: shared.map(|expected| written_at(step, expected)),
         expected_per_host: step
             .expectations
             .per_host
@@ -114,7 +115,7 @@ fn listed(plan: &Plan, step: &Step) -> ListedStep {
                     host.clone(),
                     ListedExpected {
                         expected: written(expected),
-                        expected_from: written_at(expected),
+                        expected_from: written_at(step, expected),
                     },
                 )
             })
@@ -164,7 +165,7 @@ pub(crate) fn print(plan: &Plan) {
                     sources.push(match &shared.origin {
                         Origin::File(path) => path.display().to_string(),
                         Origin::Inline(path) => {
-                            let line = shared.lines.first().map_or(0, |l| l.line);
+                            let line = shared.lines.first().map_or(step.line + 1, |l| l.line);
                             // A transcript's own output, or the console block after a block.
                             let console = plan
                                 .block_of(step)
@@ -217,11 +218,26 @@ pub(crate) fn print(plan: &Plan) {
             dim.apply_to(flags)
         );
     }
-    println!(
-        "{} blocks in {} chapters",
-        plan.steps.len(),
-        plan.workshop.chapters.len()
-    );
+    // A transcript is one block of several steps.
+    let blocks = plan
+        .steps
+        .iter()
+        .map(|step| (step.chapter, step.block))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if blocks == plan.steps.len() {
+        println!(
+            "{} blocks in {} chapters",
+            plan.steps.len(),
+            plan.workshop.chapters.len()
+        );
+    } else {
+        println!(
+            "{} steps from {blocks} blocks in {} chapters",
+            plan.steps.len(),
+            plan.workshop.chapters.len()
+        );
+    }
     let planned_teardown = plan.steps.iter().any(|step| step.teardown);
     let teardown = plan
         .workshop

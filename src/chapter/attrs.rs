@@ -231,9 +231,14 @@ pub(crate) fn parse_console_transcript(
     parse_with(info, at, true)
 }
 
-/// Pandoc's attribute syntax (```` ```{.bash #id on=pg-1 norun} ````) as runbook's words:
-/// the first `.class` is the language, `#name` is `id=name`, other classes are pandoc's own.
-/// The braces become blanks so that every word keeps its offset for underlining.
+/// A word of pandoc's attribute syntax that pandoc cannot read (a bare `norun`): pandoc would
+/// then show the whole fence as inline code, not as a code block.
+const PANDOC_BARE: &str = "\u{0}bare:";
+
+/// Pandoc's attribute syntax (```` ```{.bash #id on=pg-1 .norun} ````) as runbook's words:
+/// the first `.class` is the language, `#name` is `id=name`, a class that is one of runbook's
+/// flags (`.norun`, `.check`...) is that flag, other classes are pandoc's own. The braces
+/// become blanks so that every word keeps its offset for underlining.
 fn pandoc_words(info: &str) -> Option<Result<Vec<(usize, String)>, usize>> {
     let trimmed = info.trim();
     if !(trimmed.starts_with('{') && trimmed.ends_with('}')) {
@@ -256,8 +261,15 @@ fn pandoc_words(info: &str) -> Option<Result<Vec<(usize, String)>, usize>> {
                 language = Some((offset, class.to_string()));
                 continue;
             }
+            if FLAGS.contains(&class) {
+                rest.push((offset, class.to_string()));
+                continue;
+            }
         } else if let Some(id) = word.strip_prefix('#') {
             rest.push((offset, format!("id={id}")));
+            continue;
+        } else if !word.contains('=') {
+            rest.push((offset, format!("{PANDOC_BARE}{word}")));
             continue;
         }
         rest.push((offset, word));
@@ -299,7 +311,10 @@ fn parse_with(
         ATTRIBUTE_NAMES.contains(&key)
     });
     if !shell && (!mentions_runbook || console) {
-        attributes.foreign = rest.iter().map(|(_, word)| word.clone()).collect();
+        attributes.foreign = rest
+            .iter()
+            .map(|(_, word)| word.trim_start_matches(PANDOC_BARE).to_string())
+            .collect();
         return Ok(attributes);
     }
 
@@ -311,6 +326,23 @@ fn parse_with(
         // Pandoc's own classes (`.numberLines`) are left to pandoc.
         if word.starts_with('.') {
             attributes.foreign.push(word.clone());
+            continue;
+        }
+        if let Some(bare) = word.strip_prefix(PANDOC_BARE) {
+            let hint = if FLAGS.contains(&bare) {
+                format!("write `.{bare}`: in braces a flag is a class")
+            } else {
+                format!("write `.{bare}` (a class) or `{bare}=VALUE`")
+            };
+            problems.push(
+                at.error_at(
+                    info,
+                    offset,
+                    bare.len(),
+                    format!("pandoc cannot read `{bare}` inside `{{...}}`: it would show this fence as text, not as a code block"),
+                )
+                .hint(hint),
+            );
             continue;
         }
         let (key, value) = match word.split_once('=') {
@@ -591,6 +623,42 @@ mod tests {
         assert_eq!(attributes.mode, Some(0o600));
         assert!(parse_ok("sh norun").norun);
         assert_eq!(parse_ok("bash exit=any").exit, ExpectedExit::Any);
+    }
+
+    #[test]
+    fn pandoc_attributes_read_like_runbook_words() {
+        let attributes = parse_ok("{.bash #list on=pg-1 user=postgres .norun .numberLines}");
+        assert!(attributes.is_shell());
+        assert_eq!(attributes.language, "bash");
+        assert_eq!(attributes.id.as_deref(), Some("list"));
+        assert_eq!(attributes.on.as_deref(), Some("pg-1"));
+        assert_eq!(attributes.user.as_deref(), Some("postgres"));
+        assert!(attributes.norun);
+        assert_eq!(attributes.foreign, vec![".numberLines"]);
+        let spaced = parse_ok(" {.Bash id=cluster-list retry=90s/2s on=\"{{ leader }}\"} ");
+        assert_eq!(spaced.id.as_deref(), Some("cluster-list"));
+        assert_eq!(spaced.on.as_deref(), Some("{{ leader }}"));
+        assert!(spaced.retry.is_some());
+        // A content block in braces, as today's form.
+        let file = parse_ok("{.ini file=\"/etc/my app.conf\" on=e1 mode=600}");
+        assert_eq!(file.file.as_deref(), Some("/etc/my app.conf"));
+    }
+
+    #[test]
+    fn a_bare_flag_in_braces_is_an_error_pandoc_would_show_as_text() {
+        let problems = parse_err("{.bash on=pg-1 norun}");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("pandoc cannot read `norun`"));
+        assert_eq!(
+            problems[0].hint.as_deref(),
+            Some("write `.norun`: in braces a flag is a class")
+        );
+        let (start, end) = problems[0].span.expect("underlined");
+        assert_eq!(&"```{.bash on=pg-1 norun}"[start..end], "norun");
+        assert_eq!(
+            parse_err("{.bash on=pg-1 tiemout=3s}")[0].message,
+            "unknown attribute `tiemout`"
+        );
     }
 
     #[test]

@@ -311,7 +311,13 @@ fn transcript_step(whole: &Block, index: usize, command: &TranscriptCommand) -> 
     let inline_expected = match printed {
         Some(printed) => Some(printed),
         None if last => whole.inline_expected.clone(),
-        None => None,
+        // The next prompt follows at once: the command printed nothing, and the transcript
+        // says so.
+        None => Some(InlineExpected {
+            first_line: prompt_line + 1,
+            text: String::new(),
+            range: whole.range.clone(),
+        }),
     };
     Block {
         kind: BlockKind::Command {
