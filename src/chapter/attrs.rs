@@ -257,12 +257,13 @@ fn pandoc_words(info: &str) -> Option<Result<Vec<(usize, String)>, usize>> {
     let mut rest = Vec::new();
     for (offset, word) in words {
         if let Some(class) = word.strip_prefix('.') {
-            if language.is_none() {
-                language = Some((offset, class.to_string()));
-                continue;
-            }
+            // A flag is never the language: `{.norun}` marks a fence that names none.
             if FLAGS.contains(&class) {
                 rest.push((offset, class.to_string()));
+                continue;
+            }
+            if language.is_none() {
+                language = Some((offset, class.to_string()));
                 continue;
             }
         } else if let Some(id) = word.strip_prefix('#') {
@@ -639,6 +640,15 @@ mod tests {
         assert_eq!(spaced.id.as_deref(), Some("cluster-list"));
         assert_eq!(spaced.on.as_deref(), Some("{{ leader }}"));
         assert!(spaced.retry.is_some());
+        // A fence without a language that holds a transcript, kept from running.
+        let at = InfoLine {
+            file: Path::new("ch.md"),
+            line: 3,
+            text: "```{.norun}",
+        };
+        let unnamed = parse_console_transcript("{.norun}", &at).expect("valid");
+        assert_eq!(unnamed.language, "");
+        assert!(unnamed.norun && unnamed.foreign.is_empty());
         // A content block in braces, as today's form.
         let file = parse_ok("{.ini file=\"/etc/my app.conf\" on=e1 mode=600}");
         assert_eq!(file.file.as_deref(), Some("/etc/my app.conf"));
