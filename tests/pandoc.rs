@@ -149,3 +149,41 @@ fn the_fixture_course_has_the_same_code_blocks_for_pandoc_as_fences() {
         .expect("the {.bash #braces} block");
     assert_eq!(braces.classes, ["bash", "numberLines"]);
 }
+
+/// The Patroni course as its authors keep it, beside the repository (never copied into it).
+fn upstream_course() -> std::path::PathBuf {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream/patroni-2021");
+    assert!(
+        folder.join("patroni.md").is_file(),
+        "{} is missing: the annotated-course check needs the authors' course",
+        folder.display()
+    );
+    folder
+}
+
+#[test]
+fn the_annotated_patroni_course_changes_fence_lines_only_and_pandoc_reads_the_same_blocks() {
+    let output =
+        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/annotated-course"))
+            .arg(upstream_course())
+            .env("RUNBOOK", env!("CARGO_BIN_EXE_runbook"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run scripts/annotated-course");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    assert!(
+        stdout.contains("fence lines changed, nothing else"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("pandoc reads the same"), "{stdout}");
+    // The blocks that leave the lab are not steps of the annotated copy.
+    assert!(
+        !stdout.contains("eformation") && stdout.contains("steps from"),
+        "{stdout}"
+    );
+}
