@@ -229,3 +229,17 @@ fn pandoc_markdown_does_not_trip_runbook() {
     assert_eq!(&sections[..2], ["Loops", "Loops"]);
     assert!(sections[2..].iter().all(|section| section == "Transcripts"));
 }
+
+#[test]
+fn a_block_named_like_a_transcript_command_is_refused() {
+    let lab = Lab::new();
+    lab.chapter(
+        "ch.md",
+        "```bash id=list\n$ touch ran\n$ echo a\na\n```\n\n```bash id=list.1\necho b\n```\n",
+    );
+    let run = lab.runbook(&["verify", "workshop"]);
+    run.assert_code(2)
+        .stderr_has("two steps would be named `list.1`")
+        .stderr_has("ch.md:7");
+    assert!(!lab.path().join("ran").exists(), "nothing ran");
+}
