@@ -418,6 +418,37 @@ mod tests {
     }
 
     #[test]
+    fn pandoc_markdown_is_prose_around_its_blocks() {
+        let chapter = parse(concat!(
+            "---\ntitle: 'A course'\n#\n# Slide options\n#\n## Depth\ntoc-depth: 2\n---\n\n",
+            "# The course\n\n<div class=\"notes\">\n\n</div>\n\n---\n\n## Loops\n\n",
+            "<div class=\"notes\">\n\n| a | b |\n|---|---|\n| `$ x` | 1 |\n\n",
+            "<!-- ```bash\nnot a block\n``` -->\n\n",
+            "```Bash\n$ echo in\nin\n```\n\n</div>\n\n---\n\n### After\n\n",
+            "```{.bash #last}\necho last\n```\n",
+        ));
+        // Front matter `#` lines are YAML comments: the first heading is the course's.
+        assert_eq!(chapter.first_heading.as_deref(), Some("The course"));
+        let found: Vec<(&str, Option<&str>, usize)> = chapter
+            .blocks
+            .iter()
+            .map(|block| {
+                (
+                    block.id.as_str(),
+                    block.section.as_deref(),
+                    block.transcript.len(),
+                )
+            })
+            .collect();
+        // The table and the commented-out fence are prose; a block inside a <div> belongs to
+        // the heading before the div.
+        assert_eq!(
+            found,
+            [("block-1", Some("Loops"), 1), ("last", Some("After"), 0)]
+        );
+    }
+
+    #[test]
     fn finds_shell_blocks_with_lines_and_ids() {
         let chapter = parse(
             "# Etcd\n\nInstall it.\n\n```bash on=e1 id=install\napt-get install etcd\n```\n\n```Bash\necho hi\n```\n\n```rust\nfn main() {}\n```\n",
