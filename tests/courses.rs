@@ -243,3 +243,24 @@ fn a_block_named_like_a_transcript_command_is_refused() {
         .stderr_has("ch.md:7");
     assert!(!lab.path().join("ran").exists(), "nothing ran");
 }
+
+#[test]
+fn from_a_transcript_starts_at_its_first_command() {
+    let lab = course_lab();
+    let plan = {
+        let run = lab.runbook(&["list", "--format", "json", "--from", "block-3", "workshop"]);
+        run.assert_code(0);
+        serde_json::from_str::<Vec<Value>>(&run.stdout).expect("JSON")
+    };
+    assert_eq!(text(&plan[0], "id"), "course/block-3.1");
+    let later = lab.runbook(&[
+        "list",
+        "--format",
+        "json",
+        "--from",
+        "course/block-3.4",
+        "workshop",
+    ]);
+    let later: Vec<Value> = serde_json::from_str(&later.stdout).expect("JSON");
+    assert_eq!(text(&later[0], "id"), "course/block-3.4");
+}
