@@ -11,7 +11,8 @@ use super::prompt;
 use super::transcript::{self, NoBash, TranscriptCommand};
 use crate::diagnostic::Diagnostic;
 
-/// The Markdown extensions mdBook enables, so that runbook sees the same blocks as the book.
+/// The Markdown extensions mdBook enables, so that runbook sees the same blocks as the book,
+/// and pandoc's YAML front matter, which courses kept as pandoc Markdown start with.
 pub(crate) fn markdown_options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
