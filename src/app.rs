@@ -7,7 +7,8 @@ use clap::Parser;
 use console::Style;
 
 use crate::cli::{
-    CheckArgs, Cli, Command, MdbookAction, MdbookArgs, PlanArgs, StepArgs, VerifyArgs,
+    CheckArgs, Cli, Command, ListArgs, ListFormat, MdbookAction, MdbookArgs, PlanArgs, StepArgs,
+    VerifyArgs,
 };
 use crate::diagnostic::Diagnostics;
 use crate::{check, diagnostic, execute, exit, lab, list, mdbook, plan, report, step};
@@ -110,9 +111,12 @@ fn plan_options(args: &PlanArgs, secret_names: &[String], checks_only: bool) -> 
     }
 }
 
-fn list(args: &PlanArgs) -> Result<u8, Failure> {
-    let plan = plan::build(&plan_options(args, &[], false)).map_err(Failure::Input)?;
-    list::print(&plan);
+fn list(args: &ListArgs) -> Result<u8, Failure> {
+    let plan = plan::build(&plan_options(&args.plan, &[], false)).map_err(Failure::Input)?;
+    match args.format {
+        ListFormat::Text => list::print(&plan),
+        ListFormat::Json => list::print_json(&plan),
+    }
     Ok(exit::PASSED)
 }
 

@@ -24,7 +24,7 @@ pub(crate) enum Command {
     /// Run every command block in order and compare its output with the expected output.
     Verify(VerifyArgs),
     /// Show the plan (chapters, blocks, hosts, users, expected files) without running anything.
-    List(PlanArgs),
+    List(ListArgs),
     /// Follow the workshop block by block in your own lab (trainee mode); resumes where you
     /// stopped.
     Step(StepArgs),
@@ -66,6 +66,22 @@ pub(crate) struct PlanArgs {
     /// path) or that are symlinks out of it; refused by default.
     #[arg(long)]
     pub(crate) allow_outside_workshop: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    pub(crate) plan: PlanArgs,
+    /// `text` for a reader, `json` (one object per step) for editors, CI scripts and tools.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub(crate) format: ListFormat,
+}
+
+/// How `runbook list` prints the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ListFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,142 @@
-//! `runbook list`: the plan as a reader would check it, without touching any host.
+//! `runbook list`: the plan as a reader would check it, or as JSON for editors, CI scripts
+//! and other tools (`--format json`), without touching any host.
 
 #![allow(clippy::print_stdout)]
 
-use console::Style;
+use std::collections::BTreeMap;
 
-use crate::expect::pattern::Origin;
-use crate::plan::{Action, HostSpec, Plan};
+use console::Style;
+use serde::Serialize;
+
+use crate::expect::pattern::{Expected, Origin};
+use crate::plan::{Action, HostSpec, Plan, Step};
+
+/// One step of the plan as `--format json` prints it.
+#[derive(Debug, Serialize)]
+struct ListedStep {
+    /// `<chapter>/<id>`, as the reports name the step.
+    id: String,
+    chapter: String,
+    section: Option<String>,
+    file: String,
+    /// The fence line, or for a transcript's command the line of its prompt.
+    line: usize,
+    /// For a transcript's command, its number in the transcript (from 1).
+    part: Option<usize>,
+    /// The hosts it runs on; empty when a capture decides them at run time.
+    hosts: Vec<String>,
+    /// The `on=` template a capture fills in at run time.
+    hosts_template: Option<String>,
+    user: Option<String>,
+    kind: &'static str,
+    /// The script as it will run, `{{ }}` not filled in (null for a file block).
+    command: Option<String>,
+    /// The path a file block writes, and its content.
+    writes: Option<String>,
+    content: Option<String>,
+    /// The expected output shared by every host, as written (or null).
+    expected: Option<String>,
+    /// Where it is written: an expected file's `path`, or `path:line` in the chapter.
+    expected_from: Option<String>,
+    /// Expected outputs of single hosts (`<id>.<host>.out`).
+    expected_per_host: BTreeMap<String, ListedExpected>,
+    timeout_ms: u128,
+    retry_ms: Option<u128>,
+    exit: String,
+    check: bool,
+    teardown: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ListedExpected {
+    expected: String,
+    expected_from: String,
+}
+
+/// An expected output's text as written, annotations included.
+fn written(expected: &Expected) -> String {
+    let mut text = String::new();
+    for line in &expected.lines {
+        text.push_str(&line.source);
+        if !line.no_eol {
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// `path` of an expected file, `path:line` of output written in a chapter (for the empty
+/// output of a transcript's command, the line of the prompt after it).
+fn written_at(step: &Step, expected: &Expected) -> String {
+    match &expected.origin {
+        Origin::File(path) => path.display().to_string(),
+        Origin::Inline(path) => format!(
+            "{}:{}",
+            path.display(),
+            expected.lines.first().map_or(step.line + 1, |l| l.line)
+        ),
+    }
+}
+
+fn listed(plan: &Plan, step: &Step) -> ListedStep {
+    let (hosts, hosts_template) = match &step.hosts {
+        HostSpec::Hosts(hosts) => (hosts.clone(), None),
+        HostSpec::Template(spec) => (Vec::new(), Some(spec.clone())),
+    };
+    let (kind, command, writes, content) = match &step.action {
+        Action::Run { script } => ("command", Some(script.clone()), None, None),
+        Action::WriteFile { path, content, .. } => {
+            ("file", None, Some(path.clone()), Some(content.clone()))
+        }
+    };
+    let shared = step.expectations.shared.as_ref();
+    ListedStep {
+        id: step.qualified_id.clone(),
+        chapter: plan.chapter_of(step).key.clone(),
+        section: plan.block_of(step).section.clone(),
+        file: step.file.display().to_string(),
+        line: step.line,
+        part: step.part,
+        hosts,
+        hosts_template,
+        user: step.user.clone(),
+        kind,
+        command,
+        writes,
+        content,
+        expected: shared.map(written),
+        expected_from: shared.map(|expected| written_at(step, expected)),
+        expected_per_host: step
+            .expectations
+            .per_host
+            .iter()
+            .map(|(host, expected)| {
+                (
+                    host.clone(),
+                    ListedExpected {
+                        expected: written(expected),
+                        expected_from: written_at(step, expected),
+                    },
+                )
+            })
+            .collect(),
+        timeout_ms: step.timeout.as_millis(),
+        retry_ms: step.retry.map(|retry| retry.within.as_millis()),
+        exit: step.exit.describe(),
+        check: step.check,
+        teardown: step.teardown,
+    }
+}
+
+/// The plan as a JSON array, one object per step, on stdout.
+pub(crate) fn print_json(plan: &Plan) {
+    let steps: Vec<ListedStep> = plan.steps.iter().map(|step| listed(plan, step)).collect();
+    match serde_json::to_string_pretty(&steps) {
+        Ok(text) => println!("{text}"),
+        // Strings, numbers and maps only: serialising cannot fail.
+        Err(error) => unreachable!("the plan serialises to JSON: {error}"),
+    }
+}
 
 pub(crate) fn print(plan: &Plan) {
     let bold = Style::new().bold();
@@ -33,11 +164,21 @@ pub(crate) fn print(plan: &Plan) {
                 if let Some(shared) = &step.expectations.shared {
                     sources.push(match &shared.origin {
                         Origin::File(path) => path.display().to_string(),
-                        Origin::Inline(path) => format!(
-                            "{}:{} (console block)",
-                            path.display(),
-                            shared.lines.first().map_or(0, |l| l.line)
-                        ),
+                        Origin::Inline(path) => {
+                            let line = shared.lines.first().map_or(step.line + 1, |l| l.line);
+                            // A transcript's own output, or the console block after a block.
+                            let console = plan
+                                .block_of(step)
+                                .inline_expected
+                                .as_ref()
+                                .map(|console| console.first_line);
+                            let written = if step.part.is_some() && console != Some(line) {
+                                "transcript"
+                            } else {
+                                "console block"
+                            };
+                            format!("{}:{line} ({written})", path.display())
+                        }
                     });
                 }
                 for (host, expected) in &step.expectations.per_host {
@@ -77,11 +218,26 @@ pub(crate) fn print(plan: &Plan) {
             dim.apply_to(flags)
         );
     }
-    println!(
-        "{} blocks in {} chapters",
-        plan.steps.len(),
-        plan.workshop.chapters.len()
-    );
+    // A transcript is one block of several steps.
+    let blocks = plan
+        .steps
+        .iter()
+        .map(|step| (step.chapter, step.block))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if blocks == plan.steps.len() {
+        println!(
+            "{} blocks in {} chapters",
+            plan.steps.len(),
+            plan.workshop.chapters.len()
+        );
+    } else {
+        println!(
+            "{} steps from {blocks} blocks in {} chapters",
+            plan.steps.len(),
+            plan.workshop.chapters.len()
+        );
+    }
     let planned_teardown = plan.steps.iter().any(|step| step.teardown);
     let teardown = plan
         .workshop

@@ -99,17 +99,23 @@ pub struct Attributes {
     pub(crate) file: Option<String>,
     pub(crate) mode: Option<u32>,
     pub(crate) owner: Option<String>,
-    /// Words after the language that are not runbook's (kept on non-runbook blocks only).
+    /// Words after the language that are not runbook's (kept on non-runbook blocks, and
+    /// pandoc's `.class` words on any block).
     pub(crate) foreign: Vec<String>,
+    /// A `console` block holding prompts: a transcript, which runs.
+    pub(crate) console_transcript: bool,
 }
 
 impl Attributes {
+    /// A block whose content runs as shell commands: a shell language, or a `console` block
+    /// that holds a transcript.
     pub(crate) fn is_shell(&self) -> bool {
-        is_shell_language(&self.language)
+        self.console_transcript || is_shell_language(&self.language)
     }
 
+    /// A `console` block of output (not a transcript, which runs).
     pub(crate) fn is_console(&self) -> bool {
-        self.language.eq_ignore_ascii_case("console")
+        !self.console_transcript && self.language.eq_ignore_ascii_case("console")
     }
 }
 
@@ -117,6 +123,16 @@ pub(crate) fn is_shell_language(language: &str) -> bool {
     SHELL_LANGUAGES
         .iter()
         .any(|shell| shell.eq_ignore_ascii_case(language))
+}
+
+/// The language an info string names, in either syntax (`bash on=x`, `{.bash on=x}`).
+pub(crate) fn split_language(info: &str) -> String {
+    let words = pandoc_words(info).unwrap_or_else(|| split_words(info));
+    words
+        .ok()
+        .and_then(|words| words.into_iter().next())
+        .map(|(_, language)| language)
+        .unwrap_or_default()
 }
 
 /// Splits an info string into words with their byte offsets, honouring quotes (so that
@@ -239,7 +255,73 @@ impl InfoLine<'_> {
 
 /// Parses `info`; returns the attributes or every problem found in them.
 pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic>> {
-    let words = match split_words(info) {
+    parse_with(info, at, false)
+}
+
+/// Parses the info string of a `console` block that holds a transcript (prompts): it runs,
+/// so runbook's attributes on it are read as on a shell block.
+pub(crate) fn parse_console_transcript(
+    info: &str,
+    at: &InfoLine<'_>,
+) -> Result<Attributes, Vec<Diagnostic>> {
+    parse_with(info, at, true)
+}
+
+/// A word of pandoc's attribute syntax that pandoc cannot read (a bare `norun`): pandoc would
+/// then show the whole fence as inline code, not as a code block.
+const PANDOC_BARE: &str = "\u{0}bare:";
+
+/// Pandoc's attribute syntax (```` ```{.bash #id on=pg-1 .norun} ````) as runbook's words:
+/// the first `.class` is the language, `#name` is `id=name`, a class that is one of runbook's
+/// flags (`.norun`, `.check`...) is that flag, other classes are pandoc's own. The braces
+/// become blanks so that every word keeps its offset for underlining.
+fn pandoc_words(info: &str) -> Option<Result<Vec<(usize, String)>, usize>> {
+    let trimmed = info.trim();
+    if !(trimmed.starts_with('{') && trimmed.ends_with('}')) {
+        return None;
+    }
+    let open = info.find('{')?;
+    let close = info.rfind('}')?;
+    let mut blanked = info.to_string();
+    blanked.replace_range(close..=close, " ");
+    blanked.replace_range(open..=open, " ");
+    let words = match split_words(&blanked) {
+        Ok(words) => words,
+        Err(at) => return Some(Err(at)),
+    };
+    let mut language: Option<(usize, String)> = None;
+    let mut rest = Vec::new();
+    for (offset, word) in words {
+        if let Some(class) = word.strip_prefix('.') {
+            // A flag is never the language: `{.norun}` marks a fence that names none.
+            if FLAGS.contains(&class) {
+                rest.push((offset, class.to_string()));
+                continue;
+            }
+            if language.is_none() {
+                language = Some((offset, class.to_string()));
+                continue;
+            }
+        } else if let Some(id) = word.strip_prefix('#') {
+            rest.push((offset, format!("id={id}")));
+            continue;
+        } else if !word.contains('=') {
+            rest.push((offset, format!("{PANDOC_BARE}{word}")));
+            continue;
+        }
+        rest.push((offset, word));
+    }
+    let mut ordered = vec![language.unwrap_or((open, String::new()))];
+    ordered.extend(rest);
+    Some(Ok(ordered))
+}
+
+fn parse_with(
+    info: &str,
+    at: &InfoLine<'_>,
+    console_transcript: bool,
+) -> Result<Attributes, Vec<Diagnostic>> {
+    let words = match pandoc_words(info).unwrap_or_else(|| split_words(info)) {
         Ok(words) => words,
         Err(_) => {
             return Err(vec![
@@ -248,13 +330,16 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
             ]);
         }
     };
-    let mut attributes = Attributes::default();
+    let mut attributes = Attributes {
+        console_transcript,
+        ..Attributes::default()
+    };
     let Some(((_, language), rest)) = words.split_first() else {
         return Ok(attributes);
     };
     attributes.language = language.clone();
     let shell = attributes.is_shell();
-    let console = attributes.is_console();
+    let console = attributes.is_console() && !console_transcript;
 
     // A block in another language is runbook's only when it carries one of runbook's keys;
     // otherwise its words belong to whatever else reads it (mdBook, a highlighter...).
@@ -263,7 +348,10 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
         ATTRIBUTE_NAMES.contains(&key)
     });
     if !shell && (!mentions_runbook || console) {
-        attributes.foreign = rest.iter().map(|(_, word)| word.clone()).collect();
+        attributes.foreign = rest
+            .iter()
+            .map(|(_, word)| word.trim_start_matches(PANDOC_BARE).to_string())
+            .collect();
         return Ok(attributes);
     }
 
@@ -272,6 +360,28 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
     let leading = info.len() - info.trim_start().len();
     for (offset, word) in rest {
         let offset = offset - leading;
+        // Pandoc's own classes (`.numberLines`) are left to pandoc.
+        if word.starts_with('.') {
+            attributes.foreign.push(word.clone());
+            continue;
+        }
+        if let Some(bare) = word.strip_prefix(PANDOC_BARE) {
+            let hint = if FLAGS.contains(&bare) {
+                format!("write `.{bare}`: in braces a flag is a class")
+            } else {
+                format!("write `.{bare}` (a class) or `{bare}=VALUE`")
+            };
+            problems.push(
+                at.error_at(
+                    info,
+                    offset,
+                    bare.len(),
+                    format!("pandoc cannot read `{bare}` inside `{{...}}`: it would show this fence as text, not as a code block"),
+                )
+                .hint(hint),
+            );
+            continue;
+        }
         let (key, value) = match word.split_once('=') {
             Some((key, value)) => (key, Some(value)),
             None => (word.as_str(), None),
@@ -551,6 +661,51 @@ mod tests {
         assert_eq!(attributes.mode, Some(0o600));
         assert!(parse_ok("sh norun").norun);
         assert_eq!(parse_ok("bash exit=any").exit, ExpectedExit::Any);
+    }
+
+    #[test]
+    fn pandoc_attributes_read_like_runbook_words() {
+        let attributes = parse_ok("{.bash #list on=pg-1 user=postgres .norun .numberLines}");
+        assert!(attributes.is_shell());
+        assert_eq!(attributes.language, "bash");
+        assert_eq!(attributes.id.as_deref(), Some("list"));
+        assert_eq!(attributes.on.as_deref(), Some("pg-1"));
+        assert_eq!(attributes.user.as_deref(), Some("postgres"));
+        assert!(attributes.norun);
+        assert_eq!(attributes.foreign, vec![".numberLines"]);
+        let spaced = parse_ok(" {.Bash id=cluster-list retry=90s/2s on=\"{{ leader }}\"} ");
+        assert_eq!(spaced.id.as_deref(), Some("cluster-list"));
+        assert_eq!(spaced.on.as_deref(), Some("{{ leader }}"));
+        assert!(spaced.retry.is_some());
+        // A fence without a language that holds a transcript, kept from running.
+        let at = InfoLine {
+            file: Path::new("ch.md"),
+            line: 3,
+            text: "```{.norun}",
+        };
+        let unnamed = parse_console_transcript("{.norun}", &at).expect("valid");
+        assert_eq!(unnamed.language, "");
+        assert!(unnamed.norun && unnamed.foreign.is_empty());
+        // A content block in braces, as today's form.
+        let file = parse_ok("{.ini file=\"/etc/my app.conf\" on=e1 mode=600}");
+        assert_eq!(file.file.as_deref(), Some("/etc/my app.conf"));
+    }
+
+    #[test]
+    fn a_bare_flag_in_braces_is_an_error_pandoc_would_show_as_text() {
+        let problems = parse_err("{.bash on=pg-1 norun}");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("pandoc cannot read `norun`"));
+        assert_eq!(
+            problems[0].hint.as_deref(),
+            Some("write `.norun`: in braces a flag is a class")
+        );
+        let (start, end) = problems[0].span.expect("underlined");
+        assert_eq!(&"```{.bash on=pg-1 norun}"[start..end], "norun");
+        assert_eq!(
+            parse_err("{.bash on=pg-1 tiemout=3s}")[0].message,
+            "unknown attribute `tiemout`"
+        );
     }
 
     #[test]

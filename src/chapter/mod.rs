@@ -5,6 +5,7 @@
 pub mod attrs;
 pub mod parse;
 pub(crate) mod prompt;
+pub mod transcript;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -252,7 +253,31 @@ pub(crate) fn read_utf8(path: &Path) -> Result<String, Diagnostic> {
 
 fn check_unique_ids(chapter: &Chapter, problems: &mut Diagnostics) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
+    // A transcript's steps are `<id>.1`, `.2`...: a block with `id=list.1` would take the
+    // name (and the expected file) of the first command of the transcript `list`.
+    let mut step_names: HashMap<String, usize> = HashMap::new();
     for block in chapter.runnable_blocks() {
+        let names: Vec<String> = if block.transcript.is_empty() {
+            vec![block.id.clone()]
+        } else {
+            (1..=block.transcript.len())
+                .map(|part| format!("{}.{part}", block.id))
+                .collect()
+        };
+        for name in names {
+            if let Some(first) = step_names.insert(name.clone(), block.line)
+                && first != block.line
+                && !seen.contains_key(block.id.as_str())
+            {
+                problems.push(
+                    Diagnostic::new(&chapter.path, block.line, format!("two steps would be named `{name}`"))
+                        .quoting(&block.fence_text)
+                        .hint(format!(
+                            "the block at line {first} makes a step of that name too (a transcript's commands are `<id>.1`, `<id>.2`...): give one of them another id"
+                        )),
+                );
+            }
+        }
         if let Some(first) = seen.insert(&block.id, block.line) {
             problems.push(
                 Diagnostic::new(&chapter.path, block.line, format!("duplicate block id `{}`", block.id))

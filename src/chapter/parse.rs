@@ -8,15 +8,20 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, T
 
 use super::attrs::{self, Attributes, InfoLine};
 use super::prompt;
+use super::transcript::{self, NoBash, TranscriptCommand};
 use crate::diagnostic::Diagnostic;
 
-/// The Markdown extensions mdBook enables, so that runbook sees the same blocks as the book.
+/// The Markdown extensions mdBook enables, so that runbook sees the same blocks as the book,
+/// and pandoc's YAML front matter, which courses kept as pandoc Markdown start with.
 pub(crate) fn markdown_options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_HEADING_ATTRIBUTES
+        // Pandoc's YAML front matter: metadata, not headings (`# comment` lines in it) or
+        // prose.
+        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
 }
 
 /// Maps byte offsets to 1-based line numbers.
@@ -94,6 +99,9 @@ pub struct Block {
     pub inline_expected: Option<InlineExpected>,
     /// Bytes of the block (fences included) in the chapter.
     pub(crate) range: Range<usize>,
+    /// The commands of a transcript block (prompts with printed output), each its own step;
+    /// empty for a block that is one script.
+    pub transcript: Vec<TranscriptCommand>,
 }
 
 impl Block {
@@ -186,7 +194,19 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                     line,
                     text: &fence_text,
                 };
-                let attributes = match attrs::parse(&block.info, &at) {
+                // A console block (or a fence that names no language) that starts with a
+                // prompt is a transcript, which runs; any other console block is the output
+                // of the command before it.
+                let language = attrs::split_language(&block.info);
+                let console_transcript = (language.eq_ignore_ascii_case("console")
+                    || language.is_empty())
+                    && starts_with_prompt(&block.body);
+                let parsed = if console_transcript {
+                    attrs::parse_console_transcript(&block.info, &at)
+                } else {
+                    attrs::parse(&block.info, &at)
+                };
+                let attributes = match parsed {
                     Ok(attributes) => attributes,
                     Err(found) => {
                         problems.extend(found);
@@ -217,8 +237,30 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                 } else {
                     continue;
                 };
+                let transcript = match &kind {
+                    BlockKind::Command { .. } => match transcript::read(&block.body) {
+                        Ok(commands) => commands.unwrap_or_default(),
+                        Err(NoBash(error)) => {
+                            problems.push(
+                                Diagnostic::new(file, line, format!("cannot run `bash -n` to tell where this transcript's commands end: {error}"))
+                                    .quoting(&fence_text)
+                                    .hint("install bash: runbook asks it where a command that spans lines ends"),
+                            );
+                            continue;
+                        }
+                    },
+                    _ => Vec::new(),
+                };
                 let mut prompt_line = None;
                 let (kind, prompt_host, prompt_user) = match kind {
+                    // Each command of a transcript names its own host (see `transcript`).
+                    BlockKind::Command { .. } if !transcript.is_empty() => {
+                        let script = transcript
+                            .iter()
+                            .map(|command| command.script.as_str())
+                            .collect();
+                        (BlockKind::Command { script }, None, None)
+                    }
                     BlockKind::Command { .. } | BlockKind::Shown if attributes.is_shell() => {
                         match prompt::strip(&block.body) {
                             Ok(stripped) => {
@@ -228,7 +270,7 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                                     .map(|target| line + 1 + target.line_offset);
                                 let (host, user) = stripped
                                     .target
-                                    .map(|target| (Some(target.host), Some(target.user)))
+                                    .map(|target| (Some(target.host), target.user))
                                     .unwrap_or((None, None));
                                 let kind = if matches!(kind, BlockKind::Shown) {
                                     BlockKind::Shown
@@ -246,15 +288,13 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                                         file,
                                         bad_line,
                                         format!(
-                                            "this block's prompts name two places: {}@{} and {}@{}",
-                                            conflict.first.user,
-                                            conflict.first.host,
-                                            conflict.second.user,
-                                            conflict.second.host
+                                            "this block's prompts name two places: {} and {}",
+                                            conflict.first.describe(),
+                                            conflict.second.describe()
                                         ),
                                     )
                                     .quoting(lines.line_text(text, bad_line))
-                                    .underlining(&format!("{}@{}", conflict.second.user, conflict.second.host))
+                                    .underlining(&conflict.second.describe())
                                     .hint("a block runs in one place: split it into one block per host"),
                                 );
                                 continue;
@@ -285,6 +325,7 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                     context: prose.clone(),
                     inline_expected: None,
                     range: block.range,
+                    transcript,
                 });
             }
             Event::Text(content) | Event::Code(content) => {
@@ -332,6 +373,13 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
     }
 }
 
+/// Whether the first line of `body` that is not blank is a prompt.
+fn starts_with_prompt(body: &str) -> bool {
+    body.lines()
+        .find(|line| !line.trim().is_empty())
+        .is_some_and(|line| prompt::find(line).is_some())
+}
+
 /// The fence characters that open `fence_line` (e.g. "```" or "~~~~").
 fn fence_of(fence_line: &str) -> String {
     let trimmed = fence_line.trim_start_matches([' ', '>', '\t']);
@@ -368,6 +416,37 @@ mod tests {
 
     fn parse(text: &str) -> ParsedChapter {
         parse_chapter(Path::new("ch.md"), text).unwrap_or_else(|problems| panic!("{problems:?}"))
+    }
+
+    #[test]
+    fn pandoc_markdown_is_prose_around_its_blocks() {
+        let chapter = parse(concat!(
+            "---\ntitle: 'A course'\n#\n# Slide options\n#\n## Depth\ntoc-depth: 2\n---\n\n",
+            "# The course\n\n<div class=\"notes\">\n\n</div>\n\n---\n\n## Loops\n\n",
+            "<div class=\"notes\">\n\n| a | b |\n|---|---|\n| `$ x` | 1 |\n\n",
+            "<!-- ```bash\nnot a block\n``` -->\n\n",
+            "```Bash\n$ echo in\nin\n```\n\n</div>\n\n---\n\n### After\n\n",
+            "```{.bash #last}\necho last\n```\n",
+        ));
+        // Front matter `#` lines are YAML comments: the first heading is the course's.
+        assert_eq!(chapter.first_heading.as_deref(), Some("The course"));
+        let found: Vec<(&str, Option<&str>, usize)> = chapter
+            .blocks
+            .iter()
+            .map(|block| {
+                (
+                    block.id.as_str(),
+                    block.section.as_deref(),
+                    block.transcript.len(),
+                )
+            })
+            .collect();
+        // The table and the commented-out fence are prose; a block inside a <div> belongs to
+        // the heading before the div.
+        assert_eq!(
+            found,
+            [("block-1", Some("Loops"), 1), ("last", Some("After"), 0)]
+        );
     }
 
     #[test]

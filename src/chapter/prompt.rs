@@ -1,24 +1,116 @@
 //! Shell prompts written in front of commands, as courses print them (`$ `,
-//! `postgres@pg-1:~$ `, `root@e1:/etc# `), removed the way a reader would skip them. A
-//! `user@host` prompt also says where the command runs and as whom.
+//! `postgres@pg-1:~$ `, `root@e1:/etc# `, `e1:~$ `, often indented by a space), removed the
+//! way a reader would skip them. A `user@host` prompt also says where the command runs and as
+//! whom.
+//!
+//! A bare `# ` is not a prompt: in a shell block it is a comment far more often than a root
+//! prompt, and reading comments as commands would run them.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// `user@host:dir$ ` or `user@host:dir# ` (the dir may be empty or `~`).
-static USER_HOST_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<user>[A-Za-z_][A-Za-z0-9_.-]*)@(?P<host>[A-Za-z0-9][A-Za-z0-9_.-]*):(?P<dir>[^\s$#]*)[$#](?: |$)")
-        .expect("prompt regex is valid")
+/// `user@host:dir$ `, `user@host:dir# `, or `host:dir$ ` (the dir may be empty or `~` when a
+/// user is named; a prompt without one needs a dir, so that `Note:$ ` in an output stays
+/// output).
+static NAMED_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:(?P<user>[A-Za-z_][A-Za-z0-9_.-]*)@(?P<host>[A-Za-z0-9][A-Za-z0-9_.-]*):[^\s$#]*",
+        r"|(?P<bare_host>[A-Za-z][A-Za-z0-9_.-]*):[^\s$#]+)",
+        r"[$#](?: |$)"
+    ))
+    .expect("prompt regex is valid")
 });
 
 /// Where a prompt said a command runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PromptTarget {
-    pub(crate) user: String,
+    /// `None` for a `host:dir$` prompt, which names no user.
+    pub(crate) user: Option<String>,
     pub(crate) host: String,
     /// 0-based line within the block where the prompt was seen.
     pub(crate) line_offset: usize,
+}
+
+impl PromptTarget {
+    /// `user@host` or `host`, as the prompt wrote it.
+    pub(crate) fn describe(&self) -> String {
+        match &self.user {
+            Some(user) => format!("{user}@{}", self.host),
+            None => self.host.clone(),
+        }
+    }
+}
+
+/// A prompt found at the start of a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Prompt {
+    /// Bytes of blanks before the prompt (an author's indentation of the transcript).
+    pub(crate) indent: usize,
+    /// Byte where the command starts (after the prompt and its one space).
+    pub(crate) command_start: usize,
+    /// Host (and user) the prompt names.
+    pub(crate) user: Option<String>,
+    pub(crate) host: Option<String>,
+}
+
+/// The prompt `line` starts with, after any whitespace.
+pub(crate) fn find(line: &str) -> Option<Prompt> {
+    let rest = line.trim_start_matches(is_blank);
+    let indent = line.len() - rest.len();
+    let content = rest.trim_end_matches(['\n', '\r']);
+    if content.starts_with("$ ") {
+        return Some(Prompt {
+            indent,
+            command_start: indent + 2,
+            user: None,
+            host: None,
+        });
+    }
+    if content.trim_end() == "$" {
+        return Some(Prompt {
+            indent,
+            command_start: indent + 1,
+            user: None,
+            host: None,
+        });
+    }
+    let captures = NAMED_PROMPT.captures(rest)?;
+    let whole = captures.get(0).map_or(0, |m| m.end());
+    let (user, host) = match (captures.name("host"), captures.name("bare_host")) {
+        (Some(host), _) => (
+            captures.name("user").map(|m| m.as_str().to_string()),
+            host.as_str().to_string(),
+        ),
+        (None, Some(host)) => (None, host.as_str().to_string()),
+        (None, None) => return None,
+    };
+    Some(Prompt {
+        indent,
+        command_start: indent + whole,
+        user,
+        host: Some(host),
+    })
+}
+
+/// Whitespace that indents a line: spaces, tabs, and the no-break spaces that word
+/// processors and slide tools put in front of a pasted command.
+pub(crate) fn is_blank(character: char) -> bool {
+    character != '\n' && character != '\r' && character.is_whitespace()
+}
+
+/// `line` without the blanks of `indent` (a prefix of whitespace, in bytes) that it starts
+/// with: the transcript's own indentation, not the command's (a here-document keeps the
+/// indentation it has inside the transcript).
+pub(crate) fn dedent(line: &str, indent: usize) -> &str {
+    let mut end = 0;
+    for (index, character) in line.char_indices() {
+        if index >= indent || !is_blank(character) {
+            break;
+        }
+        end = index + character.len_utf8();
+    }
+    &line[end..]
 }
 
 /// A block's script with prompts removed.
@@ -35,18 +127,24 @@ pub(crate) struct ConflictingPrompts {
     pub(crate) second: PromptTarget,
 }
 
+/// Removes the prompts of a block that is one script (no printed output between its
+/// commands); the other lines stay as written.
 pub(crate) fn strip(script: &str) -> Result<Stripped, ConflictingPrompts> {
     let mut target: Option<PromptTarget> = None;
     let mut out = String::with_capacity(script.len());
+    // Lines after an indented prompt lose that indentation too: the author indented the
+    // whole block (often with no-break spaces, which bash would take for a command's name).
+    let mut indent = 0;
     for (offset, line) in script.split_inclusive('\n').enumerate() {
-        if let Some(rest) = line.strip_prefix("$ ") {
-            out.push_str(rest);
-        } else if line.trim_end() == "$" {
-            out.push_str(&line[1..]);
-        } else if let Some(captures) = USER_HOST_PROMPT.captures(line) {
+        let Some(prompt) = find(line) else {
+            out.push_str(dedent(line, indent));
+            continue;
+        };
+        indent = prompt.indent;
+        if let Some(host) = prompt.host {
             let found = PromptTarget {
-                user: captures["user"].to_string(),
-                host: captures["host"].to_string(),
+                user: prompt.user,
+                host,
                 line_offset: offset,
             };
             match &target {
@@ -59,10 +157,11 @@ pub(crate) fn strip(script: &str) -> Result<Stripped, ConflictingPrompts> {
                 Some(_) => {}
                 None => target = Some(found),
             }
-            let whole = captures.get(0).map_or(0, |m| m.end());
-            out.push_str(&line[whole..]);
-        } else {
-            out.push_str(line);
+        }
+        out.push_str(&line[prompt.command_start.min(line.len())..]);
+        // `$` alone on its line keeps its line break.
+        if !out.ends_with('\n') && line.ends_with('\n') {
+            out.push('\n');
         }
     }
     Ok(Stripped {
@@ -83,6 +182,21 @@ mod tests {
     }
 
     #[test]
+    fn indented_prompts_are_prompts() {
+        let stripped = strip(" $ sudo ./warmup.sh\n").expect("no conflict");
+        assert_eq!(stripped.script, "sudo ./warmup.sh\n");
+        assert_eq!(find("\t$ ls").map(|p| p.command_start), Some(3));
+        assert_eq!(find("$\n").map(|p| p.command_start), Some(1));
+    }
+
+    #[test]
+    fn no_break_spaces_indent_like_spaces() {
+        let stripped =
+            strip("\u{a0}$ for n in 1 2; do\n\u{a0}echo $n\n\u{a0}done\n").expect("no conflict");
+        assert_eq!(stripped.script, "for n in 1 2; do\necho $n\ndone\n");
+    }
+
+    #[test]
     fn continuation_lines_stay() {
         let stripped = strip("$ for n in 1 2; do\n  echo $n\ndone\n").expect("no conflict");
         assert_eq!(stripped.script, "for n in 1 2; do\n  echo $n\ndone\n");
@@ -94,12 +208,32 @@ mod tests {
         assert_eq!(stripped.script, "patronictl list\n");
         let target = stripped.target.expect("a target");
         assert_eq!(
-            (target.user.as_str(), target.host.as_str()),
-            ("postgres", "pg-1")
+            (target.user.as_deref(), target.host.as_str()),
+            (Some("postgres"), "pg-1")
         );
         let root = strip("root@e1:/var/lib# ls\n").expect("no conflict");
         assert_eq!(root.script, "ls\n");
-        assert_eq!(root.target.map(|t| t.user), Some("root".to_string()));
+        assert_eq!(root.target.and_then(|t| t.user), Some("root".to_string()));
+    }
+
+    #[test]
+    fn host_prompt_names_a_host_and_no_user() {
+        let prompt = find(" e1:~$ sudo journalctl -xfu etcd").expect("a prompt");
+        assert_eq!(prompt.host.as_deref(), Some("e1"));
+        assert_eq!(prompt.user, None);
+        assert_eq!(
+            &" e1:~$ sudo journalctl"[prompt.command_start..],
+            "sudo journalctl"
+        );
+        // Without a dir, `word:$ ` is text.
+        assert_eq!(find("Total:$ 5"), None);
+    }
+
+    #[test]
+    fn a_prompt_inside_a_line_is_not_a_prompt() {
+        assert_eq!(find("PS1 was set to '$ '"), None);
+        assert_eq!(find("login as dalibo@vm38:~$ now"), None);
+        assert_eq!(find("$HOME is /root"), None);
     }
 
     #[test]

@@ -114,6 +114,8 @@ mod tests {
             id: "list".into(),
             file: "workshop/02.md".into(),
             line: 3,
+            script_line: 4,
+            part: None,
             hosts: HostSpec::Hosts(vec!["pg-1".into(), "pg-2".into()]),
             user: None,
             action: Action::Run {

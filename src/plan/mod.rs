@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::chapter::attrs::{ExpectedExit, Retry};
+use crate::chapter::parse::InlineExpected;
+use crate::chapter::transcript::TranscriptCommand;
 use crate::chapter::{Block, BlockKind, Chapter, Workshop};
 use crate::diagnostic::Diagnostics;
 use crate::expect::actual::View;
@@ -115,7 +117,12 @@ pub(crate) struct Step {
     pub(crate) qualified_id: String,
     pub(crate) id: String,
     pub(crate) file: PathBuf,
+    /// The block's fence line, or for a transcript's command the line of its prompt.
     pub(crate) line: usize,
+    /// The line of the chapter the script's first line is on.
+    pub(crate) script_line: usize,
+    /// For a transcript's command, its number in the transcript (from 1).
+    pub(crate) part: Option<usize>,
     pub(crate) hosts: HostSpec,
     pub(crate) user: Option<String>,
     pub(crate) action: Action,
@@ -250,16 +257,25 @@ pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics
             if !block.runs() {
                 continue;
             }
-            match plan_step(
-                &workshop,
-                &inventory,
-                &listing,
-                options,
-                chapter_index,
-                block_index,
-            ) {
-                Ok(step) => all_steps.push(step),
-                Err(found) => problems.extend(found),
+            // A transcript is one step per command; any other block is one step.
+            let parts: Vec<Option<usize>> = if block.transcript.is_empty() {
+                vec![None]
+            } else {
+                (0..block.transcript.len()).map(Some).collect()
+            };
+            for part in parts {
+                match plan_step(
+                    &workshop,
+                    &inventory,
+                    &listing,
+                    options,
+                    chapter_index,
+                    block_index,
+                    part,
+                ) {
+                    Ok(step) => all_steps.push(step),
+                    Err(found) => problems.extend(found),
+                }
             }
         }
     }
@@ -288,6 +304,45 @@ pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics
     })
 }
 
+/// Command `index` of a transcript as a block of its own: `<id>.<n>` (counted from 1), its
+/// prompt's host and user, and the output printed after it as its expected output (or else,
+/// for the last command, the console block after the transcript).
+fn transcript_step(whole: &Block, index: usize, command: &TranscriptCommand) -> Block {
+    let prompt_line = whole.line + 1 + command.line_offset;
+    let printed = command.output.as_ref().map(|output| InlineExpected {
+        first_line: whole.line + 1 + output.line_offset,
+        text: output.text.clone(),
+        range: whole.range.clone(),
+    });
+    let last = index + 1 == whole.transcript.len();
+    let inline_expected = match printed {
+        Some(printed) => Some(printed),
+        None if last => whole.inline_expected.clone(),
+        // The next prompt follows at once: the command printed nothing, and the transcript
+        // says so.
+        None => Some(InlineExpected {
+            first_line: prompt_line + 1,
+            text: String::new(),
+            range: whole.range.clone(),
+        }),
+    };
+    Block {
+        kind: BlockKind::Command {
+            script: command.script.clone(),
+        },
+        id: format!("{}.{}", whole.id, index + 1),
+        prompt_host: command.target.as_ref().map(|target| target.host.clone()),
+        prompt_user: command
+            .target
+            .as_ref()
+            .and_then(|target| target.user.clone()),
+        prompt_line: Some(prompt_line),
+        inline_expected,
+        transcript: Vec::new(),
+        ..whole.clone()
+    }
+}
+
 fn plan_step(
     workshop: &Workshop,
     inventory: &Inventory,
@@ -295,9 +350,13 @@ fn plan_step(
     options: &PlanOptions,
     chapter_index: usize,
     block_index: usize,
+    part: Option<usize>,
 ) -> Result<Step, Diagnostics> {
     let chapter = &workshop.chapters[chapter_index];
-    let block = &chapter.blocks[block_index];
+    let whole = &chapter.blocks[block_index];
+    let command = part.and_then(|index| whole.transcript.get(index).map(|c| (index, c)));
+    let transcript_part = command.map(|(index, command)| transcript_step(whole, index, command));
+    let block = transcript_part.as_ref().unwrap_or(whole);
     let mut problems = Diagnostics::default();
     let attributes = &block.attributes;
 
@@ -350,7 +409,9 @@ fn plan_step(
         qualified_id: format!("{}/{}", chapter.key, block.id),
         id: block.id.clone(),
         file: chapter.path.clone(),
-        line: block.line,
+        line: command.map_or(block.line, |_| block.prompt_line.unwrap_or(block.line)),
+        script_line: command.map_or(block.line + 1, |_| block.prompt_line.unwrap_or(block.line)),
+        part: command.map(|(index, _)| index + 1),
         hosts,
         user,
         action,

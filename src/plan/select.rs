@@ -77,7 +77,15 @@ fn start_at(
     let matching: Vec<usize> = chosen
         .iter()
         .enumerate()
-        .filter(|(_, index)| steps[**index].qualified_id == *from || steps[**index].id == *from)
+        .filter(|(_, index)| {
+            let step = &steps[**index];
+            // A transcript's id (without `.n`) starts at its first command.
+            let first_of_transcript = format!("{from}.1");
+            step.qualified_id == *from
+                || step.id == *from
+                || (step.part == Some(1)
+                    && (step.qualified_id == first_of_transcript || step.id == first_of_transcript))
+        })
         .map(|(position, _)| position)
         .collect();
     match matching.as_slice() {

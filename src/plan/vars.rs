@@ -186,7 +186,7 @@ fn step_variables(step: &Step, block: &Block) -> Vec<VariableUse> {
             }
         };
         for (offset, line) in text.lines().enumerate() {
-            uses(line, &step.file, step.line + 1 + offset, line);
+            uses(line, &step.file, step.script_line + offset, line);
         }
     }
     let expectations = step

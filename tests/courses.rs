@@ -1,0 +1,266 @@
+//! Courses as their authors write them, through the real binary: transcripts (commands after
+//! prompts with their printed output), pandoc's fence attributes and pandoc Markdown (front
+//! matter, `<div>` sections, tables, `---` separators), and `runbook list --format json`.
+//! The fixture `tests/courses/pandoc-transcripts/` is written in the style of such courses.
+
+mod common;
+
+use std::path::Path;
+
+use common::Lab;
+use runbook::report::model::Outcome;
+use serde_json::Value;
+
+/// A lab holding the fixture course as its workshop.
+fn course_lab() -> Lab {
+    let lab = Lab::new();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/courses/pandoc-transcripts/course.md"),
+    )
+    .expect("the fixture course");
+    lab.chapter("course.md", &text);
+    lab
+}
+
+/// `runbook list --format json` on the lab's workshop, parsed.
+fn json_plan(lab: &Lab) -> Vec<Value> {
+    let run = lab.runbook(&["list", "--format", "json", "workshop"]);
+    run.assert_code(0);
+    let plan: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|error| panic!("not JSON ({error}):\n{}", run.stdout));
+    plan.as_array().expect("an array of steps").clone()
+}
+
+fn field<'a>(step: &'a Value, name: &str) -> &'a Value {
+    step.get(name)
+        .unwrap_or_else(|| panic!("no `{name}` in {step}"))
+}
+
+fn text(step: &Value, name: &str) -> String {
+    field(step, name)
+        .as_str()
+        .unwrap_or_else(|| panic!("`{name}` is not a string in {step}"))
+        .to_string()
+}
+
+fn by_id<'a>(plan: &'a [Value], id: &str) -> &'a Value {
+    plan.iter()
+        .find(|step| step["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {plan:?}"))
+}
+
+#[test]
+fn each_command_of_a_transcript_is_a_step_with_its_printed_output() {
+    let lab = course_lab();
+    let plan = json_plan(&lab);
+    let ids: Vec<String> = plan.iter().map(|step| text(step, "id")).collect();
+    assert_eq!(
+        ids,
+        [
+            "course/block-1.1",
+            "course/block-2",
+            "course/block-3.1",
+            "course/block-3.2",
+            "course/block-3.3",
+            "course/block-3.4",
+            "course/block-3.5",
+            "course/block-3.6",
+            "course/block-4.1",
+            "course/braces.1",
+        ],
+        "the `norun` transcript is no step; every other command is one"
+    );
+    // (command, expected) of each step: no printed line is a command, no command is output.
+    let expected: [(&str, Option<&str>); 10] = [
+        (
+            "for name in n1 n2 n3; do\necho \"node $name\"\ndone\n",
+            Some("node n1\nnode n2\nnode n3\n"),
+        ),
+        ("for name in a b; do\necho $name\ndone\n", Some("a\nb\n")),
+        ("echo one\n", Some("one\n")),
+        // The next prompt follows at once: nothing printed, and that is expected.
+        ("true\n", Some("")),
+        ("printf '%s\\n' \"two\nlines\"\n", Some("two\nlines\n")),
+        (
+            "cat <<EOF | wc -l\nfirst\n$ second, inside the here-document\nEOF\n",
+            Some("2\n"),
+        ),
+        ("echo 'cost: 5$ each'\n", Some("cost: 5$ each\n")),
+        ("echo a |\ntr a b\n", Some("b\n")),
+        (
+            "echo from a console fence\n",
+            Some("from a console fence\n"),
+        ),
+        ("echo braces\n", Some("braces\n")),
+    ];
+    for (step, (command, output)) in plan.iter().zip(expected) {
+        assert_eq!(text(step, "command"), command, "{step}");
+        assert_eq!(field(step, "expected").as_str(), output, "{step}");
+    }
+    // Lines: a transcript's command is where its prompt is; its output where it was printed.
+    let chapter = lab.path().join("workshop/course.md");
+    let chapter = std::fs::read_to_string(chapter).expect("chapter");
+    let line_of = |needle: &str| {
+        chapter
+            .lines()
+            .position(|line| line == needle)
+            .map(|index| index + 1)
+            .unwrap_or_else(|| panic!("{needle:?} is not a line of the course"))
+    };
+    let echo = by_id(&plan, "course/block-3.1");
+    assert_eq!(field(echo, "line"), line_of("$ echo one"));
+    assert_eq!(field(echo, "part"), 1);
+    assert_eq!(
+        text(echo, "expected_from"),
+        format!("workshop/course.md:{}", line_of("one"))
+    );
+    let loop_step = by_id(&plan, "course/block-2");
+    assert_eq!(field(loop_step, "part"), &Value::Null);
+    assert_eq!(
+        text(loop_step, "expected_from"),
+        format!("workshop/course.md:{}", line_of("a")),
+        "a block of commands alone takes the console block after it"
+    );
+}
+
+#[test]
+fn a_transcript_runs_for_real_and_every_printed_output_is_checked() {
+    let lab = course_lab();
+    let run = lab.runbook(&["verify", "workshop"]);
+    run.assert_code(0).stdout_has("10 passed, 0 failed");
+    for id in ["course/block-1.1", "course/block-3.2", "course/block-3.4"] {
+        assert_eq!(lab.step(id).outcome, Outcome::Passed, "{id}");
+    }
+}
+
+#[test]
+fn a_printed_output_that_differs_fails_its_own_command_only() {
+    let lab = Lab::new();
+    lab.chapter(
+        "ch.md",
+        "# Ch\n\n```bash\n$ echo one\nnot what it prints\n$ echo two\ntwo\n```\n",
+    );
+    let run = lab.runbook(&["verify", "--keep-going", "workshop"]);
+    assert_ne!(run.code, 0, "a mismatch fails the run\n{}", run.stdout);
+    assert_eq!(lab.step("ch/block-1.1").outcome, Outcome::Mismatch);
+    assert_eq!(lab.step("ch/block-1.2").outcome, Outcome::Passed);
+    assert_eq!(lab.step("ch/block-1.2").line, 6);
+}
+
+#[test]
+fn an_expected_file_wins_over_the_transcript() {
+    let lab = Lab::new();
+    lab.chapter("ch.md", "```bash id=greet\n$ echo hi\nhello\n```\n");
+    lab.expected("ch", "greet.1", "hi\n");
+    let plan = json_plan(&lab);
+    let step = by_id(&plan, "ch/greet.1");
+    assert_eq!(text(step, "expected"), "hi\n");
+    assert_eq!(text(step, "expected_from"), "expected/ch/greet.1.out");
+    lab.runbook(&["verify", "workshop"]).assert_code(0);
+}
+
+#[test]
+fn the_json_plan_names_hosts_users_and_unfilled_templates() {
+    let lab = Lab::with_hosts(
+        "    pg-1: {runbook_transport: local}\n    pg-2: {runbook_transport: local}\n  vars:\n    site: lab\n",
+    );
+    lab.chapter(
+        "ch.md",
+        "# Ch\n\n## Where\n\n```bash on=pg-1,pg-2 user=postgres id=where timeout=5s\necho {{ site }}\n```\n\n\
+         ```Bash\npostgres@pg-1:~$ hostname\npg-1\nroot@pg-2:/etc# id -un\nroot\n```\n\n\
+         ```ini file=/tmp/x.ini on=pg-2\na = 1\n```\n",
+    );
+    let plan = json_plan(&lab);
+    let where_step = by_id(&plan, "ch/where");
+    assert_eq!(
+        field(where_step, "hosts"),
+        &serde_json::json!(["pg-1", "pg-2"])
+    );
+    assert_eq!(text(where_step, "user"), "postgres");
+    assert_eq!(text(where_step, "command"), "echo {{ site }}\n");
+    assert_eq!(field(where_step, "expected"), &Value::Null);
+    assert_eq!(field(where_step, "expected_from"), &Value::Null);
+    assert_eq!(text(where_step, "section"), "Where");
+    assert_eq!(text(where_step, "file"), "workshop/ch.md");
+    assert_eq!(field(where_step, "line"), 5);
+    assert_eq!(field(where_step, "timeout_ms"), 5000);
+    // Each command of a transcript runs where its own prompt says.
+    let first = by_id(&plan, "ch/block-2.1");
+    assert_eq!(field(first, "hosts"), &serde_json::json!(["pg-1"]));
+    assert_eq!(text(first, "user"), "postgres");
+    let second = by_id(&plan, "ch/block-2.2");
+    assert_eq!(field(second, "hosts"), &serde_json::json!(["pg-2"]));
+    assert_eq!(text(second, "user"), "root");
+    assert_eq!(text(second, "expected"), "root\n");
+    let file = by_id(&plan, "ch/block-3");
+    assert_eq!(text(file, "kind"), "file");
+    assert_eq!(field(file, "command"), &Value::Null);
+    assert_eq!(text(file, "writes"), "/tmp/x.ini");
+}
+
+#[test]
+fn a_prompt_naming_a_host_outside_the_inventory_is_refused_before_anything_runs() {
+    let lab = Lab::with_hosts("    pg-1: {runbook_transport: local}\n");
+    lab.chapter(
+        "ch.md",
+        "```bash\n$ touch ran\n$ echo a\na\ndalibo@vm38:~$ ls\nfile\n```\n",
+    );
+    let run = lab.runbook(&["verify", "workshop"]);
+    run.assert_code(2).stderr_has("ch.md:5");
+    assert!(!lab.path().join("ran").exists(), "nothing ran");
+}
+
+#[test]
+fn pandoc_markdown_does_not_trip_runbook() {
+    let lab = course_lab();
+    let plan = json_plan(&lab);
+    // Front matter's `#` lines are YAML comments, not headings: the title is the course's.
+    let listed = lab.runbook(&["list", "workshop"]);
+    listed.assert_code(0).stdout_has("A small course ");
+    assert!(
+        listed
+            .stdout
+            .contains("10 steps from 5 blocks in 1 chapters"),
+        "{}",
+        listed.stdout
+    );
+    // The section of a block inside a `<div class="notes">` is the heading before the div.
+    let sections: Vec<String> = plan.iter().map(|step| text(step, "section")).collect();
+    assert_eq!(&sections[..2], ["Loops", "Loops"]);
+    assert!(sections[2..].iter().all(|section| section == "Transcripts"));
+}
+
+#[test]
+fn a_block_named_like_a_transcript_command_is_refused() {
+    let lab = Lab::new();
+    lab.chapter(
+        "ch.md",
+        "```bash id=list\n$ touch ran\n$ echo a\na\n```\n\n```bash id=list.1\necho b\n```\n",
+    );
+    let run = lab.runbook(&["verify", "workshop"]);
+    run.assert_code(2)
+        .stderr_has("two steps would be named `list.1`")
+        .stderr_has("ch.md:7");
+    assert!(!lab.path().join("ran").exists(), "nothing ran");
+}
+
+#[test]
+fn from_a_transcript_starts_at_its_first_command() {
+    let lab = course_lab();
+    let plan = {
+        let run = lab.runbook(&["list", "--format", "json", "--from", "block-3", "workshop"]);
+        run.assert_code(0);
+        serde_json::from_str::<Vec<Value>>(&run.stdout).expect("JSON")
+    };
+    assert_eq!(text(&plan[0], "id"), "course/block-3.1");
+    let later = lab.runbook(&[
+        "list",
+        "--format",
+        "json",
+        "--from",
+        "course/block-3.4",
+        "workshop",
+    ]);
+    let later: Vec<Value> = serde_json::from_str(&later.stdout).expect("JSON");
+    assert_eq!(text(&later[0], "id"), "course/block-3.4");
+}
