@@ -224,6 +224,7 @@ mod tests {
             exit_code,
             duration: Duration::from_millis(50),
             ending,
+            typed: Vec::new(),
         }
     }
 
