@@ -12,14 +12,14 @@ pub(crate) const SHELL_LANGUAGES: &[&str] = &["bash", "sh", "shell"];
 /// Every attribute runbook understands, for "did you mean" hints.
 pub(crate) const ATTRIBUTE_NAMES: &[&str] = &[
     "on", "user", "id", "timeout", "retry", "exit", "norun", "file", "mode", "owner", "check",
-    "verbatim", "teardown", "raw",
+    "verbatim", "teardown", "raw", "pty",
 ];
 
 /// Attributes that only make sense with `file=`.
 const FILE_ONLY: &[&str] = &["mode", "owner"];
 
 /// Attributes that take no value.
-const FLAGS: &[&str] = &["norun", "check", "verbatim", "teardown", "raw"];
+const FLAGS: &[&str] = &["norun", "check", "verbatim", "teardown", "raw", "pty"];
 
 /// How long to keep re-running a block until its output matches, and how often.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +73,8 @@ pub struct Attributes {
     pub(crate) teardown: bool,
     /// Match the output as printed: ANSI sequences and carriage returns kept.
     pub(crate) raw: bool,
+    /// Run under a pseudo-terminal, typing the answers its expected output writes `<<so>>`.
+    pub(crate) pty: bool,
     pub(crate) file: Option<String>,
     pub(crate) mode: Option<u32>,
     pub(crate) owner: Option<String>,
@@ -357,6 +359,7 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
             "verbatim" => attributes.verbatim = true,
             "teardown" => attributes.teardown = true,
             "raw" => attributes.raw = true,
+            "pty" => attributes.pty = true,
             _ => unreachable!("every name in ATTRIBUTE_NAMES is handled"),
         }
     }
@@ -394,7 +397,7 @@ pub fn parse(info: &str, at: &InfoLine<'_>) -> Result<Attributes, Vec<Diagnostic
                 .hint("add file=PATH to write this block's content to a file, or make it a ```bash block"),
             );
         }
-        for key in ["timeout", "retry", "exit", "check"] {
+        for key in ["timeout", "retry", "exit", "check", "pty"] {
             if seen.contains(&key) {
                 problems.push(
                     at.error(

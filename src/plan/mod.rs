@@ -120,6 +120,8 @@ pub(crate) struct Step {
     pub(crate) templated: bool,
     /// How the output is prepared before matching (`raw`: as printed).
     pub(crate) view: View,
+    /// Run under a pseudo-terminal, answering the questions of the expected output.
+    pub(crate) pty: bool,
     pub(crate) timeout: Duration,
     pub(crate) retry: Option<Retry>,
     pub(crate) exit: ExpectedExit,
@@ -353,6 +355,7 @@ fn plan_step(
         } else {
             View::Screen
         },
+        pty: attributes.pty,
         timeout: attributes.timeout.unwrap_or(options.default_timeout),
         retry: attributes.retry,
         exit: attributes.exit,

@@ -89,8 +89,12 @@ declare -p "${{__rb_v[@]}}"; declare -f; alias -p; printf 'cd -- %q
 /// (`NONCE type ANSWER`), and writes them to the FIFO with a carriage return (the Enter key).
 /// Reading them in the shell rather than letting `script` read the shell's stdin means that
 /// no byte meant for the shell is ever eaten by the program, nor an answer typed too late
-/// run as a command. When `script` ends, a marker (`ended`) tells runbook, which answers
-/// `NONCE end`: the shell stops reading, loads the state back and ends the block.
+/// run as a command: those lines are shell comments, so one that comes after the block (an
+/// answer typed as the program ended) is read by the shell as nothing. When `script` ends,
+/// a marker (`ended`) tells runbook, which answers `# NONCE end`: the shell stops reading,
+/// loads the state back and ends the block. The shell reads with a short timeout and stops
+/// on its own once `script` is gone, which is how a block stopped by a timeout ends (the
+/// USR1 that abandons a block does not break a `read` in progress).
 pub(crate) fn pty_script(script: &str, nonce: &str) -> String {
     let mut quoted = String::new();
     push_single_quoted(&mut quoted, script);
@@ -111,17 +115,25 @@ exec {{__rb_pw}}<>"$__rb_pd/in"
   printf '%s\n' 'exit $__rb_rc'; }} > "$__rb_pd/state" </dev/null
 {{ exec {{__rb_pw}}>&-; SHELL=/bin/bash script -qefc ". '$__rb_pd/state'" /dev/null <"$__rb_pd/in"
   printf '\036{nonce} ended %d\036' "$?"; }} </dev/null &
-__rb_pp=$!
-while IFS= read -r __rb_l; do
-  case $__rb_l in
-    '{nonce} end') break;;
-    '{nonce} type '*) printf '%s\r' "${{__rb_l#'{nonce} type '}}" >&"$__rb_pw";;
-  esac
-done
-wait "$__rb_pp"; __rb_prc=$?
+__rb_pp=$!; __rb_pa=
+while :; do
+  if IFS= read -r -t 0.2 __rb_l; then
+    __rb_l=$__rb_pa$__rb_l; __rb_pa=
+    case $__rb_l in
+      '# {nonce} end') break;;
+      '# {nonce} type '*) printf '%s\r' "${{__rb_l#'# {nonce} type '}}" >&"$__rb_pw";;
+    esac
+  elif [ $? -gt 128 ]; then
+    __rb_pa=$__rb_pa$__rb_l
+    [ -z "$__rb_pa" ] && ! kill -0 "$__rb_pp" 2>/dev/null && break
+  else
+    break
+  fi
+done 2>/dev/null
+wait "$__rb_pp" 2>/dev/null; __rb_prc=$?
 exec {{__rb_pw}}>&-
 . "$__rb_pd/after" 2>/dev/null </dev/null
-rm -rf -- "$__rb_pd" </dev/null; unset __rb_pd __rb_pw __rb_pp __rb_l
+rm -rf -- "$__rb_pd" </dev/null; unset __rb_pd __rb_pw __rb_pp __rb_pa __rb_l
 (exit $__rb_prc)
 fi
 "#,
@@ -133,12 +145,12 @@ fi
 
 /// The line that types `answer` into the running `pty` block.
 pub(crate) fn typed_line(nonce: &str, answer: &str) -> String {
-    format!("{nonce} type {answer}\n")
+    format!("# {nonce} type {answer}\n")
 }
 
 /// The line that tells a `pty` block's wrapper its program has ended.
 pub(crate) fn pty_end_line(nonce: &str) -> String {
-    format!("{nonce} end\n")
+    format!("# {nonce} end\n")
 }
 
 /// Appends `text` as one single-quoted shell word (`'` written as `'\''`).
