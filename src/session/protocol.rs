@@ -92,9 +92,12 @@ declare -p "${{__rb_v[@]}}"; declare -f; alias -p; printf 'cd -- %q
 /// run as a command: those lines are shell comments, so one that comes after the block (an
 /// answer typed as the program ended) is read by the shell as nothing. When `script` ends,
 /// a marker (`ended`) tells runbook, which answers `# NONCE end`: the shell stops reading,
-/// loads the state back and ends the block. The shell reads with a short timeout and stops
-/// on its own once `script` is gone, which is how a block stopped by a timeout ends (the
-/// USR1 that abandons a block does not break a `read` in progress).
+/// loads the state back and ends the block. The subshell around `script` traps TERM, so
+/// that on a timeout it ends only once `script` has ended the program (bash runs a trap
+/// after its foreground command). The shell reads with a short timeout and stops
+/// on its own once `script` is gone, which is how a block stopped by a timeout ends: the
+/// USR1 that abandons other blocks at once is a no-op meanwhile, so that the block ends only
+/// once the program is gone, and its FIFO is removed.
 pub(crate) fn pty_script(script: &str, nonce: &str) -> String {
     let mut quoted = String::new();
     push_single_quoted(&mut quoted, script);
@@ -113,9 +116,9 @@ exec {{__rb_pw}}<>"$__rb_pd/in"
   printf '%s\n' 'eval "$__rb_s"' '__rb_rc=$?'
   printf '%s' {after_dump}
   printf '%s\n' 'exit $__rb_rc'; }} > "$__rb_pd/state" </dev/null
-{{ exec {{__rb_pw}}>&-; SHELL=/bin/bash script -qefc ". '$__rb_pd/state'" /dev/null <"$__rb_pd/in"
+{{ trap 'exit 143' TERM; exec {{__rb_pw}}>&-; SHELL=/bin/bash script -qefc ". '$__rb_pd/state'" /dev/null <"$__rb_pd/in"
   printf '\036{nonce} ended %d\036' "$?"; }} </dev/null &
-__rb_pp=$!; __rb_pa=
+__rb_pp=$!; __rb_pa=; trap : USR1
 while :; do
   if IFS= read -r -t 0.2 __rb_l; then
     __rb_l=$__rb_pa$__rb_l; __rb_pa=
@@ -130,7 +133,7 @@ while :; do
     break
   fi
 done 2>/dev/null
-wait "$__rb_pp" 2>/dev/null; __rb_prc=$?
+wait "$__rb_pp" 2>/dev/null; __rb_prc=$?; trap 'break 1000 2>/dev/null' USR1
 exec {{__rb_pw}}>&-
 . "$__rb_pd/after" 2>/dev/null </dev/null
 rm -rf -- "$__rb_pd" </dev/null; unset __rb_pd __rb_pw __rb_pp __rb_pa __rb_l
