@@ -17,6 +17,7 @@
 use super::actual::{ActualLine, strip_ansi, trim_trailing_blanks};
 use super::escape;
 use super::pattern::{self, Expected, LineKind, Matcher, glob_escape};
+use crate::diagnostic::Diagnostic;
 use crate::session::{Answers, Typed};
 use crate::template::{self, Vars};
 
@@ -33,6 +34,33 @@ pub(crate) fn split_answer(body: &str) -> Option<(&str, &str)> {
         return None;
     }
     Some((&inner[..open], answer))
+}
+
+/// The answered lines of a `pty` block's expected output whose question cannot be used (an
+/// invalid regex before `<<`): errors before the run, since runbook could never recognise
+/// the question (a line with `{{ }}` is checked once its values are known).
+pub(crate) fn problems(expected: &Expected) -> Vec<Diagnostic> {
+    expected
+        .lines
+        .iter()
+        .filter(|line| !line.templated && line.kind != LineKind::AnyLines)
+        .filter_map(|line| {
+            let (question, _) = split_answer(&line.body)?;
+            let error = pattern::compile(line.kind, question.trim_end()).err()?;
+            Some(
+                Diagnostic::new(
+                    expected.origin.path(),
+                    line.line,
+                    format!("the question before `<<` cannot be used: {error}"),
+                )
+                .quoting(&line.source)
+                .hint(format!(
+                    "{}; the question is the text before `<<answer>>`, read as its line's kind",
+                    error.hint
+                )),
+            )
+        })
+        .collect()
 }
 
 /// One question of the transcript and what to type when it comes.

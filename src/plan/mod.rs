@@ -336,6 +336,16 @@ fn plan_step(
         Expectations::default()
     };
 
+    if attributes.pty {
+        for expected in expectations
+            .shared
+            .iter()
+            .chain(expectations.per_host.values())
+        {
+            problems.extend(crate::expect::dialogue::problems(expected).into());
+        }
+    }
+
     if !problems.is_empty() {
         return Err(problems);
     }
