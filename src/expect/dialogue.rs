@@ -205,6 +205,12 @@ pub(crate) fn transcript(output: &[u8], start: u64, typed: &[Typed]) -> Vec<u8> 
         if at < position {
             continue;
         }
+        // The prompt may still have been arriving when its question was recognised (the
+        // text first, its trailing blanks in a later write): those blanks are the prompt's.
+        let mut at = at;
+        while matches!(output.get(at), Some(b' ' | b'\t')) {
+            at += 1;
+        }
         out.extend_from_slice(&output[position..at]);
         out.extend_from_slice(OPEN.as_bytes());
         out.extend_from_slice(answer.answer.as_bytes());
@@ -342,6 +348,12 @@ mod tests {
         assert_eq!(
             transcript(hidden, 0, &[typed(10, "s3cret")]),
             b"Password: <<s3cret>>\nok\n"
+        );
+        let split_prompt = b"Primary [pg-1]: \r\nCandidate: ";
+        assert_eq!(
+            transcript(split_prompt, 0, &[typed(15, "")]),
+            b"Primary [pg-1]: <<>>\nCandidate: ",
+            "the prompt's trailing space came after the question was recognised"
         );
         let silent = b"Name: hi bob\n";
         assert_eq!(
