@@ -111,7 +111,7 @@ else
 exec {{__rb_pw}}<>"$__rb_pd/in"
 {dump_before}{{ printf '__rb_pd=%q\n' "$__rb_pd"
   printf '%s\n' '. "$__rb_pd/vars" 2>/dev/null' 'shopt -s expand_aliases' \
-    'export TERM={PTY_TERM} LESS="${{LESS:--FRX}}"' 'stty cols {PTY_COLUMNS} rows {PTY_ROWS} -onlcr echo 2>/dev/null'
+    'export TERM={PTY_TERM} LESS="${{LESS:--FRX}}" MORE="${{MORE:--e}}"' 'stty cols {PTY_COLUMNS} rows {PTY_ROWS} -onlcr echo 2>/dev/null'
   printf '__rb_s=%s\n' {quoted_twice}
   printf '%s\n' 'eval "$__rb_s"' '__rb_rc=$?'
   printf '%s' {after_dump}

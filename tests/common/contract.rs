@@ -8,8 +8,8 @@
 //!   the host is reached again once it thaws;
 //! - a `pty` block runs on a terminal in the same session (its state carried in and out),
 //!   and the answers of its transcript are typed when their questions come: `read -p`, a
-//!   hidden password, a program that opens `/dev/tty` itself, a pager (`less`, or util-linux's `more` on a Debian
-//!   host without `less`) that must not hang; a
+//!   hidden password, a program that opens `/dev/tty` itself, a pager (util-linux's `more`, on every Debian host,
+//!   unlike `less`) that must not hang; a
 //!   question that never comes times out with a diff, and the program is gone from the host;
 //!   a wrong answer is a mismatch;
 //! - SIGTERM mid-block stops the command on the host, and the run says it was interrupted.
@@ -185,7 +185,7 @@ pub fn a_dialogue_is_typed_on_a_terminal(transport: &Transport) {
              read -p \"Name [$colour]: \" name\n\
              read -s -p 'Password: ' secret; echo\n\
              sh -c 'printf \"Code: \" >/dev/tty; read code </dev/tty; echo \"code $code\"' </dev/null\n\
-             printf '%s\\n' one two three | if command -v less >/dev/null; then less; else more; fi\n\
+             printf '%s\\n' one two three | more\n\
              echo \"$name ${{#secret}} $PWD\"; cd /; answered=yes\n```\n\n\
              ```console\non a terminal, xterm, 40 120\nName [blue]: <<bob>>\nPassword: <<{{{{ password }}}}>>\n\
              Code: <<42>>\ncode 42\none\ntwo\nthree\nbob 8 /tmp\n```\n\n\
