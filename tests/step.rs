@@ -487,3 +487,25 @@ fn a_chapter_ends_where_the_next_session_goes_on() {
         Some(0)
     );
 }
+
+#[test]
+fn a_dialogue_shows_its_questions_and_runbook_types_the_answers() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-ask.md",
+        "# Ask\n\n```bash pty id=ask\nread -p 'Candidate [pg-2, pg-3]: ' who; read -p 'Sure? [y/N]: ' sure; echo \"$who $sure\"\n```\n\n\
+         ```console\nCandidate [pg-2, pg-3]: <<pg-2>>\nSure\\? \\[y/N\\]: <<y>> (re)\npg-2 y\n```\n",
+    );
+    let (status, stdout) = answer(&lab, &["step", "workshop"], "\n");
+    assert_eq!(status, Some(0), "{stdout}");
+    for shown in [
+        "It asks, and the course answers (Enter: runbook types these answers; t: you type them in your own terminal):",
+        "    Candidate [pg-2, pg-3]: pg-2",
+        "    Sure? [y/N]: y",
+        "Enter run it, runbook typing the answers · s skip · t I typed it and its answers myself · q quit",
+        "  │ Candidate [pg-2, pg-3]: pg-2",
+        "✔ passed on localhost",
+    ] {
+        assert!(stdout.contains(shown), "`{shown}` in:\n{stdout}");
+    }
+}

@@ -26,6 +26,7 @@ pub(crate) const ATTRIBUTE_NAMES: &[&str] = &[
     "teardown",
     "raw",
     "keep-running",
+    "pty",
 ];
 
 /// Attributes that only make sense with `file=`.
@@ -39,6 +40,7 @@ const FLAGS: &[&str] = &[
     "teardown",
     "raw",
     "keep-running",
+    "pty",
 ];
 
 /// How long to keep re-running a block until its output matches, and how often.
@@ -96,6 +98,8 @@ pub struct Attributes {
     /// What the block starts in the background is meant to outlive the run (a service the
     /// course leaves running): neither ended nor reported at the end.
     pub(crate) keep_running: bool,
+    /// Run under a pseudo-terminal, typing the answers its expected output writes `<<so>>`.
+    pub(crate) pty: bool,
     pub(crate) file: Option<String>,
     pub(crate) mode: Option<u32>,
     pub(crate) owner: Option<String>,
@@ -504,6 +508,7 @@ fn parse_with(
             "teardown" => attributes.teardown = true,
             "raw" => attributes.raw = true,
             "keep-running" => attributes.keep_running = true,
+            "pty" => attributes.pty = true,
             _ => unreachable!("every name in ATTRIBUTE_NAMES is handled"),
         }
     }
@@ -541,7 +546,7 @@ fn parse_with(
                 .hint("add file=PATH to write this block's content to a file, or make it a ```bash block"),
             );
         }
-        for key in ["timeout", "retry", "exit", "check"] {
+        for key in ["timeout", "retry", "exit", "check", "pty"] {
             if seen.contains(&key) {
                 problems.push(
                     at.error(

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use super::HostMessage;
 use super::judge::{Judging, judge};
 use crate::expect::bless_files::BlessPending;
+use crate::expect::dialogue::Dialogue;
 use crate::expect::pattern::{Expected, Origin};
 use crate::plan::{Action, Step};
 use crate::report::model::{AttemptResult, HostResult, Outcome, Unreachable};
@@ -250,11 +251,26 @@ impl HostTask<'_> {
         } else {
             crate::session::Leave::Nothing
         };
-        let execution = session
-            .run_leaving(script, timeout, &self.cancel, leave)
-            .await;
+        let mut dialogue = None;
+        let execution = if self.step.pty {
+            let questions = match Dialogue::of(self.expected, &self.vars) {
+                Ok(questions) => dialogue.insert(questions),
+                Err(error) => {
+                    let message = self.redactor.apply(&error);
+                    return Judged::failed(failed_attempt(number, Outcome::Error, message));
+                }
+            };
+            session
+                .run_pty(script, timeout, &self.cancel, leave, questions)
+                .await
+        } else {
+            session
+                .run_leaving(script, timeout, &self.cancel, leave)
+                .await
+        };
         drop(lock);
-        judge(
+        let timed_out = execution.ending == crate::session::Ending::TimedOut;
+        let mut judged = judge(
             &Judging {
                 host: &self.host,
                 action: &self.step.action,
@@ -264,11 +280,30 @@ impl HostTask<'_> {
                 vars: &self.vars,
                 redactor: self.redactor,
                 bless: self.bless,
+                pty: self.step.pty,
             },
             number,
             execution,
             timeout,
-        )
+        );
+        if let Some(dialogue) = dialogue
+            && !matches!(
+                judged.attempt.outcome,
+                Outcome::Passed | Outcome::Interrupted
+            )
+        {
+            let last_line = judged.attempt.output.lines().last().unwrap_or_default();
+            if let Some(why) = dialogue.explain(last_line, timed_out) {
+                let message = judged.attempt.message.take().unwrap_or_default();
+                let why = self.redactor.apply(&why);
+                judged.attempt.message = Some(if message.is_empty() {
+                    why
+                } else {
+                    format!("{message}; {why}")
+                });
+            }
+        }
+        judged
     }
 }
 

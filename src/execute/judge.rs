@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::host::Judged;
 use crate::chapter::attrs::ExpectedExit;
 use crate::expect::actual::{ActualOutput, View, strip_ansi};
-use crate::expect::bless;
 use crate::expect::pattern::Expected;
+use crate::expect::{bless, dialogue};
 use crate::plan::Action;
 use crate::report::model::{AttemptResult, Outcome, Unreachable};
 use crate::secret::Redactor;
@@ -30,6 +30,8 @@ pub(super) struct Judging<'a> {
     pub(super) redactor: &'a Redactor,
     /// `--bless`: also compute the expected text to write.
     pub(super) bless: bool,
+    /// The block ran under a pseudo-terminal: its output is read as a dialogue.
+    pub(super) pty: bool,
 }
 
 /// The verdict on attempt `number`, which ran as `execution` with `timeout`.
@@ -41,9 +43,17 @@ pub(super) fn judge(
 ) -> Judged {
     // ANSI sequences are removed before redacting: a secret printed in two colours only
     // becomes whole once they are gone (a `raw` block keeps them where no secret is cut).
+    let dialogue;
+    let ran = if judging.pty {
+        let start = execution.total_bytes - execution.output.len() as u64;
+        dialogue = dialogue::transcript(&execution.output, start, &execution.typed);
+        &dialogue
+    } else {
+        &execution.output
+    };
     let printed = match judging.view {
-        View::Screen => judging.redactor.apply_bytes(&strip_ansi(&execution.output)),
-        View::Raw => judging.redactor.apply_bytes_as_printed(&execution.output),
+        View::Screen => judging.redactor.apply_bytes(&strip_ansi(ran)),
+        View::Raw => judging.redactor.apply_bytes_as_printed(ran),
     };
     let output = ActualOutput::read(
         kept_from_first_line(&printed, execution.truncated),
@@ -54,7 +64,12 @@ pub(super) fn judge(
         outcome: Outcome::Passed,
         exit_code: execution.exit_code,
         duration_ms: execution.duration.as_millis() as u64,
-        output: output.display(),
+        // The dialogue as the trainee saw it: answers inline, without their marking.
+        output: if judging.pty {
+            dialogue::shown_text(&output.display())
+        } else {
+            output.display()
+        },
         truncated: execution.truncated,
         output_bytes: execution.total_bytes,
         line_times_ms: line_times(&output, &execution),
@@ -66,6 +81,12 @@ pub(super) fn judge(
         attempt.outcome = outcome;
         attempt.unreachable = (outcome == Outcome::Unreachable).then_some(Unreachable::Lost);
         attempt.message = Some(message);
+        if judging.pty && outcome == Outcome::Timeout {
+            // A dialogue that stopped is shown against its transcript: the diff shows the
+            // question it waited at and what the program printed instead.
+            let compared = compare(judging, attempt.clone(), &output);
+            attempt.diff = compared.attempt.diff;
+        }
         return Judged {
             attempt,
             captures: Vars::new(),
@@ -224,6 +245,7 @@ mod tests {
             exit_code,
             duration: Duration::from_millis(50),
             ending,
+            typed: Vec::new(),
         }
     }
 
@@ -253,6 +275,7 @@ mod tests {
             vars: &vars,
             redactor: &redactor,
             bless,
+            pty: false,
         };
         judge(&judging, 1, execution, Duration::from_secs(2))
     }
@@ -408,6 +431,7 @@ mod tests {
             vars: &vars,
             redactor: &redactor,
             bless: true,
+            pty: false,
         };
         let wrote = judge(
             &judging,

@@ -257,7 +257,17 @@ pub fn strip_ansi(raw: &[u8]) -> Vec<u8> {
                 }
                 index = end;
             }
-            Some(next) if (0x40..=0x5f).contains(next) => index += 2,
+            // Terminals consume every ESC sequence, not only the C1 ones: `ESC >` and `ESC =`
+            // (keypad modes, which `less` prints on a terminal), `ESC 7`/`ESC 8` (cursor),
+            // `ESC ( B` (character sets: intermediates, then a final byte).
+            Some(next) if (0x30..=0x7e).contains(next) => index += 2,
+            Some(next) if (0x20..=0x2f).contains(next) => {
+                let mut end = index + 2;
+                while end < raw.len() && (0x20..=0x2f).contains(&raw[end]) {
+                    end += 1;
+                }
+                index = (end + 1).min(raw.len());
+            }
             _ => {
                 // A lone ESC: keep it, it will be shown escaped.
                 out.push(byte);
@@ -293,6 +303,11 @@ mod tests {
         );
         let texts: Vec<&str> = output.lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(texts, vec!["red", "100%", "ok"]);
+        assert_eq!(
+            strip_ansi(b"\x1b=one\x1b>\x1b7\x1b(Btwo\x1b8\x1b"),
+            b"onetwo\x1b",
+            "keypad, cursor and character-set sequences; a lone ESC stays"
+        );
     }
 
     #[test]

@@ -123,6 +123,7 @@ mod tests {
             },
             templated: false,
             view: crate::expect::actual::View::Screen,
+            pty: false,
             timeout: std::time::Duration::from_secs(60),
             retry: None,
             exit: Default::default(),

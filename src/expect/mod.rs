@@ -5,6 +5,7 @@
 pub mod actual;
 pub mod bless;
 pub(crate) mod bless_files;
+pub(crate) mod dialogue;
 pub mod diff;
 pub mod escape;
 pub mod matcher;

@@ -362,7 +362,7 @@ fn from_python(pattern: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-fn compile(kind: LineKind, body: &str) -> Result<Matcher, CompileError> {
+pub(crate) fn compile(kind: LineKind, body: &str) -> Result<Matcher, CompileError> {
     Ok(match kind {
         LineKind::Literal => {
             Matcher::Literal(super::actual::trim_trailing_blanks(body.as_bytes()).to_vec())

@@ -326,11 +326,17 @@ impl BookBuilder {
                 .vars_for((!host.is_empty()).then_some(host), &Vars::new());
             vars.extend(self.captures.clone());
             // A command that prints nothing gets no empty console block.
-            let Some(shown) = shown::output_for_book(expected, real, &vars)
+            let Some(mut shown) = shown::output_for_book(expected, real, &vars)
                 .filter(|shown| !shown.lines.is_empty())
             else {
                 continue;
             };
+            if step.pty {
+                // A dialogue reads as the trainee saw it: the answers inline, unmarked.
+                for line in &mut shown.lines {
+                    *line = crate::expect::dialogue::shown_line(line);
+                }
+            }
             match groups.iter_mut().find(|(_, other)| *other == shown) {
                 Some((hosts, _)) => hosts.push(host.to_string()),
                 None => groups.push((vec![host.to_string()], shown)),

@@ -130,6 +130,8 @@ pub(crate) struct Step {
     pub(crate) templated: bool,
     /// How the output is prepared before matching (`raw`: as printed).
     pub(crate) view: View,
+    /// Run under a pseudo-terminal, answering the questions of the expected output.
+    pub(crate) pty: bool,
     pub(crate) timeout: Duration,
     pub(crate) retry: Option<Retry>,
     pub(crate) exit: ExpectedExit,
@@ -400,6 +402,16 @@ fn plan_step(
         Expectations::default()
     };
 
+    if attributes.pty {
+        for expected in expectations
+            .shared
+            .iter()
+            .chain(expectations.per_host.values())
+        {
+            problems.extend(crate::expect::dialogue::problems(expected).into());
+        }
+    }
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -421,6 +433,7 @@ fn plan_step(
         } else {
             View::Screen
         },
+        pty: attributes.pty,
         timeout: attributes.timeout.unwrap_or(options.default_timeout),
         retry: attributes.retry,
         exit: attributes.exit,

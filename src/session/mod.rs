@@ -24,4 +24,4 @@ pub use error::{HostKeyRefusal, SessionError, ShellFailure};
 pub(crate) use pool::Wanted;
 pub use pool::{Leftover, SessionLock, Sessions};
 pub use settings::SessionSettings;
-pub use shell::{Ending, Execution, Leave, Lost, Session};
+pub use shell::{Answers, Ending, Execution, Leave, Lost, Session, Typed};

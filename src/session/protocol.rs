@@ -12,7 +12,6 @@
 /// also carries a per-session random nonce.
 pub(crate) const SEPARATOR: u8 = 0x1e;
 
-/// Text sent once, right after the shell starts.
 /// The environment variable that marks every process a session starts, whatever it does
 /// to leave the session: `&`, `disown`, `nohup`, `setsid`, a subshell, a double fork all keep
 /// their environment, where they change the process group or the session. At the end of a
@@ -33,6 +32,7 @@ pub(crate) const BLOCK_MARK: &str = "RUNBOOK_BLOCK";
 /// The block number of the session's own sweeps, never a block's.
 pub(crate) const SWEEP_BLOCK: &str = "sweep";
 
+/// Text sent once, right after the shell starts.
 pub(crate) fn bootstrap(nonce: &str, mark: &str) -> String {
     format!(
         r#"exec 2>&1
@@ -42,6 +42,7 @@ set +o history 2>/dev/null
 trap 'break 1000 2>/dev/null' USR1
 shopt -s expand_aliases
 alias __rb_go='__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc"'
+alias __rb_go_pty='__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done; printf "\036{nonce} %d\036" "$__rb_rc"'
 IFS= read -r __rb_stat < /proc/$$/stat
 __rb_stat=${{__rb_stat##*) }}
 set -- $__rb_stat
@@ -114,6 +115,43 @@ exit 0
     )
 }
 
+/// The frame that runs one block under a pseudo-terminal (see [`pty_script`]): like
+/// [`frame`], but the wrapper keeps the shell's own stdin, which carries the typed answers.
+pub(crate) fn pty_frame(script: &str, block: &str, nonce: &str) -> String {
+    let mut text = String::from("__rb_s=");
+    push_single_quoted(&mut text, &pty_script(script, nonce));
+    text.push_str("\nexport ");
+    text.push_str(BLOCK_MARK);
+    text.push('=');
+    text.push_str(block);
+    text.push_str("\n__rb_go_pty\n");
+    text
+}
+
+/// The terminal a `pty` block runs in: its size and type, fixed so that output does not
+/// depend on the machine runbook runs on.
+pub(crate) const PTY_COLUMNS: u16 = 120;
+pub(crate) const PTY_ROWS: u16 = 40;
+pub(crate) const PTY_TERM: &str = "xterm";
+
+/// Variables of the shell that a nested bash sets for itself, or that the terminal decides:
+/// they are not carried into or out of a `pty` block.
+const NOT_CARRIED: &str = "BASH*|SHLVL|PPID|UID|EUID|SHELLOPTS|BASHOPTS|RANDOM|SRANDOM|SECONDS|\
+LINENO|HISTCMD|PIPESTATUS|FUNCNAME|GROUPS|DIRSTACK|COLUMNS|LINES|TERM|_|__rb_*|EPOCHSECONDS|\
+EPOCHREALTIME|OPTIND|COMP_WORDBREAKS|PWD|OLDPWD";
+
+/// Shell text that writes the shell's state (variables, functions, aliases, directory) as a
+/// script that recreates it, to the file named by `$1`-like `target`.
+fn state_dump(target: &str) -> String {
+    format!(
+        r#"{{ mapfile -t __rb_all < <(compgen -v); __rb_v=()
+for __rb_n in "${{__rb_all[@]}}"; do case $__rb_n in {NOT_CARRIED}) ;; *) __rb_v+=("$__rb_n");; esac; done
+declare -p "${{__rb_v[@]}}"; declare -f; alias -p; printf 'cd -- %q
+' "$PWD"; }} > {target} 2>/dev/null </dev/null
+"#
+    )
+}
+
 /// The leftovers a [`sweep_script`] printed: (pid, command line).
 pub(crate) fn parse_sweep(output: &[u8]) -> Vec<(u32, String)> {
     String::from_utf8_lossy(output)
@@ -124,6 +162,84 @@ pub(crate) fn parse_sweep(output: &[u8]) -> Vec<(u32, String)> {
             Some((pid.parse().ok()?, command.trim_end().to_string()))
         })
         .collect()
+}
+
+/// The wrapper that runs `script` under a pseudo-terminal inside the persistent shell.
+///
+/// util-linux `script` makes the terminal (every Debian host has it: `bsdutils` is essential),
+/// so nothing is installed on the host and every transport works the same way. The block
+/// runs in a bash under `script`, started from the shell's state (variables, functions,
+/// aliases, directory, dumped to a file), whose state at the end is loaded back, so `cd` and
+/// variables carry over as for any block. `script` reads its input from a FIFO; the shell
+/// itself reads the answers runbook types from its stdin, one line each
+/// (`NONCE type ANSWER`), and writes them to the FIFO with a carriage return (the Enter key).
+/// Reading them in the shell rather than letting `script` read the shell's stdin means that
+/// no byte meant for the shell is ever eaten by the program, nor an answer typed too late
+/// run as a command: those lines are shell comments, so one that comes after the block (an
+/// answer typed as the program ended) is read by the shell as nothing. When `script` ends,
+/// a marker (`ended`) tells runbook, which answers `# NONCE end`: the shell stops reading,
+/// loads the state back and ends the block. The subshell around `script` traps TERM, so
+/// that on a timeout it ends only once `script` has ended the program (bash runs a trap
+/// after its foreground command). The shell reads with a short timeout and stops
+/// on its own once `script` is gone, which is how a block stopped by a timeout ends: the
+/// USR1 that abandons other blocks at once is a no-op meanwhile, so that the block ends only
+/// once the program is gone, and its FIFO is removed.
+pub(crate) fn pty_script(script: &str, nonce: &str) -> String {
+    let mut quoted = String::new();
+    push_single_quoted(&mut quoted, script);
+    format!(
+        r#"if [ -n "${{__rb_pd-}}" ]; then exec {{__rb_pw}}>&- 2>/dev/null; rm -rf -- "$__rb_pd"; fi </dev/null
+if ! {{ __rb_pd=$(mktemp -d "${{TMPDIR:-/tmp}}/runbook-pty.XXXXXX") && mkfifo -m 600 "$__rb_pd/in"; }} </dev/null; then
+  echo "runbook: cannot make the pty block's FIFO in ${{TMPDIR:-/tmp}}"; (exit 70)
+elif ! command -v script >/dev/null; then
+  echo "runbook: a pty block needs util-linux's \`script\` on the host (Debian: bsdutils)"; rm -rf -- "$__rb_pd"; unset __rb_pd; (exit 127)
+else
+exec {{__rb_pw}}<>"$__rb_pd/in"
+{dump_before}{{ printf '__rb_pd=%q\n' "$__rb_pd"
+  printf '%s\n' '. "$__rb_pd/vars" 2>/dev/null' 'shopt -s expand_aliases' \
+    'export TERM={PTY_TERM} LESS="${{LESS:--FRX}}" MORE="${{MORE:--e}}"' 'stty cols {PTY_COLUMNS} rows {PTY_ROWS} -onlcr echo 2>/dev/null'
+  printf '__rb_s=%s\n' {quoted_twice}
+  printf '%s\n' 'eval "$__rb_s"' '__rb_rc=$?'
+  printf '%s' {after_dump}
+  printf '%s\n' 'exit $__rb_rc'; }} > "$__rb_pd/state" </dev/null
+{{ trap 'exit 143' TERM; exec {{__rb_pw}}>&-; SHELL=/bin/bash script -qefc ". '$__rb_pd/state'" /dev/null <"$__rb_pd/in"
+  printf '\036{nonce} ended %d\036' "$?"; }} </dev/null &
+__rb_pp=$!; __rb_pa=; trap : USR1
+while :; do
+  if IFS= read -r -t 0.2 __rb_l; then
+    __rb_l=$__rb_pa$__rb_l; __rb_pa=
+    case $__rb_l in
+      '# {nonce} end') break;;
+      '# {nonce} type '*) printf '%s\r' "${{__rb_l#'# {nonce} type '}}" >&"$__rb_pw";;
+    esac
+  elif [ $? -gt 128 ]; then
+    __rb_pa=$__rb_pa$__rb_l
+    [ -z "$__rb_pa" ] && ! kill -0 "$__rb_pp" 2>/dev/null && break
+  else
+    break
+  fi
+done 2>/dev/null
+wait "$__rb_pp" 2>/dev/null; __rb_prc=$?; trap 'break 1000 2>/dev/null' USR1
+exec {{__rb_pw}}>&-
+. "$__rb_pd/after" 2>/dev/null </dev/null
+rm -rf -- "$__rb_pd" </dev/null; unset __rb_pd __rb_pw __rb_pp __rb_pa __rb_l
+(exit $__rb_prc)
+fi
+"#,
+        dump_before = state_dump("\"$__rb_pd/vars\""),
+        quoted_twice = shell_quote(&quoted),
+        after_dump = shell_quote(&state_dump("\"$__rb_pd/after\"")),
+    )
+}
+
+/// The line that types `answer` into the running `pty` block.
+pub(crate) fn typed_line(nonce: &str, answer: &str) -> String {
+    format!("# {nonce} type {answer}\n")
+}
+
+/// The line that tells a `pty` block's wrapper its program has ended.
+pub(crate) fn pty_end_line(nonce: &str) -> String {
+    format!("# {nonce} end\n")
 }
 
 /// Appends `text` as one single-quoted shell word (`'` written as `'\''`).
@@ -240,6 +356,8 @@ pub(crate) enum Marker {
     Done(i32),
     /// The shell is up: its pid, process group and session.
     Ready { pid: u32, pgid: u32, sid: u32 },
+    /// The program of a `pty` block ended (the block itself has not yet).
+    PtyEnded,
 }
 
 /// Accumulates a block's output, keeping at most `cap` bytes (the tail), and finds the marker.
@@ -363,6 +481,24 @@ impl OutputBuffer {
         }
     }
 
+    /// How many bytes of output have come so far, dropped ones included: where an answer
+    /// typed now sits in the output.
+    pub(crate) fn position(&self) -> u64 {
+        self.dropped + self.data.len() as u64
+    }
+
+    /// The output since the last newline, or since `since` (a [`Self::position`]) if that
+    /// is later: the line a program is asking its question on.
+    pub(crate) fn current_line(&self, since: u64) -> &[u8] {
+        let from = usize::try_from(since.saturating_sub(self.dropped)).unwrap_or(usize::MAX);
+        let from = from.min(self.data.len());
+        let line_start = self.data[from..]
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(from, |newline| from + newline + 1);
+        &self.data[line_start..]
+    }
+
     #[cfg(test)]
     pub(crate) fn buffered(&self) -> usize {
         self.data.len()
@@ -378,6 +514,7 @@ fn parse_payload(payload: &str) -> Option<Marker> {
             let sid = words.next()?.parse().ok()?;
             Some(Marker::Ready { pid, pgid, sid })
         }
+        "ended" => Some(Marker::PtyEnded),
         code => code.parse().ok().map(Marker::Done),
     }
 }

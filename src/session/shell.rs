@@ -34,6 +34,22 @@ pub enum Lost {
     ShellEnded,
 }
 
+/// The answers of a `pty` block: shown the line the program is printing (what follows the
+/// last newline, since the last answer), it says what to type, if that line is the question
+/// it waits for.
+pub trait Answers: Send {
+    fn answer_for(&mut self, line: &[u8]) -> Option<String>;
+}
+
+/// An answer typed into a `pty` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Typed {
+    /// Where in the output it was typed: bytes from the start of the output (dropped
+    /// ones included).
+    pub at: u64,
+    pub answer: String,
+}
+
 /// What running one block produced.
 #[derive(Debug, Clone)]
 pub struct Execution {
@@ -46,6 +62,8 @@ pub struct Execution {
     pub exit_code: Option<i32>,
     pub duration: Duration,
     pub ending: Ending,
+    /// The answers typed, in order (a `pty` block).
+    pub typed: Vec<Typed>,
 }
 
 /// One persistent shell on one host as one user.
@@ -194,12 +212,41 @@ impl Session {
         cancel: &Cancel,
         leave: Leave,
     ) -> Execution {
+        self.run_block(script, timeout, cancel, leave, None).await
+    }
+
+    /// Runs one script under a pseudo-terminal, typing `answers` when their questions come;
+    /// `leave` as for [`Session::run_leaving`].
+    pub async fn run_pty(
+        &mut self,
+        script: &str,
+        timeout: Duration,
+        cancel: &Cancel,
+        leave: Leave,
+        answers: &mut dyn Answers,
+    ) -> Execution {
+        self.run_block(script, timeout, cancel, leave, Some(answers))
+            .await
+    }
+
+    /// One block: numbered for the process mark, run, and after a timeout or an interrupt,
+    /// whatever it started and left behind ended.
+    async fn run_block(
+        &mut self,
+        script: &str,
+        timeout: Duration,
+        cancel: &Cancel,
+        leave: Leave,
+        answers: Option<&mut dyn Answers>,
+    ) -> Execution {
         self.blocks_run += 1;
         let block = match leave {
             Leave::Nothing => self.blocks_run.to_string(),
             Leave::Running => format!("{}.keep", self.blocks_run),
         };
-        let execution = self.run_frame(script, &block, timeout, cancel).await;
+        let execution = self
+            .run_frame(script, &block, timeout, cancel, answers)
+            .await;
         if matches!(execution.ending, Ending::TimedOut | Ending::Interrupted) && self.alive {
             // The process groups are gone; what left them (setsid, a double fork) is not.
             let sweep = protocol::sweep_script(&self.mark, Some(&block), self.settings.grace);
@@ -209,6 +256,7 @@ impl Session {
                 protocol::SWEEP_BLOCK,
                 self.settings.control_timeout + self.settings.grace,
                 &Cancel::never(),
+                None,
             ))
             .await;
         }
@@ -229,6 +277,7 @@ impl Session {
                 protocol::SWEEP_BLOCK,
                 self.settings.control_timeout + self.settings.grace,
                 &Cancel::never(),
+                None,
             )
             .await;
         protocol::parse_sweep(&swept.output)
@@ -240,13 +289,18 @@ impl Session {
         block: &str,
         timeout: Duration,
         cancel: &Cancel,
+        mut answers: Option<&mut dyn Answers>,
     ) -> Execution {
         let started = Instant::now();
         let mut buffer = OutputBuffer::new(&self.nonce, self.settings.output_cap);
-        let frame = protocol::frame(script, block);
+        let mut typed = Vec::new();
+        let frame = match answers {
+            Some(_) => protocol::pty_frame(script, block, &self.nonce),
+            None => protocol::frame(script, block),
+        };
         let Some(stdin) = self.stdin.as_mut() else {
             self.alive = false;
-            return finish(buffer, None, started, Ending::Lost(Lost::Closed));
+            return finish(buffer, None, started, Ending::Lost(Lost::Closed), typed);
         };
         let written = match stdin.write_all(frame.as_bytes()).await {
             Ok(()) => stdin.flush().await,
@@ -255,7 +309,7 @@ impl Session {
         if let Err(error) = written {
             self.alive = false;
             let lost = Lost::CannotWrite(error.to_string());
-            return finish(buffer, None, started, Ending::Lost(lost));
+            return finish(buffer, None, started, Ending::Lost(lost), typed);
         }
         let deadline = crate::deadline::tokio_in(timeout);
         let mut cancel = cancel.clone();
@@ -265,31 +319,59 @@ impl Session {
             Closed,
             Stop(Ending),
         }
+        // Where the current question may start: after the last answer typed.
+        let mut asked_from = 0;
         let waited = loop {
+            let mut to_write = None;
             tokio::select! {
                 data = self.stdout.read() => match data {
-                    Some(data) => {
-                        if let Some((Marker::Done(code), _)) = buffer.push(data) {
-                            break Wait::Done(code);
+                    Some(data) => match buffer.push(data) {
+                        Some((Marker::Done(code), _)) => break Wait::Done(code),
+                        Some((Marker::PtyEnded, rest)) => {
+                            to_write = Some(protocol::pty_end_line(&self.nonce));
+                            if let Some((Marker::Done(code), _)) = buffer.push(&rest) {
+                                break Wait::Done(code);
+                            }
                         }
-                    }
+                        Some(_) => {}
+                        None => {
+                            if let Some(answers) = answers.as_mut()
+                                && let Some(answer) =
+                                    answers.answer_for(buffer.current_line(asked_from))
+                            {
+                                asked_from = buffer.position();
+                                to_write = Some(protocol::typed_line(&self.nonce, &answer));
+                                typed.push(Typed { at: asked_from, answer });
+                            }
+                        }
+                    },
                     None => break Wait::Closed,
                 },
                 _ = tokio::time::sleep_until(deadline) => break Wait::Stop(Ending::TimedOut),
                 _ = cancel.wait() => break Wait::Stop(Ending::Interrupted),
             }
+            if let Some(line) = to_write
+                && let Some(stdin) = self.stdin.as_mut()
+            {
+                // A shell that cannot be written to is noticed when its output ends.
+                if stdin.write_all(line.as_bytes()).await.is_ok() {
+                    let _ = stdin.flush().await;
+                }
+            }
         };
         let ending = match waited {
-            Wait::Done(code) => return finish(buffer, Some(code), started, Ending::Completed),
+            Wait::Done(code) => {
+                return finish(buffer, Some(code), started, Ending::Completed, typed);
+            }
             Wait::Closed => {
                 self.alive = false;
                 let code = self.exit_status().await;
-                return finish(buffer, code, started, Ending::Lost(Lost::ShellEnded));
+                return finish(buffer, code, started, Ending::Lost(Lost::ShellEnded), typed);
             }
             Wait::Stop(ending) => ending,
         };
         let code = self.abort(&mut buffer).await;
-        finish(buffer, code, started, ending)
+        finish(buffer, code, started, ending, typed)
     }
 
     /// Stops the running block: TERM to its process groups, a grace period, then KILL; if the
@@ -394,6 +476,7 @@ fn finish(
     exit_code: Option<i32>,
     started: Instant,
     ending: Ending,
+    typed: Vec<Typed>,
 ) -> Execution {
     let captured = buffer.finish();
     Execution {
@@ -404,6 +487,7 @@ fn finish(
         exit_code,
         duration: started.elapsed(),
         ending,
+        typed,
     }
 }
 
@@ -444,6 +528,70 @@ mod tests {
             let session = lock.as_mut().expect("started");
             session.run(script, timeout, &self.cancel).await
         }
+    }
+
+    /// Answers questions in order: each is the end of the line that asks it.
+    struct InOrder(Vec<(&'static str, &'static str)>);
+
+    impl Answers for InOrder {
+        fn answer_for(&mut self, line: &[u8]) -> Option<String> {
+            let (question, answer) = *self.0.first()?;
+            if !String::from_utf8_lossy(line).ends_with(question) {
+                return None;
+            }
+            self.0.remove(0);
+            Some(answer.to_string())
+        }
+    }
+
+    impl Local {
+        async fn run_pty(&self, script: &str, answers: &mut dyn Answers) -> Execution {
+            let mut lock = self
+                .sessions
+                .acquire("localhost", None)
+                .await
+                .expect("a session");
+            let session = lock.as_mut().expect("started");
+            session
+                .run_pty(
+                    script,
+                    Duration::from_secs(10),
+                    &self.cancel,
+                    Leave::Nothing,
+                    answers,
+                )
+                .await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pty_block_is_answered_and_keeps_the_session_state() {
+        let shell = Local::new();
+        let second = Duration::from_secs(5);
+        shell
+            .run(
+                "cd /tmp\nlocal_only=here\ngreet() { echo \"hi $1\"; }\n",
+                second,
+            )
+            .await;
+        let mut answers = InOrder(vec![("Name: ", "bob"), ("Secret: ", "s3cret")]);
+        let execution = shell
+            .run_pty(
+                "tty >/dev/null && echo terminal; stty size; echo \"$TERM $PWD $local_only\"; greet x\n\
+                 read -p 'Name: ' name; read -s -p 'Secret: ' secret; echo; echo \"$name ${#secret}\"\n\
+                 cd /; after=set\n",
+                &mut answers,
+            )
+            .await;
+        assert_eq!(execution.ending, Ending::Completed);
+        assert_eq!(
+            text(&execution),
+            "terminal\n40 120\nxterm /tmp here\nhi x\nName: bob\nSecret: \nbob 6\n"
+        );
+        assert_eq!(execution.typed.len(), 2);
+        let next = shell.run("echo \"$PWD $after $name\"\n", second).await;
+        assert_eq!(text(&next), "/ set bob\n");
+        shell.sessions.shutdown(true).await;
     }
 
     /// What an execution printed, as text.

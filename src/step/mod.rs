@@ -267,7 +267,13 @@ impl<'a> TraineeSession<'a> {
         let run_label = match (&step.action, step.check) {
             (Work::WriteFile { .. }, _) => "write it",
             (_, true) => "check",
+            _ if step.pty => "run it, runbook typing the answers",
             _ => "run",
+        };
+        let typed_label = if step.pty {
+            "I typed it and its answers myself"
+        } else {
+            typed_label
         };
         let offers = [
             Offer::enter(Action::Run, run_label),
@@ -535,7 +541,57 @@ impl<'a> TraineeSession<'a> {
             };
             screen.line(format!("  {}{}", dim.apply_to(lead), bold.apply_to(line)));
         }
+        if step.pty {
+            let render_expected = |text: &str| -> String {
+                let text = template::render(text, &vars).unwrap_or_else(|_| text.to_string());
+                self.lab.redactor.apply(&text)
+            };
+            self.show_questions(step, vars_host.as_deref(), &render_expected);
+        }
         screen.blank();
+    }
+
+    /// The questions a `pty` block will ask and the answers its transcript gives them.
+    fn show_questions(&self, step: &Step, host: Option<&str>, render: &dyn Fn(&str) -> String) {
+        let expected = match host {
+            Some(host) => step.expectations.for_host(host),
+            None => step.expectations.shared.as_ref(),
+        };
+        let questions: Vec<(String, String)> = expected
+            .map(|expected| {
+                expected
+                    .lines
+                    .iter()
+                    .filter_map(|line| {
+                        let (question, answer) = crate::expect::dialogue::split_answer(&line.body)?;
+                        let question = match line.kind {
+                            LineKind::Glob => crate::mdbook::shown::glob_as_text(question),
+                            LineKind::Regex => crate::mdbook::shown::regex_as_text(question),
+                            _ => question.to_string(),
+                        };
+                        Some((render(question.trim_end()), render(answer)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if questions.is_empty() {
+            return;
+        }
+        let dim = Style::new().dim();
+        self.screen.line(dim.apply_to(
+            "  It asks, and the course answers (Enter: runbook types these answers; t: you type them in your own terminal):",
+        ));
+        for (question, answer) in questions {
+            let answer = if answer.is_empty() {
+                "(Enter)".to_string()
+            } else {
+                answer
+            };
+            self.screen.line(format!(
+                "    {question} {}",
+                Style::new().green().bold().apply_to(answer)
+            ));
+        }
     }
 
     /// The hosts a step runs on, as far as known now.

@@ -6,6 +6,12 @@
 //! - a timeout stops the command on the host itself, and the same shell carries on;
 //! - a host that freezes mid-block ends the block as `timeout` soon after its timeout, and
 //!   the host is reached again once it thaws;
+//! - a `pty` block runs on a terminal in the same session (its state carried in and out),
+//!   and the answers of its transcript are typed when their questions come: `read -p`, a
+//!   hidden password, a program that opens `/dev/tty` itself, a pager (util-linux's `more`, on every Debian host,
+//!   unlike `less`) that must not hang; a
+//!   question that never comes times out with a diff, and the program is gone from the host;
+//!   a wrong answer is a mismatch;
 //! - SIGTERM mid-block stops the command on the host, and the run says it was interrupted.
 
 use std::time::{Duration, Instant};
@@ -91,6 +97,11 @@ macro_rules! transport_contract {
             }
 
             #[test]
+            fn a_dialogue_is_typed_on_a_terminal() {
+                $crate::common::contract::a_dialogue_is_typed_on_a_terminal(&$make());
+            }
+
+            #[test]
             fn sigterm_stops_the_command_on_the_host() {
                 $crate::common::contract::sigterm_stops_the_command_on_the_host(&$make());
             }
@@ -157,6 +168,84 @@ pub fn a_timeout_stops_the_command_on_the_host(transport: &Transport) {
         (transport.inside)(&format!("test -d /proc/{} && echo alive", pid.trim())),
         "",
         "the sleep on the host is gone"
+    );
+    (transport.after_run)(&lab);
+}
+
+pub fn a_dialogue_is_typed_on_a_terminal(transport: &Transport) {
+    let lab = transport.lab();
+    let host = transport.host;
+    let pid_file = Transport::scratch(&lab, "pty.pid");
+    lab.chapter(
+        "01.md",
+        &format!(
+            "```bash on={host} id=setup\ncd /tmp; colour=blue\n```\n\n\
+             ```bash on={host} id=dialogue pty\n\
+             tty >/dev/null && echo \"on a terminal, $TERM, $(stty size)\"\n\
+             read -p \"Name [$colour]: \" name\n\
+             read -s -p 'Password: ' secret; echo\n\
+             sh -c 'printf \"Code: \" >/dev/tty; read code </dev/tty; echo \"code $code\"' </dev/null\n\
+             printf '%s\\n' one two three | more\n\
+             echo \"$name ${{#secret}} $PWD\"; cd /; answered=yes\n```\n\n\
+             ```console\non a terminal, xterm, 40 120\nName [blue]: <<bob>>\nPassword: <<{{{{ password }}}}>>\n\
+             Code: <<42>>\ncode 42\none\ntwo\nthree\nbob 8 /tmp\n```\n\n\
+             ```bash on={host} id=after\necho \"$PWD $answered $name\"\n```\n\n\
+             ```console\n/ yes bob\n```\n\n\
+             ```bash on={host} id=never pty timeout=2s\necho $$ > {pid_file}; read -p 'Colour: ' colour\n```\n\n\
+             ```console\nName: <<bob>>\n```\n\n\
+             ```bash on={host} id=wrong pty\nread -p 'Sure? [y/N]: ' sure; [ \"$sure\" = y ] && echo yes || echo no\n```\n\n\
+             ```console\nSure? [y/N]: <<n>>\nyes\n```\n\n\
+             ```bash on={host} id=gone\nsleep 0.2; grep -s State: /proc/$(cat {pid_file})/status | grep -qv zombie && echo alive || echo gone; rm -f {pid_file}\n```\n\n\
+             ```console\ngone\n```\n"
+        ),
+    );
+    let result = lab.runbook_in_own_tmp(&[
+        "verify",
+        "workshop",
+        "--keep-going",
+        "--grace",
+        "1s",
+        "--var",
+        "password=hunter22",
+        "--secret",
+        "password",
+    ]);
+    result.assert_code(1);
+    let dialogue = lab.step("01/dialogue");
+    assert_eq!(dialogue.outcome, Outcome::Passed, "{dialogue:?}");
+    assert_eq!(
+        super::first_attempt(&dialogue).output,
+        "on a terminal, xterm, 40 120\nName [blue]: bob\nPassword: [secret:password]\n\
+         Code: 42\ncode 42\none\ntwo\nthree\nbob 8 /tmp\n",
+        "the dialogue as the trainee sees it"
+    );
+    assert_eq!(
+        lab.step("01/after").outcome,
+        Outcome::Passed,
+        "state carried out"
+    );
+    let never = super::first_attempt(&lab.step("01/never"));
+    assert_eq!(never.outcome, Outcome::Timeout, "{never:?}");
+    let message = never.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("waiting for the question of") && message.contains("`Colour:`"),
+        "{message}"
+    );
+    assert!(never.diff.is_some(), "the diff shows where it waited");
+    assert_eq!(lab.attempt("01/wrong").outcome, Outcome::Mismatch);
+    let gone = super::first_attempt(&lab.step("01/gone"));
+    assert_eq!(
+        gone.output, "gone\n",
+        "the program that timed out is gone from the host: {gone:?}"
+    );
+    let everything = format!(
+        "{}{}",
+        lab.read("report/run.json"),
+        lab.read("report/index.html")
+    );
+    assert!(
+        !everything.contains("hunter22"),
+        "the typed secret stays masked"
     );
     (transport.after_run)(&lab);
 }

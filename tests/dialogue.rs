@@ -1,0 +1,69 @@
+//! `pty` blocks through the real binary on this machine, for what the transport contract does
+//! not cover: `--bless` keeps the answers and their marking, and the HTML report and the
+//! recordings show the dialogue as the trainee saw it (answers inline, no marking, the
+//! secret masked). The dialogue itself on every transport is in common/contract.rs.
+
+mod common;
+
+use common::Lab;
+
+const DIALOGUE: &str = "```bash pty id=ask\nread -p 'Candidate [pg-2, pg-3]: ' who\nread -s -p 'Password: ' pw; echo\necho \"switching to $who (${#pw} characters)\"\necho done\n```\n";
+
+#[test]
+fn bless_keeps_the_answers_and_their_marking() {
+    let lab = Lab::new();
+    lab.chapter("01.md", DIALOGUE);
+    lab.expected(
+        "01",
+        "ask",
+        "Candidate \\[pg-\\d, pg-\\d\\]: <<pg-2>> (re)\nPassword: <<{{ password }}>>\nswitching to pg-3 (8 characters)\n",
+    );
+    let secret = ["--var", "password=hunter22", "--secret", "password"];
+    let args = |extra: &[&'static str]| {
+        let mut args = vec!["verify", "workshop"];
+        args.extend(secret);
+        args.extend(extra);
+        args
+    };
+    lab.runbook(&args(&[])).assert_code(1);
+    lab.runbook(&args(&["--bless"]))
+        .assert_code(0)
+        .stdout_has("blessed expected/01/ask.out");
+    assert_eq!(
+        lab.read("expected/01/ask.out"),
+        "Candidate \\[pg-\\d, pg-\\d\\]: <<pg-2>> (re)\nPassword: <<{{ password }}>>\nswitching to pg-2 (8 characters)\ndone\n",
+        "the question's pattern and the answers kept, the secret still a template"
+    );
+    lab.runbook(&args(&[])).assert_code(0);
+}
+
+#[test]
+fn reports_and_recordings_show_the_answers_inline() {
+    let lab = Lab::new();
+    lab.chapter("01.md", DIALOGUE);
+    lab.expected(
+        "01",
+        "ask",
+        "Candidate [pg-2, pg-3]: <<pg-2>>\nPassword: <<{{ password }}>>\nswitching to pg-2 (8 characters)\ndone\n",
+    );
+    lab.runbook(&[
+        "verify",
+        "workshop",
+        "--record",
+        "--var",
+        "password=hunter22",
+        "--secret",
+        "password",
+    ])
+    .assert_code(0);
+    let html = lab.read("report/index.html");
+    assert!(html.contains("Candidate [pg-2, pg-3]: pg-2"), "{html}");
+    assert!(!html.contains("&lt;&lt;pg-2"), "no marking in the report");
+    let cast = lab.read("report/casts/01/ask.localhost.cast");
+    assert!(cast.contains("Candidate [pg-2, pg-3]: pg-2"), "{cast}");
+    assert!(cast.contains("Password: [secret:password]"), "{cast}");
+    for text in [&html, &cast, &lab.read("report/run.json")] {
+        assert!(!text.contains("hunter22"), "the secret stays masked");
+        assert!(!text.contains("<<pg-2>>"), "no marking");
+    }
+}
