@@ -116,7 +116,7 @@ fn check_shape(name: &str, stderr: &str) -> Result<(), String> {
 fn every_bad_input_fails_with_its_exact_error_and_nothing_runs() {
     let bless = std::env::var_os("RUNBOOK_BLESS_BAD_INPUT").is_some();
     let cases = cases();
-    assert!(cases.len() >= 25, "the corpus has {} cases", cases.len());
+    assert!(cases.len() >= 67, "the corpus has {} cases", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
         let name = case

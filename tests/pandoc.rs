@@ -150,12 +150,18 @@ fn the_fixture_course_has_the_same_code_blocks_for_pandoc_as_fences() {
     assert_eq!(braces.classes, ["bash", "numberLines"]);
 }
 
-/// The Patroni course as its authors keep it, beside the repository (never copied into it).
+/// The Patroni course as its authors keep it, beside the repository (never copied into it):
+/// `../shared/upstream/patroni-2021`, or the folder `RUNBOOK_UPSTREAM_COURSE` names. Its
+/// absence fails the test, never skips it.
 fn upstream_course() -> std::path::PathBuf {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream/patroni-2021");
+    let folder = std::env::var_os("RUNBOOK_UPSTREAM_COURSE").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream/patroni-2021"),
+        std::path::PathBuf::from,
+    );
     assert!(
         folder.join("patroni.md").is_file(),
-        "{} is missing: the annotated-course check needs the authors' course",
+        "{} holds no patroni.md: the annotated-course check needs the authors' course; \
+         clone the repository beside shared/ or set RUNBOOK_UPSTREAM_COURSE to its folder",
         folder.display()
     );
     folder
