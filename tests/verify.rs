@@ -224,6 +224,43 @@ fn file_blocks_write_their_content() {
     assert_eq!(mode & 0o777, 0o640);
 }
 
+/// A shell block with `file=` is the file's content (a script to install, a file in shell
+/// syntax): written as is, prompts and all, never run.
+#[test]
+fn a_shell_block_with_file_is_written_not_run() {
+    let lab = Lab::new();
+    let script = lab.path().join("bin/leader.sh");
+    let ran = lab.path().join("ran");
+    lab.chapter(
+        "01.md",
+        &format!(
+            "```{{.bash file={} mode=0755}}\n#! /bin/bash\n$ touch {}\necho \"{{{{ scope }}}}\"\n```\n",
+            script.display(),
+            ran.display(),
+        ),
+    );
+    lab.runbook(&["verify", "workshop", "--var", "scope=14-main"])
+        .assert_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&script).expect("written"),
+        format!(
+            "#! /bin/bash\n$ touch {}\necho \"14-main\"\n",
+            ran.display()
+        )
+    );
+    assert!(!ran.exists(), "the file block's content was run");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&script).expect("meta").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o755);
+    let listed = lab.runbook(&["list", "--format", "json", "workshop", "--var", "scope=1"]);
+    listed.assert_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON plan");
+    assert_eq!(plan[0]["kind"], "file", "{plan}");
+    assert_eq!(plan[0]["writes"], script.display().to_string(), "{plan}");
+    assert_eq!(plan[0]["command"], serde_json::Value::Null, "{plan}");
+}
+
 #[test]
 fn bless_keeps_pattern_lines_that_still_match() {
     let lab = Lab::new();

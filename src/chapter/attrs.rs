@@ -112,9 +112,10 @@ pub struct Attributes {
 
 impl Attributes {
     /// A block whose content runs as shell commands: a shell language, or a `console` block
-    /// that holds a transcript.
+    /// that holds a transcript. A shell block with `file=` is content (a script, or a file in
+    /// shell syntax such as `/etc/default/etcd`): it is written, never run.
     pub(crate) fn is_shell(&self) -> bool {
-        self.console_transcript || is_shell_language(&self.language)
+        self.file.is_none() && (self.console_transcript || is_shell_language(&self.language))
     }
 
     /// A `console` block of output (not a transcript, which runs).
@@ -524,12 +525,9 @@ fn parse_with(
             ),
         );
     }
-    if shell && attributes.file.is_some() {
-        problems.push(
-            at.error("`file=` is for content blocks, not commands", "file=")
-                .hint("put the content in its own block, e.g. ```ini file=/etc/default/etcd on=e1"),
-        );
-    }
+    // `file=` makes any block content, a shell one included: what it holds is written to the
+    // file, so the keys that only mean something for a command are refused below.
+    let shell = shell && attributes.file.is_none();
     if !shell {
         // `file=` with a bad value is already reported; saying the block does nothing as well
         // would send the reader the wrong way.
@@ -772,9 +770,14 @@ mod tests {
 
     #[test]
     fn file_rules() {
-        assert_eq!(
-            parse_err("bash file=/x")[0].message,
-            "`file=` is for content blocks, not commands"
+        // `file=` makes a shell block content: written, not run, so command keys are refused.
+        let script = parse_ok("bash file=/x mode=0755 on=e1");
+        assert!(!script.is_shell());
+        assert_eq!(script.file.as_deref(), Some("/x"));
+        assert!(
+            parse_err("sh file=/x retry=10s")[0]
+                .message
+                .contains("applies to commands")
         );
         assert!(parse_err("yaml on=e1")[0].message.contains("does nothing"));
         assert!(
