@@ -261,6 +261,23 @@ fn a_shell_block_with_file_is_written_not_run() {
     assert_eq!(plan[0]["command"], serde_json::Value::Null, "{plan}");
 }
 
+/// Inside a here-document or a quoted string a line is data, even when it looks like a
+/// prompt: `$ not a prompt` is printed, not run, and `root@box:~# ls` names no host.
+#[test]
+fn prompt_like_lines_inside_a_here_document_are_data() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "```bash id=here\ncat <<EOF\n$ not a prompt\nroot@box:~# ls\nEOF\n```\n\n\
+         ```bash id=prompted\n$ cat <<'EOF'\n$ data\nEOF\n$ echo 'one\n$ two'\n```\n",
+    );
+    lab.expected("01", "here", "$ not a prompt\nroot@box:~# ls\n");
+    lab.expected("01", "prompted", "$ data\none\n$ two\n");
+    lab.runbook(&["verify", "workshop"]).assert_code(0);
+    assert_eq!(lab.step("01/here").outcome, Outcome::Passed);
+    assert_eq!(lab.step("01/prompted").outcome, Outcome::Passed);
+}
+
 #[test]
 fn bless_keeps_pattern_lines_that_still_match() {
     let lab = Lab::new();

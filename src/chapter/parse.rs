@@ -7,7 +7,7 @@ use std::path::Path;
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::attrs::{self, Attributes, InfoLine};
-use super::prompt;
+use super::prompt::{self, StripError};
 use super::transcript::{self, NoBash, TranscriptCommand};
 use crate::diagnostic::Diagnostic;
 
@@ -281,7 +281,15 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                                 };
                                 (kind, host, user)
                             }
-                            Err(conflict) => {
+                            Err(StripError::NoBash(NoBash(error))) => {
+                                problems.push(
+                                    Diagnostic::new(file, line, format!("cannot run `bash -n` to tell whether this block's prompt-like lines are inside a here-document: {error}"))
+                                        .quoting(&fence_text)
+                                        .hint("install bash: runbook asks it where a here-document or a quoted string ends"),
+                                );
+                                continue;
+                            }
+                            Err(StripError::Conflicting(conflict)) => {
                                 let bad_line = line + 1 + conflict.second.line_offset;
                                 problems.push(
                                     Diagnostic::new(

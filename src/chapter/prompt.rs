@@ -10,6 +10,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::transcript::{NoBash, ends_inside_text};
+
 /// `user@host:dir$ `, `user@host:dir# `, or `host:dir$ ` (the dir may be empty or `~` when a
 /// user is named; a prompt without one needs a dir, so that `Note:$ ` in an output stays
 /// output).
@@ -127,16 +129,35 @@ pub(crate) struct ConflictingPrompts {
     pub(crate) second: PromptTarget,
 }
 
+/// Why a block's prompts could not be removed.
+#[derive(Debug)]
+pub(crate) enum StripError {
+    Conflicting(ConflictingPrompts),
+    /// bash could not be asked whether a prompt-like line is inside a here-document.
+    NoBash(NoBash),
+}
+
 /// Removes the prompts of a block that is one script (no printed output between its
-/// commands); the other lines stay as written.
-pub(crate) fn strip(script: &str) -> Result<Stripped, ConflictingPrompts> {
+/// commands); the other lines stay as written. A line inside a here-document or an open
+/// quote is text, whatever it looks like: bash is asked (only about a line that looks like
+/// a prompt, after the first).
+pub(crate) fn strip(script: &str) -> Result<Stripped, StripError> {
     let mut target: Option<PromptTarget> = None;
     let mut out = String::with_capacity(script.len());
     // Lines after an indented prompt lose that indentation too: the author indented the
     // whole block (often with no-break spaces, which bash would take for a command's name).
     let mut indent = 0;
     for (offset, line) in script.split_inclusive('\n').enumerate() {
-        let Some(prompt) = find(line) else {
+        let prompt = match find(line) {
+            Some(_)
+                if !out.trim().is_empty()
+                    && ends_inside_text(&out).map_err(StripError::NoBash)? =>
+            {
+                None
+            }
+            found => found,
+        };
+        let Some(prompt) = prompt else {
             out.push_str(dedent(line, indent));
             continue;
         };
@@ -149,10 +170,10 @@ pub(crate) fn strip(script: &str) -> Result<Stripped, ConflictingPrompts> {
             };
             match &target {
                 Some(first) if first.user != found.user || first.host != found.host => {
-                    return Err(ConflictingPrompts {
+                    return Err(StripError::Conflicting(ConflictingPrompts {
                         first: first.clone(),
                         second: found,
-                    });
+                    }));
                 }
                 Some(_) => {}
                 None => target = Some(found),
@@ -244,8 +265,27 @@ mod tests {
 
     #[test]
     fn two_hosts_in_one_block_conflict() {
-        let conflict = strip("postgres@pg-1:~$ a\npostgres@pg-2:~$ b\n").expect_err("conflict");
+        let Err(StripError::Conflicting(conflict)) =
+            strip("postgres@pg-1:~$ a\npostgres@pg-2:~$ b\n")
+        else {
+            panic!("two hosts conflict");
+        };
         assert_eq!(conflict.second.host, "pg-2");
         assert_eq!(conflict.second.line_offset, 1);
+    }
+
+    #[test]
+    fn a_here_document_or_an_open_quote_keeps_its_prompt_like_lines() {
+        let here = "cat <<EOF\n$ not a prompt\nroot@box:~# ls\nEOF\n";
+        let stripped = strip(here).expect("no conflict");
+        assert_eq!(stripped.script, here);
+        assert_eq!(stripped.target, None);
+        let prompted = strip("$ cat <<'EOF'\n$ data\nEOF\n$ echo done\n").expect("no conflict");
+        assert_eq!(prompted.script, "cat <<'EOF'\n$ data\nEOF\necho done\n");
+        let quoted = strip("$ echo 'one\n$ two'\n").expect("no conflict");
+        assert_eq!(quoted.script, "echo 'one\n$ two'\n");
+        // An open loop is no text: a prompt there is still a prompt.
+        let looped = strip("$ for n in 1; do\n$ echo $n\n$ done\n").expect("no conflict");
+        assert_eq!(looped.script, "for n in 1; do\necho $n\ndone\n");
     }
 }

@@ -135,7 +135,24 @@ pub(crate) fn needs_more(script: &str) -> Result<bool, NoBash> {
     if trailing_backslashes % 2 == 1 {
         return Ok(true);
     }
-    // `bash -n` parses without running; C messages, whatever the user's locale.
+    let messages = parse_messages(script)?;
+    Ok(messages.contains("unexpected end of file")
+        || messages.contains("unexpected EOF")
+        || messages.contains("delimited by end-of-file"))
+}
+
+/// Whether `script` ends inside text bash has not finished reading: a here-document before
+/// its delimiter, or an open quote. A line that comes next is that text, even when it looks
+/// like a prompt (`$ not a prompt` in a here-document is data).
+pub(crate) fn ends_inside_text(script: &str) -> Result<bool, NoBash> {
+    let messages = parse_messages(script)?;
+    Ok(messages.contains("delimited by end-of-file")
+        || messages.contains("unexpected EOF while looking for matching"))
+}
+
+/// What `bash -n` says of `script`: it parses without running; C messages, whatever the
+/// user's locale.
+fn parse_messages(script: &str) -> Result<String, NoBash> {
     let checked = Command::new("bash")
         .arg("--norc")
         .arg("-n")
@@ -144,10 +161,7 @@ pub(crate) fn needs_more(script: &str) -> Result<bool, NoBash> {
         .env("LC_ALL", "C")
         .output()
         .map_err(|error| NoBash(error.to_string()))?;
-    let messages = String::from_utf8_lossy(&checked.stderr);
-    Ok(messages.contains("unexpected end of file")
-        || messages.contains("unexpected EOF")
-        || messages.contains("delimited by end-of-file"))
+    Ok(String::from_utf8_lossy(&checked.stderr).into_owned())
 }
 
 #[cfg(test)]
