@@ -525,9 +525,10 @@ fn parse_with(
             ),
         );
     }
-    // `file=` makes any block content, a shell one included: what it holds is written to the
-    // file, so the keys that only mean something for a command are refused below.
-    let shell = shell && attributes.file.is_none();
+    // Now that `file=` is known: it makes any block content, a shell one included (what it
+    // holds is written to the file), so the keys that only mean something for a command are
+    // refused below.
+    let shell = attributes.is_shell();
     if !shell {
         // `file=` with a bad value is already reported; saying the block does nothing as well
         // would send the reader the wrong way.

@@ -240,12 +240,14 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                 let transcript = match &kind {
                     BlockKind::Command { .. } => match transcript::read(&block.body) {
                         Ok(commands) => commands.unwrap_or_default(),
-                        Err(NoBash(error)) => {
-                            problems.push(
-                                Diagnostic::new(file, line, format!("cannot run `bash -n` to tell where this transcript's commands end: {error}"))
-                                    .quoting(&fence_text)
-                                    .hint("install bash: runbook asks it where a command that spans lines ends"),
-                            );
+                        Err(no_bash) => {
+                            problems.push(without_bash(
+                                file,
+                                line,
+                                &fence_text,
+                                "where this transcript's commands end",
+                                no_bash,
+                            ));
                             continue;
                         }
                     },
@@ -281,12 +283,14 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                                 };
                                 (kind, host, user)
                             }
-                            Err(StripError::NoBash(NoBash(error))) => {
-                                problems.push(
-                                    Diagnostic::new(file, line, format!("cannot run `bash -n` to tell whether this block's prompt-like lines are inside a here-document: {error}"))
-                                        .quoting(&fence_text)
-                                        .hint("install bash: runbook asks it where a here-document or a quoted string ends"),
-                                );
+                            Err(StripError::NoBash(no_bash)) => {
+                                problems.push(without_bash(
+                                    file,
+                                    line,
+                                    &fence_text,
+                                    "whether this block's prompt-like lines are inside a here-document",
+                                    no_bash,
+                                ));
                                 continue;
                             }
                             Err(StripError::Conflicting(conflict)) => {
@@ -395,6 +399,24 @@ fn fence_of(fence_line: &str) -> String {
         return "```".into();
     };
     trimmed.chars().take_while(|&c| c == first).collect()
+}
+
+/// The error for a block runbook cannot read because bash, which it asks where a command, a
+/// here-document or a quoted string ends, could not be run.
+fn without_bash(
+    file: &Path,
+    line: usize,
+    fence_text: &str,
+    question: &str,
+    NoBash(error): NoBash,
+) -> Diagnostic {
+    Diagnostic::new(
+        file,
+        line,
+        format!("cannot run `bash -n` to tell {question}: {error}"),
+    )
+    .quoting(fence_text)
+    .hint("install bash: runbook asks it where a command, a here-document or a quoted string ends")
 }
 
 /// pulldown-cmark runs an unclosed fence to the end of its container; a closed block's source
