@@ -164,9 +164,10 @@ fn a_trainee_runs_types_retries_skips_quits_and_resumes() {
     let token = lab.read("token.txt").trim().to_string();
     assert!(screen.contains(&format!("│ {token}")), "{screen}");
 
-    // `t` on a check block: the check is read-only, runbook runs it.
+    // `t` on a check block: the check is read-only, runbook runs it. The block's header is
+    // printed before its prompt, so the screen is read once the prompt shows.
+    let screen = tmux.wait_for("Enter check");
     assert!(screen.contains("check on localhost as root"), "{screen}");
-    tmux.wait_for("Enter check");
     tmux.keys("t");
     let screen = tmux.wait_for("block 3 of 5");
     assert!(screen.contains("✔ check passed"), "{screen}");
@@ -209,15 +210,17 @@ fn a_trainee_runs_types_retries_skips_quits_and_resumes() {
     // Still "not yet": a second failure; now skip it.
     tmux.wait_for_nth("r retry · s skip · q quit", 2);
     tmux.keys("s");
-    let screen = tmux.wait_for("block 5 of 5");
-    // The captured token fills in the next command.
+    tmux.wait_for("block 5 of 5");
+    // The captured token fills in the next command (read once the block's prompt shows: the
+    // header line comes first and the command a moment later).
+    let screen = tmux.wait_for_nth("Enter run", 3);
+    let block_5 = &screen[screen.rfind("block 5 of 5").expect("block 5 shown")..];
     assert!(
-        screen.contains(&format!("$ echo \"using {}\"", &token["token-".len()..])),
+        block_5.contains(&format!("$ echo \"using {}\"", &token["token-".len()..])),
         "{screen}"
     );
 
     // Quit: progress saved.
-    tmux.wait_for_nth("Enter run", 3);
     tmux.keys("q");
     let screen = tmux.wait_for("EXITED=");
     assert!(screen.contains("EXITED=0"), "{screen}");
