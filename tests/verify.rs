@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Lab;
+use common::{Lab, Run};
 use runbook::report::model::{Outcome, RunStatus};
 
 #[test]
@@ -259,6 +259,42 @@ fn a_shell_block_with_file_is_written_not_run() {
     assert_eq!(plan[0]["kind"], "file", "{plan}");
     assert_eq!(plan[0]["writes"], script.display().to_string(), "{plan}");
     assert_eq!(plan[0]["command"], serde_json::Value::Null, "{plan}");
+}
+
+/// runbook asks bash where a transcript's command ends; without a bash to ask, the block is
+/// refused with its `file:line` and the fix, before anything runs, and blocks that need no
+/// asking (no prompt) are read as before.
+#[test]
+fn a_transcript_without_bash_to_read_it_is_an_error_naming_the_block() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "# One\n\n```bash id=plain\necho plain\n```\n\n```bash id=loop\n$ for i in 1 2; do\n  echo $i\ndone\n1\n2\n```\n",
+    );
+    let no_bash = lab.path().join("empty-path");
+    std::fs::create_dir_all(&no_bash).expect("mkdir");
+    let listed = Run::from(
+        lab.command(&["list", "workshop"])
+            .env("PATH", &no_bash)
+            .output()
+            .expect("run runbook"),
+    );
+    listed
+        .assert_code(2)
+        .stderr_has("workshop/01.md:7")
+        .stderr_has("cannot run `bash -n` to tell where this transcript's commands end")
+        .stderr_has("```bash id=loop")
+        .stderr_has("install bash");
+    assert!(
+        !listed.stderr.contains("01.md:3"),
+        "the block without a prompt needs no bash: {}",
+        listed.stderr
+    );
+    // With bash, the same chapter reads: the plain block and the transcript's one command.
+    lab.runbook(&["list", "workshop"])
+        .assert_code(0)
+        .stdout_has("01/plain")
+        .stdout_has("01/loop");
 }
 
 /// Inside a here-document or a quoted string a line is data, even when it looks like a

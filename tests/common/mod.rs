@@ -23,7 +23,7 @@ pub struct Run {
     pub stderr: String,
 }
 
-impl Run {
+impl From<Output> for Run {
     fn from(output: Output) -> Self {
         Run {
             code: output.status.code().unwrap_or(-1),
@@ -31,7 +31,9 @@ impl Run {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
     }
+}
 
+impl Run {
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
