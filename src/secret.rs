@@ -94,6 +94,64 @@ pub(crate) struct Redactor {
     /// (what to find, what to put instead), longest first so that one secret (or form)
     /// containing another is replaced whole.
     secrets: Vec<(String, String)>,
+    /// Each secret percent-encoded in any mixture (see [`percent_encoded_pattern`]), with its
+    /// placeholder; the longest value first. Applied after `secrets`, so that a secret
+    /// holding another is already replaced whole when the shorter one's pattern runs.
+    percent_encoded: Vec<PercentEncoded>,
+}
+
+/// A secret's percent-encoded forms, as text and as bytes (raw output).
+#[derive(Debug, Clone)]
+struct PercentEncoded {
+    text: regex::Regex,
+    bytes: regex::bytes::Regex,
+    placeholder: String,
+}
+
+/// A pattern for `value` percent-encoded by any encoder: which characters an encoder leaves
+/// as they are differs (`encodeURIComponent` encodes `/`, Python's `quote` keeps it,
+/// `encodeURI` keeps `:@&=+$,;?#`), so each character that is not a letter or a digit may
+/// be itself or `%XX` (hex in either case), a space also `+`. `None` for a value that no
+/// encoder changes (letters and digits only) or too short to tell from other output.
+fn percent_encoded_pattern(value: &str) -> Option<String> {
+    if value.len() < SHORTEST_ENCODED_FORM || value.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let hex_digit = |digit: char| {
+        if digit.is_ascii_alphabetic() {
+            format!(
+                "[{}{}]",
+                digit.to_ascii_uppercase(),
+                digit.to_ascii_lowercase()
+            )
+        } else {
+            digit.to_string()
+        }
+    };
+    let mut pattern = String::new();
+    for character in value.chars() {
+        if character.is_ascii_alphanumeric() {
+            pattern.push(character);
+            continue;
+        }
+        let mut utf8 = [0; 4];
+        let encoded: String = character
+            .encode_utf8(&mut utf8)
+            .bytes()
+            .map(|byte| {
+                let hex = format!("{byte:02X}");
+                let mut digits = hex.chars();
+                let (high, low) = (digits.next().unwrap_or('0'), digits.next().unwrap_or('0'));
+                format!("%{}{}", hex_digit(high), hex_digit(low))
+            })
+            .collect();
+        let space = if character == ' ' { "|\\+" } else { "" };
+        pattern.push_str(&format!(
+            "(?:{}|{encoded}{space})",
+            regex::escape(&character.to_string())
+        ));
+    }
+    Some(pattern)
 }
 
 /// Encoded forms shorter than this are not masked: a 4-character base64 or hex fragment
@@ -216,10 +274,39 @@ impl Redactor {
                 }
             }
         }
+        let mut percent_encoded: Vec<(usize, PercentEncoded)> = Vec::new();
+        for name in names {
+            let Some(value) = vars.get(name) else {
+                continue;
+            };
+            let Some(pattern) = percent_encoded_pattern(value) else {
+                continue;
+            };
+            // Built from escaped literals and fixed classes, so it always compiles; a value
+            // too long for the regex size limit is still masked as written and in the forms
+            // above.
+            if let (Ok(text), Ok(bytes)) = (
+                regex::Regex::new(&pattern),
+                regex::bytes::Regex::new(&pattern),
+            ) {
+                percent_encoded.push((
+                    value.len(),
+                    PercentEncoded {
+                        text,
+                        bytes,
+                        placeholder: format!("[secret:{name}]"),
+                    },
+                ));
+            }
+        }
+        percent_encoded.sort_by_key(|(length, _)| std::cmp::Reverse(*length));
         let mut seen = std::collections::HashSet::new();
         secrets.retain(|(value, _)| seen.insert(value.clone()));
         secrets.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
-        Redactor { secrets }
+        Redactor {
+            secrets,
+            percent_encoded: percent_encoded.into_iter().map(|(_, form)| form).collect(),
+        }
     }
 
     pub(crate) fn apply(&self, text: &str) -> String {
@@ -227,6 +314,14 @@ impl Redactor {
         for (value, placeholder) in &self.secrets {
             if out.contains(value.as_str()) {
                 out = out.replace(value.as_str(), placeholder);
+            }
+        }
+        for form in &self.percent_encoded {
+            if form.text.is_match(&out) {
+                out = form
+                    .text
+                    .replace_all(&out, regex::NoExpand(&form.placeholder))
+                    .into_owned();
             }
         }
         out
@@ -329,6 +424,14 @@ impl Redactor {
             }
             out = result;
         }
+        for form in &self.percent_encoded {
+            if form.bytes.is_match(&out) {
+                out = form
+                    .bytes
+                    .replace_all(&out, regex::bytes::NoExpand(form.placeholder.as_bytes()))
+                    .into_owned();
+            }
+        }
         out
     }
 }
@@ -419,6 +522,37 @@ mod tests {
         for encoded in ["p%40ss%20w%2Frd%3A42%21", "p%40ss+w%2frd%3a42%21"] {
             assert_eq!(spaced.apply(&format!("q={encoded}&")), "q=[secret:pw]&");
         }
+    }
+
+    /// Encoders differ in what they leave as it is: Python's `quote` keeps `/`, `encodeURI`
+    /// keeps `:@+`, `quote_plus` writes a space as `+`; each mixture is hidden, in text and
+    /// in raw bytes, and a secret with no character an encoder changes gets no pattern.
+    #[test]
+    fn a_secret_partly_percent_encoded_is_hidden_whatever_the_encoder_kept() {
+        let redactor = one_secret("s3cr3t/Pass+word é");
+        for encoded in [
+            // python3 -c "import urllib.parse; print(urllib.parse.quote('s3cr3t/Pass+word é'))"
+            "s3cr3t/Pass%2Bword%20%C3%A9",
+            // urllib.parse.quote_plus
+            "s3cr3t%2FPass%2Bword+%C3%A9",
+            // encodeURI keeps / and +; lower-case hex
+            "s3cr3t/Pass+word%20%c3%a9",
+        ] {
+            assert_eq!(
+                redactor.apply(&format!("dsn=x://u:{encoded}@h")),
+                "dsn=x://u:[secret:pw]@h",
+                "{encoded}"
+            );
+            assert_eq!(
+                redactor.apply_bytes(&[encoded.as_bytes(), b"\xff"].concat()),
+                b"[secret:pw]\xff".to_vec()
+            );
+        }
+        // Letters and digits only: nothing for an encoder to change, the value itself is masked.
+        assert!(percent_encoded_pattern("rep7Kq9Zx1").is_none());
+        assert!(percent_encoded_pattern("a/b").is_none(), "shorter than 8");
+        // Other text that only shares the letters stays.
+        assert_eq!(redactor.apply("s3cr3t Pass word"), "s3cr3t Pass word");
     }
 
     #[test]

@@ -251,8 +251,9 @@ fn an_input_error_quoting_a_secret_shows_the_placeholder() {
 }
 
 /// Issue 14: a secret printed in base64 (standard and URL-safe, padded or not, inside longer
-/// base64 at each alignment), hex (both cases), URL-encoded, or broken across two lines by a
-/// real command, is masked in the terminal and in every report file, recordings included.
+/// base64 at each alignment), hex (both cases), URL-encoded (fully, or partly as Python's
+/// `quote` leaves it), or broken across two lines by a real command, is masked in the
+/// terminal and in every report file, recordings included.
 #[test]
 fn encoded_and_broken_secrets_never_reach_the_terminal_or_any_report_file() {
     let lab = Lab::new();
@@ -273,6 +274,8 @@ printf %s \"$pw\" | od -An -tx1 | tr -d ' \\n'; echo
 printf %s \"$pw\" | od -An -tx1 | tr -d ' \\n' | tr a-f A-F; echo
 python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=\"\"))' '{{{{ token }}}}'
 python3 -c 'import sys, urllib.parse; print(urllib.parse.quote_plus(sys.argv[1]).lower())' '{{{{ token }}}}'
+python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' '{{{{ token }}}}'
+python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=\":/@+!\"))' '{{{{ token }}}}'
 printf %s \"$pw\" | fold -w 9
 echo
 exit 1
@@ -304,6 +307,10 @@ exit 1
         "p%40ss",
         "w%2Frd",
         "w%2frd",
+        // Python's `quote` keeps `/`; with `safe` as `encodeURI` keeps `:@+!`, only the space
+        // is encoded.
+        "%20w/rd",
+        "ss%20w",
     ];
     let check = |what: &str, text: &[u8]| {
         let text = String::from_utf8_lossy(text);
@@ -322,7 +329,7 @@ exit 1
     );
     assert_eq!(
         run.stdout.matches("[secret:token]").count(),
-        2,
+        4,
         "{}",
         run.stdout
     );
