@@ -8,8 +8,9 @@
 //!   the host is reached again once it thaws;
 //! - a `pty` block runs on a terminal in the same session (its state carried in and out),
 //!   and the answers of its transcript are typed when their questions come: `read -p`, a
-//!   hidden password, a program that opens `/dev/tty` itself, a pager (util-linux's `more`, on every Debian host,
-//!   unlike `less`) that must not hang; a
+//!   hidden password (`read -s`, and `ssh-keygen`'s passphrase, which it reads from
+//!   `/dev/tty` with echo off as `passwd` does), a program that opens `/dev/tty` itself, a
+//!   pager (util-linux's `more`, on every Debian host, unlike `less`) that must not hang; a
 //!   question that never comes times out with a diff, and the program is gone from the host;
 //!   a wrong answer is a mismatch;
 //! - SIGTERM mid-block stops the command on the host, and the run says it was interrupted.
@@ -184,10 +185,13 @@ pub fn a_dialogue_is_typed_on_a_terminal(transport: &Transport) {
              tty >/dev/null && echo \"on a terminal, $TERM, $(stty size)\"\n\
              read -p \"Name [$colour]: \" name\n\
              read -s -p 'Password: ' secret; echo\n\
+             ssh-keygen -q -t ed25519 -C runbook -f /tmp/rb-pty-key.$$ && echo \"key saved, $(wc -l < /tmp/rb-pty-key.$$.pub) public line\"; rm -f /tmp/rb-pty-key.$$ /tmp/rb-pty-key.$$.pub\n\
              sh -c 'printf \"Code: \" >/dev/tty; read code </dev/tty; echo \"code $code\"' </dev/null\n\
              printf '%s\\n' one two three | more\n\
              echo \"$name ${{#secret}} $PWD\"; cd /; answered=yes\n```\n\n\
              ```console\non a terminal, xterm, 40 120\nName [blue]: <<bob>>\nPassword: <<{{{{ password }}}}>>\n\
+             Enter passphrase (empty for no passphrase): <<{{{{ password }}}}>>\n\
+             Enter same passphrase again: <<{{{{ password }}}}>>\nkey saved, 1 public line\n\
              Code: <<42>>\ncode 42\none\ntwo\nthree\nbob 8 /tmp\n```\n\n\
              ```bash on={host} id=after\necho \"$PWD $answered $name\"\n```\n\n\
              ```console\n/ yes bob\n```\n\n\
@@ -216,6 +220,8 @@ pub fn a_dialogue_is_typed_on_a_terminal(transport: &Transport) {
     assert_eq!(
         super::first_attempt(&dialogue).output,
         "on a terminal, xterm, 40 120\nName [blue]: bob\nPassword: [secret:password]\n\
+         Enter passphrase (empty for no passphrase): [secret:password]\n\
+         Enter same passphrase again: [secret:password]\nkey saved, 1 public line\n\
          Code: 42\ncode 42\none\ntwo\nthree\nbob 8 /tmp\n",
         "the dialogue as the trainee sees it"
     );
