@@ -137,7 +137,7 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
     let mut paragraph: Option<String> = None;
     let mut open: Option<OpenBlock> = None;
     // Console blocks are paired with the command before them in a second pass.
-    let mut consoles: Vec<(Range<usize>, usize, String)> = Vec::new();
+    let mut consoles: Vec<ConsoleBlock> = Vec::new();
     let mut ordinal = 0usize;
 
     for (event, range) in Parser::new_ext(text, markdown_options()).into_offset_iter() {
@@ -173,172 +173,38 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                 });
             }
             Event::End(TagEnd::CodeBlock) => {
-                let Some(block) = open.take() else { continue };
-                let line = lines.line_of(block.range.start);
-                let fence_text = lines.line_text(text, line).to_string();
-                if !is_closed(&text[block.range.clone()]) {
-                    let fence = fence_of(&fence_text);
-                    problems.push(
-                        Diagnostic::new(file, line, "this code block is never closed")
-                            .quoting(&fence_text)
-                            .underlining(&fence)
-                            .hint(format!(
-                                "add a line holding only {fence} after the block's last line; \
-                                 without it the rest of the chapter is read as this block"
-                            )),
-                    );
-                    continue;
+                let Some(fenced) = open.take() else { continue };
+                match read_fenced_block(file, text, &lines, fenced) {
+                    Err(found) => problems.extend(found),
+                    Ok(FencedBlock::Other) => {}
+                    Ok(FencedBlock::Console(console)) => consoles.push(console),
+                    Ok(FencedBlock::Runnable(read)) => {
+                        let runs = !matches!(read.kind, BlockKind::Shown);
+                        if runs {
+                            ordinal += 1;
+                        }
+                        let id = match &read.attributes.id {
+                            Some(id) => id.clone(),
+                            None if runs => format!("block-{ordinal}"),
+                            None => String::new(),
+                        };
+                        chapter.blocks.push(Block {
+                            line: read.line,
+                            fence_text: read.fence_text,
+                            attributes: read.attributes,
+                            kind: read.kind,
+                            prompt_host: read.prompt.host,
+                            prompt_user: read.prompt.user,
+                            prompt_line: read.prompt.line,
+                            id,
+                            section: section.clone(),
+                            context: prose.clone(),
+                            inline_expected: None,
+                            range: read.range,
+                            transcript: read.transcript,
+                        });
+                    }
                 }
-                let at = InfoLine {
-                    file,
-                    line,
-                    text: &fence_text,
-                };
-                // A console block (or a fence that names no language) that starts with a
-                // prompt is a transcript, which runs; any other console block is the output
-                // of the command before it.
-                let language = attrs::split_language(&block.info);
-                let console_transcript = (language.eq_ignore_ascii_case("console")
-                    || language.is_empty())
-                    && starts_with_prompt(&block.body);
-                let parsed = if console_transcript {
-                    attrs::parse_console_transcript(&block.info, &at)
-                } else {
-                    attrs::parse(&block.info, &at)
-                };
-                let attributes = match parsed {
-                    Ok(attributes) => attributes,
-                    Err(found) => {
-                        problems.extend(found);
-                        continue;
-                    }
-                };
-                if attributes.is_console() {
-                    consoles.push((block.range, line + 1, block.body));
-                    continue;
-                }
-                let kind = if attributes.is_shell() {
-                    if attributes.norun {
-                        BlockKind::Shown
-                    } else {
-                        BlockKind::Command {
-                            script: String::new(),
-                        }
-                    }
-                } else if let Some(path) = &attributes.file {
-                    if attributes.norun {
-                        BlockKind::Shown
-                    } else {
-                        BlockKind::File {
-                            path: path.clone(),
-                            content: block.body.clone(),
-                        }
-                    }
-                } else {
-                    continue;
-                };
-                let transcript = match &kind {
-                    BlockKind::Command { .. } => match transcript::read(&block.body) {
-                        Ok(commands) => commands.unwrap_or_default(),
-                        Err(no_bash) => {
-                            problems.push(without_bash(
-                                file,
-                                line,
-                                &fence_text,
-                                "where this transcript's commands end",
-                                no_bash,
-                            ));
-                            continue;
-                        }
-                    },
-                    _ => Vec::new(),
-                };
-                let mut prompt_line = None;
-                let (kind, prompt_host, prompt_user) = match kind {
-                    // Each command of a transcript names its own host (see `transcript`).
-                    BlockKind::Command { .. } if !transcript.is_empty() => {
-                        let script = transcript
-                            .iter()
-                            .map(|command| command.script.as_str())
-                            .collect();
-                        (BlockKind::Command { script }, None, None)
-                    }
-                    BlockKind::Command { .. } | BlockKind::Shown if attributes.is_shell() => {
-                        match prompt::strip(&block.body) {
-                            Ok(stripped) => {
-                                prompt_line = stripped
-                                    .target
-                                    .as_ref()
-                                    .map(|target| line + 1 + target.line_offset);
-                                let (host, user) = stripped
-                                    .target
-                                    .map(|target| (Some(target.host), target.user))
-                                    .unwrap_or((None, None));
-                                let kind = if matches!(kind, BlockKind::Shown) {
-                                    BlockKind::Shown
-                                } else {
-                                    BlockKind::Command {
-                                        script: stripped.script,
-                                    }
-                                };
-                                (kind, host, user)
-                            }
-                            Err(StripError::NoBash(no_bash)) => {
-                                problems.push(without_bash(
-                                    file,
-                                    line,
-                                    &fence_text,
-                                    "whether this block's prompt-like lines are inside a here-document",
-                                    no_bash,
-                                ));
-                                continue;
-                            }
-                            Err(StripError::Conflicting(conflict)) => {
-                                let bad_line = line + 1 + conflict.second.line_offset;
-                                problems.push(
-                                    Diagnostic::new(
-                                        file,
-                                        bad_line,
-                                        format!(
-                                            "this block's prompts name two places: {} and {}",
-                                            conflict.first.describe(),
-                                            conflict.second.describe()
-                                        ),
-                                    )
-                                    .quoting(lines.line_text(text, bad_line))
-                                    .underlining(&conflict.second.describe())
-                                    .hint("a block runs in one place: split it into one block per host"),
-                                );
-                                continue;
-                            }
-                        }
-                    }
-                    other => (other, None, None),
-                };
-                let runs = !matches!(kind, BlockKind::Shown);
-                if runs {
-                    ordinal += 1;
-                }
-                let id = match &attributes.id {
-                    Some(id) => id.clone(),
-                    None if runs => format!("block-{ordinal}"),
-                    None => String::new(),
-                };
-                chapter.blocks.push(Block {
-                    line,
-                    fence_text,
-                    attributes,
-                    kind,
-                    prompt_host,
-                    prompt_user,
-                    prompt_line,
-                    id,
-                    section: section.clone(),
-                    context: prose.clone(),
-                    inline_expected: None,
-                    range: block.range,
-                    transcript,
-                });
             }
             Event::Text(content) | Event::Code(content) => {
                 if let Some(block) = open.as_mut() {
@@ -358,30 +224,223 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
         }
     }
 
-    // A console block "directly after" a command is one separated from it only by blank lines.
-    for (range, first_line, body) in consoles {
-        let previous = chapter
-            .blocks
-            .iter_mut()
-            .rev()
-            .find(|block| block.range.end <= range.start);
-        if let Some(block) = previous
-            && block.attributes.is_shell()
-            && block.inline_expected.is_none()
-            && text[block.range.end..range.start].trim().is_empty()
-        {
-            block.inline_expected = Some(InlineExpected {
-                first_line,
-                text: body,
-                range,
-            });
-        }
-    }
+    pair_consoles(&mut chapter, consoles, text);
 
     if problems.is_empty() {
         Ok(chapter)
     } else {
         Err(problems)
+    }
+}
+
+/// A console block, waiting to be paired with the command before it.
+struct ConsoleBlock {
+    range: Range<usize>,
+    /// Line of its first content line.
+    first_line: usize,
+    body: String,
+}
+
+/// What one closed fence turns out to be.
+enum FencedBlock {
+    /// A console block: the output of the command before it.
+    Console(ConsoleBlock),
+    /// A block runbook runs or shows; its id, section and context are the walk's to give.
+    Runnable(ReadBlock),
+    /// A block of another language: part of the prose, to runbook.
+    Other,
+}
+
+/// A runnable or shown block as its fence and body say, before it has a place in the chapter.
+struct ReadBlock {
+    line: usize,
+    fence_text: String,
+    attributes: Attributes,
+    kind: BlockKind,
+    prompt: PromptPlace,
+    range: Range<usize>,
+    transcript: Vec<TranscriptCommand>,
+}
+
+/// Where a script block's prompt says it runs (none for a transcript: each of its commands
+/// names its own).
+#[derive(Default)]
+struct PromptPlace {
+    host: Option<String>,
+    user: Option<String>,
+    /// Line of that prompt in the chapter.
+    line: Option<usize>,
+}
+
+/// Reads one closed or unclosed fence: its attributes, what it does, its transcript or its
+/// prompt. Every problem is returned, none printed.
+fn read_fenced_block(
+    file: &Path,
+    text: &str,
+    lines: &LineIndex,
+    fenced: OpenBlock,
+) -> Result<FencedBlock, Vec<Diagnostic>> {
+    let line = lines.line_of(fenced.range.start);
+    let fence_text = lines.line_text(text, line).to_string();
+    if !is_closed(&text[fenced.range.clone()]) {
+        let fence = fence_of(&fence_text);
+        return Err(vec![
+            Diagnostic::new(file, line, "this code block is never closed")
+                .quoting(&fence_text)
+                .underlining(&fence)
+                .hint(format!(
+                    "add a line holding only {fence} after the block's last line; \
+                     without it the rest of the chapter is read as this block"
+                )),
+        ]);
+    }
+    let at = InfoLine {
+        file,
+        line,
+        text: &fence_text,
+    };
+    // A console block (or a fence that names no language) that starts with a prompt is a
+    // transcript, which runs; any other console block is the output of the command before it.
+    let language = attrs::split_language(&fenced.info);
+    let console_transcript = (language.eq_ignore_ascii_case("console") || language.is_empty())
+        && starts_with_prompt(&fenced.body);
+    let attributes = if console_transcript {
+        attrs::parse_console_transcript(&fenced.info, &at)?
+    } else {
+        attrs::parse(&fenced.info, &at)?
+    };
+    if attributes.is_console() {
+        return Ok(FencedBlock::Console(ConsoleBlock {
+            range: fenced.range,
+            first_line: line + 1,
+            body: fenced.body,
+        }));
+    }
+    let kind = if attributes.norun && (attributes.is_shell() || attributes.file.is_some()) {
+        BlockKind::Shown
+    } else if attributes.is_shell() {
+        BlockKind::Command {
+            script: String::new(),
+        }
+    } else if let Some(path) = &attributes.file {
+        BlockKind::File {
+            path: path.clone(),
+            content: fenced.body.clone(),
+        }
+    } else {
+        return Ok(FencedBlock::Other);
+    };
+    let transcript = if matches!(kind, BlockKind::Command { .. }) {
+        transcript::read(&fenced.body)
+            .map_err(|no_bash| {
+                vec![without_bash(
+                    file,
+                    line,
+                    &fence_text,
+                    "where this transcript's commands end",
+                    no_bash,
+                )]
+            })?
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let (kind, prompt) = if !transcript.is_empty() {
+        // Each command of a transcript names its own host (see `transcript`).
+        let script = transcript
+            .iter()
+            .map(|command| command.script.as_str())
+            .collect();
+        (BlockKind::Command { script }, PromptPlace::default())
+    } else if attributes.is_shell() {
+        strip_prompts(&at, text, lines, &fenced.body, kind).map_err(|problem| vec![problem])?
+    } else {
+        (kind, PromptPlace::default())
+    };
+    Ok(FencedBlock::Runnable(ReadBlock {
+        line,
+        fence_text,
+        attributes,
+        kind,
+        prompt,
+        range: fenced.range,
+        transcript,
+    }))
+}
+
+/// A script block's prompts removed: the script as it runs and where its prompt says it
+/// runs (a shown block keeps its kind, for the place its prompt names).
+fn strip_prompts(
+    at: &InfoLine<'_>,
+    text: &str,
+    lines: &LineIndex,
+    body: &str,
+    kind: BlockKind,
+) -> Result<(BlockKind, PromptPlace), Diagnostic> {
+    let at_line = |offset: usize| at.line + 1 + offset;
+    match prompt::strip(body) {
+        Ok(stripped) => {
+            let prompt = match stripped.target {
+                Some(target) => PromptPlace {
+                    line: Some(at_line(target.line_offset)),
+                    host: Some(target.host),
+                    user: target.user,
+                },
+                None => PromptPlace::default(),
+            };
+            let kind = match kind {
+                BlockKind::Command { .. } => BlockKind::Command {
+                    script: stripped.script,
+                },
+                shown => shown,
+            };
+            Ok((kind, prompt))
+        }
+        Err(StripError::NoBash(no_bash)) => Err(without_bash(
+            at.file,
+            at.line,
+            at.text,
+            "whether this block's prompt-like lines are inside a here-document",
+            no_bash,
+        )),
+        Err(StripError::Conflicting(conflict)) => {
+            let bad_line = at_line(conflict.second.line_offset);
+            Err(Diagnostic::new(
+                at.file,
+                bad_line,
+                format!(
+                    "this block's prompts name two places: {} and {}",
+                    conflict.first.describe(),
+                    conflict.second.describe()
+                ),
+            )
+            .quoting(lines.line_text(text, bad_line))
+            .underlining(&conflict.second.describe())
+            .hint("a block runs in one place: split it into one block per host"))
+        }
+    }
+}
+
+/// A console block "directly after" a command is one separated from it only by blank lines;
+/// it becomes that command's expected output.
+fn pair_consoles(chapter: &mut ParsedChapter, consoles: Vec<ConsoleBlock>, text: &str) {
+    for console in consoles {
+        let previous = chapter
+            .blocks
+            .iter_mut()
+            .rev()
+            .find(|block| block.range.end <= console.range.start);
+        if let Some(block) = previous
+            && block.attributes.is_shell()
+            && block.inline_expected.is_none()
+            && text[block.range.end..console.range.start].trim().is_empty()
+        {
+            block.inline_expected = Some(InlineExpected {
+                first_line: console.first_line,
+                text: console.body,
+                range: console.range,
+            });
+        }
     }
 }
 
