@@ -364,67 +364,103 @@ fn parse_with(
     let mut seen: Vec<&str> = Vec::new();
     let leading = info.len() - info.trim_start().len();
     for (offset, word) in rest {
-        let offset = offset - leading;
         // Pandoc's own classes (`.numberLines`) are left to pandoc.
         if word.starts_with('.') {
             attributes.foreign.push(word.clone());
             continue;
         }
-        if let Some(bare) = word.strip_prefix(PANDOC_BARE) {
-            let hint = if FLAGS.contains(&bare) {
-                format!("write `.{bare}`: in braces a flag is a class")
-            } else {
-                format!("write `.{bare}` (a class) or `{bare}=VALUE`")
-            };
-            problems.push(
-                at.error_at(
-                    info,
-                    offset,
-                    bare.len(),
-                    format!("pandoc cannot read `{bare}` inside `{{...}}`: it would show this fence as text, not as a code block"),
-                )
-                .hint(hint),
-            );
-            continue;
-        }
-        let (key, value) = match word.split_once('=') {
-            Some((key, value)) => (key, Some(value)),
-            None => (word.as_str(), None),
-        };
-        if !ATTRIBUTE_NAMES.contains(&key) {
-            let mut problem = at.error_at(
-                info,
-                offset,
-                key.len(),
-                format!("unknown attribute `{key}`"),
-            );
-            problem = match did_you_mean(key, ATTRIBUTE_NAMES.iter().copied()) {
-                Some(close) => problem.hint(format!("did you mean `{close}`?")),
-                None => problem.hint(format!(
-                    "runbook's attributes are: {}",
-                    ATTRIBUTE_NAMES.join(", ")
-                )),
-            };
-            problems.push(problem);
-            continue;
-        }
-        if seen.contains(&key) {
-            problems.push(
-                at.error(format!("attribute `{key}` is given twice"), word)
-                    .hint("keep one of them"),
-            );
-            continue;
-        }
-        seen.push(key);
-        if FLAGS.contains(&key) {
-            if value.is_some() {
-                problems.push(
-                    at.error(format!("`{key}` takes no value"), word)
-                        .hint(format!("write `{key}` alone")),
-                );
+        let (key, value) = match known_key(info, at, offset - leading, word, &seen) {
+            Ok(key_and_value) => key_and_value,
+            Err(problem) => {
+                problems.push(problem);
                 continue;
             }
-        } else if value.is_none_or(str::is_empty) {
+        };
+        // Seen even when its value is wrong: the checks below must not also say it is missing.
+        seen.push(key);
+        let set = checked_value(at, key, value, word)
+            .and_then(|value| set_attribute(&mut attributes, at, key, value, word));
+        if let Err(problem) = set {
+            problems.push(problem);
+        }
+    }
+    problems.extend(combination_problems(&attributes, &seen, at));
+    if problems.is_empty() {
+        Ok(attributes)
+    } else {
+        Err(problems)
+    }
+}
+
+/// One word's key and value, once the key is known to be one of runbook's, given once.
+fn known_key<'w>(
+    info: &str,
+    at: &InfoLine<'_>,
+    offset: usize,
+    word: &'w str,
+    seen: &[&str],
+) -> Result<(&'w str, Option<&'w str>), Diagnostic> {
+    if let Some(bare) = word.strip_prefix(PANDOC_BARE) {
+        let hint = if FLAGS.contains(&bare) {
+            format!("write `.{bare}`: in braces a flag is a class")
+        } else {
+            format!("write `.{bare}` (a class) or `{bare}=VALUE`")
+        };
+        return Err(
+            at.error_at(
+                info,
+                offset,
+                bare.len(),
+                format!("pandoc cannot read `{bare}` inside `{{...}}`: it would show this fence as text, not as a code block"),
+            )
+            .hint(hint),
+        );
+    }
+    let (key, value) = match word.split_once('=') {
+        Some((key, value)) => (key, Some(value)),
+        None => (word, None),
+    };
+    if !ATTRIBUTE_NAMES.contains(&key) {
+        let problem = at.error_at(
+            info,
+            offset,
+            key.len(),
+            format!("unknown attribute `{key}`"),
+        );
+        return Err(match did_you_mean(key, ATTRIBUTE_NAMES.iter().copied()) {
+            Some(close) => problem.hint(format!("did you mean `{close}`?")),
+            None => problem.hint(format!(
+                "runbook's attributes are: {}",
+                ATTRIBUTE_NAMES.join(", ")
+            )),
+        });
+    }
+    if seen.contains(&key) {
+        return Err(at
+            .error(format!("attribute `{key}` is given twice"), word)
+            .hint("keep one of them"));
+    }
+    Ok((key, value))
+}
+
+/// A key's value as its key takes it: none for a flag, a non-empty one for every other key.
+fn checked_value<'w>(
+    at: &InfoLine<'_>,
+    key: &str,
+    value: Option<&'w str>,
+    word: &str,
+) -> Result<&'w str, Diagnostic> {
+    if FLAGS.contains(&key) {
+        return match value {
+            Some(_) => Err(at
+                .error(format!("`{key}` takes no value"), word)
+                .hint(format!("write `{key}` alone"))),
+            None => Ok(""),
+        };
+    }
+    match value {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => {
             let example = match key {
                 "on" => "on=pg-1",
                 "user" => "user=postgres",
@@ -440,80 +476,91 @@ fn parse_with(
                 "file" => "`file=` needs the path of the file to write".to_string(),
                 _ => format!("`{key}` needs a value"),
             };
-            problems.push(
-                at.error(message, word)
-                    .hint(format!("for example `{example}`")),
-            );
-            continue;
-        }
-        let value = value.unwrap_or_default();
-        match key {
-            "on" => attributes.on = Some(value.to_string()),
-            "user" => attributes.user = Some(value.to_string()),
-            "id" => {
-                if is_valid_id(value) {
-                    attributes.id = Some(value.to_string());
-                } else {
-                    problems.push(
-                        at.error(format!("`{value}` cannot be a block id"), word).hint(
-                            "an id names a file: use letters, digits, `-`, `_` and `.`, not starting with `.`",
-                        ),
-                    );
-                }
-            }
-            "timeout" => match parse_duration(value) {
-                Ok(duration) if !duration.is_zero() => attributes.timeout = Some(duration),
-                Ok(_) => problems.push(
-                    at.error("a timeout of zero would stop every command", word)
-                        .hint("give a positive duration such as `timeout=30s`"),
-                ),
-                Err(hint) => problems.push(
-                    at.error(format!("bad duration `{value}` for timeout"), word)
-                        .hint(hint),
-                ),
-            },
-            "retry" => match parse_retry(value) {
-                Ok(retry) => attributes.retry = Some(retry),
-                Err(hint) => {
-                    problems.push(at.error(format!("bad retry `{value}`"), word).hint(hint))
-                }
-            },
-            "exit" => match value {
-                "any" => attributes.exit = ExpectedExit::Any,
-                _ => match value.parse::<i32>() {
-                    Ok(code) if (0..=255).contains(&code) => {
-                        attributes.exit = if code == 0 {
-                            ExpectedExit::Success
-                        } else {
-                            ExpectedExit::Code(code)
-                        }
-                    }
-                    _ => problems.push(
-                        at.error(format!("bad exit status `{value}`"), word)
-                            .hint("write a number from 0 to 255, or `exit=any`"),
-                    ),
-                },
-            },
-            "file" => attributes.file = Some(value.to_string()),
-            "mode" => match u32::from_str_radix(value, 8) {
-                Ok(mode) if mode <= 0o7777 => attributes.mode = Some(mode),
-                _ => problems.push(
-                    at.error(format!("bad file mode `{value}`"), word)
-                        .hint("write an octal mode such as `mode=0644` or `mode=600`"),
-                ),
-            },
-            "owner" => attributes.owner = Some(value.to_string()),
-            "norun" => attributes.norun = true,
-            "check" => attributes.check = true,
-            "verbatim" => attributes.verbatim = true,
-            "teardown" => attributes.teardown = true,
-            "raw" => attributes.raw = true,
-            "keep-running" => attributes.keep_running = true,
-            "pty" => attributes.pty = true,
-            _ => unreachable!("every name in ATTRIBUTE_NAMES is handled"),
+            Err(at
+                .error(message, word)
+                .hint(format!("for example `{example}`")))
         }
     }
+}
 
+/// Sets what `key=value` says, or says why the value cannot be used.
+fn set_attribute(
+    attributes: &mut Attributes,
+    at: &InfoLine<'_>,
+    key: &str,
+    value: &str,
+    word: &str,
+) -> Result<(), Diagnostic> {
+    let problem = |message: String, hint: &str| Err(at.error(message, word).hint(hint));
+    match key {
+        "on" => attributes.on = Some(value.to_string()),
+        "user" => attributes.user = Some(value.to_string()),
+        "id" if is_valid_id(value) => attributes.id = Some(value.to_string()),
+        "id" => {
+            return problem(
+                format!("`{value}` cannot be a block id"),
+                "an id names a file: use letters, digits, `-`, `_` and `.`, not starting with `.`",
+            );
+        }
+        "timeout" => match parse_duration(value) {
+            Ok(duration) if !duration.is_zero() => attributes.timeout = Some(duration),
+            Ok(_) => {
+                return problem(
+                    "a timeout of zero would stop every command".to_string(),
+                    "give a positive duration such as `timeout=30s`",
+                );
+            }
+            Err(hint) => return problem(format!("bad duration `{value}` for timeout"), &hint),
+        },
+        "retry" => match parse_retry(value) {
+            Ok(retry) => attributes.retry = Some(retry),
+            Err(hint) => return problem(format!("bad retry `{value}`"), &hint),
+        },
+        "exit" => {
+            attributes.exit = match value {
+                "any" => ExpectedExit::Any,
+                _ => match value.parse::<i32>() {
+                    Ok(0) => ExpectedExit::Success,
+                    Ok(code) if (1..=255).contains(&code) => ExpectedExit::Code(code),
+                    _ => {
+                        return problem(
+                            format!("bad exit status `{value}`"),
+                            "write a number from 0 to 255, or `exit=any`",
+                        );
+                    }
+                },
+            }
+        }
+        "file" => attributes.file = Some(value.to_string()),
+        "mode" => match u32::from_str_radix(value, 8) {
+            Ok(mode) if mode <= 0o7777 => attributes.mode = Some(mode),
+            _ => {
+                return problem(
+                    format!("bad file mode `{value}`"),
+                    "write an octal mode such as `mode=0644` or `mode=600`",
+                );
+            }
+        },
+        "owner" => attributes.owner = Some(value.to_string()),
+        "norun" => attributes.norun = true,
+        "check" => attributes.check = true,
+        "verbatim" => attributes.verbatim = true,
+        "teardown" => attributes.teardown = true,
+        "raw" => attributes.raw = true,
+        "keep-running" => attributes.keep_running = true,
+        "pty" => attributes.pty = true,
+        _ => unreachable!("every name in ATTRIBUTE_NAMES is handled"),
+    }
+    Ok(())
+}
+
+/// What the keys given (`seen`) cannot mean together, or on this kind of block.
+fn combination_problems(
+    attributes: &Attributes,
+    seen: &[&str],
+    at: &InfoLine<'_>,
+) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
     if attributes.teardown && attributes.check {
         problems.push(
             at.error(
@@ -528,8 +575,7 @@ fn parse_with(
     // Now that `file=` is known: it makes any block content, a shell one included (what it
     // holds is written to the file), so the keys that only mean something for a command are
     // refused below.
-    let shell = attributes.is_shell();
-    if !shell {
+    if !attributes.is_shell() {
         // `file=` with a bad value is already reported; saying the block does nothing as well
         // would send the reader the wrong way.
         if attributes.file.is_none() && !seen.contains(&"file") {
@@ -566,11 +612,7 @@ fn parse_with(
             }
         }
     }
-    if problems.is_empty() {
-        Ok(attributes)
-    } else {
-        Err(problems)
-    }
+    problems
 }
 
 fn parse_retry(value: &str) -> Result<Retry, String> {
