@@ -1,11 +1,13 @@
 //! `pty` blocks through the real binary on this machine, for what the transport contract does
 //! not cover: `--bless` keeps the answers and their marking, and the HTML report and the
 //! recordings show the dialogue as the trainee saw it (answers inline, no marking, the
-//! secret masked). The dialogue itself on every transport is in common/contract.rs.
+//! secret masked), and a question the transcript does not answer. The dialogue itself on
+//! every transport is in common/contract.rs.
 
 mod common;
 
 use common::Lab;
+use runbook::report::model::Outcome;
 
 const DIALOGUE: &str = "```bash pty id=ask\nread -p 'Candidate [pg-2, pg-3]: ' who\nread -s -p 'Password: ' pw; echo\necho \"switching to $who (${#pw} characters)\"\necho done\n```\n";
 
@@ -66,4 +68,43 @@ fn reports_and_recordings_show_the_answers_inline() {
         assert!(!text.contains("hunter22"), "the secret stays masked");
         assert!(!text.contains("<<pg-2>>"), "no marking");
     }
+}
+
+/// A question the transcript does not answer: the program waits for an answer that never
+/// comes, so the block times out; the reason says every answer was typed and names the line
+/// the program stopped on, the diff shows that line beyond the transcript, and the program
+/// is gone afterwards.
+#[test]
+fn a_question_the_transcript_does_not_answer_times_out_and_says_so() {
+    let lab = Lab::new();
+    let pid_file = lab.path().join("asking.pid");
+    lab.chapter(
+        "01.md",
+        &format!(
+            "```bash pty id=ask timeout=2s\necho $$ > {}\nread -p 'Candidate: ' who\nread -p 'Are you sure? [y/N]: ' sure\necho \"$who $sure\"\n```\n\n```console\nCandidate: <<pg-2>>\npg-2\n```\n",
+            pid_file.display()
+        ),
+    );
+    lab.runbook(&["verify", "workshop", "--grace", "1s"])
+        .assert_code(1);
+    let attempt = lab.attempt("01/ask");
+    assert_eq!(attempt.outcome, Outcome::Timeout, "{attempt:?}");
+    let message = attempt.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("every answer of the transcript was typed (1)")
+            && message.contains("`Are you sure? [y/N]:`"),
+        "{message}"
+    );
+    let diff = attempt.diff.clone().expect("a diff");
+    assert!(
+        diff.unified.contains("+Are you sure? [y/N]:"),
+        "{}",
+        diff.unified
+    );
+    let pid = lab.read("asking.pid").trim().to_string();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    assert!(
+        status.is_empty() || status.contains("zombie"),
+        "the asking program is still running: {status}"
+    );
 }
