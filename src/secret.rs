@@ -112,38 +112,31 @@ struct PercentEncoded {
 /// as they are differs (`encodeURIComponent` encodes `/`, Python's `quote` keeps it,
 /// `encodeURI` keeps `:@&=+$,;?#`), so each character that is not a letter or a digit may
 /// be itself or `%XX` (hex in either case), a space also `+`. `None` for a value that no
-/// encoder changes (letters and digits only) or too short to tell from other output.
+/// encoder changes (letters and digits only), or whose fully encoded form is too short to
+/// tell from other output.
 fn percent_encoded_pattern(value: &str) -> Option<String> {
-    if value.len() < SHORTEST_ENCODED_FORM || value.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return None;
-    }
-    let hex_digit = |digit: char| {
-        if digit.is_ascii_alphabetic() {
-            format!(
-                "[{}{}]",
-                digit.to_ascii_uppercase(),
-                digit.to_ascii_lowercase()
-            )
-        } else {
-            digit.to_string()
+    // One hex digit of a `%XX` escape, in either case.
+    let hex_digit = |nibble: u8| match nibble {
+        0..=9 => char::from(b'0' + nibble).to_string(),
+        _ => {
+            let upper = char::from(b'A' + nibble - 10);
+            format!("[{upper}{}]", upper.to_ascii_lowercase())
         }
     };
     let mut pattern = String::new();
+    let mut fully_encoded_length = 0;
     for character in value.chars() {
         if character.is_ascii_alphanumeric() {
             pattern.push(character);
+            fully_encoded_length += 1;
             continue;
         }
         let mut utf8 = [0; 4];
-        let encoded: String = character
-            .encode_utf8(&mut utf8)
-            .bytes()
-            .map(|byte| {
-                let hex = format!("{byte:02X}");
-                let mut digits = hex.chars();
-                let (high, low) = (digits.next().unwrap_or('0'), digits.next().unwrap_or('0'));
-                format!("%{}{}", hex_digit(high), hex_digit(low))
-            })
+        let bytes = character.encode_utf8(&mut utf8).as_bytes();
+        fully_encoded_length += 3 * bytes.len();
+        let encoded: String = bytes
+            .iter()
+            .map(|byte| format!("%{}{}", hex_digit(byte >> 4), hex_digit(byte & 0xf)))
             .collect();
         let space = if character == ' ' { "|\\+" } else { "" };
         pattern.push_str(&format!(
@@ -151,7 +144,8 @@ fn percent_encoded_pattern(value: &str) -> Option<String> {
             regex::escape(&character.to_string())
         ));
     }
-    Some(pattern)
+    let changed_by_encoding = fully_encoded_length > value.len();
+    (changed_by_encoding && fully_encoded_length >= SHORTEST_ENCODED_FORM).then_some(pattern)
 }
 
 /// Encoded forms shorter than this are not masked: a 4-character base64 or hex fragment
@@ -186,25 +180,8 @@ fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     out
 }
 
-/// `value` percent-encoded as `encodeURIComponent`/`curl --data-urlencode` do, in upper or
-/// lower case hex, `+` for a space when `plus_for_space` (form encoding).
-fn url_encoded(value: &str, upper: bool, plus_for_space: bool) -> String {
-    let mut out = String::new();
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else if byte == b' ' && plus_for_space {
-            out.push('+');
-        } else if upper {
-            out.push_str(&format!("%{byte:02X}"));
-        } else {
-            out.push_str(&format!("%{byte:02x}"));
-        }
-    }
-    out
-}
-
-/// The forms of `value` masked besides the value itself.
+/// The forms of `value` masked besides the value itself (percent-encoding, which has too many
+/// mixtures to list, is [`percent_encoded_pattern`]'s).
 fn encoded_forms(value: &str) -> Vec<String> {
     let bytes = value.as_bytes();
     let mut forms = Vec::new();
@@ -225,9 +202,6 @@ fn encoded_forms(value: &str) -> Vec<String> {
     let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     forms.push(hex.to_uppercase());
     forms.push(hex);
-    for (upper, plus) in [(true, false), (false, false), (true, true), (false, true)] {
-        forms.push(url_encoded(value, upper, plus));
-    }
     forms.retain(|form| form.len() >= SHORTEST_ENCODED_FORM && form != value);
     forms.sort();
     forms.dedup();
@@ -250,12 +224,30 @@ impl Redactor {
     /// Secrets named in `names`, with their values taken from `vars`.
     pub(crate) fn new(names: &[String], vars: &Vars) -> Self {
         let mut secrets: Vec<(String, String)> = Vec::new();
+        let mut percent_encoded: Vec<(usize, PercentEncoded)> = Vec::new();
         for name in names {
             let Some(value) = vars.get(name).filter(|value| !value.is_empty()) else {
                 continue;
             };
             let placeholder = format!("[secret:{name}]");
             secrets.push((value.clone(), placeholder.clone()));
+            // Built from escaped characters and fixed classes, so only a value too long for
+            // the regex size limit fails; it is still masked as written and in its other forms.
+            if let Some(pattern) = percent_encoded_pattern(value)
+                && let (Ok(text), Ok(bytes)) = (
+                    regex::Regex::new(&pattern),
+                    regex::bytes::Regex::new(&pattern),
+                )
+            {
+                percent_encoded.push((
+                    value.len(),
+                    PercentEncoded {
+                        text,
+                        bytes,
+                        placeholder: placeholder.clone(),
+                    },
+                ));
+            }
             for form in encoded_forms(value) {
                 secrets.push((form, placeholder.clone()));
             }
@@ -272,31 +264,6 @@ impl Redactor {
                         ));
                     }
                 }
-            }
-        }
-        let mut percent_encoded: Vec<(usize, PercentEncoded)> = Vec::new();
-        for name in names {
-            let Some(value) = vars.get(name) else {
-                continue;
-            };
-            let Some(pattern) = percent_encoded_pattern(value) else {
-                continue;
-            };
-            // Built from escaped literals and fixed classes, so it always compiles; a value
-            // too long for the regex size limit is still masked as written and in the forms
-            // above.
-            if let (Ok(text), Ok(bytes)) = (
-                regex::Regex::new(&pattern),
-                regex::bytes::Regex::new(&pattern),
-            ) {
-                percent_encoded.push((
-                    value.len(),
-                    PercentEncoded {
-                        text,
-                        bytes,
-                        placeholder: format!("[secret:{name}]"),
-                    },
-                ));
             }
         }
         percent_encoded.sort_by_key(|(length, _)| std::cmp::Reverse(*length));
@@ -550,7 +517,10 @@ mod tests {
         }
         // Letters and digits only: nothing for an encoder to change, the value itself is masked.
         assert!(percent_encoded_pattern("rep7Kq9Zx1").is_none());
-        assert!(percent_encoded_pattern("a/b").is_none(), "shorter than 8");
+        assert!(
+            percent_encoded_pattern("a/b").is_none(),
+            "`a%2Fb`: shorter than 8"
+        );
         // Other text that only shares the letters stays.
         assert_eq!(redactor.apply("s3cr3t Pass word"), "s3cr3t Pass word");
     }
