@@ -1,0 +1,101 @@
+//! The authors'-course suite: runbook on courses as their authors keep them, which this
+//! project reads but does not hold (their text stays theirs). They sit in one folder, with
+//! `patroni-2021/` (the Patroni course and its playbook) and `ws14/` (a PostgreSQL 14
+//! workshop) in it: `../shared/upstream` beside the clone, or the folder `RUNBOOK_UPSTREAM`
+//! names.
+//!
+//! A fresh clone has no such folder, so this suite is not part of `scripts/test`: it is built
+//! only with the `upstream-courses` feature, and `scripts/test-upstream [FOLDER]` runs it
+//! (`.ci/run` does, every time). Once asked for, a missing course fails the test, never skips
+//! it.
+
+#![cfg(feature = "upstream-courses")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The folder of the authors' courses; panics, saying how to provide it, when it lacks one.
+fn upstream(course: &str, chapter: &str) -> PathBuf {
+    let root = std::env::var_os("RUNBOOK_UPSTREAM").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream"),
+        PathBuf::from,
+    );
+    let folder = root.join(course);
+    assert!(
+        folder.join(chapter).is_file(),
+        "{} holds no {chapter}: the authors'-course suite needs their courses; run \
+         `scripts/test-upstream FOLDER` with the folder that holds {course}/ (or clone the \
+         repository beside shared/)",
+        folder.display()
+    );
+    folder
+}
+
+fn runbook(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run runbook")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_annotated_patroni_course_changes_fence_lines_only_and_pandoc_reads_the_same_blocks() {
+    let output =
+        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/annotated-course"))
+            .arg(upstream("patroni-2021", "patroni.md"))
+            .env("RUNBOOK", env!("CARGO_BIN_EXE_runbook"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run scripts/annotated-course");
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(
+        output.status.success(),
+        "--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    assert!(
+        stdout.contains("fence lines changed, nothing else"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("pandoc reads the same"), "{stdout}");
+    // Transcripts make several steps of one block (the script itself refuses a step that
+    // would leave the lab).
+    assert!(stdout.contains("steps from"), "{stdout}");
+}
+
+#[test]
+fn the_patroni_course_as_written_pairs_its_printed_output_with_its_commands() {
+    let folder = upstream("patroni-2021", "patroni.md");
+    let output = runbook(&[
+        "list",
+        folder.to_str().expect("UTF-8 path"),
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON plan");
+    let steps = plan.as_array().expect("a list of steps");
+    let from_the_course = steps
+        .iter()
+        .filter(|step| step["expected_from"].as_str().is_some())
+        .count();
+    // What the course prints, as counted by hand when transcripts were first read: 57 steps,
+    // 27 of them with the output the authors printed below the command.
+    assert_eq!(steps.len(), 57, "{}", text(&output.stdout));
+    assert_eq!(from_the_course, 27);
+    // No printed output line became a command: the first transcript's commands are the
+    // course's `sudo` and `ssh` lines, each with its own step.
+    let commands: Vec<&str> = steps
+        .iter()
+        .filter_map(|step| step["command"].as_str())
+        .collect();
+    assert!(
+        commands.iter().all(|command| !command.starts_with("+--")),
+        "a table line read as a command: {commands:?}"
+    );
+}
