@@ -111,13 +111,42 @@ fn plan_options(args: &PlanArgs, secret_names: &[String], checks_only: bool) -> 
     }
 }
 
+/// The plan, every step shown even when some have problems (each under its step); then, if
+/// any, the problems as every command reports them, and the input-error status.
 fn list(args: &ListArgs) -> Result<u8, Failure> {
-    let plan = plan::build(&plan_options(&args.plan, &[], false)).map_err(Failure::Input)?;
-    match args.format {
-        ListFormat::Text => list::print(&plan),
-        ListFormat::Json => list::print_json(&plan),
+    let plan::Reviewed {
+        selected,
+        problems: others,
+        step_problems,
+    } = plan::review(&plan_options(&args.plan, &[], false)).map_err(Failure::Input)?;
+    let plan::Selected { mut plan, chosen } = selected;
+    // Every step's problems, in the order `verify` reports them (the steps that `--chapter`
+    // or `--from` leave out included: they would stop `verify` all the same).
+    let mut problems = Diagnostics::default();
+    for found in &step_problems {
+        problems.0.extend(found.0.iter().cloned());
     }
-    Ok(exit::PASSED)
+    problems.extend(others);
+    let mut steps: Vec<Option<(plan::Step, Diagnostics)>> = plan
+        .steps
+        .into_iter()
+        .zip(step_problems)
+        .map(Some)
+        .collect();
+    let (chosen_steps, chosen_problems): (Vec<_>, Vec<_>) = chosen
+        .into_iter()
+        .filter_map(|index| steps[index].take())
+        .unzip();
+    plan.steps = chosen_steps;
+    match args.format {
+        ListFormat::Text => list::print(&plan, &chosen_problems),
+        ListFormat::Json => list::print_json(&plan, &chosen_problems),
+    }
+    if problems.is_empty() {
+        Ok(exit::PASSED)
+    } else {
+        Err(Failure::Input(problems))
+    }
 }
 
 async fn verify(args: VerifyArgs) -> Result<u8, Failure> {

@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use console::Style;
 use serde::Serialize;
 
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::expect::pattern::{Expected, Origin};
-use crate::plan::{Action, HostSpec, Plan, Step};
+use crate::plan::{Action, FileWrite, HostSpec, Plan, Step};
+use crate::printable::{Shown, printable};
 
 /// One step of the plan as `--format json` prints it.
 #[derive(Debug, Serialize)]
@@ -34,6 +36,10 @@ struct ListedStep {
     /// The path a file block writes, and its content.
     writes: Option<String>,
     content: Option<String>,
+    /// For a file block, whether its content is added to the file (`append`) rather than
+    /// replacing it (null for a command).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    append: Option<bool>,
     /// The expected output shared by every host, as written (or null).
     expected: Option<String>,
     /// Where it is written: an expected file's `path`, or `path:line` in the chapter.
@@ -45,6 +51,29 @@ struct ListedStep {
     exit: String,
     check: bool,
     teardown: bool,
+    /// What keeps this step from running (an unknown host, a bad expected file...); empty
+    /// for a good step. `runbook list` exits with status 2 when any step has one.
+    problems: Vec<ListedProblem>,
+}
+
+/// A problem of a step, as `runbook list --format json` gives it.
+#[derive(Debug, Serialize)]
+struct ListedProblem {
+    file: String,
+    line: usize,
+    message: String,
+    hint: Option<String>,
+}
+
+impl From<&Diagnostic> for ListedProblem {
+    fn from(problem: &Diagnostic) -> Self {
+        ListedProblem {
+            file: problem.file.display().to_string(),
+            line: problem.line,
+            message: problem.message.clone(),
+            hint: problem.hint.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -78,16 +107,22 @@ fn written_at(step: &Step, expected: &Expected) -> String {
     }
 }
 
-fn listed(plan: &Plan, step: &Step) -> ListedStep {
+fn listed(plan: &Plan, step: &Step, problems: Option<&Diagnostics>) -> ListedStep {
     let (hosts, hosts_template) = match &step.hosts {
         HostSpec::Hosts(hosts) => (hosts.clone(), None),
         HostSpec::Template(spec) => (Vec::new(), Some(spec.clone())),
     };
-    let (kind, command, writes, content) = match &step.action {
-        Action::Run { script } => ("command", Some(script.clone()), None, None),
-        Action::WriteFile { path, content, .. } => {
-            ("file", None, Some(path.clone()), Some(content.clone()))
-        }
+    let (kind, command, writes, content, append) = match &step.action {
+        Action::Run { script } => ("command", Some(script.clone()), None, None, None),
+        Action::WriteFile {
+            path, content, how, ..
+        } => (
+            "file",
+            None,
+            Some(path.clone()),
+            Some(content.clone()),
+            Some(*how == FileWrite::Append),
+        ),
     };
     let shared = step.expectations.shared.as_ref();
     ListedStep {
@@ -104,6 +139,7 @@ fn listed(plan: &Plan, step: &Step) -> ListedStep {
         command,
         writes,
         content,
+        append,
         expected: shared.map(written),
         expected_from: shared.map(|expected| written_at(step, expected)),
         expected_per_host: step
@@ -125,12 +161,20 @@ fn listed(plan: &Plan, step: &Step) -> ListedStep {
         exit: step.exit.describe(),
         check: step.check,
         teardown: step.teardown,
+        problems: problems
+            .map(|found| found.0.iter().map(ListedProblem::from).collect())
+            .unwrap_or_default(),
     }
 }
 
-/// The plan as a JSON array, one object per step, on stdout.
-pub(crate) fn print_json(plan: &Plan) {
-    let steps: Vec<ListedStep> = plan.steps.iter().map(|step| listed(plan, step)).collect();
+/// The plan as a JSON array, one object per step, on stdout; `problems[i]` are step `i`'s.
+pub(crate) fn print_json(plan: &Plan, problems: &[Diagnostics]) {
+    let steps: Vec<ListedStep> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| listed(plan, step, problems.get(index)))
+        .collect();
     match serde_json::to_string_pretty(&steps) {
         Ok(text) => println!("{text}"),
         // Strings, numbers and maps only: serialising cannot fail.
@@ -138,11 +182,14 @@ pub(crate) fn print_json(plan: &Plan) {
     }
 }
 
-pub(crate) fn print(plan: &Plan) {
+/// The plan as a reader checks it, a line per step; `problems[i]` are step `i`'s, shown under
+/// it.
+pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
     let bold = Style::new().bold();
     let dim = Style::new().dim();
+    let red = Style::new().red().bold();
     let mut chapter_shown = None;
-    for step in &plan.steps {
+    for (index, step) in plan.steps.iter().enumerate() {
         let chapter = plan.chapter_of(step);
         if chapter_shown != Some(step.chapter) {
             println!(
@@ -158,6 +205,11 @@ pub(crate) fn print(plan: &Plan) {
         };
         let user = step.user.clone().unwrap_or_else(|| "-".into());
         let expected = match &step.action {
+            Action::WriteFile {
+                path,
+                how: FileWrite::Append,
+                ..
+            } => format!("appends to {path}"),
             Action::WriteFile { path, .. } => format!("writes {path}"),
             Action::Run { .. } => {
                 let mut sources: Vec<String> = Vec::new();
@@ -217,6 +269,14 @@ pub(crate) fn print(plan: &Plan) {
             dim.apply_to(expected),
             dim.apply_to(flags)
         );
+        for problem in problems.get(index).map_or(&[][..], |found| &found.0) {
+            println!(
+                "    {} {} ({})",
+                red.apply_to("error:"),
+                printable(&problem.message, Shown::Escaped),
+                printable(&problem.location(), Shown::Escaped)
+            );
+        }
     }
     // A transcript is one block of several steps.
     let blocks = plan

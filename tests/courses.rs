@@ -264,3 +264,137 @@ fn from_a_transcript_starts_at_its_first_command() {
     let later: Vec<Value> = serde_json::from_str(&later.stdout).expect("JSON");
     assert_eq!(text(&later[0], "id"), "course/block-3.4");
 }
+
+/// A pandoc course's master file pulls its chapters in with `!include` lines: pointed at the
+/// master file, runbook reads them in order, nested ones too, each block keeping its own
+/// `file:line`, and runs them in that order.
+#[test]
+fn a_master_file_with_include_lines_is_read_as_its_chapters_in_order() {
+    let lab = Lab::new();
+    lab.chapter(
+        "course.md",
+        "---\ntitle: 'A course'\n---\n\n# A course\n\n```bash id=first\necho first >> order\n```\n\n!include include/one.md\n\n```bash id=between\necho between >> order\n```\n\n!include include/two.md\n",
+    );
+    lab.chapter(
+        "include/one.md",
+        "# One\n\n```bash\necho one >> order\n```\n\n!include deeper/three.md\n",
+    );
+    lab.chapter(
+        "include/deeper/three.md",
+        "# Three\n\n```bash\necho three >> order\n```\n",
+    );
+    lab.chapter(
+        "include/two.md",
+        "# Two\n\nThe lines below are not an include:\n\n```\n!include nothing.md\n```\n\n```bash\n$ echo two >> order; cat order\nfirst\none\nthree\nbetween\ntwo\n```\n",
+    );
+    // A second master beside it, as the authors keep one for a shorter session: pointing at
+    // one master reads that one only.
+    lab.chapter("session.md", "!include include/two.md\n");
+    let listed = lab.runbook(&["list", "--format", "json", "workshop/course.md"]);
+    listed.assert_code(0);
+    let plan: Value = serde_json::from_str(&listed.stdout).expect("JSON plan");
+    let places: Vec<(String, String, u64)> = plan
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|step| {
+            (
+                text(step, "id"),
+                text(step, "file"),
+                field(step, "line").as_u64().expect("a line"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            ("course/first".into(), "workshop/course.md".into(), 7),
+            (
+                "include/one/block-1".into(),
+                "workshop/include/one.md".into(),
+                3
+            ),
+            (
+                "include/deeper/three/block-1".into(),
+                "workshop/include/deeper/three.md".into(),
+                3
+            ),
+            ("course/between".into(), "workshop/course.md".into(), 13),
+            (
+                "include/two/block-1.1".into(),
+                "workshop/include/two.md".into(),
+                10
+            ),
+        ]
+    );
+    lab.runbook(&["verify", "workshop/course.md"])
+        .assert_code(0);
+    assert_eq!(lab.read("order"), "first\none\nthree\nbetween\ntwo\n");
+    assert!(
+        lab.path().join("report/run.json").is_file(),
+        "the report is written beside the workshop as for a folder"
+    );
+}
+
+/// A missing file, a loop and a file included twice are errors at the `!include` line, with
+/// the line quoted and a hint, before anything runs.
+#[test]
+fn a_missing_looping_or_repeated_include_is_an_error_at_its_line() {
+    let lab = Lab::new();
+    lab.chapter(
+        "course.md",
+        "# Course\n\n```bash\ntouch ran\n```\n\n!include include/a.md\n!include include/mising.md\n!include include/a.md\n",
+    );
+    lab.chapter("include/a.md", "# A\n\n!include b.md\n");
+    lab.chapter("include/b.md", "# B\n\n!include ../course.md\n");
+    lab.chapter("include/missing.md", "# M\n");
+    let run = lab.runbook(&["verify", "workshop/course.md"]);
+    run.assert_code(2);
+    run.stderr_has(
+        "error: this line includes `../course.md`, which is already being read: the includes loop (course.md:7 -> include/a.md:3 -> include/b.md:3)\n  --> workshop/include/b.md:3\n",
+    );
+    run.stderr_has(
+        "error: this line includes `include/mising.md`, which does not exist (looked for `workshop/include/mising.md`)\n  --> workshop/course.md:8\n  |\n8 | !include include/mising.md\n  |          ^^^^^^^^^^^^^^^^^\n  = hint: did you mean `missing.md`?\n",
+    );
+    run.stderr_has(
+        "error: this line includes `include/a.md` a second time\n  --> workshop/course.md:9\n",
+    );
+    run.stderr_has("it is already included at workshop/course.md:7");
+    assert!(!lab.path().join("ran").exists(), "nothing runs");
+    // Outside the workshop: refused as SUMMARY.md's links are.
+    lab.chapter("outside.md", "!include ../../etc/hostname\n");
+    lab.runbook(&["list", "workshop/outside.md"])
+        .assert_code(2)
+        .stderr_has("error: this line includes `../../etc/hostname`, outside the workshop folder\n  --> workshop/outside.md:1\n");
+}
+
+/// One faulty step does not hide the plan: `runbook list` shows every step, the faulty one
+/// with its problem under it (and in the JSON), then the usual error and status 2.
+#[test]
+fn list_shows_the_whole_plan_with_each_faulty_step_marked() {
+    let lab = Lab::with_hosts("    pg1: {ansible_host: 127.0.0.1}\n");
+    lab.chapter(
+        "01.md",
+        "# Nodes\n\n```bash\npostgres@pg1:~$ echo one\none\n```\n\n```bash\nroot@pg-1:~# echo two\ntwo\n```\n\n```bash\necho three\n```\n",
+    );
+    let run = lab.runbook(&["list", "workshop"]);
+    run.assert_code(2);
+    assert!(run.stdout.contains("01/block-1.1"), "{}", run.stdout);
+    assert!(run.stdout.contains("01/block-3"), "{}", run.stdout);
+    run.stdout_has("    error: `pg-1` is neither a host nor a group of workshop/inventory.yml (workshop/01.md:9)\n");
+    run.stderr_has("error: `pg-1` is neither a host nor a group of workshop/inventory.yml\n  --> workshop/01.md:9\n");
+    run.stderr_has("error: 1 problem in the workshop; nothing was run");
+    let json = lab.runbook(&["list", "--format", "json", "workshop"]);
+    json.assert_code(2);
+    let plan: Value = serde_json::from_str(&json.stdout).expect("JSON plan");
+    let problems: Vec<usize> = plan
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|step| field(step, "problems").as_array().expect("a list").len())
+        .collect();
+    assert_eq!(problems, [0, 1, 0]);
+    assert_eq!(plan[1]["problems"][0]["line"], 9);
+    // verify refuses to run any of it.
+    lab.runbook(&["verify", "workshop"]).assert_code(2);
+}

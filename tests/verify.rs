@@ -261,6 +261,43 @@ fn a_shell_block_with_file_is_written_not_run() {
     assert_eq!(plan[0]["command"], serde_json::Value::Null, "{plan}");
 }
 
+/// `append` adds a block's content to the end of a file (the course's "add this line to
+/// `.profile`"), once: a second run finds it there and adds nothing; the plan says so.
+#[test]
+fn an_append_block_adds_its_content_to_the_end_of_the_file_once() {
+    let lab = Lab::new();
+    let profile = lab.path().join("home/.profile");
+    std::fs::create_dir_all(profile.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&profile, "# the user's own\nPATH=/bin").expect("write");
+    lab.chapter(
+        "01.md",
+        &format!(
+            "```{{.bash file={} .append}}\nexport PATRONICTL_CONFIG_FILE=/etc/patroni/{{{{ scope }}}}.yml\n```\n",
+            profile.display(),
+        ),
+    );
+    for _ in 0..2 {
+        lab.runbook(&["verify", "workshop", "--var", "scope=15-main"])
+            .assert_code(0);
+    }
+    assert_eq!(
+        std::fs::read_to_string(&profile).expect("read"),
+        "# the user's own\nPATH=/bin\nexport PATRONICTL_CONFIG_FILE=/etc/patroni/15-main.yml\n"
+    );
+    let listed = lab.runbook(&["list", "--format", "json", "workshop", "--var", "scope=1"]);
+    listed.assert_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON plan");
+    assert_eq!(plan[0]["kind"], "file", "{plan}");
+    assert_eq!(plan[0]["append"], true, "{plan}");
+    let text = lab.runbook(&["list", "workshop", "--var", "scope=1"]);
+    assert!(
+        text.stdout
+            .contains(&format!("appends to {}", profile.display())),
+        "{}",
+        text.stdout
+    );
+}
+
 /// runbook asks bash where a transcript's command ends; without a bash to ask, the block is
 /// refused with its `file:line` and the fix, before anything runs, and blocks that need no
 /// asking (no prompt) are read as before.

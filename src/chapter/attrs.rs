@@ -27,10 +27,11 @@ pub(crate) const ATTRIBUTE_NAMES: &[&str] = &[
     "raw",
     "keep-running",
     "pty",
+    "append",
 ];
 
 /// Attributes that only make sense with `file=`.
-const FILE_ONLY: &[&str] = &["mode", "owner"];
+const FILE_ONLY: &[&str] = &["mode", "owner", "append"];
 
 /// Attributes that take no value.
 const FLAGS: &[&str] = &[
@@ -41,6 +42,7 @@ const FLAGS: &[&str] = &[
     "raw",
     "keep-running",
     "pty",
+    "append",
 ];
 
 /// How long to keep re-running a block until its output matches, and how often.
@@ -103,6 +105,8 @@ pub struct Attributes {
     pub(crate) file: Option<String>,
     pub(crate) mode: Option<u32>,
     pub(crate) owner: Option<String>,
+    /// With `file=`: add the content at the end of the file instead of replacing it.
+    pub(crate) append: bool,
     /// Words after the language that are not runbook's (kept on non-runbook blocks, and
     /// pandoc's `.class` words on any block).
     pub(crate) foreign: Vec<String>,
@@ -549,6 +553,7 @@ fn set_attribute(
         "raw" => attributes.raw = true,
         "keep-running" => attributes.keep_running = true,
         "pty" => attributes.pty = true,
+        "append" => attributes.append = true,
         _ => unreachable!("every name in ATTRIBUTE_NAMES is handled"),
     }
     Ok(())
@@ -605,8 +610,13 @@ fn combination_problems(
     } else {
         for key in FILE_ONLY {
             if seen.contains(key) {
+                let written = if FLAGS.contains(key) {
+                    format!("`{key}`")
+                } else {
+                    format!("`{key}=`")
+                };
                 problems.push(
-                    at.error(format!("`{key}=` only goes with `file=`"), key)
+                    at.error(format!("{written} only goes with `file=`"), key)
                         .hint("set it on the content block that has file=PATH"),
                 );
             }

@@ -3,6 +3,7 @@
 //! (chapters -> plan -> execute -> match -> report).
 
 pub mod attrs;
+mod include;
 pub mod parse;
 pub(crate) mod prompt;
 pub mod transcript;
@@ -14,7 +15,7 @@ use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
 pub use parse::{Block, BlockKind};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 
 /// One Markdown file of the workshop.
 #[derive(Debug, Clone)]
@@ -105,8 +106,27 @@ fn outside_workshop(dir: &Path, relative: &Path) -> Option<String> {
 
 const OUTSIDE_HINT: &str = "keep the chapters inside the workshop folder, or pass `--allow-outside-workshop` if the course really means to use files from elsewhere";
 
-/// Reads and parses every chapter of the workshop in `dir`.
-pub(crate) fn load(dir: &Path, reach: Reach) -> Result<Workshop, Diagnostics> {
+/// The workshop a path names: a folder of chapters, or one Markdown file (a pandoc course's
+/// master file, which pulls its chapters in with `!include`), whose folder is then the
+/// workshop's (for the inventory, `expected/` and the includes' paths).
+pub(crate) fn folder_and_master(path: &Path) -> (PathBuf, Option<PathBuf>) {
+    if std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()) {
+        let folder = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let name = path.file_name().map(PathBuf::from);
+        return (folder, name);
+    }
+    (path.to_path_buf(), None)
+}
+
+/// Reads and parses every chapter of the workshop at `path` (a folder, or a master file: see
+/// [`folder_and_master`]), `!include` lines followed.
+pub(crate) fn load(path: &Path, reach: Reach) -> Result<Workshop, Diagnostics> {
+    let (folder, master) = folder_and_master(path);
+    let dir = folder.as_path();
     let mut problems = Diagnostics::default();
     if !dir.is_dir() {
         problems.push(
@@ -119,7 +139,14 @@ pub(crate) fn load(dir: &Path, reach: Reach) -> Result<Workshop, Diagnostics> {
         );
         return Err(problems);
     }
-    let entries = match read_summary(dir, reach) {
+    let entries = match master {
+        Some(relative) => Ok(Some(vec![ChapterEntry {
+            relative,
+            title: None,
+        }])),
+        None => read_summary(dir, reach),
+    };
+    let entries = match entries {
         Ok(Some(entries)) => entries,
         Ok(None) => match list_markdown(dir) {
             Ok(entries) => entries,
@@ -150,55 +177,38 @@ pub(crate) fn load(dir: &Path, reach: Reach) -> Result<Workshop, Diagnostics> {
         return Err(problems);
     }
 
-    let mut chapters = Vec::new();
+    let mut reader = ChapterReader {
+        dir,
+        reach,
+        chapters: Vec::new(),
+        problems,
+        read_from: HashMap::new(),
+    };
     for entry in entries {
-        let path = dir.join(&entry.relative);
-        let key = entry
-            .relative
-            .with_extension("")
-            .to_string_lossy()
-            .replace('\\', "/");
-        if reach == Reach::InsideOnly
-            && let Some(reason) = outside_workshop(dir, &entry.relative)
-        {
-            // Only a chapter found by listing the folder gets here (SUMMARY.md's links are
-            // checked where it names them): a symlink out of the folder.
-            problems.push(
-                Diagnostic::new(
-                    &path,
-                    0,
-                    format!("the chapter `{}` is {reason}", path.display()),
-                )
-                .hint(OUTSIDE_HINT),
-            );
+        reader.read(&entry.relative, entry.title, &mut Vec::new());
+    }
+    let ChapterReader {
+        chapters,
+        mut problems,
+        ..
+    } = reader;
+    // A file split by its `!include` lines is several chapters of one key: its ids are
+    // checked across all of them.
+    let mut keys_checked: Vec<&str> = Vec::new();
+    for chapter in &chapters {
+        if keys_checked.contains(&chapter.key.as_str()) {
             continue;
         }
-        let text = match read_utf8(&path) {
-            Ok(text) => text,
-            Err(problem) => {
-                problems.push(problem);
-                continue;
-            }
+        keys_checked.push(&chapter.key);
+        let whole = Chapter {
+            blocks: chapters
+                .iter()
+                .filter(|part| part.key == chapter.key)
+                .flat_map(|part| part.blocks.iter().cloned())
+                .collect(),
+            ..chapter.clone()
         };
-        match parse::parse_chapter(&path, &text) {
-            Ok(parsed) => {
-                let title = entry
-                    .title
-                    .or(parsed.first_heading)
-                    .unwrap_or_else(|| key.clone());
-                chapters.push(Chapter {
-                    path,
-                    key,
-                    title,
-                    blocks: parsed.blocks,
-                    text,
-                });
-            }
-            Err(found) => found.into_iter().for_each(|problem| problems.push(problem)),
-        }
-    }
-    for chapter in &chapters {
-        check_unique_ids(chapter, &mut problems);
+        check_unique_ids(&whole, &mut problems);
     }
     if problems.is_empty() {
         Ok(Workshop {
@@ -208,6 +218,259 @@ pub(crate) fn load(dir: &Path, reach: Reach) -> Result<Workshop, Diagnostics> {
     } else {
         Err(problems)
     }
+}
+
+/// Reads chapters in order, following `!include` lines (see [`ChapterReader::read`]).
+struct ChapterReader<'a> {
+    dir: &'a Path,
+    reach: Reach,
+    chapters: Vec<Chapter>,
+    problems: Diagnostics,
+    /// Every file read so far (relative to the workshop), and the `file:line` that included
+    /// it (`None` for a chapter of SUMMARY.md or of the folder).
+    read_from: HashMap<PathBuf, Option<(PathBuf, usize)>>,
+}
+
+impl ChapterReader<'_> {
+    /// Reads the chapter at `relative` (to the workshop folder). A file with `!include` lines
+    /// is cut at them: its blocks before the first include are one chapter, then come the
+    /// included file's chapters, then its blocks up to the next include, and so on, so that
+    /// steps keep the reading order of the assembled course and each block its own
+    /// `file:line`. `including` is the chain of `!include` lines that led here.
+    fn read(
+        &mut self,
+        relative: &Path,
+        title: Option<String>,
+        including: &mut Vec<(PathBuf, usize)>,
+    ) {
+        let path = self.dir.join(relative);
+        let key = normalised(relative)
+            .with_extension("")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if self.reach == Reach::InsideOnly
+            && including.is_empty()
+            && let Some(reason) = outside_workshop(self.dir, relative)
+        {
+            // Only a chapter found by listing the folder gets here (SUMMARY.md's links and
+            // `!include` lines are checked where they name a file): a symlink out of it.
+            self.problems.push(
+                Diagnostic::new(
+                    &path,
+                    0,
+                    format!("the chapter `{}` is {reason}", path.display()),
+                )
+                .hint(OUTSIDE_HINT),
+            );
+            return;
+        }
+        if including.is_empty()
+            && let Some(Some((file, line))) = self.read_from.get(&normalised(relative))
+        {
+            self.problems.push(
+                Diagnostic::new(
+                    &path,
+                    0,
+                    format!(
+                        "the chapter `{}` is also included at {}:{line}",
+                        path.display(),
+                        file.display()
+                    ),
+                )
+                .hint("a chapter runs once: keep it in SUMMARY.md or in the `!include` line, not both"),
+            );
+            return;
+        }
+        self.read_from.insert(
+            normalised(relative),
+            including
+                .last()
+                .map(|(file, line)| (self.dir.join(file), *line)),
+        );
+        let text = match read_utf8(&path) {
+            Ok(text) => text,
+            Err(problem) => {
+                self.problems.push(problem);
+                return;
+            }
+        };
+        let parsed = match parse::parse_chapter(&path, &text) {
+            Ok(parsed) => parsed,
+            Err(found) => {
+                found
+                    .into_iter()
+                    .for_each(|problem| self.problems.push(problem));
+                return;
+            }
+        };
+        let title = title
+            .or(parsed.first_heading)
+            .unwrap_or_else(|| key.clone());
+        let (includes, unread) = include::find(&text);
+        let lines = parse::LineIndex::new(&text);
+        for bad in unread {
+            self.problems.push(
+                Diagnostic::new(&path, bad.line, bad.why)
+                    .quoting(lines.line_text(&text, bad.line))
+                    .hint("write `!include PATH` on a line of its own, PATH relative to this file, or paste the lines wanted into a file of their own"),
+            );
+        }
+        if includes.is_empty() {
+            self.chapters.push(Chapter {
+                path,
+                key,
+                title,
+                blocks: parsed.blocks,
+                text,
+            });
+            return;
+        }
+        let mut blocks = parsed.blocks.into_iter().peekable();
+        let mut part = 0usize;
+        let mut push_part = |reader: &mut Self, part_blocks: Vec<Block>| {
+            // The parts of a master file that hold no block are its front matter and
+            // headings: nothing to run or show as a chapter.
+            if part_blocks.is_empty() {
+                return;
+            }
+            part += 1;
+            reader.chapters.push(Chapter {
+                path: path.clone(),
+                key: key.clone(),
+                title: if part == 1 {
+                    title.clone()
+                } else {
+                    format!("{title} ({part})")
+                },
+                blocks: part_blocks,
+                text: text.clone(),
+            });
+        };
+        for include in includes {
+            let before: Vec<Block> =
+                std::iter::from_fn(|| blocks.next_if(|block| block.line < include.line)).collect();
+            push_part(self, before);
+            let quoted = lines.line_text(&text, include.line).to_string();
+            let Some(target) = self.included(relative, &path, &include, &quoted, including) else {
+                continue;
+            };
+            including.push((relative.to_path_buf(), include.line));
+            self.read(&target, None, including);
+            including.pop();
+        }
+        let rest: Vec<Block> = blocks.collect();
+        push_part(self, rest);
+    }
+
+    /// The file an `!include` line names, relative to the workshop folder, once it is known
+    /// to be readable, inside the workshop (unless allowed), not already read and not one of
+    /// the files including it; otherwise the problem is reported at the line.
+    fn included(
+        &mut self,
+        relative: &Path,
+        path: &Path,
+        include: &include::IncludeLine,
+        quoted: &str,
+        including: &[(PathBuf, usize)],
+    ) -> Option<PathBuf> {
+        let written = include.target.to_string_lossy().into_owned();
+        let at = || {
+            Diagnostic::new(path, include.line, "")
+                .quoting(quoted)
+                .underlining(&written)
+        };
+        let target = match relative.parent() {
+            Some(parent) => normalised(&parent.join(&include.target)),
+            None => normalised(&include.target),
+        };
+        if self.reach == Reach::InsideOnly
+            && let Some(reason) = outside_workshop(self.dir, &target)
+        {
+            let mut problem = at().hint(OUTSIDE_HINT);
+            problem.message = format!("this line includes `{written}`, {reason}");
+            self.problems.push(problem);
+            return None;
+        }
+        let full = self.dir.join(&target);
+        if !full.exists() {
+            let siblings = full
+                .parent()
+                .and_then(|folder| std::fs::read_dir(folder).ok())
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            let wanted = full
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut problem = at();
+            problem.message = format!(
+                "this line includes `{written}`, which does not exist (looked for `{}`)",
+                full.display()
+            );
+            problem = match did_you_mean(&wanted, siblings.iter().map(String::as_str)) {
+                Some(close) => problem.hint(format!("did you mean `{close}`?")),
+                None => problem.hint(
+                    "the path is relative to the file that holds the `!include` line: fix it, or create the file",
+                ),
+            };
+            self.problems.push(problem);
+            return None;
+        }
+        let chain: Vec<&PathBuf> = including.iter().map(|(file, _)| file).collect();
+        if target == normalised(relative) || chain.iter().any(|file| normalised(file) == target) {
+            let mut problem = at()
+                .hint("a file cannot include itself, even through other files: remove this line");
+            let mut steps: Vec<String> = including
+                .iter()
+                .map(|(file, line)| format!("{}:{line}", file.display()))
+                .collect();
+            steps.push(format!("{}:{}", relative.display(), include.line));
+            problem.message = format!(
+                "this line includes `{written}`, which is already being read: the includes loop ({})",
+                steps.join(" -> ")
+            );
+            self.problems.push(problem);
+            return None;
+        }
+        if let Some(first) = self.read_from.get(&target) {
+            let where_first = match first {
+                Some((file, line)) => {
+                    format!("it is already included at {}:{line}", file.display())
+                }
+                None => "it is already a chapter of the workshop".to_string(),
+            };
+            let mut problem = at().hint(format!(
+                "{where_first}; a chapter runs once: remove one of them, or point runbook at one master file (`runbook list FOLDER/MASTER.md`)"
+            ));
+            problem.message = format!("this line includes `{written}` a second time");
+            self.problems.push(problem);
+            return None;
+        }
+        Some(target)
+    }
+}
+
+/// `path` with its `.` parts removed and each `x/..` pair folded, by its words only (the
+/// file may be a symlink: where it really is, `outside_workshop` checks).
+fn normalised(path: &Path) -> PathBuf {
+    let mut parts: Vec<std::path::Component<'_>> = Vec::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir
+                if matches!(parts.last(), Some(std::path::Component::Normal(_))) =>
+            {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.iter().collect()
 }
 
 /// Reads a file that must be UTF-8, pointing at the first line that is not.
@@ -406,10 +669,7 @@ fn read_summary(dir: &Path, reach: Reach) -> Result<Option<Vec<ChapterEntry>>, D
                         .map(|entry| entry.relative.to_string_lossy().into_owned())
                         .collect();
                     let wanted = relative.to_string_lossy();
-                    problem = match crate::diagnostic::did_you_mean(
-                        &wanted,
-                        names.iter().map(String::as_str),
-                    ) {
+                    problem = match did_you_mean(&wanted, names.iter().map(String::as_str)) {
                         Some(close) => problem.hint(format!("did you mean `{close}`?")),
                         None => problem.hint("create the chapter or remove the line"),
                     };

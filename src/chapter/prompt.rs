@@ -14,12 +14,14 @@ use super::transcript::{NoBash, ends_inside_text};
 
 /// `user@host:dir$ `, `user@host:dir# `, or `host:dir$ ` (the dir may be empty or `~` when a
 /// user is named; a prompt without one needs a dir, so that `Note:$ ` in an output stays
-/// output).
+/// output). After the `$` or `#`: one space of any kind (a no-break space from a word
+/// processor is a space to a reader), or the end of the line (a prompt alone on its line,
+/// its command on the next).
 static NAMED_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:(?P<user>[A-Za-z_][A-Za-z0-9_.-]*)@(?P<host>[A-Za-z0-9][A-Za-z0-9_.-]*):[^\s$#]*",
         r"|(?P<bare_host>[A-Za-z][A-Za-z0-9_.-]*):[^\s$#]+)",
-        r"[$#](?: |$)"
+        r"[$#](?:[\p{Zs}\t]|\r?\n?\z)"
     ))
     .expect("prompt regex is valid")
 });
@@ -61,10 +63,14 @@ pub(crate) fn find(line: &str) -> Option<Prompt> {
     let rest = line.trim_start_matches(is_blank);
     let indent = line.len() - rest.len();
     let content = rest.trim_end_matches(['\n', '\r']);
-    if content.starts_with("$ ") {
+    if let Some(space) = content
+        .strip_prefix('$')
+        .and_then(|after| after.chars().next())
+        .filter(|&space| is_blank(space))
+    {
         return Some(Prompt {
             indent,
-            command_start: indent + 2,
+            command_start: indent + 1 + space.len_utf8(),
             user: None,
             host: None,
         });
@@ -78,7 +84,11 @@ pub(crate) fn find(line: &str) -> Option<Prompt> {
         });
     }
     let captures = NAMED_PROMPT.captures(rest)?;
-    let whole = captures.get(0).map_or(0, |m| m.end());
+    // A prompt alone on its line: its command starts at the line's end (the line break
+    // stays with the line).
+    let whole = captures
+        .get(0)
+        .map_or(0, |m| m.as_str().trim_end_matches(['\n', '\r']).len());
     let (user, host) = match (captures.name("host"), captures.name("bare_host")) {
         (Some(host), _) => (
             captures.name("user").map(|m| m.as_str().to_string()),
@@ -287,5 +297,37 @@ mod tests {
         // An open loop is no text: a prompt there is still a prompt.
         let looped = strip("$ for n in 1; do\n$ echo $n\n$ done\n").expect("no conflict");
         assert_eq!(looped.script, "for n in 1; do\necho $n\ndone\n");
+    }
+
+    #[test]
+    fn any_space_after_a_prompt_is_a_space_and_a_prompt_may_stand_alone() {
+        for (line, command) in [
+            (
+                "root@vm:~#\u{a0}ansible-playbook x.yml",
+                "ansible-playbook x.yml",
+            ),
+            ("$\u{a0}ls", "ls"),
+            ("$\u{2009}ls", "ls"),
+            ("postgres@pg-1:~$\tpsql", "psql"),
+        ] {
+            let prompt = find(line).unwrap_or_else(|| panic!("{line:?} is a prompt"));
+            assert_eq!(&line[prompt.command_start..], command, "{line:?}");
+        }
+        for alone in [
+            "dalibo@vm:~$\n",
+            "dalibo@vm:~$",
+            "e1:~$ \n",
+            "root@vm:~#\r\n",
+        ] {
+            let prompt = find(alone).unwrap_or_else(|| panic!("{alone:?} is a prompt"));
+            assert!(alone[prompt.command_start..].trim().is_empty(), "{alone:?}");
+        }
+        // A script block: the prompt alone names the place, the next line is the command.
+        let stripped = strip("dalibo@vm:~$\nsudo ./warmup.sh\n").expect("no conflict");
+        assert_eq!(stripped.script.trim_start(), "sudo ./warmup.sh\n");
+        assert_eq!(stripped.target.map(|t| t.host), Some("vm".to_string()));
+        // Not prompts: `$` glued to a word, a `#` comment.
+        assert_eq!(find("$HOME\u{a0}is set"), None);
+        assert_eq!(find("# comment"), None);
     }
 }

@@ -71,6 +71,18 @@ pub(crate) fn read(body: &str) -> Result<Option<Vec<TranscriptCommand>>, NoBash>
         let mut script =
             with_line_break(&lines[index][found.command_start.min(lines[index].len())..]);
         index += 1;
+        // A prompt alone on its line (`dalibo@vm:~$`, then the command below it): the
+        // command is the next line. With no command there (another prompt, a blank line, the
+        // end), the prompt is only the terminal waiting: no step.
+        if script.trim().is_empty() {
+            match lines.get(index) {
+                Some(next) if !next.trim().is_empty() && prompt::find(next).is_none() => {
+                    script = with_line_break(dedent(next, found.indent));
+                    index += 1;
+                }
+                _ => continue,
+            }
+        }
         while index < lines.len() {
             let next = lines[index];
             if let Some(after) = continuation_marker(next) {
@@ -313,5 +325,35 @@ mod tests {
     fn trailing_blank_lines_are_not_output() {
         let body = "$ echo a\na\n\n \n$ true\n\n";
         assert_eq!(outputs(body), [Some("a\n".to_string()), None]);
+    }
+
+    #[test]
+    fn a_prompt_alone_on_its_line_applies_to_the_command_below_it() {
+        let body = "dalibo@vm:~$\nsudo ansible-playbook -i inventory.yml setup.yml\nPLAY [all]\n\nroot@vm:~#\u{a0}ls /tmp\nx\n$\n";
+        let found = commands(body);
+        assert_eq!(
+            found.iter().map(|c| c.script.as_str()).collect::<Vec<_>>(),
+            [
+                "sudo ansible-playbook -i inventory.yml setup.yml\n",
+                "ls /tmp\n"
+            ]
+        );
+        let target = found[0].target.as_ref().expect("the prompt names a place");
+        assert_eq!(
+            (target.user.as_deref(), target.host.as_str()),
+            (Some("dalibo"), "vm")
+        );
+        assert_eq!(
+            found[1].target.as_ref().map(|t| t.host.as_str()),
+            Some("vm")
+        );
+        assert_eq!(
+            found
+                .iter()
+                .map(|c| c.output.as_ref().map(|o| o.text.as_str()))
+                .collect::<Vec<_>>(),
+            [Some("PLAY [all]\n"), Some("x\n")],
+            "the last `$`, with nothing after it, is no command"
+        );
     }
 }

@@ -101,11 +101,13 @@ impl HostTask<'_> {
                 content,
                 mode,
                 owner,
+                how,
             } => Ok(crate::session::protocol::write_file_script(
                 &render(path)?,
                 &render(content)?,
                 *mode,
                 owner.as_deref(),
+                *how,
             )),
         }
     }

@@ -421,6 +421,7 @@ mod tests {
             content: "a = 1\n".into(),
             mode: None,
             owner: None,
+            how: crate::plan::FileWrite::Replace,
         };
         let judging = Judging {
             host: "e1",

@@ -436,7 +436,8 @@ fn render_outputs(groups: &[(Vec<String>, Shown)]) -> String {
     out
 }
 
-/// "File `/etc/patroni.yml` on `pg-1`, `pg-2` (mode 0640, owner postgres):"
+/// "File `/etc/patroni.yml` on `pg-1`, `pg-2` (mode 0640, owner postgres):", or for an
+/// `append` block "Added to the end of file `~/.profile` on ...".
 fn file_caption(block: &Block, path: &str, step: Option<&Step>) -> String {
     let spec = block
         .attributes
@@ -468,5 +469,9 @@ fn file_caption(block: &Block, path: &str, step: Option<&Step>) -> String {
     } else {
         format!(" ({})", details.join(", "))
     };
-    format!("File `{path}` on {place}{details}:\n")
+    if block.attributes.append {
+        format!("Added to the end of file `{path}` on {place}{details}:\n")
+    } else {
+        format!("File `{path}` on {place}{details}:\n")
+    }
 }

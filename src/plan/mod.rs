@@ -29,6 +29,7 @@ use crate::expect::actual::View;
 use crate::expect::pattern::Expected;
 use crate::inventory::Inventory;
 use crate::secret::Redactor;
+pub(crate) use crate::session::protocol::FileWrite;
 use crate::template::{self, Vars};
 
 /// What the user asked for on the command line, as far as planning goes.
@@ -85,6 +86,7 @@ pub(crate) enum Action {
         content: String,
         mode: Option<u32>,
         owner: Option<String>,
+        how: FileWrite,
     },
 }
 
@@ -211,12 +213,49 @@ pub(crate) struct Selected {
 /// Like [`build`], but the plan keeps every step of the workshop and says which are chosen
 /// (`runbook step` follows the chosen part with the whole workshop's progress and captures).
 pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics> {
+    let Reviewed {
+        selected,
+        problems: others,
+        step_problems,
+    } = review(options)?;
+    // In the order they were found: each step's, then those of no one step.
+    let mut problems = Diagnostics::default();
+    for found in step_problems {
+        problems.extend(found);
+    }
+    problems.extend(others);
+    if problems.is_empty() {
+        Ok(selected)
+    } else {
+        Err(problems)
+    }
+}
+
+/// A plan that may have problems: the steps as far as they could be made, with each step's
+/// own problems beside it, for `runbook list` to show the whole course with its faults marked
+/// (a typo in one prompt does not hide the other steps). Nothing runs from it.
+#[derive(Debug)]
+pub(crate) struct Reviewed {
+    pub(crate) selected: Selected,
+    /// The problems of no one step (variables used before a capture defines them, `--from`).
+    pub(crate) problems: Diagnostics,
+    /// The problems of each step of `selected.plan.steps`, by index (most are empty).
+    pub(crate) step_problems: Vec<Diagnostics>,
+}
+
+/// Loads and checks everything as [`build_whole`] does, keeping a step that has problems
+/// (its hosts and expected output as far as they could be read) with its problems. Problems
+/// that leave no plan to show (a chapter that cannot be read, a broken inventory) are
+/// returned as errors.
+pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
     let mut problems = Diagnostics::default();
     let workshop = crate::chapter::load(&options.workshop_dir, options.reach);
+    // A master file's folder holds what a workshop folder would.
+    let (folder, _) = crate::chapter::folder_and_master(&options.workshop_dir);
     let inventory_path = options.inventory.clone().or_else(|| {
         ["inventory.yml", "inventory.yaml"]
             .iter()
-            .map(|name| options.workshop_dir.join(name))
+            .map(|name| folder.join(name))
             // Whatever is there, not only a regular file: a FIFO or a directory named
             // inventory.yml is refused when read, not passed over for `localhost` alone.
             .find(|path| std::fs::symlink_metadata(path).is_ok())
@@ -246,12 +285,13 @@ pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics
     let expected_dir = options
         .expected_dir
         .clone()
-        .unwrap_or_else(|| default_expected_dir(&options.workshop_dir));
+        .unwrap_or_else(|| default_expected_dir(&folder));
 
     let known = vars::known_before_captures(&inventory, &options.vars);
 
-    // Every runnable block becomes a step, or the problems that keep it from being one.
+    // Every runnable block becomes a step, with the problems it has.
     let mut all_steps = Vec::new();
+    let mut step_problems = Vec::new();
     for (chapter_index, chapter) in workshop.chapters.iter().enumerate() {
         // One listing of the chapter's expected folder serves all its blocks.
         let listing = ExpectedListing::read(&expected_dir.join(&chapter.key));
@@ -275,8 +315,14 @@ pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics
                     block_index,
                     part,
                 ) {
-                    Ok(step) => all_steps.push(step),
-                    Err(found) => problems.extend(found),
+                    Ok(step) => {
+                        all_steps.push(step);
+                        step_problems.push(Diagnostics::default());
+                    }
+                    Err((step, found)) => {
+                        all_steps.push(*step);
+                        step_problems.push(found);
+                    }
                 }
             }
         }
@@ -290,19 +336,23 @@ pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics
             Vec::new()
         }
     };
-    if !problems.is_empty() {
-        // A quoted line may hold a secret's value written out in a chapter.
-        let redactor = Redactor::for_lab(&inventory, &options.vars, &options.secret_names);
-        return Err(redactor.apply_diagnostics(problems));
-    }
-    Ok(Selected {
-        plan: Plan {
-            workshop,
-            inventory,
-            steps: all_steps,
-            overrides: options.vars.clone(),
+    // A quoted line may hold a secret's value written out in a chapter.
+    let redactor = Redactor::for_lab(&inventory, &options.vars, &options.secret_names);
+    Ok(Reviewed {
+        problems: redactor.apply_diagnostics(problems),
+        step_problems: step_problems
+            .into_iter()
+            .map(|found| redactor.apply_diagnostics(found))
+            .collect(),
+        selected: Selected {
+            plan: Plan {
+                workshop,
+                inventory,
+                steps: all_steps,
+                overrides: options.vars.clone(),
+            },
+            chosen,
         },
-        chosen,
     })
 }
 
@@ -353,7 +403,7 @@ fn plan_step(
     chapter_index: usize,
     block_index: usize,
     part: Option<usize>,
-) -> Result<Step, Diagnostics> {
+) -> Result<Step, (Box<Step>, Diagnostics)> {
     let chapter = &workshop.chapters[chapter_index];
     let whole = &chapter.blocks[block_index];
     let command = part.and_then(|index| whole.transcript.get(index).map(|c| (index, c)));
@@ -362,7 +412,7 @@ fn plan_step(
     let mut problems = Diagnostics::default();
     let attributes = &block.attributes;
 
-    let (hosts, host_problem) = hosts::of_block(chapter, block, inventory, &options.workshop_dir);
+    let (hosts, host_problem) = hosts::of_block(chapter, block, inventory, &workshop.dir);
     problems.extend(host_problem.into_iter().collect::<Vec<_>>().into());
     let user = attributes
         .user
@@ -377,6 +427,11 @@ fn plan_step(
             content: content.clone(),
             mode: attributes.mode,
             owner: attributes.owner.clone(),
+            how: if attributes.append {
+                FileWrite::Append
+            } else {
+                FileWrite::Replace
+            },
         },
         BlockKind::Shown => unreachable!("norun blocks are not planned"),
     };
@@ -412,10 +467,7 @@ fn plan_step(
         }
     }
 
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(Step {
+    let step = Step {
         chapter: chapter_index,
         block: block_index,
         qualified_id: format!("{}/{}", chapter.key, block.id),
@@ -442,7 +494,12 @@ fn plan_step(
         keep_running: attributes.keep_running,
         expectations,
         expected_folder: listing.folder.clone(),
-    })
+    };
+    if problems.is_empty() {
+        Ok(step)
+    } else {
+        Err((Box::new(step), problems))
+    }
 }
 
 #[cfg(test)]
@@ -536,7 +593,8 @@ mod tests {
                 path: "/etc/x.ini".into(),
                 content: "a = 1\n".into(),
                 mode: Some(0o640),
-                owner: None
+                owner: None,
+                how: FileWrite::Replace,
             }
         );
         assert!(file.expectations.shared.is_none());

@@ -323,22 +323,72 @@ pub(crate) fn shell_quote(text: &str) -> String {
     out
 }
 
+/// How a `file=` block changes its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum FileWrite {
+    /// The file becomes the block's content.
+    #[default]
+    Replace,
+    /// The block's content is added at the end of the file (created if missing), unless the
+    /// file already holds it as whole lines: a chapter run twice adds it once (`append`).
+    Append,
+}
+
+/// The path of a `file=` block as shell text: `~/x` means the session user's home, as in a
+/// terminal; anything else is quoted as is.
+fn file_target(path: &str) -> String {
+    match path.strip_prefix("~/") {
+        Some(rest) => format!("\"$HOME\"/{}", shell_quote(rest)),
+        None => shell_quote(path),
+    }
+}
+
+/// A shell condition, true when the file `$__rb_f` holds `content` as whole lines (the file's
+/// text and the content compared between line ends, so `X=1` is not found in `X=10`).
+fn file_holds_condition(content: &str) -> String {
+    let lines = content.trim_end_matches('\n');
+    let mut condition = String::from("case \"\n$(cat -- \"$__rb_f\" 2>/dev/null)\n\" in *");
+    // The content, quoted, between newlines: inside double quotes `case` takes it literally.
+    condition.push('\'');
+    condition.push('\n');
+    condition.push('\'');
+    push_single_quoted(&mut condition, lines);
+    condition.push('\'');
+    condition.push('\n');
+    condition.push('\'');
+    condition.push_str("*) true ;; *) false ;; esac");
+    condition
+}
+
 /// The script that writes a `file=` block's content on its host.
 pub(crate) fn write_file_script(
     path: &str,
     content: &str,
     mode: Option<u32>,
     owner: Option<&str>,
+    how: FileWrite,
 ) -> String {
-    // `~/x` means the session user's home, as in a terminal.
-    let target = match path.strip_prefix("~/") {
-        Some(rest) => format!("\"$HOME\"/{}", shell_quote(rest)),
-        None => shell_quote(path),
-    };
-    let mut script =
-        format!("__rb_f={target}\nmkdir -p -- \"$(dirname -- \"$__rb_f\")\" &&\nprintf '%s' ");
-    push_single_quoted(&mut script, content);
-    script.push_str(" > \"$__rb_f\"");
+    let mut script = format!(
+        "__rb_f={}\nmkdir -p -- \"$(dirname -- \"$__rb_f\")\" &&\n",
+        file_target(path)
+    );
+    match how {
+        FileWrite::Replace => {
+            script.push_str("printf '%s' ");
+            push_single_quoted(&mut script, content);
+            script.push_str(" > \"$__rb_f\"");
+        }
+        FileWrite::Append => {
+            // A last line without its newline would run into the first added one.
+            script.push_str("{ ");
+            script.push_str(&file_holds_condition(content));
+            script.push_str(
+                " || { { [ ! -s \"$__rb_f\" ] || [ -z \"$(tail -c 1 -- \"$__rb_f\")\" ] || printf '\\n'; } && printf '%s' ",
+            );
+            push_single_quoted(&mut script, content);
+            script.push_str("; } >> \"$__rb_f\"; }");
+        }
+    }
     if let Some(mode) = mode {
         script.push_str(&format!(" && chmod {mode:o} \"$__rb_f\""));
     }
@@ -347,6 +397,26 @@ pub(crate) fn write_file_script(
     }
     script.push_str("\n__rb_st=$?; unset __rb_f; (exit $__rb_st)\n");
     script
+}
+
+/// The read-only script that prints what a `file=` block wrote, for reading it back: the
+/// whole file, or for an appended block its content when the file holds it (the whole file
+/// otherwise, so that a difference shows what is there instead).
+pub(crate) fn read_file_script(path: &str, content: &str, how: FileWrite) -> String {
+    let target = file_target(path);
+    match how {
+        FileWrite::Replace => format!("cat -- {target}\n"),
+        FileWrite::Append => {
+            let mut script = format!("__rb_f={target}\nif ");
+            script.push_str(&file_holds_condition(content));
+            script.push_str("; then printf '%s' ");
+            push_single_quoted(&mut script, content);
+            script.push_str(
+                "; else cat -- \"$__rb_f\"; fi\n__rb_st=$?; unset __rb_f; (exit $__rb_st)\n",
+            );
+            script
+        }
+    }
 }
 
 /// What the scanner found in the shell's output.
@@ -656,5 +726,102 @@ mod quoting_tests {
             .output()
             .expect("sh runs");
         assert_eq!(String::from_utf8_lossy(&output.stdout), script);
+    }
+
+    /// Runs `script` in bash with `HOME` at `home`; returns its exit status.
+    fn run_in(home: &std::path::Path, script: &str) -> (i32, String) {
+        let output = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .env("HOME", home)
+            .current_dir(home)
+            .output()
+            .expect("bash runs");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+
+    #[test]
+    fn replacing_a_file_writes_the_content_under_home() {
+        let home = tempfile::tempdir().expect("tempdir");
+        std::fs::write(home.path().join(".profile"), "old\n").expect("write");
+        let script = write_file_script(
+            "~/.profile",
+            "it's new\n",
+            Some(0o600),
+            None,
+            FileWrite::Replace,
+        );
+        assert_eq!(run_in(home.path(), &script).0, 0);
+        let written = home.path().join(".profile");
+        assert_eq!(
+            std::fs::read_to_string(&written).expect("read"),
+            "it's new\n"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&written)
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o600);
+    }
+
+    #[test]
+    fn appending_adds_the_content_once_after_a_complete_last_line() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let profile = home.path().join(".profile");
+        // The last line has no newline: the added text must start on a line of its own.
+        std::fs::write(&profile, "PATH=/bin\nexport PATRONICTL_CONFIG_FILE=/etc/x0")
+            .expect("write");
+        let content = "export PATRONICTL_CONFIG_FILE=/etc/x\n";
+        let script = write_file_script("~/.profile", content, None, None, FileWrite::Append);
+        assert_eq!(run_in(home.path(), &script).0, 0);
+        // Run again (the chapter run twice): the file already holds the line, as a whole
+        // line, so nothing is added; `/etc/x0` above did not count as holding it.
+        assert_eq!(run_in(home.path(), &script).0, 0);
+        assert_eq!(
+            std::fs::read_to_string(&profile).expect("read"),
+            "PATH=/bin\nexport PATRONICTL_CONFIG_FILE=/etc/x0\nexport PATRONICTL_CONFIG_FILE=/etc/x\n"
+        );
+    }
+
+    #[test]
+    fn appending_creates_a_missing_file_and_its_folder_and_keeps_quotes() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let content = "a='$HOME' \"b\"\n\nlast\n";
+        let script = write_file_script("~/new/dir/f", content, None, None, FileWrite::Append);
+        assert_eq!(run_in(home.path(), &script).0, 0);
+        assert_eq!(run_in(home.path(), &script).0, 0);
+        assert_eq!(
+            std::fs::read_to_string(home.path().join("new/dir/f")).expect("read"),
+            content
+        );
+    }
+
+    #[test]
+    fn reading_back_an_appended_block_prints_it_when_the_file_holds_it_and_the_file_when_not() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let profile = home.path().join(".profile");
+        std::fs::write(&profile, "first\nexport A=1\nlast\n").expect("write");
+        let held = read_file_script("~/.profile", "export A=1\n", FileWrite::Append);
+        assert_eq!(run_in(home.path(), &held), (0, "export A=1\n".to_string()));
+        let missing = read_file_script("~/.profile", "export A=2\n", FileWrite::Append);
+        assert_eq!(
+            run_in(home.path(), &missing),
+            (0, "first\nexport A=1\nlast\n".to_string())
+        );
+        // A replaced file is read back whole, `~/` meaning home there too.
+        let whole = read_file_script("~/.profile", "", FileWrite::Replace);
+        assert_eq!(run_in(home.path(), &whole).1, "first\nexport A=1\nlast\n");
+        assert_ne!(
+            run_in(
+                home.path(),
+                &read_file_script("~/none", "", FileWrite::Replace)
+            )
+            .0,
+            0
+        );
     }
 }

@@ -16,7 +16,7 @@ use crate::chapter::attrs::ExpectedExit;
 use crate::execute::{Executor, RunOptions};
 use crate::expect::pattern::{Expected, LineKind, Matcher, Origin, PatternLine};
 use crate::lab::Lab;
-use crate::plan::{Action as Work, Expectations, HostSpec, Plan, Step};
+use crate::plan::{Action as Work, Expectations, FileWrite, HostSpec, Plan, Step};
 use crate::report::failure::{self, Layout};
 use crate::report::model::{Event, Outcome, Reporter, StepKind, StepResult};
 use crate::template;
@@ -265,6 +265,13 @@ impl<'a> TraineeSession<'a> {
             "I typed it myself"
         };
         let run_label = match (&step.action, step.check) {
+            (
+                Work::WriteFile {
+                    how: FileWrite::Append,
+                    ..
+                },
+                _,
+            ) => "add it",
             (Work::WriteFile { .. }, _) => "write it",
             (_, true) => "check",
             _ if step.pty => "run it, runbook typing the answers",
@@ -508,8 +515,13 @@ impl<'a> TraineeSession<'a> {
                 content,
                 mode,
                 owner,
+                how,
             } => {
-                let mut what = format!("file {} on {place}", bold.apply_to(render(path)));
+                let verb = match how {
+                    FileWrite::Replace => "file",
+                    FileWrite::Append => "add to the end of file",
+                };
+                let mut what = format!("{verb} {} on {place}", bold.apply_to(render(path)));
                 if let Some(mode) = mode {
                     what.push_str(&format!(", mode {mode:04o}"));
                 }
@@ -736,9 +748,12 @@ impl Reporter for Live<'_> {
 /// content as its expected output, literally.
 fn read_back(step: &Step) -> Step {
     let mut probe = step.clone();
-    if let Work::WriteFile { path, content, .. } = &step.action {
+    if let Work::WriteFile {
+        path, content, how, ..
+    } = &step.action
+    {
         probe.action = Work::Run {
-            script: format!("cat -- {}\n", crate::session::protocol::shell_quote(path)),
+            script: crate::session::protocol::read_file_script(path, content, *how),
         };
         let lines = content
             .lines()
