@@ -398,3 +398,26 @@ fn list_shows_the_whole_plan_with_each_faulty_step_marked() {
     // verify refuses to run any of it.
     lab.runbook(&["verify", "workshop"]).assert_code(2);
 }
+
+/// cram's `[N]` line after a command's output says that command ends with status N: one
+/// command of a transcript can fail on purpose without `exit=` on the whole fence, and the
+/// others must still succeed.
+#[test]
+fn an_exit_status_line_applies_to_its_own_command_of_the_transcript() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "# Fail on purpose\n\n```bash\n$ echo before\nbefore\n$ sh -c 'echo refused >&2; exit 3'\nrefused\n[3]\n$ echo after\nafter\n```\n",
+    );
+    let plan = json_plan(&lab);
+    let exits: Vec<String> = plan.iter().map(|step| text(step, "exit")).collect();
+    assert_eq!(exits, ["0", "3", "0"]);
+    lab.runbook(&["verify", "workshop"]).assert_code(0);
+    // The status is checked, not only read: the same transcript with `[4]` fails that step.
+    lab.chapter(
+        "01.md",
+        "# Fail on purpose\n\n```bash\n$ echo before\nbefore\n$ sh -c 'echo refused >&2; exit 3'\nrefused\n[4]\n$ echo after\nafter\n```\n",
+    );
+    lab.runbook(&["verify", "workshop"]).assert_code(1);
+    assert_eq!(lab.step("01/block-1.2").outcome, Outcome::Exit);
+}

@@ -21,6 +21,8 @@ pub struct TranscriptCommand {
     /// The printed lines after it, the transcript's indentation removed; `None` when the next
     /// prompt follows at once (nothing printed).
     pub(crate) output: Option<PrintedOutput>,
+    /// The exit status the transcript gives it: cram's `[N]` line, alone after its output.
+    pub(crate) exit: Option<i32>,
 }
 
 /// Lines a transcript shows after a command.
@@ -103,6 +105,7 @@ pub(crate) fn read(body: &str) -> Result<Option<Vec<TranscriptCommand>>, NoBash>
         // Blank lines before the next prompt separate; they are not output.
         let kept = printed.trim_end().len();
         printed.truncate(kept);
+        let exit = take_exit_status(&mut printed);
         let output = (!printed.is_empty()).then(|| {
             printed.push('\n');
             PrintedOutput {
@@ -115,12 +118,35 @@ pub(crate) fn read(body: &str) -> Result<Option<Vec<TranscriptCommand>>, NoBash>
             script,
             target,
             output,
+            exit,
         });
     }
-    if commands.iter().all(|command| command.output.is_none()) {
+    if commands
+        .iter()
+        .all(|command| command.output.is_none() && command.exit.is_none())
+    {
         return Ok(None);
     }
     Ok(Some(commands))
+}
+
+/// Removes cram's `[N]` line (the command exited with status N, 1 to 255) from the end of
+/// `printed` and returns N. Only a line that is `[N]` and nothing else counts, so a job's
+/// `[1] 4242` or R's `[1] "x"` stay output.
+fn take_exit_status(printed: &mut String) -> Option<i32> {
+    let last_start = printed.rfind('\n').map_or(0, |index| index + 1);
+    let last = printed[last_start..].trim();
+    let code: i32 = last
+        .strip_prefix('[')?
+        .strip_suffix(']')
+        .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))?
+        .parse()
+        .ok()
+        .filter(|code| (1..=255).contains(code))?;
+    printed.truncate(last_start);
+    let kept = printed.trim_end().len();
+    printed.truncate(kept);
+    Some(code)
 }
 
 /// The rest of a line that starts with cram's continuation marker `> ` (or is `>` alone).
@@ -355,5 +381,32 @@ mod tests {
             [Some("PLAY [all]\n"), Some("x\n")],
             "the last `$`, with nothing after it, is no command"
         );
+    }
+
+    #[test]
+    fn an_exit_status_line_after_a_command_s_output_is_its_expected_status() {
+        let body = "$ dropdb tp\ndropdb: error: database \"tp\" is being accessed by other users\n[1]\n$ false\n[1]\n$ sleep 1 &\n[1] 4242\n$ echo done\ndone\n";
+        let found = commands(body);
+        assert_eq!(
+            found.iter().map(|c| c.exit).collect::<Vec<_>>(),
+            [Some(1), Some(1), None, None]
+        );
+        assert_eq!(
+            found
+                .iter()
+                .map(|c| c.output.as_ref().map(|o| o.text.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                Some("dropdb: error: database \"tp\" is being accessed by other users\n"),
+                None,
+                Some("[1] 4242\n"),
+                Some("done\n"),
+            ]
+        );
+        // Not statuses: zero, out of range, words.
+        for line in ["[0]", "[256]", "[x]", "[]"] {
+            let found = commands(&format!("$ true\n{line}\n"));
+            assert_eq!(found[0].exit, None, "{line}");
+        }
     }
 }

@@ -378,10 +378,17 @@ fn transcript_step(whole: &Block, index: usize, command: &TranscriptCommand) -> 
             range: whole.range.clone(),
         }),
     };
+    // cram's `[N]` after a command says how that command ends, whatever the fence says for
+    // the whole transcript.
+    let mut attributes = whole.attributes.clone();
+    if let Some(code) = command.exit {
+        attributes.exit = ExpectedExit::Code(code);
+    }
     Block {
         kind: BlockKind::Command {
             script: command.script.clone(),
         },
+        attributes,
         id: format!("{}.{}", whole.id, index + 1),
         prompt_host: command.target.as_ref().map(|target| target.host.clone()),
         prompt_user: command
