@@ -29,6 +29,9 @@ use crate::secret::Redactor;
 use crate::session::{Cancel, Sessions, Wanted};
 use crate::template::{self, Vars};
 
+/// Hosts a block naming several runs on at once, unless `--jobs` says otherwise.
+pub(crate) const DEFAULT_JOBS: usize = 8;
+
 /// How the run behaves, from the command line.
 #[derive(Debug, Clone)]
 pub(crate) struct RunOptions {
@@ -47,7 +50,7 @@ impl RunOptions {
             keep_going: true,
             strict: false,
             bless: false,
-            jobs: crate::cli::DEFAULT_JOBS,
+            jobs: DEFAULT_JOBS,
         }
     }
 }

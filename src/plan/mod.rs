@@ -31,6 +31,13 @@ use crate::inventory::Inventory;
 use crate::secret::Redactor;
 use crate::template::{self, Vars};
 
+/// The inventory runbook looks for in the workshop folder, unless `--inventory` names one; the
+/// first is the name a hint suggests.
+pub(crate) const INVENTORY_NAMES: [&str; 2] = ["inventory.yml", "inventory.yaml"];
+
+/// A block's timeout when neither `timeout=` nor `--timeout` sets one.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// What the user asked for on the command line, as far as planning goes.
 #[derive(Debug, Clone)]
 pub(crate) struct PlanOptions {
@@ -63,7 +70,7 @@ impl PlanOptions {
             inventory: None,
             expected_dir: None,
             vars: Vars::new(),
-            default_timeout: Duration::from_secs(60),
+            default_timeout: DEFAULT_TIMEOUT,
             chapters: Vec::new(),
             from: None,
             checks_only: false,
@@ -214,7 +221,7 @@ pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics
     let mut problems = Diagnostics::default();
     let workshop = crate::chapter::load(&options.workshop_dir, options.reach);
     let inventory_path = options.inventory.clone().or_else(|| {
-        ["inventory.yml", "inventory.yaml"]
+        INVENTORY_NAMES
             .iter()
             .map(|name| options.workshop_dir.join(name))
             // Whatever is there, not only a regular file: a FIFO or a directory named

@@ -15,6 +15,10 @@ use std::path::{Path, PathBuf};
 
 use model::RunReport;
 
+/// Where `verify` writes its reports and where the book looks for `run.json`, unless
+/// `--report` or book.toml's `report` says otherwise.
+pub(crate) const DEFAULT_FOLDER: &str = "report";
+
 /// What every report says about an output that was too long to keep whole.
 pub(crate) fn truncation_note(attempt: &model::AttemptResult) -> String {
     format!(
