@@ -13,6 +13,7 @@ pub(crate) mod deadline;
 pub mod diagnostic;
 pub(crate) mod execute;
 pub mod expect;
+pub(crate) mod expected_files;
 pub mod inventory;
 pub(crate) mod join;
 pub(crate) mod lab;

@@ -19,11 +19,11 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::expect::bless_files::{self, BlessPending};
+use crate::expected_files::{self, BlessPending};
 use crate::plan::{Action, HostSpec, Plan, Step};
 use crate::report::model::{
-    AttemptResult, Event, HostResult, Outcome, Reporter, RunReport, SkipReason, StepKind,
-    StepResult, Unreachable,
+    AttemptResult, BlessChange, Event, HostResult, Outcome, Reporter, RunReport, SkipReason,
+    StepKind, StepResult, Unreachable,
 };
 use crate::secret::Redactor;
 use crate::session::{Cancel, Sessions, Wanted};
@@ -306,8 +306,17 @@ impl<'a> Executor<'a> {
             }
         }
         if !bless.is_empty() {
-            match bless_files::write_blessed(step, bless, hosts.len()) {
-                Ok(changes) => result.blessed = changes,
+            match expected_files::write_blessed(step.expected_files(), bless, hosts.len()) {
+                Ok(changes) => {
+                    result.blessed = changes
+                        .into_iter()
+                        .map(|change| BlessChange {
+                            path: change.path.display().to_string(),
+                            created: change.created,
+                            lines_changed: change.lines_changed,
+                        })
+                        .collect();
+                }
                 Err(error) => {
                     result.message = Some(error.to_string());
                     for host_result in &mut result.hosts {

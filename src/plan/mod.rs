@@ -5,18 +5,17 @@
 //! - this module: the plan's types and [`build`], one [`Step`] per runnable block;
 //! - [`hosts`]: `on=` resolved to the inventory's hosts;
 //! - [`vars`]: the `{{ variables }}` each step uses, checked against what defines them;
-//! - [`expected`]: the expected files of each chapter, read and parsed once;
+//! - the expected files of each chapter are read and parsed once, through
+//!   [`crate::expected_files`];
 //! - [`select`]: `--chapter`, `--from` and the checks that end a chapter.
 
-pub(crate) mod expected;
 pub(crate) mod hosts;
 pub(crate) mod select;
 pub(crate) mod vars;
 
-use expected::ExpectedListing;
-pub(crate) use expected::default_expected_dir;
+/// A step's expected outputs, as [`Step::expectations`] holds them.
+pub(crate) use crate::expected_files::Expectations;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,7 +25,7 @@ use crate::chapter::transcript::TranscriptCommand;
 use crate::chapter::{Block, BlockKind, Chapter, Workshop};
 use crate::diagnostic::Diagnostics;
 use crate::expect::actual::View;
-use crate::expect::pattern::Expected;
+use crate::expected_files::{self, StepFiles};
 use crate::inventory::Inventory;
 use crate::secret::Redactor;
 use crate::template::{self, Vars};
@@ -102,19 +101,6 @@ pub(crate) enum HostSpec {
     Template(String),
 }
 
-/// The expected outputs of a step: one for all hosts, and/or one per host.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Expectations {
-    pub(crate) shared: Option<Expected>,
-    pub(crate) per_host: BTreeMap<String, Expected>,
-}
-
-impl Expectations {
-    pub(crate) fn for_host(&self, host: &str) -> Option<&Expected> {
-        self.per_host.get(host).or(self.shared.as_ref())
-    }
-}
-
 /// One block to run, resolved.
 #[derive(Debug, Clone)]
 pub(crate) struct Step {
@@ -153,11 +139,11 @@ pub(crate) struct Step {
 }
 
 impl Step {
-    /// The file `--bless` writes for `host` (`None`: the shared `<id>.out`).
-    pub(crate) fn expected_path(&self, host: Option<&str>) -> PathBuf {
-        match host {
-            Some(host) => self.expected_folder.join(format!("{}.{host}.out", self.id)),
-            None => self.expected_folder.join(format!("{}.out", self.id)),
+    /// Where this step's expected files are (and where `--bless` writes them).
+    pub(crate) fn expected_files(&self) -> StepFiles<'_> {
+        StepFiles {
+            folder: &self.expected_folder,
+            id: &self.id,
         }
     }
 }
@@ -253,7 +239,7 @@ pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics
     let expected_dir = options
         .expected_dir
         .clone()
-        .unwrap_or_else(|| default_expected_dir(&options.workshop_dir));
+        .unwrap_or_else(|| expected_files::default_dir(&options.workshop_dir));
 
     let known = vars::known_before_captures(&inventory, &options.vars);
 
@@ -261,7 +247,10 @@ pub(crate) fn build_whole(options: &PlanOptions) -> Result<Selected, Diagnostics
     let mut all_steps = Vec::new();
     for (chapter_index, chapter) in workshop.chapters.iter().enumerate() {
         // One listing of the chapter's expected folder serves all its blocks.
-        let listing = ExpectedListing::read(&expected_dir.join(&chapter.key));
+        let listing = expected_files::Listing::read(&expected_files::chapter_folder(
+            &expected_dir,
+            &chapter.key,
+        ));
         for (block_index, block) in chapter.blocks.iter().enumerate() {
             if !block.runs() {
                 continue;
@@ -355,7 +344,7 @@ fn transcript_step(whole: &Block, index: usize, command: &TranscriptCommand) -> 
 fn plan_step(
     workshop: &Workshop,
     inventory: &Inventory,
-    listing: &ExpectedListing,
+    listing: &expected_files::Listing,
     options: &PlanOptions,
     chapter_index: usize,
     block_index: usize,
@@ -398,7 +387,7 @@ fn plan_step(
         problems.extend(vars::bad_templates(chapter, block, &action));
     }
     let expectations = if attributes.is_shell() {
-        match expected::of_block(chapter, block, inventory, listing) {
+        match expected_files::of_block(chapter, block, inventory, listing) {
             Ok(expectations) => expectations,
             Err(found) => {
                 problems.extend(found);
@@ -448,7 +437,7 @@ fn plan_step(
         teardown: attributes.teardown,
         keep_running: attributes.keep_running,
         expectations,
-        expected_folder: listing.folder.clone(),
+        expected_folder: listing.folder().to_path_buf(),
     })
 }
 
@@ -549,7 +538,7 @@ mod tests {
         assert!(file.expectations.shared.is_none());
         assert!(up.check && !members.check);
         assert_eq!(
-            members.expected_path(Some("e1")),
+            members.expected_files().path(Some("e1")),
             dir.path().join("expected/01-etcd/members.e1.out")
         );
     }
