@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// The largest file runbook reads (documented in the README): far above any chapter,
+/// The largest file runbook reads (documented in docs/src/chapters.md): far above any chapter,
 /// inventory or expected output a workshop holds, small enough to read at once.
 pub(crate) const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
