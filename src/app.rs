@@ -7,10 +7,11 @@ use clap::Parser;
 use console::Style;
 
 use crate::cli::{
-    CheckArgs, Cli, Command, ListArgs, ListFormat, MdbookAction, MdbookArgs, PlanArgs, StepArgs,
-    VerifyArgs,
+    CheckArgs, Cli, Command, ListArgs, ListFormat, MdbookAction, MdbookArgs, PlanArgs, SessionArgs,
+    StepArgs, VerifyArgs,
 };
 use crate::diagnostic::Diagnostics;
+use crate::session::SessionSettings;
 use crate::{check, diagnostic, execute, exit, lab, list, mdbook, plan, report, step};
 
 /// Why runbook could not do its job.
@@ -111,6 +112,15 @@ fn plan_options(args: &PlanArgs, secret_names: &[String], checks_only: bool) -> 
     }
 }
 
+/// The sessions' waits as `--connect-timeout` and `--grace` set them; the rest as they are.
+fn session_settings(args: &SessionArgs) -> SessionSettings {
+    SessionSettings {
+        connect_timeout: args.connect_timeout,
+        grace: args.grace,
+        ..SessionSettings::default()
+    }
+}
+
 /// The plan, every step shown even when some have problems (each under its step); then, if
 /// any, the problems as every command reports them, and the input-error status.
 fn list(args: &ListArgs) -> Result<u8, Failure> {
@@ -152,7 +162,11 @@ fn list(args: &ListArgs) -> Result<u8, Failure> {
 async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
     let plan = plan::build(&plan_options(&args.plan, &args.session.secrets, false))
         .map_err(Failure::Input)?;
-    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, Some(args.max_output))
+    let settings = SessionSettings {
+        output_cap: args.max_output,
+        ..session_settings(&args.session)
+    };
+    let lab = lab::prepare(&plan, &args.plan.dir, &args.session.secrets, settings)
         .map_err(Failure::Input)?;
     let cancel = lab.cancel.clone();
     let options = execute::RunOptions {
@@ -216,7 +230,13 @@ async fn step(args: StepArgs) -> Result<u8, Failure> {
         .canonicalize()
         .unwrap_or_else(|_| args.plan.dir.clone());
     let progress_path = step::progress::default_path(&workshop);
-    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, None).map_err(Failure::Input)?;
+    let lab = lab::prepare(
+        &plan,
+        &args.plan.dir,
+        &args.session.secrets,
+        session_settings(&args.session),
+    )
+    .map_err(Failure::Input)?;
     match step::run(&plan, selection, &lab, progress_path).await {
         Ok(step::Ending::Finished | step::Ending::Quit) => Ok(exit::PASSED),
         Ok(step::Ending::Interrupted(signal)) => Ok(exit::status(Some(signal), true)),
@@ -246,7 +266,13 @@ async fn check(args: CheckArgs) -> Result<u8, Failure> {
         );
         return Err(Failure::Input(problems));
     }
-    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, None).map_err(Failure::Input)?;
+    let lab = lab::prepare(
+        &plan,
+        &args.plan.dir,
+        &args.session.secrets,
+        session_settings(&args.session),
+    )
+    .map_err(Failure::Input)?;
     let mut executor = execute::Executor::new(
         &plan,
         lab.sessions.clone(),

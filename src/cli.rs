@@ -1,12 +1,24 @@
-//! The command line (clap definitions only).
+//! The command line (clap definitions only). Each default is stated once, by the layer that
+//! uses it (a block's timeout in `plan`, `--jobs` in `execute`, the sessions' waits and output
+//! cap in `session::settings`, the report folder in `report`); `--help` shows it as an option
+//! would be written. Nothing below this module imports it: `app` turns the arguments into
+//! each layer's own options.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Hosts a block naming several runs on at once, unless `--jobs` says otherwise.
-pub(crate) const DEFAULT_JOBS: usize = 8;
+use crate::session::settings::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_GRACE, DEFAULT_OUTPUT_CAP};
+
+/// The defaults as `--help` shows them (clap takes a default as the text it would parse).
+static TIMEOUT_DEFAULT: LazyLock<String> =
+    LazyLock::new(|| duration_text(crate::plan::DEFAULT_TIMEOUT));
+static GRACE_DEFAULT: LazyLock<String> = LazyLock::new(|| duration_text(DEFAULT_GRACE));
+static CONNECT_TIMEOUT_DEFAULT: LazyLock<String> =
+    LazyLock::new(|| duration_text(DEFAULT_CONNECT_TIMEOUT));
+static MAX_OUTPUT_DEFAULT: LazyLock<String> = LazyLock::new(|| size_text(DEFAULT_OUTPUT_CAP));
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,7 +68,7 @@ pub(crate) struct PlanArgs {
     #[arg(long, value_name = "ID")]
     pub(crate) from: Option<String>,
     /// Default timeout of a block.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = TIMEOUT_DEFAULT.as_str(), value_parser = parse_duration)]
     pub(crate) timeout: Duration,
     /// Only the blocks marked `teardown` (those that remove the lab), which every other run
     /// leaves out.
@@ -89,7 +101,7 @@ pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub(crate) plan: PlanArgs,
     /// Folder for index.html, junit.xml and run.json.
-    #[arg(long, value_name = "DIR", default_value = "report")]
+    #[arg(long, value_name = "DIR", default_value = crate::report::DEFAULT_FOLDER)]
     pub(crate) report: PathBuf,
     /// Go on after a failed block (by default the run stops: later steps build on earlier ones).
     #[arg(short = 'k', long)]
@@ -107,10 +119,10 @@ pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub(crate) session: SessionArgs,
     /// Output kept per block (the last part), e.g. 1M, 256K.
-    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = MAX_OUTPUT_DEFAULT.as_str(), value_parser = parse_size)]
     pub(crate) max_output: usize,
     /// Hosts a block runs on at once when it names several.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = crate::execute::DEFAULT_JOBS)]
     pub(crate) jobs: usize,
     /// Also show the output of every block that ran, not only of those that failed.
     #[arg(short, long)]
@@ -124,10 +136,10 @@ pub(crate) struct SessionArgs {
     #[arg(long = "secret", value_name = "NAME")]
     pub(crate) secrets: Vec<String>,
     /// Time between TERM and KILL when a block times out.
-    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = GRACE_DEFAULT.as_str(), value_parser = parse_duration)]
     pub(crate) grace: Duration,
     /// How long a host may take to give a shell.
-    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = CONNECT_TIMEOUT_DEFAULT.as_str(), value_parser = parse_duration)]
     pub(crate) connect_timeout: Duration,
 }
 
@@ -196,4 +208,71 @@ fn parse_size(text: &str) -> Result<usize, String> {
         _ => return Err(format!("`{text}` is not a size such as 1M or 256K")),
     };
     Ok(number.saturating_mul(factor))
+}
+
+/// A duration as an option takes it: whole seconds as `60s`, anything finer in `ms`.
+fn duration_text(duration: Duration) -> String {
+    if duration.subsec_nanos() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
+}
+
+/// A size as `--max-output` takes it: `1M`, `256K`, or bytes.
+fn size_text(bytes: usize) -> String {
+    [("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)]
+        .into_iter()
+        .find(|&(_, factor)| bytes >= factor && bytes % factor == 0)
+        .map_or_else(
+            || bytes.to_string(),
+            |(unit, factor)| format!("{}{unit}", bytes / factor),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn defaults_read_back_as_the_values_they_show() {
+        for text in [&TIMEOUT_DEFAULT, &GRACE_DEFAULT, &CONNECT_TIMEOUT_DEFAULT] {
+            assert!(parse_duration(text).is_ok(), "{}", text.as_str());
+        }
+        assert_eq!(
+            parse_duration(&TIMEOUT_DEFAULT),
+            Ok(crate::plan::DEFAULT_TIMEOUT)
+        );
+        assert_eq!(parse_duration(&GRACE_DEFAULT), Ok(DEFAULT_GRACE));
+        assert_eq!(
+            parse_duration(&CONNECT_TIMEOUT_DEFAULT),
+            Ok(DEFAULT_CONNECT_TIMEOUT)
+        );
+        assert_eq!(parse_size(&MAX_OUTPUT_DEFAULT), Ok(DEFAULT_OUTPUT_CAP));
+        assert_eq!(duration_text(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(size_text(256 << 10), "256K");
+        assert_eq!(size_text(1000), "1000");
+    }
+
+    #[test]
+    fn help_shows_every_default() {
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("verify")
+            .expect("verify")
+            .render_long_help()
+            .to_string();
+        for default in [
+            "[default: 60s]",
+            "[default: 3s]",
+            "[default: 20s]",
+            "[default: 1M]",
+            "[default: 8]",
+            "[default: report]",
+            "[default: workshop]",
+        ] {
+            assert!(help.contains(default), "{default} missing from:\n{help}");
+        }
+    }
 }

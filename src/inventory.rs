@@ -70,7 +70,7 @@ impl Host {
             key_file: None,
             container: LOCAL_HOST.to_string(),
             become_command: DEFAULT_BECOME.to_string(),
-            host_key_checking: HostKeyChecking::AcceptNew,
+            host_key_checking: HostKeyChecking::default(),
             vars: Vars::new(),
         }
     }
@@ -734,7 +734,8 @@ impl Builder<'_> {
             },
         };
         let host_key_checking = match text("runbook_host_key_checking").as_deref() {
-            None | Some("accept-new") => HostKeyChecking::AcceptNew,
+            None => HostKeyChecking::default(),
+            Some("accept-new") => HostKeyChecking::AcceptNew,
             Some("strict") => HostKeyChecking::Strict,
             Some(other) => {
                 report(

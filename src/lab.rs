@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cli::SessionArgs;
 use crate::diagnostic::Diagnostics;
 use crate::plan::Plan;
 use crate::secret::Redactor;
@@ -18,32 +17,24 @@ pub(crate) struct Lab {
     pub(crate) cancel: Cancel,
 }
 
-/// Prepares sessions (opened lazily, on a block's first use) and the signal listener, for
-/// `verify`, `step` and `check` alike. A secret name that is not a variable is an input error:
-/// a typo there would leave the real secret visible. `output_cap` overrides the output kept
-/// per block. Must be called inside the tokio runtime.
+/// Prepares sessions (opened lazily, on a block's first use, with `settings`) and the signal
+/// listener, for `verify`, `step` and `check` alike. `secrets` are the `--secret` names: one
+/// that is not a variable is an input error, as a typo there would leave the real secret
+/// visible. Must be called inside the tokio runtime.
 pub(crate) fn prepare(
     plan: &Plan,
     workshop_dir: &Path,
-    args: &SessionArgs,
-    output_cap: Option<usize>,
+    secrets: &[String],
+    settings: SessionSettings,
 ) -> Result<Lab, Diagnostics> {
     let all_vars = crate::secret::every_value(&plan.inventory, &plan.overrides);
-    let unknown =
-        crate::secret::check_names(&args.secrets, &plan.inventory, workshop_dir, &all_vars);
+    let unknown = crate::secret::check_names(secrets, &plan.inventory, workshop_dir, &all_vars);
     if !unknown.is_empty() {
         return Err(unknown);
     }
-    let redactor = Redactor::for_lab(&plan.inventory, &plan.overrides, &args.secrets);
+    let redactor = Redactor::for_lab(&plan.inventory, &plan.overrides, secrets);
 
     let cancel = Cancel::on_signals();
-    let defaults = SessionSettings::default();
-    let settings = SessionSettings {
-        connect_timeout: args.connect_timeout,
-        grace: args.grace,
-        output_cap: output_cap.unwrap_or(defaults.output_cap),
-        ..defaults
-    };
     let sessions = Arc::new(Sessions::new(Arc::new(plan.inventory.clone()), settings));
     Ok(Lab {
         sessions,

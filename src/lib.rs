@@ -13,6 +13,7 @@ pub(crate) mod deadline;
 pub mod diagnostic;
 pub(crate) mod execute;
 pub mod expect;
+pub(crate) mod expected_files;
 pub mod inventory;
 pub(crate) mod join;
 pub(crate) mod lab;
@@ -28,7 +29,7 @@ pub(crate) mod sys;
 pub mod template;
 pub(crate) mod user_file;
 
-/// Exit statuses, as documented in the README.
+/// Exit statuses, as documented in docs/src/running.md.
 pub(crate) mod exit {
     pub(crate) const PASSED: u8 = 0;
     pub(crate) const FAILED: u8 = 1;

@@ -239,7 +239,7 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
                 if sources.is_empty() {
                     format!(
                         "no expected output (would be {})",
-                        step.expected_path(None).display()
+                        step.expected_files().path(None).display()
                     )
                 } else {
                     sources.join(", ")

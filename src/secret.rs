@@ -88,7 +88,7 @@ pub(crate) fn every_value(inventory: &Inventory, overrides: &Vars) -> Vars {
 /// Replaces secret values by `[secret:NAME]`: the value as written, and the forms a command
 /// commonly prints it in (base64, URL-encoding, hex, the value broken across two lines).
 /// Masking is best effort, as in CI systems: a secret printed in another form, or computed
-/// from, gets through; the README says so.
+/// from, gets through; the manual says so (docs/src/inventory.md).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Redactor {
     /// (what to find, what to put instead), longest first so that one secret (or form)

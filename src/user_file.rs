@@ -1,13 +1,14 @@
 //! Reading a file the user gave (a chapter, SUMMARY.md, the inventory, an expected file):
 //! only a regular file, and only up to [`MAX_FILE_SIZE`]. A FIFO would block the read
 //! forever, a device would never end, a directory cannot be read: each is refused with a
-//! message instead, before anything runs.
+//! message instead, before anything runs. And writing one for the user (a report, a blessed
+//! expected file, a trainee's progress) atomically ([`write_atomically`]).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// The largest file runbook reads (documented in the README): far above any chapter,
+/// The largest file runbook reads (documented in docs/src/chapters.md): far above any chapter,
 /// inventory or expected output a workshop holds, small enough to read at once.
 pub(crate) const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
@@ -89,6 +90,34 @@ fn too_large(path: &Path, size: u64) -> Unreadable {
         ),
         hint: "split it, or check that this is the file you meant".into(),
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never
+/// sees half a file and an interrupted run leaves the previous file whole.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".runbook-")
+        .suffix(".tmp")
+        .tempfile_in(folder)?;
+    temporary.write_all(bytes)?;
+    // tempfile creates files readable by their owner only; reports and expected files are
+    // meant to be read (and committed) like any other file.
+    let mode = std::fs::metadata(path).map_or(0o644, |existing| {
+        std::os::unix::fs::PermissionsExt::mode(&existing.permissions())
+    });
+    std::fs::set_permissions(
+        temporary.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777),
+    )?;
+    // No fsync: the rename makes the write atomic for readers, which is what matters here;
+    // surviving a power cut mid-run is not, and fsync costs milliseconds per file.
+    temporary.persist(path).map_err(|error| error.error)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,33 +10,7 @@ use runbook::report::model::RunStatus;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Lab, runbook_binary};
-
-/// The mdbook binary: on PATH, or where `cargo install` puts it.
-fn mdbook() -> PathBuf {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("mdbook"))
-            .find(|candidate| candidate.is_file())
-    });
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
-    let installed = cargo_home.map(|home| home.join("bin/mdbook"));
-    on_path
-        .or(installed.filter(|path| path.is_file()))
-        .expect("mdbook is not installed: run scripts/setup-test-machine (cargo install mdbook --version 0.5.4 --locked)")
-}
-
-/// PATH with runbook's own binary first, as `command = "runbook mdbook"` needs.
-fn path_with_runbook() -> std::ffi::OsString {
-    let bin = runbook_binary();
-    let mut paths = vec![bin.parent().expect("bin dir").to_path_buf()];
-    if let Some(existing) = std::env::var_os("PATH") {
-        paths.extend(std::env::split_paths(&existing));
-    }
-    std::env::join_paths(paths).expect("PATH")
-}
+use common::{Lab, mdbook, path_with_runbook};
 
 fn build(root: &Path, destination: &Path) -> (bool, String) {
     let output = Command::new(mdbook())

@@ -1,7 +1,7 @@
 //! `.t` files converted to a runbook workshop (one command per block, `raw` since cram compares
 //! the bytes as printed, its expected output in an expected file as written) and run by prysk
 //! 0.20 (bash) and by runbook: every command prysk passes must pass in runbook, but for the
-//! differences the README lists ("runbook and cram/prysk"), which must still be differences.
+//! differences the manual lists (docs/src/cram.md), which must still be differences.
 //! The files: prysk's own, from the source package that `scripts/setup-test-machine` unpacks
 //! (never copied into this repository), and `tests/prysk/cases/`, written here as cram users
 //! write them (colours, escapes, Python-only regexes, braces, Latin-1).
@@ -22,8 +22,8 @@ const PRYSK_SOURCE: &str = "/opt/runbook-tests/prysk-0.20.0";
 /// The Python of the virtual environment where `scripts/setup-test-machine` installs prysk.
 const PRYSK_PYTHON: &str = "/opt/runbook-tests/venv/bin/python3";
 
-/// Commands prysk passes and runbook does not, on purpose: (file, line, why). The README's
-/// "runbook and cram/prysk" section lists the same.
+/// Commands prysk passes and runbook does not, on purpose: (file, line, why). The manual's
+/// "runbook and cram/prysk" (docs/src/cram.md) lists the same.
 const DIFFERENCES: &[(&str, usize, &str)] = &[
     (
         "ansi.t",

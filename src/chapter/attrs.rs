@@ -217,7 +217,8 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|_| "write a duration such as `30s`, `2m`, `1m30s` or `500ms`".to_string())?;
     if duration > MAX_DURATION {
         return Err(format!(
-            "`{text}` is longer than runbook's limit of `24h`: write a shorter duration such as `30m`"
+            "`{text}` is longer than runbook's limit of `{}h`: write a shorter duration such as `30m`",
+            MAX_DURATION.as_secs() / 3600
         ));
     }
     Ok(duration)

@@ -7,9 +7,9 @@ use tokio::sync::mpsc;
 
 use super::HostMessage;
 use super::judge::{Judging, judge};
-use crate::expect::bless_files::BlessPending;
 use crate::expect::dialogue::Dialogue;
 use crate::expect::pattern::{Expected, Origin};
+use crate::expected_files::BlessPending;
 use crate::plan::{Action, Step};
 use crate::report::model::{AttemptResult, HostResult, Outcome, Unreachable};
 use crate::secret::Redactor;

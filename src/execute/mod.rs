@@ -19,15 +19,18 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::expect::bless_files::{self, BlessPending};
+use crate::expected_files::{self, BlessPending};
 use crate::plan::{Action, HostSpec, Plan, Step};
 use crate::report::model::{
-    AttemptResult, Event, HostResult, Outcome, Reporter, RunReport, SkipReason, StepKind,
-    StepResult, Unreachable,
+    AttemptResult, BlessChange, Event, HostResult, Outcome, Reporter, RunReport, SkipReason,
+    StepKind, StepResult, Unreachable,
 };
 use crate::secret::Redactor;
 use crate::session::{Cancel, Sessions, Wanted};
 use crate::template::{self, Vars};
+
+/// Hosts a block naming several runs on at once, unless `--jobs` says otherwise.
+pub(crate) const DEFAULT_JOBS: usize = 8;
 
 /// How the run behaves, from the command line.
 #[derive(Debug, Clone)]
@@ -47,7 +50,7 @@ impl RunOptions {
             keep_going: true,
             strict: false,
             bless: false,
-            jobs: crate::cli::DEFAULT_JOBS,
+            jobs: DEFAULT_JOBS,
         }
     }
 }
@@ -303,8 +306,17 @@ impl<'a> Executor<'a> {
             }
         }
         if !bless.is_empty() {
-            match bless_files::write_blessed(step, bless, hosts.len()) {
-                Ok(changes) => result.blessed = changes,
+            match expected_files::write_blessed(step.expected_files(), bless, hosts.len()) {
+                Ok(changes) => {
+                    result.blessed = changes
+                        .into_iter()
+                        .map(|change| BlessChange {
+                            path: change.path.display().to_string(),
+                            created: change.created,
+                            lines_changed: change.lines_changed,
+                        })
+                        .collect();
+                }
                 Err(error) => {
                     result.message = Some(error.to_string());
                     for host_result in &mut result.hosts {

@@ -4,7 +4,6 @@
 
 pub mod actual;
 pub mod bless;
-pub(crate) mod bless_files;
 pub(crate) mod dialogue;
 pub mod diff;
 pub mod escape;

@@ -20,7 +20,10 @@ use crate::chapter::parse::parse_chapter;
 use crate::chapter::{Block, BlockKind};
 use crate::diagnostic::Diagnostics;
 use crate::plan::{self, HostSpec, Plan, PlanOptions, Step};
-use crate::report::model::{AttemptResult, HostResult, Outcome, RunReport, StepResult};
+use crate::report::{
+    self,
+    model::{AttemptResult, HostResult, Outcome, RunReport, StepResult},
+};
 use crate::template::Vars;
 use rewrite::BlockEdit;
 use shown::{RealOutput, Shown};
@@ -156,7 +159,12 @@ impl BookBuilder {
             ..PlanOptions::for_workshop(workshop)
         };
         let plan = plan::build(&options).map_err(Failure::Input)?;
-        let report_dir = root.join(settings.report.as_deref().unwrap_or(Path::new("report")));
+        let report_dir = root.join(
+            settings
+                .report
+                .as_deref()
+                .unwrap_or(Path::new(report::DEFAULT_FOLDER)),
+        );
         let run_json = report_dir.join("run.json");
         let mut results = BTreeMap::new();
         let mut captures = Vars::new();
@@ -377,7 +385,7 @@ fn replay(result: &StepResult) -> Option<String> {
         (run_can_be_shown(host, attempt) && !attempt.line_times_ms.is_empty())
             .then_some((host, attempt))
     })?;
-    let events = crate::report::cast::events(result, host, attempt);
+    let events = report::cast::events(result, host, attempt);
     let seconds = events.last().map_or(0.0, |event| event.0);
     let events: Vec<Value> = events
         .into_iter()

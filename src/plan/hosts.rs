@@ -93,7 +93,7 @@ impl HostError {
                     ),
                     (None, None) => format!(
                         "create {} (Ansible's YAML shape) listing the lab's hosts",
-                        workshop_dir.join("inventory.yml").display()
+                        workshop_dir.join(super::INVENTORY_NAMES[0]).display()
                     ),
                 };
                 (self.unknown_message(), hint)

@@ -5,18 +5,17 @@
 //! - this module: the plan's types and [`build`], one [`Step`] per runnable block;
 //! - [`hosts`]: `on=` resolved to the inventory's hosts;
 //! - [`vars`]: the `{{ variables }}` each step uses, checked against what defines them;
-//! - [`expected`]: the expected files of each chapter, read and parsed once;
+//! - the expected files of each chapter are read and parsed once, through
+//!   [`crate::expected_files`];
 //! - [`select`]: `--chapter`, `--from` and the checks that end a chapter.
 
-pub(crate) mod expected;
 pub(crate) mod hosts;
 pub(crate) mod select;
 pub(crate) mod vars;
 
-use expected::ExpectedListing;
-pub(crate) use expected::default_expected_dir;
+/// A step's expected outputs, as [`Step::expectations`] holds them.
+pub(crate) use crate::expected_files::Expectations;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,11 +25,18 @@ use crate::chapter::transcript::TranscriptCommand;
 use crate::chapter::{Block, BlockKind, Chapter, Workshop};
 use crate::diagnostic::Diagnostics;
 use crate::expect::actual::View;
-use crate::expect::pattern::Expected;
+use crate::expected_files::{self, StepFiles};
 use crate::inventory::Inventory;
 use crate::secret::Redactor;
 pub(crate) use crate::session::protocol::FileWrite;
 use crate::template::{self, Vars};
+
+/// The inventory runbook looks for in the workshop folder, unless `--inventory` names one; the
+/// first is the name a hint suggests.
+pub(crate) const INVENTORY_NAMES: [&str; 2] = ["inventory.yml", "inventory.yaml"];
+
+/// A block's timeout when neither `timeout=` nor `--timeout` sets one.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the user asked for on the command line, as far as planning goes.
 #[derive(Debug, Clone)]
@@ -64,7 +70,7 @@ impl PlanOptions {
             inventory: None,
             expected_dir: None,
             vars: Vars::new(),
-            default_timeout: Duration::from_secs(60),
+            default_timeout: DEFAULT_TIMEOUT,
             chapters: Vec::new(),
             from: None,
             checks_only: false,
@@ -95,19 +101,6 @@ pub(crate) enum Action {
 pub(crate) enum HostSpec {
     Hosts(Vec<String>),
     Template(String),
-}
-
-/// The expected outputs of a step: one for all hosts, and/or one per host.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Expectations {
-    pub(crate) shared: Option<Expected>,
-    pub(crate) per_host: BTreeMap<String, Expected>,
-}
-
-impl Expectations {
-    pub(crate) fn for_host(&self, host: &str) -> Option<&Expected> {
-        self.per_host.get(host).or(self.shared.as_ref())
-    }
 }
 
 /// One block to run, resolved.
@@ -148,11 +141,11 @@ pub(crate) struct Step {
 }
 
 impl Step {
-    /// The file `--bless` writes for `host` (`None`: the shared `<id>.out`).
-    pub(crate) fn expected_path(&self, host: Option<&str>) -> PathBuf {
-        match host {
-            Some(host) => self.expected_folder.join(format!("{}.{host}.out", self.id)),
-            None => self.expected_folder.join(format!("{}.out", self.id)),
+    /// Where this step's expected files are (and where `--bless` writes them).
+    pub(crate) fn expected_files(&self) -> StepFiles<'_> {
+        StepFiles {
+            folder: &self.expected_folder,
+            id: &self.id,
         }
     }
 }
@@ -253,7 +246,7 @@ pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
     // A master file's folder holds what a workshop folder would.
     let (folder, _) = crate::chapter::folder_and_master(&options.workshop_dir);
     let inventory_path = options.inventory.clone().or_else(|| {
-        ["inventory.yml", "inventory.yaml"]
+        INVENTORY_NAMES
             .iter()
             .map(|name| folder.join(name))
             // Whatever is there, not only a regular file: a FIFO or a directory named
@@ -285,7 +278,7 @@ pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
     let expected_dir = options
         .expected_dir
         .clone()
-        .unwrap_or_else(|| default_expected_dir(&folder));
+        .unwrap_or_else(|| expected_files::default_dir(&folder));
 
     let known = vars::known_before_captures(&inventory, &options.vars);
 
@@ -294,7 +287,10 @@ pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
     let mut step_problems = Vec::new();
     for (chapter_index, chapter) in workshop.chapters.iter().enumerate() {
         // One listing of the chapter's expected folder serves all its blocks.
-        let listing = ExpectedListing::read(&expected_dir.join(&chapter.key));
+        let listing = expected_files::Listing::read(&expected_files::chapter_folder(
+            &expected_dir,
+            &chapter.key,
+        ));
         for (block_index, block) in chapter.blocks.iter().enumerate() {
             if !block.runs() {
                 continue;
@@ -405,7 +401,7 @@ fn transcript_step(whole: &Block, index: usize, command: &TranscriptCommand) -> 
 fn plan_step(
     workshop: &Workshop,
     inventory: &Inventory,
-    listing: &ExpectedListing,
+    listing: &expected_files::Listing,
     options: &PlanOptions,
     chapter_index: usize,
     block_index: usize,
@@ -453,7 +449,7 @@ fn plan_step(
         problems.extend(vars::bad_templates(chapter, block, &action));
     }
     let expectations = if attributes.is_shell() {
-        match expected::of_block(chapter, block, inventory, listing) {
+        match expected_files::of_block(chapter, block, inventory, listing) {
             Ok(expectations) => expectations,
             Err(found) => {
                 problems.extend(found);
@@ -500,7 +496,7 @@ fn plan_step(
         teardown: attributes.teardown,
         keep_running: attributes.keep_running,
         expectations,
-        expected_folder: listing.folder.clone(),
+        expected_folder: listing.folder().to_path_buf(),
     };
     if problems.is_empty() {
         Ok(step)
@@ -607,7 +603,7 @@ mod tests {
         assert!(file.expectations.shared.is_none());
         assert!(up.check && !members.check);
         assert_eq!(
-            members.expected_path(Some("e1")),
+            members.expected_files().path(Some("e1")),
             dir.path().join("expected/01-etcd/members.e1.out")
         );
     }

@@ -10,10 +10,13 @@ pub(crate) mod junit;
 pub mod model;
 pub(crate) mod terminal;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use model::RunReport;
+
+/// Where `verify` writes its reports and where the book looks for `run.json`, unless
+/// `--report` or book.toml's `report` says otherwise.
+pub(crate) const DEFAULT_FOLDER: &str = "report";
 
 /// What every report says about an output that was too long to keep whole.
 pub(crate) fn truncation_note(attempt: &model::AttemptResult) -> String {
@@ -51,34 +54,6 @@ pub(crate) fn size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never
-/// sees half a file and an interrupted run leaves the previous file whole.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(folder)?;
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".runbook-")
-        .suffix(".tmp")
-        .tempfile_in(folder)?;
-    temporary.write_all(bytes)?;
-    // tempfile creates files readable by their owner only; reports and expected files are
-    // meant to be read (and committed) like any other file.
-    let mode = std::fs::metadata(path).map_or(0o644, |existing| {
-        std::os::unix::fs::PermissionsExt::mode(&existing.permissions())
-    });
-    std::fs::set_permissions(
-        temporary.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777),
-    )?;
-    // No fsync: the rename makes the write atomic for readers, which is what matters here;
-    // surviving a power cut mid-run is not, and fsync costs milliseconds per file.
-    temporary.persist(path).map_err(|error| error.error)?;
-    Ok(())
-}
-
 /// Writes the three report files into `folder`; returns their paths.
 pub(crate) fn write_reports(folder: &Path, report: &RunReport) -> std::io::Result<Vec<PathBuf>> {
     // The three are independent renderings of the same data: render them side by side.
@@ -100,7 +75,7 @@ pub(crate) fn write_reports(folder: &Path, report: &RunReport) -> std::io::Resul
         ("index.html", html.into_bytes()),
     ] {
         let path = folder.join(name);
-        write_atomically(&path, &bytes)?;
+        crate::user_file::write_atomically(&path, &bytes)?;
         written.push(path);
     }
     Ok(written)

@@ -22,7 +22,7 @@ pub(crate) const SEPARATOR: u8 = 0x1e;
 /// started through `systemctl` (or `pg_ctlcluster`, which hands over to systemd) is started
 /// by the host's (or container's) init with init's environment, so it carries no mark and is
 /// never touched. A program that clears its environment (`env -i`) escapes the mark: masking
-/// it is best effort, as the README says.
+/// it is best effort, as the manual says (docs/src/running.md, "Leftover processes").
 pub(crate) const SESSION_MARK: &str = "RUNBOOK_SESSION";
 
 /// Which block of the session started a process: its number, with `.keep` for a block marked

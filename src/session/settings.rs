@@ -6,6 +6,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How long a host may take to give a shell, unless `--connect-timeout` says otherwise.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Between TERM and KILL on a timeout, unless `--grace` says otherwise.
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(3);
+/// Output kept per block (1 MiB), unless `--max-output` says otherwise.
+pub(crate) const DEFAULT_OUTPUT_CAP: usize = 1 << 20;
+
 /// Timing and size limits of sessions.
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
@@ -50,9 +57,9 @@ pub struct SessionSettings {
 impl Default for SessionSettings {
     fn default() -> Self {
         SessionSettings {
-            connect_timeout: Duration::from_secs(20),
-            grace: Duration::from_secs(3),
-            output_cap: 1 << 20,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            grace: DEFAULT_GRACE,
+            output_cap: DEFAULT_OUTPUT_CAP,
             control_dir: std::env::temp_dir()
                 .join(format!("runbook-ssh-{}", crate::sys::current_user())),
             control_timeout: Duration::from_secs(5),

@@ -29,6 +29,9 @@ use super::protocol::shell_quote;
 use super::{HostKeyRefusal, SessionError, SessionSettings};
 use crate::inventory::{Host, HostKeyChecking};
 
+/// The port SSH uses when `ansible_port` names none; known_hosts writes it as a bare address.
+const SSH_PORT: u16 = 22;
+
 /// Where a channel's ssh client would connect if the master were gone: a loopback port that
 /// refuses at once (see the module comment).
 const CHANNEL_FALLBACK: [&str; 4] = ["-p", "9", "--", "127.0.0.1"];
@@ -89,7 +92,7 @@ impl SshTransport {
     }
 
     fn port(&self) -> u16 {
-        self.host.port.unwrap_or(22)
+        self.host.port.unwrap_or(SSH_PORT)
     }
 
     fn known_hosts_file(&self) -> Option<&String> {
@@ -223,7 +226,7 @@ impl SshTransport {
     /// Turns what ssh logged into the reason it failed, naming the host and the fix.
     fn explain(&self, log: &str) -> SessionError {
         let address = self.address();
-        let known_entry = if self.port() == 22 {
+        let known_entry = if self.port() == SSH_PORT {
             address.to_string()
         } else {
             format!("[{address}]:{}", self.port())

@@ -121,7 +121,7 @@ impl Progress {
         };
         let mut json = serde_json::to_vec_pretty(self).map_err(|e| saving(e.into()))?;
         json.push(b'\n');
-        crate::report::write_atomically(path, &json).map_err(saving)
+        crate::user_file::write_atomically(path, &json).map_err(saving)
     }
 }
 

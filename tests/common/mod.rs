@@ -70,6 +70,32 @@ pub fn runbook_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_runbook"))
 }
 
+/// The mdbook binary: on PATH, or where `cargo install` puts it.
+pub fn mdbook() -> PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("mdbook"))
+            .find(|candidate| candidate.is_file())
+    });
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let installed = cargo_home.map(|home| home.join("bin/mdbook"));
+    on_path
+        .or(installed.filter(|path| path.is_file()))
+        .expect("mdbook is not installed: run scripts/setup-test-machine (cargo install mdbook --version 0.5.4 --locked)")
+}
+
+/// PATH with runbook's own binary first, as `command = "runbook mdbook"` needs.
+pub fn path_with_runbook() -> std::ffi::OsString {
+    let bin = runbook_binary();
+    let mut paths = vec![bin.parent().expect("bin dir").to_path_buf()];
+    if let Some(existing) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&existing));
+    }
+    std::env::join_paths(paths).expect("PATH")
+}
+
 impl Lab {
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()

@@ -1,44 +1,19 @@
-//! Expected files: where they live by default, and one chapter's folder listed and parsed
-//! once for all its blocks.
+//! Reading expected files for the plan: one chapter's folder listed and parsed once for all
+//! its blocks, and each block's files (or its console block) picked out of it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::Expectations;
+use super::{EXTENSION, Expectations, file_name};
 use crate::chapter::{Block, Chapter};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::expect::pattern::{self, Expected, Origin, Reading};
 use crate::inventory::Inventory;
 
-/// The default folder of expected files: `expected/` beside the workshop folder.
-pub(crate) fn default_expected_dir(workshop_dir: &Path) -> PathBuf {
-    let absolute = if workshop_dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        workshop_dir
-    };
-    match absolute
-        .canonicalize()
-        .ok()
-        .and_then(|path| path.parent().map(Path::to_path_buf))
-    {
-        Some(parent) => {
-            // Keep the path the way the user wrote it when we can, for readable messages.
-            let relative = workshop_dir.components().count() <= 1 && workshop_dir.is_relative();
-            if relative {
-                PathBuf::from("expected")
-            } else {
-                parent.join("expected")
-            }
-        }
-        None => PathBuf::from("expected"),
-    }
-}
-
 /// The expected files of one chapter, listed and parsed once (in parallel when there are many:
 /// reading and compiling them is most of the planning of a large workshop).
-pub(super) struct ExpectedListing {
-    pub(super) folder: PathBuf,
+pub(crate) struct Listing {
+    folder: PathBuf,
     /// File name -> its parsed content; taken out when a block uses it.
     files: std::cell::RefCell<BTreeMap<String, Result<Expected, Diagnostics>>>,
 }
@@ -46,14 +21,14 @@ pub(super) struct ExpectedListing {
 /// Below this many files, threads cost more than they save.
 const PARALLEL_LOAD_FROM: usize = 64;
 
-impl ExpectedListing {
-    pub(super) fn read(folder: &Path) -> Self {
+impl Listing {
+    pub(crate) fn read(folder: &Path) -> Self {
         let names: Vec<String> = std::fs::read_dir(folder)
             .map(|entries| {
                 entries
                     .filter_map(Result::ok)
                     .map(|entry| entry.file_name().to_string_lossy().into_owned())
-                    .filter(|name| name.ends_with(".out"))
+                    .filter(|name| name.ends_with(EXTENSION))
                     .collect()
             })
             .unwrap_or_default();
@@ -82,32 +57,37 @@ impl ExpectedListing {
                         .collect()
                 })
             };
-        ExpectedListing {
+        Listing {
             folder: folder.to_path_buf(),
             files: std::cell::RefCell::new(files),
         }
     }
 
+    /// The chapter's folder of expected files.
+    pub(crate) fn folder(&self) -> &Path {
+        &self.folder
+    }
+
     /// `<id>.out`, parsed, if present.
-    pub(super) fn shared(&self, id: &str) -> Option<Result<Expected, Diagnostics>> {
-        self.files.borrow_mut().remove(&format!("{id}.out"))
+    fn shared(&self, id: &str) -> Option<Result<Expected, Diagnostics>> {
+        self.files.borrow_mut().remove(&file_name(id, None))
     }
 
     /// `<id>.<host>.out` files: (what stands between the id and `.out`, parsed content).
-    pub(super) fn per_host(&self, id: &str) -> Vec<(String, Result<Expected, Diagnostics>)> {
+    fn per_host(&self, id: &str) -> Vec<(String, Result<Expected, Diagnostics>)> {
         let prefix = format!("{id}.");
         let mut files = self.files.borrow_mut();
         let names: Vec<String> = files
             .range(prefix.clone()..)
             .map(|(name, _)| name)
             .take_while(|name| name.starts_with(&prefix))
-            .filter(|name| name.len() > prefix.len() + 4)
+            .filter(|name| name.len() > prefix.len() + EXTENSION.len())
             .cloned()
             .collect();
         names
             .into_iter()
             .filter_map(|name| {
-                let host = name[prefix.len()..name.len() - 4].to_string();
+                let host = name[prefix.len()..name.len() - EXTENSION.len()].to_string();
                 files.remove(&name).map(|loaded| (host, loaded))
             })
             .collect()
@@ -116,11 +96,11 @@ impl ExpectedListing {
 
 /// The expected outputs of a shell block: `<id>.out` (or else the console block after it)
 /// for all its hosts, and `<id>.<host>.out` for one host.
-pub(super) fn of_block(
+pub(crate) fn of_block(
     chapter: &Chapter,
     block: &Block,
     inventory: &Inventory,
-    listing: &ExpectedListing,
+    listing: &Listing,
 ) -> Result<Expectations, Diagnostics> {
     let mut problems = Diagnostics::default();
     let mut expectations = Expectations::default();
@@ -128,15 +108,15 @@ pub(super) fn of_block(
     let reading = Reading {
         templates: !block.attributes.verbatim,
     };
-    let reread = |loaded: Result<Expected, Diagnostics>, name: String| {
+    let reread = |loaded: Result<Expected, Diagnostics>, host: Option<&str>| {
         if reading.templates {
             loaded
         } else {
-            load_expected(&listing.folder.join(name), reading)
+            load_expected(&listing.folder.join(file_name(&block.id, host)), reading)
         }
     };
     if let Some(loaded) = listing.shared(&block.id) {
-        match reread(loaded, format!("{}.out", block.id)) {
+        match reread(loaded, None) {
             Ok(expected) => expectations.shared = Some(expected),
             Err(found) => problems.extend(found),
         }
@@ -157,7 +137,7 @@ pub(super) fn of_block(
             // with a dot in it; leave it alone.
             continue;
         }
-        match reread(loaded, format!("{}.{host}.out", block.id)) {
+        match reread(loaded, Some(&host)) {
             Ok(expected) => {
                 expectations.per_host.insert(host, expected);
             }

@@ -1,10 +1,10 @@
 //! Writing `--bless` results: which expected files a step's blessed outputs go to (one shared
-//! `<id>.out`, or one `<id>.<host>.out` per host) and what each write changed.
+//! `<id>.out`, or one `<id>.<host>.out` per host) and what each write changed. The blessed
+//! text itself is `expect::bless`'s work; this module only places it.
 
 use std::path::PathBuf;
 
-use crate::plan::Step;
-use crate::report::model::BlessChange;
+use super::StepFiles;
 
 /// The blessed text for one host, written once all hosts of the step are done.
 #[derive(Debug)]
@@ -22,6 +22,15 @@ pub(crate) struct BlessedFile {
     pub(crate) text: String,
 }
 
+/// What `--bless` changed in one expected file (the report says it as `BlessChange`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Change {
+    pub(crate) path: PathBuf,
+    /// The file did not exist before.
+    pub(crate) created: bool,
+    pub(crate) lines_changed: usize,
+}
+
 /// A blessed expected file that could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {}: {source}", path.display())]
@@ -33,8 +42,8 @@ pub(crate) struct BlessError {
 /// Where the blessed outputs of a step on `host_count` hosts go: one shared `<id>.out` when
 /// every host printed the same (and no host has its own file), otherwise one
 /// `<id>.<host>.out` per host. A block on one host keeps the file it was checked against.
-pub(crate) fn blessed_files(
-    step: &Step,
+fn blessed_files(
+    step: StepFiles<'_>,
     pending: &[BlessPending],
     host_count: usize,
 ) -> Vec<BlessedFile> {
@@ -43,12 +52,12 @@ pub(crate) fn blessed_files(
     let any_own_file = pending.iter().any(|p| {
         p.source
             .as_ref()
-            .is_some_and(|s| *s == step.expected_path(Some(&p.host)))
+            .is_some_and(|s| *s == step.path(Some(&p.host)))
     });
     if host_count == 1 || (all_same && !any_own_file) {
         let path = match pending.first().and_then(|p| p.source.clone()) {
             Some(source) if host_count == 1 => source,
-            _ => step.expected_path(None),
+            _ => step.path(None),
         };
         pending
             .first()
@@ -62,7 +71,7 @@ pub(crate) fn blessed_files(
         pending
             .iter()
             .map(|item| BlessedFile {
-                path: step.expected_path(Some(&item.host)),
+                path: step.path(Some(&item.host)),
                 text: item.text.clone(),
             })
             .collect()
@@ -72,10 +81,10 @@ pub(crate) fn blessed_files(
 /// Writes a step's blessed outputs ([`blessed_files`]); says what changed in each file that
 /// did change.
 pub(crate) fn write_blessed(
-    step: &Step,
+    step: StepFiles<'_>,
     pending: Vec<BlessPending>,
     host_count: usize,
-) -> Result<Vec<BlessChange>, BlessError> {
+) -> Result<Vec<Change>, BlessError> {
     let mut changes = Vec::new();
     for BlessedFile { path, text } in blessed_files(step, &pending, host_count) {
         let previous = std::fs::read_to_string(&path).ok();
@@ -89,11 +98,11 @@ pub(crate) fn write_blessed(
                 .count(),
             None => text.lines().count(),
         };
-        if let Err(source) = crate::report::write_atomically(&path, text.as_bytes()) {
+        if let Err(source) = crate::user_file::write_atomically(&path, text.as_bytes()) {
             return Err(BlessError { path, source });
         }
-        changes.push(BlessChange {
-            path: path.display().to_string(),
+        changes.push(Change {
+            path,
             created: previous.is_none(),
             lines_changed,
         });
@@ -104,34 +113,12 @@ pub(crate) fn write_blessed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, Expectations, HostSpec};
+    use std::path::Path;
 
-    fn step() -> Step {
-        Step {
-            chapter: 0,
-            block: 0,
-            qualified_id: "02/list".into(),
-            id: "list".into(),
-            file: "workshop/02.md".into(),
-            line: 3,
-            script_line: 4,
-            part: None,
-            hosts: HostSpec::Hosts(vec!["pg-1".into(), "pg-2".into()]),
-            user: None,
-            action: Action::Run {
-                script: "patronictl list\n".into(),
-            },
-            templated: false,
-            view: crate::expect::actual::View::Screen,
-            pty: false,
-            timeout: std::time::Duration::from_secs(60),
-            retry: None,
-            exit: Default::default(),
-            check: false,
-            teardown: false,
-            keep_running: false,
-            expectations: Expectations::default(),
-            expected_folder: "expected/02".into(),
+    fn step() -> StepFiles<'static> {
+        StepFiles {
+            folder: Path::new("expected/02"),
+            id: "list",
         }
     }
 
@@ -154,7 +141,7 @@ mod tests {
     fn hosts_that_printed_the_same_share_one_file() {
         let same = [pending("pg-1", "a\n", None), pending("pg-2", "a\n", None)];
         assert_eq!(
-            blessed_files(&step(), &same, 2),
+            blessed_files(step(), &same, 2),
             [file("expected/02/list.out", "a\n")]
         );
     }
@@ -163,7 +150,7 @@ mod tests {
     fn hosts_that_differ_or_have_their_own_file_get_one_each() {
         let different = [pending("pg-1", "a\n", None), pending("pg-2", "b\n", None)];
         assert_eq!(
-            blessed_files(&step(), &different, 2),
+            blessed_files(step(), &different, 2),
             [
                 file("expected/02/list.pg-1.out", "a\n"),
                 file("expected/02/list.pg-2.out", "b\n")
@@ -173,10 +160,10 @@ mod tests {
             pending("pg-1", "a\n", Some("expected/02/list.pg-1.out")),
             pending("pg-2", "a\n", Some("expected/02/list.out")),
         ];
-        assert_eq!(blessed_files(&step(), &own, 2).len(), 2);
+        assert_eq!(blessed_files(step(), &own, 2).len(), 2);
         let one_of_two = [pending("pg-1", "a\n", None)];
         assert_eq!(
-            blessed_files(&step(), &one_of_two, 2),
+            blessed_files(step(), &one_of_two, 2),
             [file("expected/02/list.pg-1.out", "a\n")],
             "the other host passed: its file stays"
         );
@@ -186,12 +173,12 @@ mod tests {
     fn a_block_on_one_host_keeps_the_file_it_was_checked_against() {
         let checked = [pending("pg-1", "a\n", Some("expected/02/list.pg-1.out"))];
         assert_eq!(
-            blessed_files(&step(), &checked, 1),
+            blessed_files(step(), &checked, 1),
             [file("expected/02/list.pg-1.out", "a\n")]
         );
         let fresh = [pending("pg-1", "a\n", None)];
         assert_eq!(
-            blessed_files(&step(), &fresh, 1),
+            blessed_files(step(), &fresh, 1),
             [file("expected/02/list.out", "a\n")]
         );
     }
