@@ -35,6 +35,11 @@ pub(crate) fn prepare(
     let redactor = Redactor::for_lab(&plan.inventory, &plan.overrides, secrets);
 
     let cancel = Cancel::on_signals();
+    // The environment the course's outputs were printed in (`runbook.yml`), in every shell.
+    let settings = SessionSettings {
+        env: plan.workshop.settings.env.clone(),
+        ..settings
+    };
     let sessions = Arc::new(Sessions::new(Arc::new(plan.inventory.clone()), settings));
     Ok(Lab {
         sessions,

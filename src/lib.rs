@@ -24,6 +24,7 @@ pub(crate) mod printable;
 pub mod report;
 pub(crate) mod secret;
 pub mod session;
+pub(crate) mod settings;
 pub(crate) mod step;
 pub(crate) mod sys;
 pub mod template;

@@ -51,6 +51,8 @@ struct ListedStep {
     exit: String,
     check: bool,
     teardown: bool,
+    /// The environment every session starts with (`runbook.yml`'s `env:`).
+    env: BTreeMap<String, String>,
     /// What keeps this step from running (an unknown host, a bad expected file...); empty
     /// for a good step. `runbook list` exits with status 2 when any step has one.
     problems: Vec<ListedProblem>,
@@ -161,6 +163,7 @@ fn listed(plan: &Plan, step: &Step, problems: Option<&Diagnostics>) -> ListedSte
         exit: step.exit.describe(),
         check: step.check,
         teardown: step.teardown,
+        env: plan.workshop.settings.env.iter().cloned().collect(),
         problems: problems
             .map(|found| found.0.iter().map(ListedProblem::from).collect())
             .unwrap_or_default(),

@@ -421,3 +421,107 @@ fn an_exit_status_line_applies_to_its_own_command_of_the_transcript() {
     lab.runbook(&["verify", "workshop"]).assert_code(1);
     assert_eq!(lab.step("01/block-1.2").outcome, Outcome::Exit);
 }
+
+/// `runbook.yml` beside the chapters says once what every fence would otherwise repeat: bare
+/// fences are shell commands (but a bare fence right after a command is its output), the
+/// default host and user, and the environment the course's outputs were printed in.
+#[test]
+fn workshop_settings_give_bare_fences_a_language_and_blocks_a_host_user_and_environment() {
+    let lab = Lab::with_hosts("    pg1: {ansible_host: 10.0.3.201}\n");
+    lab.write(
+        "workshop/runbook.yml",
+        "defaults:\n  language: bash\n  on: pg1\n  user: postgres\nenv:\n  COURSE_LANG: fr_FR.UTF-8\n",
+    );
+    lab.chapter(
+        "01.md",
+        "# Defaults\n\n```\necho \"$COURSE_LANG\"\n```\n\n```\nfr_FR.UTF-8\n```\n\n```bash on=localhost user=root\necho here\n```\n\n```\nroot@pg1:~# id -un\nroot\n```\n",
+    );
+    let plan = json_plan(&lab);
+    let places: Vec<(String, Value, Value, Value)> = plan
+        .iter()
+        .map(|step| {
+            (
+                text(step, "id"),
+                field(step, "hosts").clone(),
+                field(step, "user").clone(),
+                field(step, "expected").clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            (
+                "01/block-1".to_string(),
+                serde_json::json!(["pg1"]),
+                serde_json::json!("postgres"),
+                serde_json::json!("fr_FR.UTF-8\n"),
+            ),
+            (
+                "01/block-2".to_string(),
+                serde_json::json!(["localhost"]),
+                serde_json::json!("root"),
+                Value::Null,
+            ),
+            (
+                "01/block-3.1".to_string(),
+                serde_json::json!(["pg1"]),
+                serde_json::json!("root"),
+                serde_json::json!("root\n"),
+            ),
+        ]
+    );
+    assert_eq!(plan[0]["env"]["COURSE_LANG"], "fr_FR.UTF-8");
+
+    // Run on this machine: the environment reaches the session.
+    let local = Lab::new();
+    local.write(
+        "workshop/runbook.yml",
+        "defaults:\n  language: bash\nenv:\n  COURSE_LANG: fr_FR.UTF-8\n",
+    );
+    local.chapter(
+        "01.md",
+        "# Env\n\n```\necho \"$COURSE_LANG\"\n```\n\nOn obtient :\n\n```\nfr_FR.UTF-8\n```\n",
+    );
+    local.runbook(&["verify", "workshop"]).assert_code(0);
+    assert_eq!(local.step("01/block-1").outcome, Outcome::Passed);
+
+    // A typo in the settings is an error at its line, before anything runs.
+    local.write("workshop/runbook.yml", "defaults:\n  langage: bash\n");
+    local
+        .runbook(&["verify", "workshop"])
+        .assert_code(2)
+        .stderr_has("  --> workshop/runbook.yml:2\n");
+}
+
+/// The output fence after a command is paired across what a PDF build puts between them
+/// (raw TeX, an HTML comment, pandoc's raw block) and a short lead-in ending with `:`; a
+/// longer sentence keeps them apart, and `.standalone` opts a console block out.
+#[test]
+fn output_is_paired_across_layout_and_a_short_lead_in_only() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        concat!(
+            "# Pairs\n\n",
+            "```bash id=tex\necho one\n```\n\n\\scriptsize\n\n```console\none\n```\n\n",
+            "```bash id=comment\necho two\n```\n\n<!-- a note for the PDF -->\n\n```{=latex}\n\\newpage\n```\n\nRésultat :\n\n```console\ntwo\n```\n\n",
+            "```bash id=sentence\necho three\n```\n\nThis sentence explains what the next block shows, at some length:\n\n```console\nthree\n```\n\n",
+            "```bash id=optout\necho four\n```\n\n```{.console .standalone}\nfour\n```\n",
+        ),
+    );
+    let plan = json_plan(&lab);
+    let expected: Vec<(String, Value)> = plan
+        .iter()
+        .map(|step| (text(step, "id"), field(step, "expected").clone()))
+        .collect();
+    assert_eq!(
+        expected,
+        [
+            ("01/tex".to_string(), serde_json::json!("one\n")),
+            ("01/comment".to_string(), serde_json::json!("two\n")),
+            ("01/sentence".to_string(), Value::Null),
+            ("01/optout".to_string(), Value::Null),
+        ]
+    );
+}

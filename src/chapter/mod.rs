@@ -57,6 +57,8 @@ impl Chapter {
 pub(crate) struct Workshop {
     pub(crate) dir: PathBuf,
     pub(crate) chapters: Vec<Chapter>,
+    /// What `runbook.yml` says for every fence (and every session) of the workshop.
+    pub(crate) settings: crate::settings::Settings,
 }
 
 /// A chapter named by SUMMARY.md or found in the folder, before it is read.
@@ -124,7 +126,11 @@ pub(crate) fn folder_and_master(path: &Path) -> (PathBuf, Option<PathBuf>) {
 
 /// Reads and parses every chapter of the workshop at `path` (a folder, or a master file: see
 /// [`folder_and_master`]), `!include` lines followed.
-pub(crate) fn load(path: &Path, reach: Reach) -> Result<Workshop, Diagnostics> {
+pub(crate) fn load(
+    path: &Path,
+    reach: Reach,
+    settings: &crate::settings::Settings,
+) -> Result<Workshop, Diagnostics> {
     let (folder, master) = folder_and_master(path);
     let dir = folder.as_path();
     let mut problems = Diagnostics::default();
@@ -180,6 +186,7 @@ pub(crate) fn load(path: &Path, reach: Reach) -> Result<Workshop, Diagnostics> {
     let mut reader = ChapterReader {
         dir,
         reach,
+        options: settings.chapter_options(),
         chapters: Vec::new(),
         problems,
         read_from: HashMap::new(),
@@ -214,6 +221,7 @@ pub(crate) fn load(path: &Path, reach: Reach) -> Result<Workshop, Diagnostics> {
         Ok(Workshop {
             dir: dir.to_path_buf(),
             chapters,
+            settings: settings.clone(),
         })
     } else {
         Err(problems)
@@ -224,6 +232,8 @@ pub(crate) fn load(path: &Path, reach: Reach) -> Result<Workshop, Diagnostics> {
 struct ChapterReader<'a> {
     dir: &'a Path,
     reach: Reach,
+    /// How fences read, by the workshop's settings.
+    options: parse::ChapterOptions,
     chapters: Vec<Chapter>,
     problems: Diagnostics,
     /// Every file read so far (relative to the workshop), and the `file:line` that included
@@ -294,7 +304,7 @@ impl ChapterReader<'_> {
                 return;
             }
         };
-        let parsed = match parse::parse_chapter(&path, &text) {
+        let parsed = match parse::parse_chapter_with(&path, &text, &self.options) {
             Ok(parsed) => parsed,
             Err(found) => {
                 found

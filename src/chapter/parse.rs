@@ -126,8 +126,25 @@ struct OpenBlock {
 /// How many prose lines before a block to keep as its context.
 const CONTEXT_LINES: usize = 4;
 
+/// What the workshop's settings change in how a chapter reads (see `runbook.yml`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ChapterOptions {
+    /// The language of a fence that names none, when it is a shell: such a fence runs,
+    /// unless it sits right after a command, whose output it then is.
+    pub(crate) bare_fence_shell: Option<String>,
+}
+
 /// Parses one chapter. `file` is only used in messages.
 pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagnostic>> {
+    parse_chapter_with(file, text, &ChapterOptions::default())
+}
+
+/// Parses one chapter as the workshop's settings say (see [`ChapterOptions`]).
+pub(crate) fn parse_chapter_with(
+    file: &Path,
+    text: &str,
+    options: &ChapterOptions,
+) -> Result<ParsedChapter, Vec<Diagnostic>> {
     let lines = LineIndex::new(text);
     let mut problems = Vec::new();
     let mut chapter = ParsedChapter::default();
@@ -173,7 +190,29 @@ pub fn parse_chapter(file: &Path, text: &str) -> Result<ParsedChapter, Vec<Diagn
                 });
             }
             Event::End(TagEnd::CodeBlock) => {
-                let Some(fenced) = open.take() else { continue };
+                let Some(mut fenced) = open.take() else {
+                    continue;
+                };
+                if let Some(shell) = &options.bare_fence_shell
+                    && fenced.info.trim().is_empty()
+                    && !starts_with_prompt(&fenced.body)
+                {
+                    // A bare fence after a command is what it printed, as a console block
+                    // would be; anywhere else it is a command in the course's language.
+                    let follows_command = chapter.blocks.last().is_some_and(|block| {
+                        block.attributes.is_shell()
+                            && block.inline_expected.is_none()
+                            && consoles
+                                .iter()
+                                .all(|console| console.range.start < block.range.end)
+                            && is_layout_gap(&text[block.range.end..fenced.range.start])
+                    });
+                    if follows_command {
+                        fenced.info = "console".to_string();
+                    } else {
+                        fenced.info = shell.clone();
+                    }
+                }
                 match read_fenced_block(file, text, &lines, fenced) {
                     Err(found) => problems.extend(found),
                     Ok(FencedBlock::Other) => {}
@@ -239,7 +278,13 @@ struct ConsoleBlock {
     /// Line of its first content line.
     first_line: usize,
     body: String,
+    /// Marked `standalone` (```` ```{.console .standalone} ````): output shown for itself,
+    /// not the output of the command before it.
+    standalone: bool,
 }
+
+/// The word that keeps a console block from being paired with the command before it.
+const STANDALONE: &str = "standalone";
 
 /// What one closed fence turns out to be.
 enum FencedBlock {
@@ -310,10 +355,15 @@ fn read_fenced_block(
         attrs::parse(&fenced.info, &at)?
     };
     if attributes.is_console() {
+        let standalone = attributes
+            .foreign
+            .iter()
+            .any(|word| word.trim_start_matches('.') == STANDALONE);
         return Ok(FencedBlock::Console(ConsoleBlock {
             range: fenced.range,
             first_line: line + 1,
             body: fenced.body,
+            standalone,
         }));
     }
     let kind = if attributes.norun && (attributes.is_shell() || attributes.file.is_some()) {
@@ -421,10 +471,10 @@ fn strip_prompts(
     }
 }
 
-/// A console block "directly after" a command is one separated from it only by blank lines;
-/// it becomes that command's expected output.
+/// A console block "directly after" a command is one separated from it only by layout (see
+/// [`is_layout_gap`]); it becomes that command's expected output.
 fn pair_consoles(chapter: &mut ParsedChapter, consoles: Vec<ConsoleBlock>, text: &str) {
-    for console in consoles {
+    for console in consoles.into_iter().filter(|console| !console.standalone) {
         let previous = chapter
             .blocks
             .iter_mut()
@@ -433,7 +483,7 @@ fn pair_consoles(chapter: &mut ParsedChapter, consoles: Vec<ConsoleBlock>, text:
         if let Some(block) = previous
             && block.attributes.is_shell()
             && block.inline_expected.is_none()
-            && text[block.range.end..console.range.start].trim().is_empty()
+            && is_layout_gap(&text[block.range.end..console.range.start])
         {
             block.inline_expected = Some(InlineExpected {
                 first_line: console.first_line,
@@ -442,6 +492,90 @@ fn pair_consoles(chapter: &mut ParsedChapter, consoles: Vec<ConsoleBlock>, text:
             });
         }
     }
+}
+
+/// The longest lead-in, in characters, that still introduces the output below it
+/// ("On obtient :", "Result:"); a longer sentence is prose of its own.
+const LEAD_IN_CHARS: usize = 60;
+
+/// Whether the text between a command fence and an output fence is only layout: blank lines,
+/// what a PDF build inserts (raw TeX lines such as `\scriptsize` or `\newpage`, pandoc's raw
+/// blocks ```` ```{=latex} ````, HTML comments), and at most one short lead-in line that
+/// ends with `:` (at most [`LEAD_IN_CHARS`] characters). Anything else keeps them apart.
+pub(crate) fn is_layout_gap(gap: &str) -> bool {
+    let mut lead_ins = 0;
+    let mut in_comment = false;
+    let mut in_raw_block: Option<String> = None;
+    for line in gap.lines() {
+        let trimmed = line.trim_matches(|c: char| c.is_whitespace());
+        if let Some(fence) = &in_raw_block {
+            if trimmed.starts_with(fence.as_str()) {
+                in_raw_block = None;
+            }
+            continue;
+        }
+        if in_comment {
+            in_comment = !trimmed.contains("-->");
+            continue;
+        }
+        if trimmed.is_empty() {
+            continue;
+        }
+        if let Some(rest) = trimmed.strip_prefix("<!--") {
+            in_comment = !rest.contains("-->");
+            if !in_comment && !rest.trim_end().ends_with("-->") {
+                return false;
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            let fence: String = trimmed
+                .chars()
+                .take_while(|&c| c == '`' || c == '~')
+                .collect();
+            let info = trimmed[fence.len()..].replace(' ', "");
+            if info.starts_with("{=") {
+                in_raw_block = Some(fence);
+                continue;
+            }
+            return false;
+        }
+        if is_raw_tex(trimmed) {
+            continue;
+        }
+        if trimmed.ends_with(':') && trimmed.chars().count() <= LEAD_IN_CHARS && lead_ins == 0 {
+            lead_ins += 1;
+            continue;
+        }
+        return false;
+    }
+    !in_comment && in_raw_block.is_none()
+}
+
+/// A line of raw TeX as courses put between blocks for their PDF: one or more commands
+/// (`\scriptsize`, `\newpage`, `\begin{small}`, `\vspace{1em}`), nothing else.
+fn is_raw_tex(line: &str) -> bool {
+    let mut rest = line;
+    if !rest.starts_with('\\') {
+        return false;
+    }
+    while let Some(after) = rest.strip_prefix('\\') {
+        let name_length = after
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(after.len());
+        if name_length == 0 {
+            return false;
+        }
+        rest = &after[name_length..];
+        while let Some(argument) = rest.strip_prefix('{').or_else(|| rest.strip_prefix('[')) {
+            let Some(end) = argument.find(['}', ']']) else {
+                return false;
+            };
+            rest = &argument[end + 1..];
+        }
+        rest = rest.trim_start();
+    }
+    rest.is_empty()
 }
 
 /// Whether the first line of `body` that is not blank is a prompt.
@@ -630,5 +764,31 @@ mod tests {
         assert_eq!(index.line_of(2), 2);
         assert_eq!(index.line_of(5), 3);
         assert_eq!(index.line_text(text, 2), "bb");
+    }
+
+    #[test]
+    fn a_layout_gap_is_blank_lines_pdf_layout_and_one_short_lead_in() {
+        for gap in [
+            "\n\n",
+            "\n\\scriptsize\n\n",
+            "\n\\newpage \\vspace{1em}\n",
+            "\n<!-- note -->\n",
+            "\n<!-- a note\nover two lines -->\n",
+            "\n```{=latex}\n\\newpage\n```\n",
+            "\nOn obtient\u{a0}:\n\n",
+            "\n\\small\n\nRésultat :\n",
+        ] {
+            assert!(is_layout_gap(gap), "{gap:?} is layout");
+        }
+        for gap in [
+            "\nSome prose.\n",
+            "\nOne: \n\nTwo:\n",
+            "\nA sentence that goes on well past a lead-in before ending in a colon:\n",
+            "\n```sql\nSELECT 1;\n```\n",
+            "\n<!-- never closed\n",
+            "\n\\not tex at all here\n",
+        ] {
+            assert!(!is_layout_gap(gap), "{gap:?} is not layout");
+        }
     }
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::chapter::parse::parse_chapter;
+use crate::chapter::parse::parse_chapter_with;
 use crate::chapter::{Block, BlockKind};
 use crate::diagnostic::Diagnostics;
 use crate::plan::{self, HostSpec, Plan, PlanOptions, Step};
@@ -231,7 +231,14 @@ impl BookBuilder {
             .to_string_lossy()
             .replace('\\', "/");
         let path = self.plan.workshop.dir.join(&source);
-        let parsed = parse_chapter(&path, &content).map_err(|found| {
+        // Read as the plan read it (`runbook.yml`'s language for bare fences), so that the
+        // blocks and their ids are the same.
+        let parsed = parse_chapter_with(
+            &path,
+            &content,
+            &self.plan.workshop.settings.chapter_options(),
+        )
+        .map_err(|found| {
             let mut problems = Diagnostics::default();
             found.into_iter().for_each(|problem| problems.push(problem));
             problems

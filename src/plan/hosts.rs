@@ -205,8 +205,17 @@ pub(super) fn of_block(
     block: &Block,
     inventory: &Inventory,
     workshop_dir: &Path,
+    default_on: Option<&String>,
 ) -> (HostSpec, Option<Diagnostic>) {
-    let Some(list) = block.attributes.on.as_ref().or(block.prompt_host.as_ref()) else {
+    // `runbook.yml`'s default host comes last: a fence's `on=` and a prompt are more
+    // specific. It was resolved once, at the file's line (see `plan::review`).
+    let Some(list) = block
+        .attributes
+        .on
+        .as_ref()
+        .or(block.prompt_host.as_ref())
+        .or(default_on)
+    else {
         return (HostSpec::Hosts(vec![LOCAL_HOST.to_string()]), None);
     };
     let source = HostsSource::of(chapter, block, list);
@@ -330,8 +339,12 @@ mod block_tests {
     fn chapter_whose_file_is_gone(text: &str) -> Chapter {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("01.md"), text).expect("write");
-        let mut workshop = crate::chapter::load(dir.path(), crate::chapter::Reach::InsideOnly)
-            .expect("a valid chapter");
+        let mut workshop = crate::chapter::load(
+            dir.path(),
+            crate::chapter::Reach::InsideOnly,
+            &crate::settings::Settings::default(),
+        )
+        .expect("a valid chapter");
         drop(dir);
         workshop.chapters.remove(0)
     }
@@ -342,7 +355,13 @@ mod block_tests {
             chapter_whose_file_is_gone("# Lab\n\n```bash\npostgres@pg-9:~$ patronictl list\n```\n");
         assert!(!chapter.path.exists());
         let block = &chapter.blocks[0];
-        let (hosts, problem) = of_block(&chapter, block, &Inventory::local_only(), Path::new("w"));
+        let (hosts, problem) = of_block(
+            &chapter,
+            block,
+            &Inventory::local_only(),
+            Path::new("w"),
+            None,
+        );
         assert_eq!(hosts, HostSpec::Hosts(Vec::new()));
         let problem = problem.expect("an unknown host");
         assert_eq!(problem.line, 4);
@@ -359,8 +378,15 @@ mod block_tests {
             "```bash\ntrue\n```\n\n```bash on=local,localhost\ntrue\n```\n\n```bash on={{ leader }}\ntrue\n```\n\n```bash on=local,,localhost\ntrue\n```\n",
         );
         let inventory = Inventory::local_only();
-        let plan =
-            |index: usize| of_block(&chapter, &chapter.blocks[index], &inventory, Path::new("w"));
+        let plan = |index: usize| {
+            of_block(
+                &chapter,
+                &chapter.blocks[index],
+                &inventory,
+                Path::new("w"),
+                None,
+            )
+        };
         let here = HostSpec::Hosts(vec![LOCAL_HOST.to_string()]);
         assert_eq!(plan(0), (here.clone(), None));
         assert_eq!(plan(1), (here, None));

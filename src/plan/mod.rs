@@ -23,7 +23,7 @@ use crate::chapter::attrs::{ExpectedExit, Retry};
 use crate::chapter::parse::InlineExpected;
 use crate::chapter::transcript::TranscriptCommand;
 use crate::chapter::{Block, BlockKind, Chapter, Workshop};
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::expect::actual::View;
 use crate::expected_files::{self, StepFiles};
 use crate::inventory::Inventory;
@@ -242,9 +242,11 @@ pub(crate) struct Reviewed {
 /// returned as errors.
 pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
     let mut problems = Diagnostics::default();
-    let workshop = crate::chapter::load(&options.workshop_dir, options.reach);
     // A master file's folder holds what a workshop folder would.
     let (folder, _) = crate::chapter::folder_and_master(&options.workshop_dir);
+    // The settings change how fences read: a broken file stops here, before any chapter.
+    let settings = crate::settings::Settings::load(&folder)?;
+    let workshop = crate::chapter::load(&options.workshop_dir, options.reach, &settings);
     let inventory_path = options.inventory.clone().or_else(|| {
         INVENTORY_NAMES
             .iter()
@@ -275,6 +277,25 @@ pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
             return Err(redactor.apply_diagnostics(problems));
         }
     };
+    // The default host must name the inventory's hosts: said once, at runbook.yml's line,
+    // rather than at every fence that leans on it.
+    if let (Some(on), Some(path)) = (&workshop.settings.defaults.on, &workshop.settings.path)
+        && let Err(error) = hosts::resolve(&inventory, on)
+    {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let line = text
+            .lines()
+            .position(|line| line.trim_start().starts_with("on:"))
+            .map_or(0, |index| index + 1);
+        let mut problem =
+            Diagnostic::new(path, line, format!("runbook.yml's default host: {error}"))
+                .hint("name a host or group of the inventory, e.g. `on: pg-1`, or remove `on:`");
+        if line > 0 {
+            problem = problem.quoting(text.lines().nth(line - 1).unwrap_or_default());
+        }
+        problems.push(problem);
+        return Err(problems);
+    }
     let expected_dir = options
         .expected_dir
         .clone()
@@ -415,12 +436,26 @@ fn plan_step(
     let mut problems = Diagnostics::default();
     let attributes = &block.attributes;
 
-    let (hosts, host_problem) = hosts::of_block(chapter, block, inventory, &workshop.dir);
+    let defaults = &workshop.settings.defaults;
+    let (hosts, host_problem) = hosts::of_block(
+        chapter,
+        block,
+        inventory,
+        &workshop.dir,
+        defaults.on.as_ref(),
+    );
     problems.extend(host_problem.into_iter().collect::<Vec<_>>().into());
+    // A prompt's user goes with its host: the workshop's default user is for blocks that
+    // name neither.
     let user = attributes
         .user
         .clone()
-        .or_else(|| block.prompt_user.clone());
+        .or_else(|| block.prompt_user.clone())
+        .or_else(|| {
+            (block.prompt_host.is_none())
+                .then(|| defaults.user.clone())
+                .flatten()
+        });
     let action = match &block.kind {
         BlockKind::Command { script } => Action::Run {
             script: script.clone(),

@@ -384,6 +384,7 @@ mod tests {
         Workshop {
             dir: "workshop".into(),
             chapters: vec![chapter("01-etcd", "Etcd"), chapter("02-pg", "PostgreSQL")],
+            settings: crate::settings::Settings::default(),
         }
     }
 

@@ -32,10 +32,20 @@ pub(crate) const BLOCK_MARK: &str = "RUNBOOK_BLOCK";
 /// The block number of the session's own sweeps, never a block's.
 pub(crate) const SWEEP_BLOCK: &str = "sweep";
 
-/// Text sent once, right after the shell starts.
-pub(crate) fn bootstrap(nonce: &str, mark: &str) -> String {
-    format!(
-        r#"exec 2>&1
+/// Text sent once, right after the shell starts; `env` is exported first (names were checked
+/// when read: letters, digits and `_`).
+pub(crate) fn bootstrap(nonce: &str, mark: &str, env: &[(String, String)]) -> String {
+    let mut exports = String::new();
+    for (name, value) in env {
+        exports.push_str("export ");
+        exports.push_str(name);
+        exports.push('=');
+        push_single_quoted(&mut exports, value);
+        exports.push('\n');
+    }
+    exports
+        + &format!(
+            r#"exec 2>&1
 export {SESSION_MARK}={mark}
 set -m
 set +o history 2>/dev/null
@@ -50,7 +60,7 @@ printf '\036{nonce} ready %s %s %s\036' "$$" "$3" "$4"
 set --
 unset __rb_stat
 "#
-    )
+        )
 }
 
 /// The frame that runs one block: the script as one single-quoted word, then `__rb_go`, the

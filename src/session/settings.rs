@@ -16,6 +16,8 @@ pub(crate) const DEFAULT_OUTPUT_CAP: usize = 1 << 20;
 /// Timing and size limits of sessions.
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
+    /// Exported in every shell before its first block (`runbook.yml`'s `env:`), in order.
+    pub env: Vec<(String, String)>,
     /// How long a host may take to give a working shell.
     pub connect_timeout: Duration,
     /// Between TERM and KILL when a block times out.
@@ -57,6 +59,7 @@ pub struct SessionSettings {
 impl Default for SessionSettings {
     fn default() -> Self {
         SessionSettings {
+            env: Vec::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             grace: DEFAULT_GRACE,
             output_cap: DEFAULT_OUTPUT_CAP,
