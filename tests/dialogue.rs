@@ -110,3 +110,48 @@ fn a_question_the_transcript_does_not_answer_times_out_and_says_so() {
         "the asking program is still running: {gone:?}"
     );
 }
+
+/// A dialogue as courses print it, each answer after its question on the same line and no
+/// marking: runbook types what the line holds beyond what the program printed, once the
+/// program waits there; an empty rest is Enter alone. `--bless` keeps that form.
+#[test]
+fn answers_printed_after_their_questions_are_typed_where_the_program_asks() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "```bash pty id=switch\nread -p \"Candidate ['pg2', 'pg3'] []: \" who\nread -p 'When [now]: ' when\nread -p 'Are you sure? [y/N]: ' sure\necho \"switching to $who at ${when:-now} ($sure)\"\n```\n",
+    );
+    lab.expected(
+        "01",
+        "switch",
+        "Candidate ['pg2', 'pg3'] []: pg2\nWhen [now]:\nAre you sure? [y/N]: y\nswitching to pg2 at now (y)\n",
+    );
+    lab.runbook(&["verify", "workshop"]).assert_code(0);
+    assert_eq!(lab.step("01/switch").outcome, Outcome::Passed);
+    // --bless writes the dialogue back in the course's form.
+    lab.expected("01", "switch", "Candidate ['pg2', 'pg3'] []: pg3\nWhen [now]:\nAre you sure? [y/N]: y\nswitching to pg2 at now (y)\n");
+    lab.runbook(&["verify", "workshop", "--bless"])
+        .assert_code(0);
+    assert_eq!(
+        lab.read("expected/01/switch.out"),
+        "Candidate ['pg2', 'pg3'] []: pg3\nWhen [now]:\nAre you sure? [y/N]: y\nswitching to pg3 at now (y)\n"
+    );
+}
+
+/// Where the program asks in other words than the transcript prints (`Primary [pg-1]:` for
+/// the course's `Master [pg-1]:`), nothing is typed: the block times out and says which line
+/// the program waited on and which line of the transcript was next.
+#[test]
+fn a_question_asked_in_other_words_is_not_answered_and_the_failure_shows_it() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "```bash pty id=switch timeout=4s\nread -p 'Primary [pg-1]: ' who\necho \"from $who\"\n```\n",
+    );
+    lab.expected("01", "switch", "Master [pg-1]: pg-1\nfrom pg-1\n");
+    let run = lab.runbook(&["verify", "workshop"]);
+    run.assert_code(1);
+    assert_eq!(lab.step("01/switch").outcome, Outcome::Timeout);
+    run.stdout_has("on `Primary [pg-1]:`");
+    run.stdout_has("`Master [pg-1]: pg-1`");
+}

@@ -75,11 +75,30 @@ pub(crate) struct Question {
     answer: String,
 }
 
+/// A line of the transcript that may be a question with its answer printed after it
+/// (`Candidate ['pg2', 'pg3'] []: pg2`): any literal line without `<<answer>>` marking.
+#[derive(Debug, Clone)]
+struct InlineLine {
+    /// Line of the expected output.
+    line: usize,
+    /// Its text, `{{ }}` filled in, trailing blanks dropped.
+    text: String,
+}
+
+/// The last character of a prompt that waits for an answer (`Name:`, `[y/N]:`, `Sure?`,
+/// `>`, `]`, a shell's `$`/`#`): only a quiet line ending so is taken for a question, so
+/// that a program pausing after `Waiting for the leader...` gets nothing typed at it.
+const PROMPT_ENDINGS: &[char] = &[':', '?', '>', ']', ')', '$', '#'];
+
 /// The questions of one `pty` block, answered in order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Dialogue {
     questions: Vec<Question>,
     next: usize,
+    /// Lines that may hold a question and its answer inline, in order, and the first one
+    /// not passed yet.
+    inline: Vec<InlineLine>,
+    inline_next: usize,
     /// `file` of the expected output, for messages.
     origin: String,
 }
@@ -93,11 +112,24 @@ impl Dialogue {
         };
         let origin = expected.origin.path().display().to_string();
         let mut questions = Vec::new();
+        let mut inline = Vec::new();
         for line in &expected.lines {
             if line.kind == LineKind::AnyLines {
                 continue;
             }
             let Some((question, answer)) = split_answer(&line.body) else {
+                if line.kind == LineKind::Literal {
+                    let text = if line.templated {
+                        template::render(&line.body, vars)
+                            .map_err(|error| format!("{origin}:{}: {error}", line.line))?
+                    } else {
+                        line.body.clone()
+                    };
+                    inline.push(InlineLine {
+                        line: line.line,
+                        text: text.trim_end().to_string(),
+                    });
+                }
                 continue;
             };
             let at = |error: template::TemplateError| format!("{origin}:{}: {error}", line.line);
@@ -128,6 +160,8 @@ impl Dialogue {
         Ok(Dialogue {
             questions,
             next: 0,
+            inline,
+            inline_next: 0,
             origin,
         })
     }
@@ -150,6 +184,17 @@ impl Dialogue {
                 self.next + 1,
                 self.questions.len(),
             )),
+            None if timed_out && self.questions.is_empty() => {
+                Some(match self.inline.get(self.inline_next) {
+                    Some(next) => format!(
+                        "the program was waiting, on `{last_line}`, and no line of the transcript still to come begins with it (the next is {}:{}, `{}`): a question asked in other words than the transcript prints?",
+                        self.origin, next.line, next.text
+                    ),
+                    None => format!(
+                        "the program was waiting, on `{last_line}`, after the last line of the transcript: a question the transcript does not answer?"
+                    ),
+                })
+            }
             None if timed_out => Some(format!(
                 "every answer of the transcript was typed ({}), and the program was still waiting, on `{last_line}`: a question the transcript does not answer?",
                 self.questions.len()
@@ -188,6 +233,28 @@ impl Answers for Dialogue {
         self.next += 1;
         Some(question.answer.clone())
     }
+
+    /// The program waits on `line`: if a line of the transcript still to come begins with
+    /// what it printed there, and the printed part ends like a prompt, the rest of that line
+    /// is the answer (nothing left: Enter alone). Lines before it are passed.
+    fn answer_when_quiet(&mut self, line: &[u8]) -> Option<String> {
+        let printed = screen_line(line);
+        let printed = printed.text.trim_end();
+        if printed.is_empty() || !printed.ends_with(PROMPT_ENDINGS) {
+            return None;
+        }
+        let found = self.inline[self.inline_next..]
+            .iter()
+            .position(|candidate| {
+                candidate
+                    .text
+                    .strip_prefix(printed)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+            })?;
+        let index = self.inline_next + found;
+        self.inline_next = index + 1;
+        Some(self.inline[index].text[printed.len()..].trim().to_string())
+    }
 }
 
 /// The output of a `pty` block as the transcript writes it: at each answer typed,
@@ -212,9 +279,18 @@ pub(crate) fn transcript(output: &[u8], start: u64, typed: &[Typed]) -> Vec<u8> 
             at += 1;
         }
         out.extend_from_slice(&output[position..at]);
-        out.extend_from_slice(OPEN.as_bytes());
-        out.extend_from_slice(answer.answer.as_bytes());
-        out.extend_from_slice(CLOSE.as_bytes());
+        // An answer the transcript prints inline comes back inline, as the course shows it
+        // (and as `--bless` keeps it); a marked one comes back marked.
+        if answer.inline {
+            if !answer.answer.is_empty() && !out.ends_with(b" ") {
+                out.push(b' ');
+            }
+            out.extend_from_slice(answer.answer.as_bytes());
+        } else {
+            out.extend_from_slice(OPEN.as_bytes());
+            out.extend_from_slice(answer.answer.as_bytes());
+            out.extend_from_slice(CLOSE.as_bytes());
+        }
         out.push(b'\n');
         position = at;
         if output[position..].starts_with(answer.answer.as_bytes()) {
@@ -338,6 +414,7 @@ mod tests {
         let typed = |at, answer: &str| Typed {
             at,
             answer: answer.into(),
+            inline: false,
         };
         let echoed = b"Name: bob\r\nhi bob\r\n";
         assert_eq!(
@@ -361,5 +438,38 @@ mod tests {
             b"Name: <<bob>>\nhi bob\n"
         );
         assert_eq!(shown_text("Name: <<bob>>\nhi bob\n"), "Name: bob\nhi bob\n");
+    }
+
+    #[test]
+    fn a_quiet_line_that_begins_a_transcript_line_is_answered_with_its_rest() {
+        let expected = parse(
+            "Waiting for the leader... done\nCandidate ['pg2', 'pg3'] []: pg2\nWhen [now]:\nSure? [y/N]: y\nok\n",
+            Origin::File("x.out".into()),
+            1,
+        )
+        .expect("parses");
+        let mut dialogue = Dialogue::of(Some(&expected), &Vars::new()).expect("a dialogue");
+        // A pause after text that does not end like a prompt: nothing typed.
+        assert_eq!(
+            dialogue.answer_when_quiet(b"Waiting for the leader..."),
+            None
+        );
+        // A prompt the transcript does not print: nothing typed.
+        assert_eq!(dialogue.answer_when_quiet(b"Primary [pg-1]: "), None);
+        assert_eq!(
+            dialogue.answer_when_quiet(b"Candidate ['pg2', 'pg3'] []: "),
+            Some("pg2".to_string())
+        );
+        assert_eq!(
+            dialogue.answer_when_quiet(b"When [now]: "),
+            Some(String::new()),
+            "the line is the question alone: Enter"
+        );
+        // A question already passed is not answered again.
+        assert_eq!(dialogue.answer_when_quiet(b"When [now]: "), None);
+        assert_eq!(
+            dialogue.answer_when_quiet(b"\x1b[1mSure? [y/N]: "),
+            Some("y".into())
+        );
     }
 }

@@ -54,6 +54,10 @@ pub struct SessionSettings {
     /// frozen or unplugged host is noticed within about 15 s.
     pub ssh_alive_interval: u32,
     pub ssh_alive_count: u32,
+    /// How long a `pty` program must print nothing, on an unfinished line, before an answer
+    /// the transcript prints inline after that line's question is typed: long enough that a
+    /// program still writing its line is not interrupted, short beside a person's pause.
+    pub quiet_before_answer: Duration,
 }
 
 impl Default for SessionSettings {
@@ -76,6 +80,7 @@ impl Default for SessionSettings {
             ssh_master_exit: Duration::from_secs(2),
             ssh_alive_interval: 5,
             ssh_alive_count: 3,
+            quiet_before_answer: Duration::from_millis(300),
         }
     }
 }

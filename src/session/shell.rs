@@ -39,6 +39,13 @@ pub enum Lost {
 /// it waits for.
 pub trait Answers: Send {
     fn answer_for(&mut self, line: &[u8]) -> Option<String>;
+
+    /// Asked when the program has printed nothing for a moment with `line` unfinished (it
+    /// waits for input there): what to type, for a transcript that prints its answers after
+    /// their questions, as a course does (`Candidate ['pg2', 'pg3'] []: pg2`).
+    fn answer_when_quiet(&mut self, _line: &[u8]) -> Option<String> {
+        None
+    }
 }
 
 /// An answer typed into a `pty` block.
@@ -48,6 +55,9 @@ pub struct Typed {
     /// ones included).
     pub at: u64,
     pub answer: String,
+    /// Found after its question in the transcript's line (no `<<answer>>` marking): the
+    /// transcript shows it as printed, not marked.
+    pub inline: bool,
 }
 
 /// What running one block produced.
@@ -321,8 +331,12 @@ impl Session {
         }
         // Where the current question may start: after the last answer typed.
         let mut asked_from = 0;
+        // When the program will have been quiet long enough on an unfinished line to be
+        // asked for an answer printed inline in the transcript.
+        let mut quiet_at: Option<tokio::time::Instant> = None;
         let waited = loop {
             let mut to_write = None;
+            let quiet_deadline = quiet_at.unwrap_or(deadline);
             tokio::select! {
                 data = self.stdout.read() => match data {
                     Some(data) => match buffer.push(data) {
@@ -335,18 +349,43 @@ impl Session {
                         }
                         Some(_) => {}
                         None => {
-                            if let Some(answers) = answers.as_mut()
-                                && let Some(answer) =
-                                    answers.answer_for(buffer.current_line(asked_from))
-                            {
-                                asked_from = buffer.position();
-                                to_write = Some(protocol::typed_line(&self.nonce, &answer));
-                                typed.push(Typed { at: asked_from, answer });
+                            quiet_at = None;
+                            if let Some(answers) = answers.as_mut() {
+                                let line = buffer.current_line(asked_from);
+                                if let Some(answer) = answers.answer_for(line) {
+                                    asked_from = buffer.position();
+                                    to_write = Some(protocol::typed_line(&self.nonce, &answer));
+                                    typed.push(Typed {
+                                        at: asked_from,
+                                        answer,
+                                        inline: false,
+                                    });
+                                } else if !line.is_empty() {
+                                    quiet_at = Some(
+                                        tokio::time::Instant::now()
+                                            + self.settings.quiet_before_answer,
+                                    );
+                                }
                             }
                         }
                     },
                     None => break Wait::Closed,
                 },
+                _ = tokio::time::sleep_until(quiet_deadline), if quiet_at.is_some() => {
+                    quiet_at = None;
+                    if let Some(answers) = answers.as_mut()
+                        && let Some(answer) =
+                            answers.answer_when_quiet(buffer.current_line(asked_from))
+                    {
+                        asked_from = buffer.position();
+                        to_write = Some(protocol::typed_line(&self.nonce, &answer));
+                        typed.push(Typed {
+                            at: asked_from,
+                            answer,
+                            inline: true,
+                        });
+                    }
+                }
                 _ = tokio::time::sleep_until(deadline) => break Wait::Stop(Ending::TimedOut),
                 _ = cancel.wait() => break Wait::Stop(Ending::Interrupted),
             }
