@@ -156,6 +156,8 @@ pub(crate) fn parse_chapter_with(
     // Console blocks are paired with the command before them in a second pass.
     let mut consoles: Vec<ConsoleBlock> = Vec::new();
     let mut ordinal = 0usize;
+    // The last SQL fence's end: the fence right after it is what the query printed.
+    let mut sql_ended: Option<usize> = None;
 
     for (event, range) in Parser::new_ext(text, markdown_options()).into_offset_iter() {
         match event {
@@ -193,6 +195,22 @@ pub(crate) fn parse_chapter_with(
                 let Some(mut fenced) = open.take() else {
                     continue;
                 };
+                let language = attrs::split_language(&fenced.info);
+                // PostgreSQL courses print a query in an `sql` fence and its result in the
+                // next fence, whatever language that one names (`sh` for a table, often):
+                // output, never a command. A transcript (a prompt first) is still commands.
+                let after_sql = sql_ended.take().is_some_and(|end| {
+                    is_layout_gap(&text[end.min(fenced.range.start)..fenced.range.start])
+                });
+                if is_sql_language(&language) {
+                    sql_ended = Some(fenced.range.end);
+                } else if after_sql
+                    && (attrs::is_shell_language(&language) || language.is_empty())
+                    && !starts_with_prompt(&fenced.body)
+                    && !fenced.info.contains("file=")
+                {
+                    fenced.info = "console".to_string();
+                }
                 if let Some(shell) = &options.bare_fence_shell
                     && fenced.info.trim().is_empty()
                     && !starts_with_prompt(&fenced.body)
@@ -492,6 +510,13 @@ fn pair_consoles(chapter: &mut ParsedChapter, consoles: Vec<ConsoleBlock>, text:
             });
         }
     }
+}
+
+/// The languages PostgreSQL courses write SQL in (any case).
+pub(crate) fn is_sql_language(language: &str) -> bool {
+    ["sql", "psql", "pgsql", "postgresql", "plpgsql"]
+        .iter()
+        .any(|sql| sql.eq_ignore_ascii_case(language))
 }
 
 /// The longest lead-in, in characters, that still introduces the output below it
