@@ -99,3 +99,54 @@ fn the_patroni_course_as_written_pairs_its_printed_output_with_its_commands() {
         "a table line read as a command: {commands:?}"
     );
 }
+
+/// The PostgreSQL 14 workshop as its authors keep it: a master file whose chapters come in by
+/// `!include`. Its plan lists the steps of the included chapters at their own `file:line`,
+/// marks the one step whose prompt names a machine of the authors' (`pop-os`) and exits 2;
+/// no result table printed after an `sql` fence is read as a command.
+#[test]
+fn the_postgresql_14_workshop_is_read_through_its_include_lines() {
+    let folder = upstream("ws14", "140-postgresql_14.md");
+    let master = folder.join("140-postgresql_14.md");
+    let output = runbook(&[
+        "list",
+        master.to_str().expect("UTF-8 path"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON plan");
+    let steps = plan.as_array().expect("a list of steps");
+    // Counted when `!include` was first read, with the rule for a fence after an SQL fence.
+    assert_eq!(steps.len(), 71, "{}", text(&output.stdout));
+    let files: std::collections::BTreeSet<&str> = steps
+        .iter()
+        .filter_map(|step| step["file"].as_str())
+        .collect();
+    assert!(
+        files.iter().all(|file| file.contains("/include/")),
+        "every step comes from an included chapter: {files:?}"
+    );
+    let faulty: Vec<&serde_json::Value> = steps
+        .iter()
+        .filter(|step| {
+            step["problems"]
+                .as_array()
+                .is_some_and(|problems| !problems.is_empty())
+        })
+        .collect();
+    assert_eq!(faulty.len(), 1, "{faulty:?}");
+    assert!(
+        faulty[0]["problems"][0]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("pop-os")),
+        "{faulty:?}"
+    );
+    assert!(
+        steps.iter().all(|step| {
+            let command = step["command"].as_str().unwrap_or_default();
+            !command.contains("QUERY PLAN")
+        }),
+        "a query plan printed after an sql fence was read as a command"
+    );
+}
