@@ -354,12 +354,7 @@ impl Session {
                                 let line = buffer.current_line(asked_from);
                                 if let Some(answer) = answers.answer_for(line) {
                                     asked_from = buffer.position();
-                                    to_write = Some(protocol::typed_line(&self.nonce, &answer));
-                                    typed.push(Typed {
-                                        at: asked_from,
-                                        answer,
-                                        inline: false,
-                                    });
+                                    to_write = Some(self.type_answer(asked_from, answer, false, &mut typed));
                                 } else if !line.is_empty() {
                                     quiet_at = Some(
                                         tokio::time::Instant::now()
@@ -378,12 +373,7 @@ impl Session {
                             answers.answer_when_quiet(buffer.current_line(asked_from))
                     {
                         asked_from = buffer.position();
-                        to_write = Some(protocol::typed_line(&self.nonce, &answer));
-                        typed.push(Typed {
-                            at: asked_from,
-                            answer,
-                            inline: true,
-                        });
+                        to_write = Some(self.type_answer(asked_from, answer, true, &mut typed));
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => break Wait::Stop(Ending::TimedOut),
@@ -411,6 +401,15 @@ impl Session {
         };
         let code = self.abort(&mut buffer).await;
         finish(buffer, code, started, ending, typed)
+    }
+
+    /// The line that types `answer` into the running `pty` program, noted in `typed` as
+    /// typed at byte `at` of the output (`inline`: found after its question in the
+    /// transcript's line, not marked).
+    fn type_answer(&self, at: u64, answer: String, inline: bool, typed: &mut Vec<Typed>) -> String {
+        let line = protocol::typed_line(&self.nonce, &answer);
+        typed.push(Typed { at, answer, inline });
+        line
     }
 
     /// Stops the running block: TERM to its process groups, a grace period, then KILL; if the
