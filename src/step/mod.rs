@@ -577,8 +577,8 @@ impl<'a> TraineeSession<'a> {
                     .filter_map(|line| {
                         let (question, answer) = crate::expect::dialogue::split_answer(&line.body)?;
                         let question = match line.kind {
-                            LineKind::Glob => crate::mdbook::shown::glob_as_text(question),
-                            LineKind::Regex => crate::mdbook::shown::regex_as_text(question),
+                            LineKind::Glob => crate::expect::fixed_text::glob_as_text(question),
+                            LineKind::Regex => crate::expect::fixed_text::regex_as_text(question),
                             _ => question.to_string(),
                         };
                         Some((render(question.trim_end()), render(answer)))
