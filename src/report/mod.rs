@@ -2,6 +2,7 @@
 //! reporter follows events live; at the end `index.html`, `junit.xml` and `run.json` are
 //! written from the same [`model::RunReport`], each atomically, whatever the run's outcome.
 
+pub(crate) mod block;
 pub(crate) mod cast;
 pub(crate) mod failure;
 pub(crate) mod hint;

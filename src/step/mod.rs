@@ -17,15 +17,12 @@ use crate::execute::{Executor, RunOptions};
 use crate::expect::pattern::{Expected, LineKind, Matcher, Origin, PatternLine};
 use crate::lab::Lab;
 use crate::plan::{Action as Work, Expectations, FileWrite, HostSpec, Plan, Step};
-use crate::report::failure::{self, Layout};
-use crate::report::model::{Event, Outcome, Reporter, StepKind, StepResult};
+use crate::report::block::{self, Header, What};
+use crate::report::model::{Event, Outcome, Reporter, StepResult};
 use crate::template;
 pub(crate) use progress::ProgressError;
 use progress::{BlockStatus, Progress};
 use screen::{Action, Answer, Offer, Screen};
-
-/// Output lines shown after a run (the last ones); the rest is summarised.
-const OUTPUT_LINES: usize = 30;
 
 /// Which blocks a session covers and where it may start.
 #[derive(Debug, Clone)]
@@ -458,36 +455,6 @@ impl<'a> TraineeSession<'a> {
         let step = &self.plan.steps[index];
         let block = self.plan.block_of(step);
         let chapter = self.plan.chapter_of(step);
-        let screen = &self.screen;
-        let bold = Style::new().bold();
-        let dim = Style::new().dim();
-        screen.blank();
-        let width = usize::from(console::Term::stdout().size().1).clamp(40, 100);
-        let title = format!(
-            "── Chapter {} of {} · {} ",
-            step.chapter + 1,
-            self.plan.workshop.chapters.len(),
-            chapter.title
-        );
-        let counter = format!(" block {} of {} ──", index + 1, self.plan.steps.len());
-        let fill = width.saturating_sub(
-            console::measure_text_width(&title) + console::measure_text_width(&counter),
-        );
-        screen.line(
-            Style::new()
-                .blue()
-                .bold()
-                .apply_to(format!("{title}{}{counter}", "─".repeat(fill))),
-        );
-        if let Some(section) = &block.section
-            && *section != chapter.title
-        {
-            screen.line(bold.apply_to(format!("§ {section}")));
-        }
-        for line in &block.context {
-            screen.line(format!("  {line}"));
-        }
-        screen.blank();
         let vars_host = self.hosts(step).into_iter().next();
         let vars = self
             .plan
@@ -501,75 +468,62 @@ impl<'a> TraineeSession<'a> {
             self.lab.redactor.apply(&text)
         };
         let place = self.place(step);
-        let (what, body) = match &step.action {
-            Work::Run { script } => (
-                if step.check {
-                    format!("check on {place}")
-                } else {
-                    format!("on {place}")
-                },
-                render(script),
-            ),
+        let (path, body) = match &step.action {
+            Work::Run { script } => (String::new(), render(script)),
+            Work::WriteFile { path, content, .. } => (render(path), render(content)),
+        };
+        let what = match &step.action {
+            Work::Run { .. } => What::Run { check: step.check },
             Work::WriteFile {
-                path,
-                content,
-                mode,
-                owner,
-                how,
-            } => {
-                let verb = match how {
-                    FileWrite::Replace => "file",
-                    FileWrite::Append => "add to the end of file",
-                };
-                let mut what = format!("{verb} {} on {place}", bold.apply_to(render(path)));
-                if let Some(mode) = mode {
-                    what.push_str(&format!(", mode {mode:04o}"));
-                }
-                if let Some(owner) = owner {
-                    what.push_str(&format!(", owner {owner}"));
-                }
-                (what, render(content))
-            }
+                mode, owner, how, ..
+            } => What::File {
+                path: &path,
+                append: *how == FileWrite::Append,
+                mode: *mode,
+                owner: owner.as_deref(),
+            },
         };
-        screen.line(format!(
-            "{}   {}",
-            Style::new().magenta().bold().apply_to(what),
-            dim.apply_to(format!(
-                "{}  {}:{}",
-                step.qualified_id,
-                step.file.display(),
-                step.line
-            ))
-        ));
-        let prefix = match step.action {
-            Work::Run { .. } => "$ ",
-            Work::WriteFile { .. } => "│ ",
-        };
-        for (number, line) in body.lines().enumerate() {
-            let lead = if number == 0 || matches!(step.action, Work::WriteFile { .. }) {
-                prefix
-            } else {
-                "  "
-            };
-            screen.line(format!("  {}{}", dim.apply_to(lead), bold.apply_to(line)));
-        }
-        if step.pty {
+        let questions = if step.pty {
             let render_expected = |text: &str| -> String {
                 let text = template::render(text, &vars).unwrap_or_else(|_| text.to_string());
                 self.lab.redactor.apply(&text)
             };
-            self.show_questions(step, vars_host.as_deref(), &render_expected);
-        }
-        screen.blank();
+            self.questions(step, vars_host.as_deref(), &render_expected)
+        } else {
+            Vec::new()
+        };
+        let header = Header {
+            chapter_number: step.chapter + 1,
+            chapters: self.plan.workshop.chapters.len(),
+            chapter_title: &chapter.title,
+            block_number: index + 1,
+            blocks: self.plan.steps.len(),
+            section: block.section.as_deref(),
+            context: &block.context,
+            what,
+            place: &place,
+            id: &step.qualified_id,
+            file: &step.file,
+            line: step.line,
+            body: &body,
+            questions: &questions,
+            width: usize::from(console::Term::stdout().size().1),
+        };
+        block::header(&mut self.screen.out(), &header);
     }
 
     /// The questions a `pty` block will ask and the answers its transcript gives them.
-    fn show_questions(&self, step: &Step, host: Option<&str>, render: &dyn Fn(&str) -> String) {
+    fn questions(
+        &self,
+        step: &Step,
+        host: Option<&str>,
+        render: &dyn Fn(&str) -> String,
+    ) -> Vec<(String, String)> {
         let expected = match host {
             Some(host) => step.expectations.for_host(host),
             None => step.expectations.shared.as_ref(),
         };
-        let questions: Vec<(String, String)> = expected
+        expected
             .map(|expected| {
                 expected
                     .lines
@@ -585,25 +539,7 @@ impl<'a> TraineeSession<'a> {
                     })
                     .collect()
             })
-            .unwrap_or_default();
-        if questions.is_empty() {
-            return;
-        }
-        let dim = Style::new().dim();
-        self.screen.line(dim.apply_to(
-            "  It asks, and the course answers (Enter: runbook types these answers; t: you type them in your own terminal):",
-        ));
-        for (question, answer) in questions {
-            let answer = if answer.is_empty() {
-                "(Enter)".to_string()
-            } else {
-                answer
-            };
-            self.screen.line(format!(
-                "    {question} {}",
-                Style::new().green().bold().apply_to(answer)
-            ));
-        }
+            .unwrap_or_default()
     }
 
     /// The hosts a step runs on, as far as known now.
@@ -646,71 +582,7 @@ impl<'a> TraineeSession<'a> {
 
     /// After a run: the output per host, then a pass or the failure with its diff and a hint.
     fn show_result(&self, check: bool, result: &StepResult) {
-        let screen = &self.screen;
-        let dim = Style::new().dim();
-        // Hosts that printed the same are shown once.
-        let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
-        for host in &result.hosts {
-            let output = host.last_attempt().map_or("", |a| a.output.as_str());
-            match groups.iter_mut().find(|(_, text)| *text == output) {
-                Some((hosts, _)) => hosts.push(&host.host),
-                None => groups.push((vec![&host.host], output)),
-            }
-        }
-        if result.kind == StepKind::Command {
-            for (hosts, output) in &groups {
-                if output.is_empty() {
-                    continue;
-                }
-                screen.line(dim.apply_to(format!("  output on {}:", hosts.join(", "))));
-                let lines: Vec<&str> = output.lines().collect();
-                let hidden = lines.len().saturating_sub(OUTPUT_LINES);
-                if hidden > 0 {
-                    screen.line(dim.apply_to(format!("  │ … {hidden} earlier lines")));
-                }
-                for line in &lines[hidden..] {
-                    screen.line(format!("  {} {line}", dim.apply_to("│")));
-                }
-            }
-        }
-        let all_hosts: Vec<&str> = result.hosts.iter().map(|h| h.host.as_str()).collect();
-        let took = crate::report::duration(result.duration_ms);
-        match result.outcome {
-            Outcome::Passed | Outcome::Blessed => {
-                let what = match (result.kind, check) {
-                    (StepKind::File, _) => {
-                        format!("wrote {}", result.path.as_deref().unwrap_or("the file"))
-                    }
-                    (_, true) => "check passed".to_string(),
-                    _ => "passed".to_string(),
-                };
-                screen.line(format!(
-                    "{} {}",
-                    Style::new().green().bold().apply_to(format!("✔ {what}")),
-                    dim.apply_to(format!("on {}  {took}", all_hosts.join(", ")))
-                ));
-            }
-            Outcome::Unverified => screen.line(format!(
-                "{} {}",
-                Style::new().yellow().bold().apply_to("✔ ran"),
-                dim.apply_to(format!(
-                    "on {}  {took}; this block has no expected output to compare with",
-                    all_hosts.join(", ")
-                ))
-            )),
-            _ => {
-                let layout = Layout {
-                    indent: "",
-                    // The output is shown above.
-                    output_tail: None,
-                    strict: false,
-                    every_host: false,
-                };
-                for line in failure::step_lines(result, layout) {
-                    screen.line(line);
-                }
-            }
-        }
+        block::result(&mut self.screen.out(), check, result);
     }
 }
 
@@ -721,26 +593,7 @@ struct Live<'s> {
 
 impl Reporter for Live<'_> {
     fn event(&mut self, event: &Event) {
-        let dim = Style::new().dim();
-        match event {
-            Event::StepStarted { hosts, .. } if !hosts.is_empty() => {
-                self.screen
-                    .line(dim.apply_to(format!("  running on {} …", hosts.join(", "))));
-            }
-            Event::AttemptFinished {
-                host,
-                attempt,
-                retrying: true,
-                ..
-            } => {
-                self.screen.line(dim.apply_to(format!(
-                    "  attempt {} on {host}: {}; trying again",
-                    attempt.number,
-                    attempt.outcome.label()
-                )));
-            }
-            _ => {}
-        }
+        block::live(&mut self.screen.out(), event);
     }
 }
 

@@ -101,6 +101,11 @@ impl Screen {
         let _ = self.term.write_line(&text.to_string());
     }
 
+    /// Where lines are drawn ([`crate::report::block`] draws a block's).
+    pub(crate) fn out(&self) -> &Term {
+        &self.term
+    }
+
     pub(crate) fn blank(&self) {
         let _ = self.term.write_line("");
     }
