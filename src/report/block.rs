@@ -44,8 +44,10 @@ pub(crate) struct Header<'a> {
     /// The last lines of prose before the block.
     pub(crate) context: &'a [String],
     pub(crate) what: What<'a>,
-    /// "pg-1, pg-2 as postgres".
+    /// Where it runs: "pg-1, pg-2", or why that is not known yet.
     pub(crate) place: &'a str,
+    /// Who it runs as, when known.
+    pub(crate) user: Option<&'a str>,
     pub(crate) id: &'a str,
     pub(crate) file: &'a Path,
     pub(crate) line: usize,
@@ -92,7 +94,10 @@ pub(crate) fn header(out: &mut dyn Write, header: &Header<'_>) {
         line(out, format!("  {context}"));
     }
     line(out, "");
-    let place = header.place;
+    let place = match header.user {
+        Some(user) if !user.is_empty() => format!("{} as {user}", header.place),
+        _ => header.place.to_string(),
+    };
     let what = match header.what {
         What::Run { check: true } => format!("check on {place}"),
         What::Run { check: false } => format!("on {place}"),

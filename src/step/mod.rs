@@ -12,14 +12,11 @@ use std::path::PathBuf;
 
 use console::Style;
 
-use crate::chapter::attrs::ExpectedExit;
 use crate::execute::{Executor, RunOptions};
-use crate::expect::pattern::{Expected, LineKind, Matcher, Origin, PatternLine};
 use crate::lab::Lab;
-use crate::plan::{Action as Work, Expectations, FileWrite, HostSpec, Plan, Step};
+use crate::plan::{Action as Work, FileWrite, Plan, Step};
 use crate::report::block::{self, Header, What};
 use crate::report::model::{Event, Outcome, Reporter, StepResult};
-use crate::template;
 pub(crate) use progress::ProgressError;
 use progress::{BlockStatus, Progress};
 use screen::{Action, Answer, Offer, Screen};
@@ -369,13 +366,13 @@ impl<'a> TraineeSession<'a> {
         let index = self.selection.window[position];
         let plan: &'a Plan = self.plan;
         let step = &plan.steps[index];
-        let probe = if matches!(step.action, Work::WriteFile { .. }) {
+        let probe = if let Some(read_back) = step.read_back() {
             self.screen.line(
                 Style::new().dim().apply_to(
                     "runbook reads the file back and compares it with the block's content.",
                 ),
             );
-            Probe::ReadBack(read_back(step))
+            Probe::ReadBack(read_back)
         } else if step.check {
             Probe::Checks(vec![index])
         } else {
@@ -455,42 +452,23 @@ impl<'a> TraineeSession<'a> {
         let step = &self.plan.steps[index];
         let block = self.plan.block_of(step);
         let chapter = self.plan.chapter_of(step);
-        let vars_host = self.hosts(step).into_iter().next();
-        let vars = self
+        let shown = self
             .plan
-            .vars_for(vars_host.as_deref(), self.executor.captures());
-        let render = |text: &str| -> String {
-            let text = if step.templated {
-                template::render(text, &vars).unwrap_or_else(|_| text.to_string())
-            } else {
-                text.to_string()
-            };
-            self.lab.redactor.apply(&text)
-        };
-        let place = self.place(step);
-        let (path, body) = match &step.action {
-            Work::Run { script } => (String::new(), render(script)),
-            Work::WriteFile { path, content, .. } => (render(path), render(content)),
-        };
+            .shown(step, self.executor.captures(), &self.lab.redactor);
+        let user = step.user.clone().or_else(|| {
+            let first = shown.hosts.first()?;
+            self.lab.sessions.default_user(first)
+        });
         let what = match &step.action {
             Work::Run { .. } => What::Run { check: step.check },
             Work::WriteFile {
                 mode, owner, how, ..
             } => What::File {
-                path: &path,
+                path: shown.path.as_deref().unwrap_or_default(),
                 append: *how == FileWrite::Append,
                 mode: *mode,
                 owner: owner.as_deref(),
             },
-        };
-        let questions = if step.pty {
-            let render_expected = |text: &str| -> String {
-                let text = template::render(text, &vars).unwrap_or_else(|_| text.to_string());
-                self.lab.redactor.apply(&text)
-            };
-            self.questions(step, vars_host.as_deref(), &render_expected)
-        } else {
-            Vec::new()
         };
         let header = Header {
             chapter_number: step.chapter + 1,
@@ -501,83 +479,16 @@ impl<'a> TraineeSession<'a> {
             section: block.section.as_deref(),
             context: &block.context,
             what,
-            place: &place,
+            place: &shown.place,
+            user: user.as_deref(),
             id: &step.qualified_id,
             file: &step.file,
             line: step.line,
-            body: &body,
-            questions: &questions,
+            body: &shown.body,
+            questions: &shown.questions,
             width: usize::from(console::Term::stdout().size().1),
         };
         block::header(&mut self.screen.out(), &header);
-    }
-
-    /// The questions a `pty` block will ask and the answers its transcript gives them.
-    fn questions(
-        &self,
-        step: &Step,
-        host: Option<&str>,
-        render: &dyn Fn(&str) -> String,
-    ) -> Vec<(String, String)> {
-        let expected = match host {
-            Some(host) => step.expectations.for_host(host),
-            None => step.expectations.shared.as_ref(),
-        };
-        expected
-            .map(|expected| {
-                expected
-                    .lines
-                    .iter()
-                    .filter_map(|line| {
-                        let (question, answer) = crate::expect::dialogue::split_answer(&line.body)?;
-                        let question = match line.kind {
-                            LineKind::Glob => crate::expect::fixed_text::glob_as_text(question),
-                            LineKind::Regex => crate::expect::fixed_text::regex_as_text(question),
-                            _ => question.to_string(),
-                        };
-                        Some((render(question.trim_end()), render(answer)))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The hosts a step runs on, as far as known now.
-    fn hosts(&self, step: &Step) -> Vec<String> {
-        match &step.hosts {
-            HostSpec::Hosts(hosts) => hosts.clone(),
-            HostSpec::Template(spec) => {
-                let vars = self.plan.vars_for(None, self.executor.captures());
-                template::render(spec, &vars)
-                    .ok()
-                    .and_then(|rendered| {
-                        crate::plan::hosts::resolve(&self.plan.inventory, rendered.trim()).ok()
-                    })
-                    .unwrap_or_default()
-            }
-        }
-    }
-
-    /// "e1, e2 as root", for the header.
-    fn place(&self, step: &Step) -> String {
-        let hosts = self.hosts(step);
-        let where_ = if hosts.is_empty() {
-            match &step.hosts {
-                HostSpec::Template(spec) => format!("{spec} (not known yet)"),
-                HostSpec::Hosts(_) => "no host".to_string(),
-            }
-        } else {
-            hosts.join(", ")
-        };
-        let user = step.user.clone().or_else(|| {
-            hosts
-                .first()
-                .and_then(|host| self.lab.sessions.default_user(host))
-        });
-        match user {
-            Some(user) if !user.is_empty() => format!("{where_} as {user}"),
-            _ => where_,
-        }
     }
 
     /// After a run: the output per host, then a pass or the failure with its diff and a hint.
@@ -595,50 +506,6 @@ impl Reporter for Live<'_> {
     fn event(&mut self, event: &Event) {
         block::live(&mut self.screen.out(), event);
     }
-}
-
-/// A read-only step that prints the file a `file=` block writes (`cat`), with the block's
-/// content as its expected output, literally.
-fn read_back(step: &Step) -> Step {
-    let mut probe = step.clone();
-    if let Work::WriteFile {
-        path, content, how, ..
-    } = &step.action
-    {
-        probe.action = Work::Run {
-            script: crate::session::protocol::read_file_script(path, content, *how),
-        };
-        let lines = content
-            .lines()
-            .enumerate()
-            .map(|(offset, line)| {
-                let templated = step.templated && template::is_template(line);
-                PatternLine {
-                    line: step.line + 1 + offset,
-                    source: line.to_string(),
-                    body: line.trim_end().to_string(),
-                    kind: LineKind::Literal,
-                    no_eol: false,
-                    templated,
-                    matcher: (!templated)
-                        .then(|| Matcher::Literal(line.trim_end().as_bytes().to_vec())),
-                    problem: None,
-                }
-            })
-            .collect();
-        probe.expectations = Expectations {
-            shared: Some(Expected {
-                // Labelled as the chapter itself: the expected text is the block's content.
-                origin: Origin::File(step.file.clone()),
-                lines,
-            }),
-            per_host: Default::default(),
-        };
-        probe.exit = ExpectedExit::Success;
-        probe.retry = None;
-        probe.check = true;
-    }
-    probe
 }
 
 /// What `t` checks after a block the trainee did themselves.
