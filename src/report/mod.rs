@@ -9,6 +9,8 @@ pub(crate) mod hint;
 pub(crate) mod html;
 pub(crate) mod junit;
 pub mod model;
+#[cfg(test)]
+mod snapshots;
 pub(crate) mod terminal;
 
 use std::path::{Path, PathBuf};
