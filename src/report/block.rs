@@ -282,3 +282,110 @@ pub(crate) fn live(out: &mut dyn Write, event: &Event) {
         _ => {}
     }
 }
+
+/// What `runbook step` tells the trainee between blocks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Notice<'a> {
+    /// Why the saved progress was not used.
+    ProgressNotUsed(&'a str),
+    NothingToFollow,
+    /// An earlier session reached the end; `done` blocks are recorded.
+    AlreadyAtTheEnd {
+        done: usize,
+    },
+    Resuming {
+        id: &'a str,
+        done: usize,
+    },
+    SavedIn(&'a Path),
+    /// The trainee quit, or a signal stopped the session, at block `id`.
+    Stopped {
+        id: &'a str,
+        interrupted: bool,
+    },
+    /// The selection is done: `next` is where the next session goes on (`None`: the end of
+    /// the workshop); `counts`, how many blocks ended with each status.
+    Finished {
+        next: Option<&'a str>,
+        counts: &'a [(&'a str, usize)],
+    },
+    /// `t` on a `file=` block.
+    ReadingBack,
+    /// `t` on a command with no `check` after it.
+    Unchecked,
+    /// `t` on a command: the checks that follow it, by id.
+    Checking(&'a [&'a str]),
+}
+
+/// One notice between blocks.
+pub(crate) fn notice(out: &mut dyn Write, notice: Notice<'_>) {
+    let bold = Style::new().bold();
+    let dim = Style::new().dim();
+    match notice {
+        Notice::ProgressNotUsed(note) => line(out, Style::new().yellow().apply_to(note)),
+        Notice::NothingToFollow => line(out, "No block to follow in this selection."),
+        Notice::AlreadyAtTheEnd { done } => line(
+            out,
+            format!(
+                "You reached the end of this workshop ({done} blocks done). `runbook step --restart` starts again; `--from ID` or `--chapter NAME` jumps to a block."
+            ),
+        ),
+        Notice::Resuming { id, done } => line(
+            out,
+            format!(
+                "Resuming at {} ({done} blocks done; `--restart` starts again).",
+                bold.apply_to(id)
+            ),
+        ),
+        Notice::SavedIn(path) => line(
+            out,
+            dim.apply_to(format!(
+                "Progress is saved in {} after every block.",
+                path.display()
+            )),
+        ),
+        Notice::Stopped { id, interrupted } => {
+            line(out, "");
+            let how = if interrupted { "Interrupted" } else { "Stopped" };
+            line(
+                out,
+                format!(
+                    "{how} at {}. Progress saved: `runbook step` resumes there.",
+                    bold.apply_to(id)
+                ),
+            );
+        }
+        Notice::Finished { next, counts } => {
+            let summary: Vec<String> = counts
+                .iter()
+                .map(|(label, count)| format!("{count} {label}"))
+                .collect();
+            line(out, "");
+            let what = match next {
+                None => "End of the workshop".to_string(),
+                Some(next) => format!("End of this part; `runbook step` goes on with {next}"),
+            };
+            line(
+                out,
+                format!("{}: {}.", bold.apply_to(what), summary.join(", ")),
+            );
+        }
+        Notice::ReadingBack => line(
+            out,
+            dim.apply_to("runbook reads the file back and compares it with the block's content."),
+        ),
+        Notice::Unchecked => line(
+            out,
+            Style::new().yellow().apply_to(
+                "No `check` block follows this block, so runbook cannot tell whether it worked: marked as typed, not checked.",
+            ),
+        ),
+        Notice::Checking(names) => line(
+            out,
+            dim.apply_to(format!(
+                "runbook checks the state your command should have left: {}",
+                names.join(", ")
+            )),
+        ),
+    }
+}

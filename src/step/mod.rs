@@ -10,12 +10,10 @@ pub(crate) mod screen;
 
 use std::path::PathBuf;
 
-use console::Style;
-
 use crate::execute::{Executor, RunOptions};
 use crate::lab::Lab;
 use crate::plan::{Action as Work, FileWrite, Plan, Step};
-use crate::report::block::{self, Header, What};
+use crate::report::block::{self, Header, Notice, What};
 use crate::report::model::{Event, Outcome, Reporter, StepResult};
 pub(crate) use progress::ProgressError;
 use progress::{BlockStatus, Progress};
@@ -79,7 +77,7 @@ pub(crate) async fn run(
     } else {
         let (progress, note) = Progress::load(&progress_path, &workshop)?;
         if let Some(note) = note {
-            screen.line(Style::new().yellow().apply_to(note));
+            block::notice(&mut screen.out(), Notice::ProgressNotUsed(&note));
         }
         progress
     };
@@ -147,29 +145,23 @@ impl<'a> TraineeSession<'a> {
     async fn follow(&mut self) -> Result<Ending, ProgressError> {
         let total = self.selection.window.len();
         if total == 0 {
-            self.screen.line("No block to follow in this selection.");
+            self.notice(Notice::NothingToFollow);
             return Ok(Ending::Finished);
         }
         let Some(mut position) = self.start() else {
-            self.screen.line(format!(
-                "You reached the end of this workshop ({} blocks done). `runbook step --restart` starts again; `--from ID` or `--chapter NAME` jumps to a block.",
-                self.progress.blocks.len()
-            ));
+            self.notice(Notice::AlreadyAtTheEnd {
+                done: self.progress.blocks.len(),
+            });
             return Ok(Ending::Finished);
         };
         let done = self.progress.blocks.len();
         if position > 0 && !self.selection.jumped {
-            self.screen.line(format!(
-                "Resuming at {} ({done} blocks done; `--restart` starts again).",
-                Style::new()
-                    .bold()
-                    .apply_to(&self.step(position).qualified_id)
-            ));
+            self.notice(Notice::Resuming {
+                id: &self.step(position).qualified_id,
+                done,
+            });
         }
-        self.screen.line(Style::new().dim().apply_to(format!(
-            "Progress is saved in {} after every block.",
-            self.progress_path.display()
-        )));
+        self.notice(Notice::SavedIn(&self.progress_path));
         loop {
             if position >= total {
                 return self.finish().await;
@@ -184,17 +176,10 @@ impl<'a> TraineeSession<'a> {
                 Flow::Stop(ending) => {
                     self.progress.next = Some(self.step(position).qualified_id.clone());
                     self.save()?;
-                    self.screen.blank();
-                    let how = match ending {
-                        Ending::Interrupted(_) => "Interrupted",
-                        _ => "Stopped",
-                    };
-                    self.screen.line(format!(
-                        "{how} at {}. Progress saved: `runbook step` resumes there.",
-                        Style::new()
-                            .bold()
-                            .apply_to(&self.step(position).qualified_id)
-                    ));
+                    self.notice(Notice::Stopped {
+                        id: &self.step(position).qualified_id,
+                        interrupted: matches!(ending, Ending::Interrupted(_)),
+                    });
                     return Ok(ending);
                 }
             }
@@ -226,21 +211,16 @@ impl<'a> TraineeSession<'a> {
                 *counts.entry(record.status.label()).or_insert(0usize) += 1;
             }
         }
-        let summary: Vec<String> = counts
-            .iter()
-            .map(|(label, count)| format!("{count} {label}"))
-            .collect();
-        self.screen.blank();
-        let what = match &self.progress.next {
-            None => "End of the workshop".to_string(),
-            Some(next) => format!("End of this part; `runbook step` goes on with {next}"),
-        };
-        self.screen.line(format!(
-            "{}: {}.",
-            Style::new().bold().apply_to(what),
-            summary.join(", ")
-        ));
+        let counts: Vec<(&str, usize)> = counts.into_iter().collect();
+        self.notice(Notice::Finished {
+            next: self.progress.next.as_deref(),
+            counts: &counts,
+        });
         Ok(Ending::Finished)
+    }
+
+    fn notice(&self, notice: Notice<'_>) {
+        block::notice(&mut self.screen.out(), notice);
     }
 
     fn save(&mut self) -> Result<(), ProgressError> {
@@ -367,11 +347,7 @@ impl<'a> TraineeSession<'a> {
         let plan: &'a Plan = self.plan;
         let step = &plan.steps[index];
         let probe = if let Some(read_back) = step.read_back() {
-            self.screen.line(
-                Style::new().dim().apply_to(
-                    "runbook reads the file back and compares it with the block's content.",
-                ),
-            );
+            self.notice(Notice::ReadingBack);
             Probe::ReadBack(read_back)
         } else if step.check {
             Probe::Checks(vec![index])
@@ -380,9 +356,7 @@ impl<'a> TraineeSession<'a> {
                 .take_while(|&i| plan.steps[i].check && plan.steps[i].chapter == step.chapter)
                 .collect();
             if checks.is_empty() {
-                self.screen.line(Style::new().yellow().apply_to(
-                    "No `check` block follows this block, so runbook cannot tell whether it worked: marked as typed, not checked.",
-                ));
+                self.notice(Notice::Unchecked);
                 self.progress
                     .record(&step.qualified_id, BlockStatus::TypedUnchecked);
                 return Ok(Flow::Goto(position + 1));
@@ -391,10 +365,7 @@ impl<'a> TraineeSession<'a> {
                 .iter()
                 .map(|&i| plan.steps[i].qualified_id.as_str())
                 .collect();
-            self.screen.line(Style::new().dim().apply_to(format!(
-                "runbook checks the state your command should have left: {}",
-                names.join(", ")
-            )));
+            self.notice(Notice::Checking(&names));
             Probe::Checks(checks)
         };
         loop {
