@@ -361,3 +361,84 @@ fn check_prints_a_line_per_check_and_a_failure_under_it() {
         assert_snapshot("check", case.name(), &check(case));
     }
 }
+
+#[test]
+fn step_tells_where_it_resumes_what_t_checks_and_where_it_stops() {
+    let mut buffer = Buffer::default();
+    let checks = ["02-patroni/members", "02-patroni/leader"];
+    let counts = [("passed", 5), ("skipped", 1), ("typed", 2)];
+    for notice in [
+        block::Notice::ProgressNotUsed(
+            ".runbook/progress.json was about the workshop /somewhere/else/workshop; starting afresh for /here/workshop",
+        ),
+        block::Notice::Resuming {
+            id: "02-patroni/list",
+            done: 6,
+        },
+        block::Notice::SavedIn(Path::new(".runbook/progress.json")),
+        block::Notice::ReadingBack,
+        block::Notice::Checking(&checks),
+        block::Notice::Unchecked,
+        block::Notice::Stopped {
+            id: "02-patroni/switchover",
+            interrupted: false,
+        },
+        block::Notice::Stopped {
+            id: "02-patroni/switchover",
+            interrupted: true,
+        },
+        block::Notice::Finished {
+            next: Some("03-haproxy/install"),
+            counts: &counts,
+        },
+        block::Notice::Finished {
+            next: None,
+            counts: &counts,
+        },
+        block::Notice::AlreadyAtTheEnd { done: 8 },
+        block::Notice::NothingToFollow,
+    ] {
+        block::notice(&mut buffer, notice);
+    }
+    assert_snapshot("step", "notices", &buffer.text());
+}
+
+#[test]
+fn step_shows_a_file_block_with_its_path_mode_and_owner() {
+    let mut buffer = Buffer::default();
+    let body = "[Unit]\nAfter=network-online.target\n";
+    for (append, path) in [
+        (false, "/etc/systemd/system/patroni.service"),
+        (true, "/etc/hosts"),
+    ] {
+        let header = Header {
+            chapter_number: 2,
+            chapters: 5,
+            chapter_title: "Patroni",
+            block_number: 3,
+            blocks: 31,
+            section: Some("Patroni"),
+            context: &[],
+            what: What::File {
+                path,
+                append,
+                mode: (!append).then_some(0o640),
+                owner: (!append).then_some("postgres"),
+            },
+            place: "pg-1, pg-2",
+            user: None,
+            id: "02-patroni/unit",
+            file: Path::new("workshop/02-patroni.md"),
+            line: 12,
+            body,
+            questions: &[],
+            width: 200,
+        };
+        block::header(&mut buffer, &header);
+    }
+    let mut wrote = Case::Pass.result();
+    wrote.kind = StepKind::File;
+    wrote.path = Some("/etc/systemd/system/patroni.service".into());
+    block::result(&mut buffer, false, &wrote);
+    assert_snapshot("step", "file", &buffer.text());
+}
