@@ -4,6 +4,11 @@
 //! (runbook then only checks the resulting state), `q` quits. After a run: the output and a
 //! pass, or a coloured diff with a hint, and on failure retry, skip or quit. Progress and
 //! captured values are saved after every block, so the next `runbook step` resumes there.
+//!
+//! This front end keeps only what is its own: the state machine (here), the progress file
+//! ([`progress`]) and the keys ([`screen`]). Where a block runs and the text it shows come
+//! from the plan ([`Plan::shown`], [`Step::read_back`]); every line is drawn by
+//! [`crate::report::block`].
 
 pub(crate) mod progress;
 pub(crate) mod screen;

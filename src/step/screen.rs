@@ -1,7 +1,7 @@
-//! What a trainee sees and types in `runbook step`: lines written through the console crate
-//! (coloured unless `NO_COLOR` or not a terminal) and single key presses when stdin is a
-//! terminal, or whole lines when it is not (a pipe, a script), so the same session can be
-//! driven by a person or by a program.
+//! The trainee's terminal in `runbook step`: where [`crate::report::block`] draws its lines
+//! (through the console crate: coloured unless `NO_COLOR` or not a terminal), the choices
+//! offered, and single key presses when stdin is a terminal, or whole lines when it is not
+//! (a pipe, a script), so the same session can be driven by a person or by a program.
 
 use std::io::{BufRead, IsTerminal};
 use std::sync::{Arc, Mutex};
