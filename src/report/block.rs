@@ -389,3 +389,26 @@ pub(crate) fn notice(out: &mut dyn Write, notice: Notice<'_>) {
         ),
     }
 }
+
+/// The choices offered at a prompt, on one line: each key (`None`: Enter) and what it does.
+pub(crate) fn choices(offers: &[(Option<char>, &str)]) -> String {
+    let key_style = Style::new().bold().cyan();
+    let shown: Vec<String> = offers
+        .iter()
+        .map(|(key, label)| {
+            let key = key.map_or("Enter".to_string(), |c| c.to_string());
+            format!("{} {label}", key_style.apply_to(key))
+        })
+        .collect();
+    shown.join(&Style::new().dim().apply_to(" · ").to_string())
+}
+
+/// The choice a key press made, echoed under the prompt.
+pub(crate) fn chosen(out: &mut dyn Write, label: &str) {
+    line(out, Style::new().dim().apply_to(format!("→ {label}")));
+}
+
+/// An answer read from a line that is none of the choices.
+pub(crate) fn not_a_choice(out: &mut dyn Write, answer: &str) {
+    line(out, format!("`{answer}` is not one of the choices"));
+}
