@@ -442,3 +442,25 @@ fn step_shows_a_file_block_with_its_path_mode_and_owner() {
     block::result(&mut buffer, false, &wrote);
     assert_snapshot("step", "file", &buffer.text());
 }
+
+#[test]
+fn step_offers_its_choices_on_one_line_and_echoes_the_one_made() {
+    let mut buffer = Buffer::default();
+    let block_offers = [
+        (None, "run it, runbook typing the answers"),
+        (Some('s'), "skip"),
+        (Some('t'), "I typed it and its answers myself"),
+        (Some('q'), "quit"),
+    ];
+    let failure_offers = [
+        (Some('r'), "retry"),
+        (Some('s'), "skip"),
+        (Some('q'), "quit"),
+    ];
+    for offers in [&block_offers[..], &failure_offers[..]] {
+        let _ = writeln!(buffer, "{}", block::choices(offers));
+    }
+    block::chosen(&mut buffer, "retry");
+    block::not_a_choice(&mut buffer, "x");
+    assert_snapshot("step", "choices", &buffer.text());
+}
