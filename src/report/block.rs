@@ -1,9 +1,10 @@
 //! A block as `runbook step` shows it: before it runs, where the trainee is (chapter, section,
 //! the prose before it), what runs where and the questions a dialogue asks; while it runs,
 //! where it started and its retries; after it, the output per host and a pass, or the
-//! failure as every front end draws it ([`super::failure`]). Everything is drawn into a
-//! `&mut dyn Write`: the trainee's terminal, or a buffer in a test. The front end decides what
-//! to show and when; the lines are drawn here.
+//! failure as every front end draws it ([`super::failure`]); between blocks, the notices
+//! (resuming, what `t` checks, where it stopped) and the choices offered. Everything is drawn
+//! into a `&mut dyn Write`: the trainee's terminal, or a buffer in a test. The front end
+//! decides what to show and when; the lines are drawn here.
 
 use std::io::Write;
 use std::path::Path;
