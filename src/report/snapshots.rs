@@ -9,15 +9,18 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::time::Duration;
 
 use super::block::{self, Header, What};
 use super::model::{
-    AttemptResult, Event, HostResult, Outcome, Reporter, StepKind, StepResult, Unreachable,
+    AttemptResult, Event, HostResult, Outcome, Reporter, RunReport, StepKind, StepResult,
+    Unreachable,
 };
 use super::terminal::TerminalReporter;
 use crate::check::CheckReporter;
 use crate::expect::diff;
 use crate::expect::pattern::{self, Origin};
+use crate::plan::Plan;
 use crate::template::Vars;
 
 /// A buffer a reporter owns a handle on while the test keeps another.
@@ -261,13 +264,54 @@ impl Case {
     }
 }
 
+/// A workshop of one chapter, `02-patroni`, whose block the cases stand for.
+fn workshop() -> (tempfile::TempDir, Plan) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let workshop = dir.path().join("workshop");
+    std::fs::create_dir_all(&workshop).expect("mkdir");
+    std::fs::write(
+        workshop.join("02-patroni.md"),
+        "# Patroni\n\n```bash check id=list on=pg-1\npatronictl list\n```\n",
+    )
+    .expect("write");
+    std::fs::write(
+        workshop.join("inventory.yml"),
+        "all:\n  hosts:\n    pg-1: {ansible_host: 10.0.3.11}\n",
+    )
+    .expect("write");
+    let options = crate::plan::PlanOptions {
+        expected_dir: Some(dir.path().join("expected")),
+        ..crate::plan::PlanOptions::for_workshop(&workshop)
+    };
+    let plan = crate::plan::build(&options).expect("a valid workshop");
+    (dir, plan)
+}
+
+/// Every event of a run of `case`'s block alone, from its start to the run's end.
+fn run_events(case: Case, plan: &Plan) -> Vec<Event> {
+    let mut events = vec![Event::RunStarted { steps: 1 }];
+    events.extend(case.events());
+    let report = RunReport::assemble(
+        &plan.workshop,
+        false,
+        vec![case.result()],
+        "2026-12-07T04:00:00Z".into(),
+        Duration::from_millis(812),
+        None,
+    );
+    events.push(Event::RunFinished {
+        report: Box::new(report),
+    });
+    events
+}
+
 /// What `verify` prints for `case`.
 fn verify(case: Case, verbose: bool) -> String {
+    let (_dir, plan) = workshop();
     let buffer = Buffer::default();
     let mut reporter =
         TerminalReporter::drawing_into(Box::new(buffer.clone()), false, verbose, false);
-    reporter.event(&Event::RunStarted { steps: 1 });
-    for event in case.events() {
+    for event in run_events(case, &plan) {
         reporter.event(&event);
     }
     buffer.text()
@@ -307,30 +351,12 @@ fn step(case: Case) -> String {
     buffer.text()
 }
 
-/// What `runbook check` prints for `case` as one of a chapter's checks.
+/// What `runbook check` prints for `case` as the check that ends a chapter.
 fn check(case: Case) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let workshop = dir.path().join("workshop");
-    std::fs::create_dir_all(&workshop).expect("mkdir");
-    std::fs::write(
-        workshop.join("02-patroni.md"),
-        "# Patroni\n\n```bash check id=list on=pg-1\npatronictl list\n```\n",
-    )
-    .expect("write");
-    std::fs::write(
-        workshop.join("inventory.yml"),
-        "all:\n  hosts:\n    pg-1: {ansible_host: 10.0.3.11}\n",
-    )
-    .expect("write");
-    let options = crate::plan::PlanOptions {
-        expected_dir: Some(dir.path().join("expected")),
-        ..crate::plan::PlanOptions::for_workshop(&workshop)
-    };
-    let plan = crate::plan::build(&options).expect("a valid workshop");
+    let (_dir, plan) = workshop();
     let buffer = Buffer::default();
     let mut reporter = CheckReporter::drawing_into(Box::new(buffer.clone()), &plan, false);
-    reporter.event(&Event::RunStarted { steps: 1 });
-    for event in case.events() {
+    for event in run_events(case, &plan) {
         reporter.event(&event);
     }
     buffer.text()
