@@ -3,6 +3,8 @@
 //! has reached, for a trainee or for a trainer looking at a trainee's lab. A chapter is reached
 //! when all of its ending checks pass.
 
+use std::io::Write;
+
 use console::Style;
 
 use crate::plan::Plan;
@@ -75,29 +77,37 @@ pub(crate) fn reached(states: &[ChapterState]) -> Option<usize> {
 }
 
 /// Prints each check as it finishes, then the chapters reached.
-#[derive(Debug)]
 pub(crate) struct CheckReporter<'p> {
     plan: &'p Plan,
     /// `--chapter` chose some chapters: the others were not checked, and how far the lab got
     /// as a whole cannot be told.
     partial: bool,
-    term: console::Term,
+    /// Where the lines go: stdout, or a test's buffer.
+    out: Box<dyn Write>,
+}
+
+impl std::fmt::Debug for CheckReporter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckReporter")
+            .field("partial", &self.partial)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'p> CheckReporter<'p> {
     pub(crate) fn new(plan: &'p Plan, partial: bool) -> Self {
-        CheckReporter {
-            plan,
-            partial,
-            term: console::Term::stdout(),
-        }
+        Self::drawing_into(Box::new(console::Term::stdout()), plan, partial)
     }
 
-    fn line(&self, text: impl std::fmt::Display) {
-        let _ = self.term.write_line(&text.to_string());
+    pub(crate) fn drawing_into(out: Box<dyn Write>, plan: &'p Plan, partial: bool) -> Self {
+        CheckReporter { plan, partial, out }
     }
 
-    fn step(&self, result: &StepResult) {
+    fn line(&mut self, text: impl std::fmt::Display) {
+        let _ = writeln!(self.out, "{text}");
+    }
+
+    fn step(&mut self, result: &StepResult) {
         let hosts: Vec<&str> = result.hosts.iter().map(|h| h.host.as_str()).collect();
         let passed = matches!(result.outcome, Outcome::Passed | Outcome::Unverified);
         let mark = if passed {
@@ -124,7 +134,7 @@ impl<'p> CheckReporter<'p> {
         }
     }
 
-    fn summary(&self, report: &RunReport) {
+    fn summary(&mut self, report: &RunReport) {
         let states = chapter_states(self.plan, report);
         self.line("");
         self.line(Style::new().bold().apply_to("Chapters"));

@@ -267,7 +267,7 @@ impl<'a> Executor<'a> {
     ) -> StepResult {
         let started = Instant::now();
         let mut result = self.blank_result(step);
-        let hosts = match self.resolve_hosts(step) {
+        let hosts = match self.plan.hosts_of(step, &self.captures, &self.redactor) {
             Ok(hosts) => hosts,
             Err(message) => {
                 result.outcome = Outcome::Error;
@@ -415,24 +415,6 @@ impl<'a> Executor<'a> {
         HostsRun {
             results,
             bless: pending_bless,
-        }
-    }
-
-    fn resolve_hosts(&self, step: &Step) -> Result<Vec<String>, String> {
-        match &step.hosts {
-            HostSpec::Hosts(hosts) => Ok(hosts.clone()),
-            HostSpec::Template(spec) => {
-                let vars = self.plan.vars_for(None, &self.captures);
-                let rendered = template::render(spec, &vars).map_err(|error| {
-                    format!("cannot tell where to run `on={spec}`: {error} (was the block that captures it skipped?)")
-                })?;
-                crate::plan::hosts::resolve(&self.plan.inventory, rendered.trim()).map_err(
-                    |error| {
-                        self.redactor
-                            .apply(&format!("on={spec} gave `{rendered}`: {error}"))
-                    },
-                )
-            }
         }
     }
 }

@@ -36,6 +36,24 @@ pub(crate) fn split_answer(body: &str) -> Option<(&str, &str)> {
     Some((&inner[..open], answer))
 }
 
+/// The questions of a `pty` block's expected output as people read them (a pattern's fixed
+/// text, `…` where it varies), each with the answer its transcript types, both as written.
+pub(crate) fn questions(expected: &Expected) -> Vec<(String, String)> {
+    expected
+        .lines
+        .iter()
+        .filter_map(|line| {
+            let (question, answer) = split_answer(&line.body)?;
+            let question = match line.kind {
+                LineKind::Glob => super::fixed_text::glob_as_text(question),
+                LineKind::Regex => super::fixed_text::regex_as_text(question),
+                _ => question.to_string(),
+            };
+            Some((question.trim_end().to_string(), answer.to_string()))
+        })
+        .collect()
+}
+
 /// The answered lines of a `pty` block's expected output whose question cannot be used (an
 /// invalid regex before `<<`): errors before the run, since runbook could never recognise
 /// the question (a line with `{{ }}` is checked once its values are known).

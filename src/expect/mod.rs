@@ -7,6 +7,7 @@ pub mod bless;
 pub(crate) mod dialogue;
 pub mod diff;
 pub mod escape;
+pub(crate) mod fixed_text;
 pub mod matcher;
 pub mod pattern;
 

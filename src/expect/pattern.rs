@@ -126,6 +126,31 @@ pub struct Expected {
 }
 
 impl Expected {
+    /// `text` expected exactly as it is, line by line (trailing blanks aside), its first line
+    /// being line `first_line` of `origin`; with `templates`, a line holding `{{ }}` is
+    /// rendered once its values are known.
+    pub(crate) fn literal(origin: Origin, first_line: usize, text: &str, templates: bool) -> Self {
+        let lines = text
+            .lines()
+            .enumerate()
+            .map(|(offset, line)| {
+                let templated = templates && template::is_template(line);
+                PatternLine {
+                    line: first_line + offset,
+                    source: line.to_string(),
+                    body: line.trim_end().to_string(),
+                    kind: LineKind::Literal,
+                    no_eol: false,
+                    templated,
+                    matcher: (!templated)
+                        .then(|| Matcher::Literal(line.trim_end().as_bytes().to_vec())),
+                    problem: None,
+                }
+            })
+            .collect();
+        Expected { origin, lines }
+    }
+
     /// Names captured by this output's regexes.
     pub fn capture_names(&self) -> Vec<String> {
         self.lines

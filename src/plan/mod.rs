@@ -10,7 +10,9 @@
 //! - [`select`]: `--chapter`, `--from` and the checks that end a chapter.
 
 pub(crate) mod hosts;
+pub(crate) mod probe;
 pub(crate) mod select;
+pub(crate) mod shown;
 pub(crate) mod vars;
 
 /// A step's expected outputs, as [`Step::expectations`] holds them.

@@ -2,12 +2,15 @@
 //! reporter follows events live; at the end `index.html`, `junit.xml` and `run.json` are
 //! written from the same [`model::RunReport`], each atomically, whatever the run's outcome.
 
+pub(crate) mod block;
 pub(crate) mod cast;
 pub(crate) mod failure;
 pub(crate) mod hint;
 pub(crate) mod html;
 pub(crate) mod junit;
 pub mod model;
+#[cfg(test)]
+mod snapshots;
 pub(crate) mod terminal;
 
 use std::path::{Path, PathBuf};

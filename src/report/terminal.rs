@@ -1,9 +1,7 @@
 //! The terminal display: a line per block (status, id, hosts, duration), a live status line
 //! on long blocks when stderr is a terminal, and for a failure its place in the chapter, the
 //! reason and the coloured diff. Colours follow the console crate (off with `NO_COLOR` or when
-//! piped).
-
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//! piped). The lines are drawn into a writer: stdout, or a test's buffer.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -24,7 +22,6 @@ struct Current {
 }
 
 /// Prints a run as it happens.
-#[derive(Debug)]
 pub(crate) struct TerminalReporter {
     strict: bool,
     total: usize,
@@ -35,13 +32,41 @@ pub(crate) struct TerminalReporter {
     current: Arc<Mutex<Current>>,
     ticker: Option<std::thread::JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
+    /// Where the lines go.
+    out: Box<dyn Write>,
+}
+
+impl std::fmt::Debug for TerminalReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TerminalReporter")
+            .field("strict", &self.strict)
+            .field("verbose", &self.verbose)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TerminalReporter {
+    /// Prints on stdout, with a live status line on stderr when it is a terminal.
     pub(crate) fn new(strict: bool, verbose: bool) -> Self {
+        Self::drawing_into(
+            Box::new(std::io::stdout()),
+            strict,
+            verbose,
+            Term::stderr().is_term(),
+        )
+    }
+
+    /// Draws into `out`; `status_line`: show what runs on stderr while it runs.
+    pub(crate) fn drawing_into(
+        out: Box<dyn Write>,
+        strict: bool,
+        verbose: bool,
+        status_line: bool,
+    ) -> Self {
         let current = Arc::new(Mutex::new(Current::default()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let ticker = Term::stderr().is_term().then(|| {
+        let ticker = status_line.then(|| {
             let current = Arc::clone(&current);
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || status_line_loop(&current, &stop))
@@ -55,6 +80,7 @@ impl TerminalReporter {
             current,
             ticker,
             stop,
+            out,
         }
     }
 
@@ -97,7 +123,8 @@ impl TerminalReporter {
         } else {
             String::new()
         };
-        println!(
+        let _ = writeln!(
+            self.out,
             "{} {}  {}  {}{}",
             style.apply_to(format!("{:>11}", outcome.label().to_uppercase())),
             Style::new().bold().apply_to(&result.qualified_id),
@@ -111,7 +138,8 @@ impl TerminalReporter {
             } else {
                 format!("{} lines changed", change.lines_changed)
             };
-            println!(
+            let _ = writeln!(
+                self.out,
                 "{:>11} {} ({what})",
                 Style::new().yellow().apply_to("blessed"),
                 change.path
@@ -124,9 +152,10 @@ impl TerminalReporter {
     }
 
     /// Where the block is, why it failed, and the diff or the last lines of its output.
-    fn print_details(&self, result: &StepResult) {
+    fn print_details(&mut self, result: &StepResult) {
         let arrow = Style::new().blue().bold();
-        println!(
+        let _ = writeln!(
+            self.out,
             "{:>11} {}:{}",
             arrow.apply_to("-->"),
             result.file,
@@ -139,9 +168,9 @@ impl TerminalReporter {
             every_host: self.verbose,
         };
         for line in failure::step_lines(result, layout) {
-            println!("{line}");
+            let _ = writeln!(self.out, "{line}");
         }
-        println!();
+        let _ = writeln!(self.out);
     }
 }
 
@@ -227,12 +256,13 @@ impl Reporter for TerminalReporter {
                 self.clear_status();
                 self.print_step(result);
                 self.done += 1;
-                let _ = std::io::stdout().flush();
+                let _ = self.out.flush();
             }
             Event::RunFinished { report } => {
                 self.clear_status();
                 if self.not_run > 0 {
-                    println!(
+                    let _ = writeln!(
+                        self.out,
                         "{:>11} {} blocks not run",
                         Style::new().dim().apply_to("SKIPPED"),
                         self.not_run
@@ -241,7 +271,8 @@ impl Reporter for TerminalReporter {
                 // As nextest reports a test's leaked processes: runbook ended them, and
                 // says so, since a course that meant them to stay wants `keep-running`.
                 for leftover in &report.leftovers {
-                    println!(
+                    let _ = writeln!(
+                        self.out,
                         "{:>11} {} pid {} `{}`: left running by a block, ended by runbook",
                         Style::new().yellow().bold().apply_to("LEFTOVER"),
                         leftover.host,
@@ -250,7 +281,8 @@ impl Reporter for TerminalReporter {
                     );
                 }
                 if !report.leftovers.is_empty() {
-                    println!(
+                    let _ = writeln!(
+                        self.out,
                         "{:>11} mark a block `keep-running` if what it starts must outlive the run",
                         ""
                     );
@@ -278,7 +310,8 @@ impl Reporter for TerminalReporter {
                         Style::new().red().bold().apply_to("interrupted")
                     }
                 };
-                println!(
+                let _ = writeln!(
+                    self.out,
                     "\n{status}: {} in {}",
                     parts.join(", "),
                     duration(report.duration_ms)

@@ -4,28 +4,25 @@
 //! (runbook then only checks the resulting state), `q` quits. After a run: the output and a
 //! pass, or a coloured diff with a hint, and on failure retry, skip or quit. Progress and
 //! captured values are saved after every block, so the next `runbook step` resumes there.
+//!
+//! This front end keeps only what is its own: the state machine (here), the progress file
+//! ([`progress`]) and the keys ([`screen`]). Where a block runs and the text it shows come
+//! from the plan ([`Plan::shown`], [`Step::read_back`]); every line is drawn by
+//! [`crate::report::block`].
 
 pub(crate) mod progress;
 pub(crate) mod screen;
 
 use std::path::PathBuf;
 
-use console::Style;
-
-use crate::chapter::attrs::ExpectedExit;
 use crate::execute::{Executor, RunOptions};
-use crate::expect::pattern::{Expected, LineKind, Matcher, Origin, PatternLine};
 use crate::lab::Lab;
-use crate::plan::{Action as Work, Expectations, FileWrite, HostSpec, Plan, Step};
-use crate::report::failure::{self, Layout};
-use crate::report::model::{Event, Outcome, Reporter, StepKind, StepResult};
-use crate::template;
+use crate::plan::{Action as Work, FileWrite, Plan, Step};
+use crate::report::block::{self, Header, Notice, What};
+use crate::report::model::{Event, Outcome, Reporter, StepResult};
 pub(crate) use progress::ProgressError;
 use progress::{BlockStatus, Progress};
 use screen::{Action, Answer, Offer, Screen};
-
-/// Output lines shown after a run (the last ones); the rest is summarised.
-const OUTPUT_LINES: usize = 30;
 
 /// Which blocks a session covers and where it may start.
 #[derive(Debug, Clone)]
@@ -85,7 +82,7 @@ pub(crate) async fn run(
     } else {
         let (progress, note) = Progress::load(&progress_path, &workshop)?;
         if let Some(note) = note {
-            screen.line(Style::new().yellow().apply_to(note));
+            block::notice(&mut screen.out(), Notice::ProgressNotUsed(&note));
         }
         progress
     };
@@ -153,29 +150,23 @@ impl<'a> TraineeSession<'a> {
     async fn follow(&mut self) -> Result<Ending, ProgressError> {
         let total = self.selection.window.len();
         if total == 0 {
-            self.screen.line("No block to follow in this selection.");
+            self.notice(Notice::NothingToFollow);
             return Ok(Ending::Finished);
         }
         let Some(mut position) = self.start() else {
-            self.screen.line(format!(
-                "You reached the end of this workshop ({} blocks done). `runbook step --restart` starts again; `--from ID` or `--chapter NAME` jumps to a block.",
-                self.progress.blocks.len()
-            ));
+            self.notice(Notice::AlreadyAtTheEnd {
+                done: self.progress.blocks.len(),
+            });
             return Ok(Ending::Finished);
         };
         let done = self.progress.blocks.len();
         if position > 0 && !self.selection.jumped {
-            self.screen.line(format!(
-                "Resuming at {} ({done} blocks done; `--restart` starts again).",
-                Style::new()
-                    .bold()
-                    .apply_to(&self.step(position).qualified_id)
-            ));
+            self.notice(Notice::Resuming {
+                id: &self.step(position).qualified_id,
+                done,
+            });
         }
-        self.screen.line(Style::new().dim().apply_to(format!(
-            "Progress is saved in {} after every block.",
-            self.progress_path.display()
-        )));
+        self.notice(Notice::SavedIn(&self.progress_path));
         loop {
             if position >= total {
                 return self.finish().await;
@@ -190,17 +181,10 @@ impl<'a> TraineeSession<'a> {
                 Flow::Stop(ending) => {
                     self.progress.next = Some(self.step(position).qualified_id.clone());
                     self.save()?;
-                    self.screen.blank();
-                    let how = match ending {
-                        Ending::Interrupted(_) => "Interrupted",
-                        _ => "Stopped",
-                    };
-                    self.screen.line(format!(
-                        "{how} at {}. Progress saved: `runbook step` resumes there.",
-                        Style::new()
-                            .bold()
-                            .apply_to(&self.step(position).qualified_id)
-                    ));
+                    self.notice(Notice::Stopped {
+                        id: &self.step(position).qualified_id,
+                        interrupted: matches!(ending, Ending::Interrupted(_)),
+                    });
                     return Ok(ending);
                 }
             }
@@ -232,21 +216,16 @@ impl<'a> TraineeSession<'a> {
                 *counts.entry(record.status.label()).or_insert(0usize) += 1;
             }
         }
-        let summary: Vec<String> = counts
-            .iter()
-            .map(|(label, count)| format!("{count} {label}"))
-            .collect();
-        self.screen.blank();
-        let what = match &self.progress.next {
-            None => "End of the workshop".to_string(),
-            Some(next) => format!("End of this part; `runbook step` goes on with {next}"),
-        };
-        self.screen.line(format!(
-            "{}: {}.",
-            Style::new().bold().apply_to(what),
-            summary.join(", ")
-        ));
+        let counts: Vec<(&str, usize)> = counts.into_iter().collect();
+        self.notice(Notice::Finished {
+            next: self.progress.next.as_deref(),
+            counts: &counts,
+        });
         Ok(Ending::Finished)
+    }
+
+    fn notice(&self, notice: Notice<'_>) {
+        block::notice(&mut self.screen.out(), notice);
     }
 
     fn save(&mut self) -> Result<(), ProgressError> {
@@ -372,13 +351,9 @@ impl<'a> TraineeSession<'a> {
         let index = self.selection.window[position];
         let plan: &'a Plan = self.plan;
         let step = &plan.steps[index];
-        let probe = if matches!(step.action, Work::WriteFile { .. }) {
-            self.screen.line(
-                Style::new().dim().apply_to(
-                    "runbook reads the file back and compares it with the block's content.",
-                ),
-            );
-            Probe::ReadBack(read_back(step))
+        let probe = if let Some(read_back) = step.read_back() {
+            self.notice(Notice::ReadingBack);
+            Probe::ReadBack(read_back)
         } else if step.check {
             Probe::Checks(vec![index])
         } else {
@@ -386,9 +361,7 @@ impl<'a> TraineeSession<'a> {
                 .take_while(|&i| plan.steps[i].check && plan.steps[i].chapter == step.chapter)
                 .collect();
             if checks.is_empty() {
-                self.screen.line(Style::new().yellow().apply_to(
-                    "No `check` block follows this block, so runbook cannot tell whether it worked: marked as typed, not checked.",
-                ));
+                self.notice(Notice::Unchecked);
                 self.progress
                     .record(&step.qualified_id, BlockStatus::TypedUnchecked);
                 return Ok(Flow::Goto(position + 1));
@@ -397,10 +370,7 @@ impl<'a> TraineeSession<'a> {
                 .iter()
                 .map(|&i| plan.steps[i].qualified_id.as_str())
                 .collect();
-            self.screen.line(Style::new().dim().apply_to(format!(
-                "runbook checks the state your command should have left: {}",
-                names.join(", ")
-            )));
+            self.notice(Notice::Checking(&names));
             Probe::Checks(checks)
         };
         loop {
@@ -458,259 +428,48 @@ impl<'a> TraineeSession<'a> {
         let step = &self.plan.steps[index];
         let block = self.plan.block_of(step);
         let chapter = self.plan.chapter_of(step);
-        let screen = &self.screen;
-        let bold = Style::new().bold();
-        let dim = Style::new().dim();
-        screen.blank();
-        let width = usize::from(console::Term::stdout().size().1).clamp(40, 100);
-        let title = format!(
-            "── Chapter {} of {} · {} ",
-            step.chapter + 1,
-            self.plan.workshop.chapters.len(),
-            chapter.title
-        );
-        let counter = format!(" block {} of {} ──", index + 1, self.plan.steps.len());
-        let fill = width.saturating_sub(
-            console::measure_text_width(&title) + console::measure_text_width(&counter),
-        );
-        screen.line(
-            Style::new()
-                .blue()
-                .bold()
-                .apply_to(format!("{title}{}{counter}", "─".repeat(fill))),
-        );
-        if let Some(section) = &block.section
-            && *section != chapter.title
-        {
-            screen.line(bold.apply_to(format!("§ {section}")));
-        }
-        for line in &block.context {
-            screen.line(format!("  {line}"));
-        }
-        screen.blank();
-        let vars_host = self.hosts(step).into_iter().next();
-        let vars = self
+        let shown = self
             .plan
-            .vars_for(vars_host.as_deref(), self.executor.captures());
-        let render = |text: &str| -> String {
-            let text = if step.templated {
-                template::render(text, &vars).unwrap_or_else(|_| text.to_string())
-            } else {
-                text.to_string()
-            };
-            self.lab.redactor.apply(&text)
-        };
-        let place = self.place(step);
-        let (what, body) = match &step.action {
-            Work::Run { script } => (
-                if step.check {
-                    format!("check on {place}")
-                } else {
-                    format!("on {place}")
-                },
-                render(script),
-            ),
-            Work::WriteFile {
-                path,
-                content,
-                mode,
-                owner,
-                how,
-            } => {
-                let verb = match how {
-                    FileWrite::Replace => "file",
-                    FileWrite::Append => "add to the end of file",
-                };
-                let mut what = format!("{verb} {} on {place}", bold.apply_to(render(path)));
-                if let Some(mode) = mode {
-                    what.push_str(&format!(", mode {mode:04o}"));
-                }
-                if let Some(owner) = owner {
-                    what.push_str(&format!(", owner {owner}"));
-                }
-                (what, render(content))
-            }
-        };
-        screen.line(format!(
-            "{}   {}",
-            Style::new().magenta().bold().apply_to(what),
-            dim.apply_to(format!(
-                "{}  {}:{}",
-                step.qualified_id,
-                step.file.display(),
-                step.line
-            ))
-        ));
-        let prefix = match step.action {
-            Work::Run { .. } => "$ ",
-            Work::WriteFile { .. } => "│ ",
-        };
-        for (number, line) in body.lines().enumerate() {
-            let lead = if number == 0 || matches!(step.action, Work::WriteFile { .. }) {
-                prefix
-            } else {
-                "  "
-            };
-            screen.line(format!("  {}{}", dim.apply_to(lead), bold.apply_to(line)));
-        }
-        if step.pty {
-            let render_expected = |text: &str| -> String {
-                let text = template::render(text, &vars).unwrap_or_else(|_| text.to_string());
-                self.lab.redactor.apply(&text)
-            };
-            self.show_questions(step, vars_host.as_deref(), &render_expected);
-        }
-        screen.blank();
-    }
-
-    /// The questions a `pty` block will ask and the answers its transcript gives them.
-    fn show_questions(&self, step: &Step, host: Option<&str>, render: &dyn Fn(&str) -> String) {
-        let expected = match host {
-            Some(host) => step.expectations.for_host(host),
-            None => step.expectations.shared.as_ref(),
-        };
-        let questions: Vec<(String, String)> = expected
-            .map(|expected| {
-                expected
-                    .lines
-                    .iter()
-                    .filter_map(|line| {
-                        let (question, answer) = crate::expect::dialogue::split_answer(&line.body)?;
-                        let question = match line.kind {
-                            LineKind::Glob => crate::mdbook::shown::glob_as_text(question),
-                            LineKind::Regex => crate::mdbook::shown::regex_as_text(question),
-                            _ => question.to_string(),
-                        };
-                        Some((render(question.trim_end()), render(answer)))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        if questions.is_empty() {
-            return;
-        }
-        let dim = Style::new().dim();
-        self.screen.line(dim.apply_to(
-            "  It asks, and the course answers (Enter: runbook types these answers; t: you type them in your own terminal):",
-        ));
-        for (question, answer) in questions {
-            let answer = if answer.is_empty() {
-                "(Enter)".to_string()
-            } else {
-                answer
-            };
-            self.screen.line(format!(
-                "    {question} {}",
-                Style::new().green().bold().apply_to(answer)
-            ));
-        }
-    }
-
-    /// The hosts a step runs on, as far as known now.
-    fn hosts(&self, step: &Step) -> Vec<String> {
-        match &step.hosts {
-            HostSpec::Hosts(hosts) => hosts.clone(),
-            HostSpec::Template(spec) => {
-                let vars = self.plan.vars_for(None, self.executor.captures());
-                template::render(spec, &vars)
-                    .ok()
-                    .and_then(|rendered| {
-                        crate::plan::hosts::resolve(&self.plan.inventory, rendered.trim()).ok()
-                    })
-                    .unwrap_or_default()
-            }
-        }
-    }
-
-    /// "e1, e2 as root", for the header.
-    fn place(&self, step: &Step) -> String {
-        let hosts = self.hosts(step);
-        let where_ = if hosts.is_empty() {
-            match &step.hosts {
-                HostSpec::Template(spec) => format!("{spec} (not known yet)"),
-                HostSpec::Hosts(_) => "no host".to_string(),
-            }
-        } else {
-            hosts.join(", ")
-        };
+            .shown(step, self.executor.captures(), &self.lab.redactor);
         let user = step.user.clone().or_else(|| {
-            hosts
-                .first()
-                .and_then(|host| self.lab.sessions.default_user(host))
+            let first = shown.hosts.first()?;
+            self.lab.sessions.default_user(first)
         });
-        match user {
-            Some(user) if !user.is_empty() => format!("{where_} as {user}"),
-            _ => where_,
-        }
+        let what = match &step.action {
+            Work::Run { .. } => What::Run { check: step.check },
+            Work::WriteFile {
+                mode, owner, how, ..
+            } => What::File {
+                path: shown.path.as_deref().unwrap_or_default(),
+                append: *how == FileWrite::Append,
+                mode: *mode,
+                owner: owner.as_deref(),
+            },
+        };
+        let header = Header {
+            chapter_number: step.chapter + 1,
+            chapters: self.plan.workshop.chapters.len(),
+            chapter_title: &chapter.title,
+            block_number: index + 1,
+            blocks: self.plan.steps.len(),
+            section: block.section.as_deref(),
+            context: &block.context,
+            what,
+            place: &shown.place,
+            user: user.as_deref(),
+            id: &step.qualified_id,
+            file: &step.file,
+            line: step.line,
+            body: &shown.body,
+            questions: &shown.questions,
+            width: usize::from(console::Term::stdout().size().1),
+        };
+        block::header(&mut self.screen.out(), &header);
     }
 
     /// After a run: the output per host, then a pass or the failure with its diff and a hint.
     fn show_result(&self, check: bool, result: &StepResult) {
-        let screen = &self.screen;
-        let dim = Style::new().dim();
-        // Hosts that printed the same are shown once.
-        let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
-        for host in &result.hosts {
-            let output = host.last_attempt().map_or("", |a| a.output.as_str());
-            match groups.iter_mut().find(|(_, text)| *text == output) {
-                Some((hosts, _)) => hosts.push(&host.host),
-                None => groups.push((vec![&host.host], output)),
-            }
-        }
-        if result.kind == StepKind::Command {
-            for (hosts, output) in &groups {
-                if output.is_empty() {
-                    continue;
-                }
-                screen.line(dim.apply_to(format!("  output on {}:", hosts.join(", "))));
-                let lines: Vec<&str> = output.lines().collect();
-                let hidden = lines.len().saturating_sub(OUTPUT_LINES);
-                if hidden > 0 {
-                    screen.line(dim.apply_to(format!("  │ … {hidden} earlier lines")));
-                }
-                for line in &lines[hidden..] {
-                    screen.line(format!("  {} {line}", dim.apply_to("│")));
-                }
-            }
-        }
-        let all_hosts: Vec<&str> = result.hosts.iter().map(|h| h.host.as_str()).collect();
-        let took = crate::report::duration(result.duration_ms);
-        match result.outcome {
-            Outcome::Passed | Outcome::Blessed => {
-                let what = match (result.kind, check) {
-                    (StepKind::File, _) => {
-                        format!("wrote {}", result.path.as_deref().unwrap_or("the file"))
-                    }
-                    (_, true) => "check passed".to_string(),
-                    _ => "passed".to_string(),
-                };
-                screen.line(format!(
-                    "{} {}",
-                    Style::new().green().bold().apply_to(format!("✔ {what}")),
-                    dim.apply_to(format!("on {}  {took}", all_hosts.join(", ")))
-                ));
-            }
-            Outcome::Unverified => screen.line(format!(
-                "{} {}",
-                Style::new().yellow().bold().apply_to("✔ ran"),
-                dim.apply_to(format!(
-                    "on {}  {took}; this block has no expected output to compare with",
-                    all_hosts.join(", ")
-                ))
-            )),
-            _ => {
-                let layout = Layout {
-                    indent: "",
-                    // The output is shown above.
-                    output_tail: None,
-                    strict: false,
-                    every_host: false,
-                };
-                for line in failure::step_lines(result, layout) {
-                    screen.line(line);
-                }
-            }
-        }
+        block::result(&mut self.screen.out(), check, result);
     }
 }
 
@@ -721,71 +480,8 @@ struct Live<'s> {
 
 impl Reporter for Live<'_> {
     fn event(&mut self, event: &Event) {
-        let dim = Style::new().dim();
-        match event {
-            Event::StepStarted { hosts, .. } if !hosts.is_empty() => {
-                self.screen
-                    .line(dim.apply_to(format!("  running on {} …", hosts.join(", "))));
-            }
-            Event::AttemptFinished {
-                host,
-                attempt,
-                retrying: true,
-                ..
-            } => {
-                self.screen.line(dim.apply_to(format!(
-                    "  attempt {} on {host}: {}; trying again",
-                    attempt.number,
-                    attempt.outcome.label()
-                )));
-            }
-            _ => {}
-        }
+        block::live(&mut self.screen.out(), event);
     }
-}
-
-/// A read-only step that prints the file a `file=` block writes (`cat`), with the block's
-/// content as its expected output, literally.
-fn read_back(step: &Step) -> Step {
-    let mut probe = step.clone();
-    if let Work::WriteFile {
-        path, content, how, ..
-    } = &step.action
-    {
-        probe.action = Work::Run {
-            script: crate::session::protocol::read_file_script(path, content, *how),
-        };
-        let lines = content
-            .lines()
-            .enumerate()
-            .map(|(offset, line)| {
-                let templated = step.templated && template::is_template(line);
-                PatternLine {
-                    line: step.line + 1 + offset,
-                    source: line.to_string(),
-                    body: line.trim_end().to_string(),
-                    kind: LineKind::Literal,
-                    no_eol: false,
-                    templated,
-                    matcher: (!templated)
-                        .then(|| Matcher::Literal(line.trim_end().as_bytes().to_vec())),
-                    problem: None,
-                }
-            })
-            .collect();
-        probe.expectations = Expectations {
-            shared: Some(Expected {
-                // Labelled as the chapter itself: the expected text is the block's content.
-                origin: Origin::File(step.file.clone()),
-                lines,
-            }),
-            per_host: Default::default(),
-        };
-        probe.exit = ExpectedExit::Success;
-        probe.retry = None;
-        probe.check = true;
-    }
-    probe
 }
 
 /// What `t` checks after a block the trainee did themselves.

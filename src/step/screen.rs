@@ -1,13 +1,14 @@
-//! What a trainee sees and types in `runbook step`: lines written through the console crate
-//! (coloured unless `NO_COLOR` or not a terminal) and single key presses when stdin is a
-//! terminal, or whole lines when it is not (a pipe, a script), so the same session can be
-//! driven by a person or by a program.
+//! The trainee's terminal in `runbook step`: where [`crate::report::block`] draws its lines
+//! (through the console crate: coloured unless `NO_COLOR` or not a terminal), the choices
+//! offered, and single key presses when stdin is a terminal, or whole lines when it is not
+//! (a pipe, a script), so the same session can be driven by a person or by a program.
 
 use std::io::{BufRead, IsTerminal};
 use std::sync::{Arc, Mutex};
 
-use console::{Key, Style, Term};
+use console::{Key, Term};
 
+use crate::report::block;
 use crate::session::Cancel;
 
 /// What the trainee asked for.
@@ -101,21 +102,22 @@ impl Screen {
         let _ = self.term.write_line(&text.to_string());
     }
 
+    /// Where lines are drawn ([`crate::report::block`] draws a block's).
+    pub(crate) fn out(&self) -> &Term {
+        &self.term
+    }
+
     pub(crate) fn blank(&self) {
         let _ = self.term.write_line("");
     }
 
     /// Shows the offers and waits for one of them.
     pub(crate) async fn ask(&self, offers: &[Offer], cancel: &Cancel) -> Answer {
-        let key_style = Style::new().bold().cyan();
-        let shown: Vec<String> = offers
+        let shown: Vec<(Option<char>, &str)> = offers
             .iter()
-            .map(|offer| {
-                let key = offer.key.map_or("Enter".to_string(), |c| c.to_string());
-                format!("{} {}", key_style.apply_to(key), offer.label)
-            })
+            .map(|offer| (offer.key, offer.label))
             .collect();
-        let prompt = shown.join(&Style::new().dim().apply_to(" · ").to_string());
+        let prompt = block::choices(&shown);
         if self.keys {
             // Before the prompt shows, so that only keys pressed after seeing it count.
             crate::sys::discard_typed_ahead();
@@ -170,7 +172,7 @@ impl Screen {
             if let Some(offer) = offers.iter().find(|offer| offer.key == pressed) {
                 return Answer::Chose(offer.action);
             }
-            self.line(format!("`{}` is not one of the choices", line.trim()));
+            block::not_a_choice(&mut self.out(), line.trim());
         }
     }
 
@@ -179,7 +181,7 @@ impl Screen {
             .iter()
             .find(|offer| offer.action == action)
             .map_or("quit", |offer| offer.label);
-        self.line(Style::new().dim().apply_to(format!("→ {label}")));
+        block::chosen(&mut self.out(), label);
         Answer::Chose(action)
     }
 }
