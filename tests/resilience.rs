@@ -1,6 +1,6 @@
 //! Hung and lost hosts, through the real binary on the local host: a session frozen with
-//! SIGSTOP mid-command, a run interrupted by SIGINT or SIGTERM, and a block that prints
-//! 100 MB. Every case must end, write a complete report and leave no process behind.
+//! SIGSTOP mid-command, a run interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT, and a block
+//! that prints 100 MB. Every case must end, write a complete report and leave no process behind.
 
 #![allow(clippy::print_stderr)] // The tests print what they measured (durations, process counts, peak memory).
 
@@ -304,6 +304,55 @@ fn sigint_writes_the_report_exits_130_and_leaves_no_process() {
 #[test]
 fn sigterm_writes_the_report_exits_143_and_leaves_no_process() {
     interrupt("TERM", 143);
+}
+
+/// Issue 24: a closed terminal or a dropped SSH connection (SIGHUP) used to kill runbook with
+/// no report and the block's processes left running.
+#[test]
+fn sighup_writes_the_report_exits_129_and_leaves_no_process() {
+    interrupt("HUP", 129);
+}
+
+/// Issue 24: Ctrl-\ (SIGQUIT) likewise.
+#[test]
+fn sigquit_writes_the_report_exits_131_and_leaves_no_process() {
+    interrupt("QUIT", 131);
+}
+
+/// Issue 24: under `nohup` (SIGHUP ignored when runbook starts) a hang-up does not stop the
+/// run: it carries on to the end.
+#[test]
+fn sighup_under_nohup_is_ignored_and_the_run_carries_on() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "```bash id=wait\ntouch started\nwhile [ ! -e go ]; do sleep 0.1; done\n```\n\n```bash id=after\necho carried on\n```\n\n```console\ncarried on\n```\n",
+    );
+    let stdout = std::fs::File::create(lab.path().join("stdout.txt")).expect("stdout file");
+    let stderr = std::fs::File::create(lab.path().join("stderr.txt")).expect("stderr file");
+    // nohup execs runbook in its own process: the pid is runbook's.
+    let mut child = std::process::Command::new("nohup")
+        .arg(common::runbook_binary())
+        .args(["verify", "workshop"])
+        .current_dir(lab.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .expect("start runbook under nohup");
+    wait_until("the block starts", Duration::from_secs(20), || {
+        lab.path().join("started").exists()
+    });
+    signal(child.id(), "HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(lab.path().join("go"), "").expect("go");
+    let code = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(code, 0, "{}", lab.read("stderr.txt"));
+    let report = lab.report();
+    assert_eq!(report.status, RunStatus::Passed);
+    assert_eq!(report.interrupted_by, None);
+    assert_eq!(lab.step("01/after").outcome, Outcome::Passed);
 }
 
 /// Peak resident memory of `pid` so far, in KiB (VmHWM).
