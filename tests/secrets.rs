@@ -176,7 +176,11 @@ fn secrets_never_reach_the_terminal_reports_or_blessed_files() {
         .iter()
         .filter(|(path, _)| path.ends_with(".cast"))
         .count();
-    assert_eq!(reports.len() - casts, 3, "index.html, junit.xml, run.json");
+    assert_eq!(
+        reports.len() - casts,
+        4,
+        "index.html, junit.xml, run.json, casts/.runbook-recordings"
+    );
     // The recordings of the command blocks, secrets replaced in them too.
     assert_eq!(casts, 7, "{reports:?}");
     let plain = lab.read("report/casts/01-secrets/plain.localhost.cast");
