@@ -64,20 +64,32 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The most problems printed at once: a file that repeats one mistake 300,000 times would
+/// otherwise bury the terminal under the same message; the rest are counted.
+const MAX_PROBLEMS_SHOWN: usize = 50;
+
 #[allow(clippy::print_stderr)]
 fn print_failure(failure: &Failure) {
     let red = Style::new().red().bold();
     match failure {
         Failure::Input(problems) => {
-            for problem in &problems.0 {
+            for problem in problems.0.iter().take(MAX_PROBLEMS_SHOWN) {
                 let text = problem.to_string();
                 let text = text.strip_prefix("error:").unwrap_or(&text);
                 eprint!("{}{text}", red.apply_to("error:"));
                 eprintln!();
             }
             let count = problems.0.len();
+            let shown = if count > MAX_PROBLEMS_SHOWN {
+                format!(
+                    " (the first {MAX_PROBLEMS_SHOWN} shown, {} more not)",
+                    count - MAX_PROBLEMS_SHOWN
+                )
+            } else {
+                String::new()
+            };
             eprintln!(
-                "{} {count} problem{} in the workshop; nothing was run",
+                "{} {count} problem{} in the workshop{shown}; nothing was run",
                 red.apply_to("error:"),
                 if count == 1 { "" } else { "s" }
             );
