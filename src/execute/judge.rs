@@ -42,7 +42,8 @@ pub(super) fn judge(
     timeout: Duration,
 ) -> Judged {
     // ANSI sequences are removed before redacting: a secret printed in two colours only
-    // becomes whole once they are gone (a `raw` block keeps them where no secret is cut).
+    // becomes whole once they are gone (a `raw` block keeps them where no secret is cut); a
+    // line whose backspaces or carriage returns draw a secret whole is redacted as drawn.
     let dialogue;
     let ran = if judging.pty {
         let start = execution.total_bytes - execution.output.len() as u64;
@@ -52,7 +53,7 @@ pub(super) fn judge(
         &execution.output
     };
     let printed = match judging.view {
-        View::Screen => judging.redactor.apply_bytes(&strip_ansi(ran)),
+        View::Screen => judging.redactor.apply_bytes_as_printed(&strip_ansi(ran)),
         View::Raw => judging.redactor.apply_bytes_as_printed(ran),
     };
     let output = ActualOutput::read(
