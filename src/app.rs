@@ -94,10 +94,12 @@ fn print_failure(failure: &Failure) {
                 if count == 1 { "" } else { "s" }
             );
         }
+        // A message may name a user's file or quote what a host said.
         Failure::Runbook { message, causes } => {
+            let message = crate::printable::for_terminal(message);
             eprintln!("{} {message}", red.apply_to("error:"));
             for cause in causes {
-                eprintln!("  Caused by: {cause}");
+                eprintln!("  Caused by: {}", crate::printable::for_terminal(cause));
             }
         }
     }
@@ -170,13 +172,13 @@ async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
 #[allow(clippy::print_stdout)]
 fn report_location(written: &[std::path::PathBuf]) {
     if let Some(html) = written.iter().find(|path| path.ends_with("index.html")) {
-        println!("report: {}", html.display());
+        crate::printable::say!("report: {}", html.display());
     }
 }
 
 #[allow(clippy::print_stdout)]
 fn recordings_location(folder: &std::path::Path) {
-    println!(
+    crate::printable::say!(
         "recordings: {}/ (asciicast v2: asciinema play FILE)",
         folder.display()
     );

@@ -94,7 +94,9 @@ impl<'p> CheckReporter<'p> {
     }
 
     fn line(&self, text: impl std::fmt::Display) {
-        let _ = self.term.write_line(&text.to_string());
+        let _ = self
+            .term
+            .write_line(&crate::printable::for_terminal(&text.to_string()));
     }
 
     fn step(&self, result: &StepResult) {

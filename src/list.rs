@@ -132,7 +132,7 @@ fn listed(plan: &Plan, step: &Step) -> ListedStep {
 pub(crate) fn print_json(plan: &Plan) {
     let steps: Vec<ListedStep> = plan.steps.iter().map(|step| listed(plan, step)).collect();
     match serde_json::to_string_pretty(&steps) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => crate::printable::say!("{text}"),
         // Strings, numbers and maps only: serialising cannot fail.
         Err(error) => unreachable!("the plan serialises to JSON: {error}"),
     }
@@ -145,7 +145,7 @@ pub(crate) fn print(plan: &Plan) {
     for step in &plan.steps {
         let chapter = plan.chapter_of(step);
         if chapter_shown != Some(step.chapter) {
-            println!(
+            crate::printable::say!(
                 "{} {}",
                 bold.apply_to(&chapter.title),
                 dim.apply_to(chapter.path.display())
@@ -209,7 +209,7 @@ pub(crate) fn print(plan: &Plan) {
         } else {
             format!(" [{}]", flags.join(", "))
         };
-        println!(
+        crate::printable::say!(
             "  {:<32} {:<22} {:<10} {}{}",
             step.qualified_id,
             hosts,
@@ -226,13 +226,13 @@ pub(crate) fn print(plan: &Plan) {
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     if blocks == plan.steps.len() {
-        println!(
+        crate::printable::say!(
             "{} blocks in {} chapters",
             plan.steps.len(),
             plan.workshop.chapters.len()
         );
     } else {
-        println!(
+        crate::printable::say!(
             "{} steps from {blocks} blocks in {} chapters",
             plan.steps.len(),
             plan.workshop.chapters.len()
@@ -247,7 +247,7 @@ pub(crate) fn print(plan: &Plan) {
         .filter(|block| block.attributes.teardown && !block.attributes.norun)
         .count();
     if teardown > 0 && !planned_teardown {
-        println!(
+        crate::printable::say!(
             "{}",
             dim.apply_to(format!(
                 "and {teardown} teardown block{} that remove the lab, left out: `--teardown` runs them alone",

@@ -38,6 +38,61 @@ pub(crate) fn printable(text: &str, shown: Shown) -> String {
     out
 }
 
+/// A line runbook is about to write to a terminal, made of its own styling (SGR colour
+/// sequences, `ESC [ digits m`, which the console crate writes) and text from elsewhere: the
+/// colour sequences are kept, every other control character is shown escaped. The last line
+/// of defence: text runbook did not write is escaped where it is put in the line (so its own
+/// colour sequences show too); whatever was missed there still cannot retitle, clear or move
+/// the terminal, or write its clipboard.
+pub(crate) fn for_terminal(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if c == '\u{1b}'
+            && let Some(length) = colour_sequence_length(rest)
+        {
+            out.push_str(&rest[..length]);
+            rest = &rest[length..];
+            continue;
+        }
+        if c == '\n' || !is_control(c) {
+            out.push(c);
+        } else {
+            out.push_str(&printable(&c.to_string(), Shown::Escaped));
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Prints one line on stdout through [`for_terminal`]: what the reporters print (`say!`).
+#[allow(clippy::print_stdout)]
+pub(crate) fn print_line(line: &str) {
+    println!("{}", for_terminal(line));
+}
+
+/// `println!` for the reporters: the line goes through [`for_terminal`], so no text from a
+/// workshop, a host or a program can act on the terminal, whichever message it ends up in.
+macro_rules! say {
+    () => {
+        $crate::printable::print_line("")
+    };
+    ($($argument:tt)*) => {
+        $crate::printable::print_line(&format!($($argument)*))
+    };
+}
+pub(crate) use say;
+
+/// The length of the SGR sequence (`ESC [ 1;31 m`) `text` starts with, if it does.
+fn colour_sequence_length(text: &str) -> Option<usize> {
+    let parameters = text.strip_prefix("\u{1b}[")?;
+    let digits = parameters
+        .bytes()
+        .take_while(|byte| byte.is_ascii_digit() || *byte == b';')
+        .count();
+    (parameters.as_bytes().get(digits) == Some(&b'm')).then_some(2 + digits + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +109,17 @@ mod tests {
             "lost: \u{FFFD}]0;title\u{FFFD}\tend\u{FFFD}"
         );
         assert_eq!(printable("plain é text", Shown::Escaped), "plain é text");
+    }
+
+    /// Issue 24: a chapter's text reached `runbook step`'s terminal with its escapes live.
+    #[test]
+    fn a_terminal_line_keeps_colours_and_shows_every_other_escape() {
+        let line = "\u{1b}[1;34m── Chapter\u{1b}[0m \u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[10;1H\rend\n";
+        assert_eq!(
+            for_terminal(line),
+            "\u{1b}[1;34m── Chapter\u{1b}[0m \\x1b]0;owned\\x07\\x1b[2J\\x1b]52;c;ZXZpbA==\\x07\\x1b[10;1H\\x0dend\n"
+        );
+        assert_eq!(for_terminal("\u{1b}[m plain"), "\u{1b}[m plain");
+        assert_eq!(for_terminal("\u{1b}[31"), "\\x1b[31");
     }
 }

@@ -613,6 +613,25 @@ fn record_replaces_only_its_own_recordings() {
     assert_eq!(lab.read("report/casts/notes/mine.txt"), "my notes\n");
 }
 
+/// Issue 24: text runbook did not write (a chapter's title, a leftover's command line) is
+/// shown escaped on the terminal, never obeyed.
+#[test]
+fn escape_sequences_from_a_chapter_or_a_process_reach_the_terminal_escaped() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-hostile.md",
+        "# Hostile \u{1b}]0;pwned\u{7}title\n\n```bash id=left\n(exec -a \"$(printf 'sleeper\\033[2J')\" sleep 60) &\necho started\n```\n\n```console\nstarted\n```\n",
+    );
+    let run = lab.runbook(&["verify", "workshop", "-v"]);
+    run.assert_code(0).stdout_has("LEFTOVER");
+    assert!(
+        !run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{7}'),
+        "a raw escape reached the terminal: {:?}",
+        run.stdout
+    );
+    run.stdout_has("sleeper\\x1b[2J");
+}
+
 /// The blocks that remove the lab run only when asked for, and then alone: a course's
 /// teardown is verified (CI wipes the lab with it) without a normal run destroying the lab it
 /// has just checked.

@@ -97,7 +97,7 @@ impl TerminalReporter {
         } else {
             String::new()
         };
-        println!(
+        crate::printable::say!(
             "{} {}  {}  {}{}",
             style.apply_to(format!("{:>11}", outcome.label().to_uppercase())),
             Style::new().bold().apply_to(&result.qualified_id),
@@ -111,7 +111,7 @@ impl TerminalReporter {
             } else {
                 format!("{} lines changed", change.lines_changed)
             };
-            println!(
+            crate::printable::say!(
                 "{:>11} {} ({what})",
                 Style::new().yellow().apply_to("blessed"),
                 change.path
@@ -126,7 +126,7 @@ impl TerminalReporter {
     /// Where the block is, why it failed, and the diff or the last lines of its output.
     fn print_details(&self, result: &StepResult) {
         let arrow = Style::new().blue().bold();
-        println!(
+        crate::printable::say!(
             "{:>11} {}:{}",
             arrow.apply_to("-->"),
             result.file,
@@ -139,9 +139,9 @@ impl TerminalReporter {
             every_host: self.verbose,
         };
         for line in failure::step_lines(result, layout) {
-            println!("{line}");
+            crate::printable::say!("{line}");
         }
-        println!();
+        crate::printable::say!();
     }
 }
 
@@ -183,7 +183,8 @@ fn status_line_loop(current: &Mutex<Current>, stop: &std::sync::atomic::AtomicBo
         let term = Term::stderr();
         let _ = term.clear_line();
         let width = usize::from(term.size().1).saturating_sub(1).max(20);
-        let _ = write!(&term, "{}", console::truncate_str(&text, width, "…"));
+        let shown = crate::printable::for_terminal(&text);
+        let _ = write!(&term, "{}", console::truncate_str(&shown, width, "…"));
         state.shown = true;
     }
 }
@@ -232,7 +233,7 @@ impl Reporter for TerminalReporter {
             Event::RunFinished { report } => {
                 self.clear_status();
                 if self.not_run > 0 {
-                    println!(
+                    crate::printable::say!(
                         "{:>11} {} blocks not run",
                         Style::new().dim().apply_to("SKIPPED"),
                         self.not_run
@@ -241,7 +242,7 @@ impl Reporter for TerminalReporter {
                 // As nextest reports a test's leaked processes: runbook ended them, and
                 // says so, since a course that meant them to stay wants `keep-running`.
                 for leftover in &report.leftovers {
-                    println!(
+                    crate::printable::say!(
                         "{:>11} {} pid {} `{}`: left running by a block, ended by runbook",
                         Style::new().yellow().bold().apply_to("LEFTOVER"),
                         leftover.host,
@@ -250,7 +251,7 @@ impl Reporter for TerminalReporter {
                     );
                 }
                 if !report.leftovers.is_empty() {
-                    println!(
+                    crate::printable::say!(
                         "{:>11} mark a block `keep-running` if what it starts must outlive the run",
                         ""
                     );
@@ -278,7 +279,7 @@ impl Reporter for TerminalReporter {
                         Style::new().red().bold().apply_to("interrupted")
                     }
                 };
-                println!(
+                crate::printable::say!(
                     "\n{status}: {} in {}",
                     parts.join(", "),
                     duration(report.duration_ms)

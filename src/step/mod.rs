@@ -460,7 +460,7 @@ impl<'a> TraineeSession<'a> {
             "── Chapter {} of {} · {} ",
             step.chapter + 1,
             self.plan.workshop.chapters.len(),
-            chapter.title
+            shown(&chapter.title)
         );
         let counter = format!(" block {} of {} ──", index + 1, self.plan.steps.len());
         let fill = width.saturating_sub(
@@ -475,10 +475,10 @@ impl<'a> TraineeSession<'a> {
         if let Some(section) = &block.section
             && *section != chapter.title
         {
-            screen.line(bold.apply_to(format!("§ {section}")));
+            screen.line(bold.apply_to(format!("§ {}", shown(section))));
         }
         for line in &block.context {
-            screen.line(format!("  {line}"));
+            screen.line(format!("  {}", shown(line)));
         }
         screen.blank();
         let vars_host = self.hosts(step).into_iter().next();
@@ -491,9 +491,9 @@ impl<'a> TraineeSession<'a> {
             } else {
                 text.to_string()
             };
-            self.lab.redactor.apply(&text)
+            shown(&self.lab.redactor.apply(&text))
         };
-        let place = self.place(step);
+        let place = shown(&self.place(step));
         let (what, body) = match &step.action {
             Work::Run { script } => (
                 if step.check {
@@ -525,7 +525,7 @@ impl<'a> TraineeSession<'a> {
             dim.apply_to(format!(
                 "{}  {}:{}",
                 step.qualified_id,
-                step.file.display(),
+                shown(&step.file.display().to_string()),
                 step.line
             ))
         ));
@@ -544,7 +544,7 @@ impl<'a> TraineeSession<'a> {
         if step.pty {
             let render_expected = |text: &str| -> String {
                 let text = template::render(text, &vars).unwrap_or_else(|_| text.to_string());
-                self.lab.redactor.apply(&text)
+                shown(&self.lab.redactor.apply(&text))
             };
             self.show_questions(step, vars_host.as_deref(), &render_expected);
         }
@@ -730,6 +730,16 @@ impl Reporter for Live<'_> {
             _ => {}
         }
     }
+}
+
+/// Text from the workshop (a heading, prose, a command, a host's name) as the trainee's
+/// terminal must show it: its control characters escaped, never obeyed.
+/// Its line breaks stay, to be shown line by line.
+fn shown(text: &str) -> String {
+    text.split('\n')
+        .map(|line| crate::printable::printable(line, crate::printable::Shown::Escaped))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A read-only step that prints the file a `file=` block writes (`cat`), with the block's

@@ -97,8 +97,13 @@ impl Screen {
         }
     }
 
+    /// Writes one line. Its control characters other than runbook's colours are shown
+    /// escaped ([`crate::printable::for_terminal`]): a chapter's text is not the trainee's
+    /// terminal's to command.
     pub(crate) fn line(&self, text: impl std::fmt::Display) {
-        let _ = self.term.write_line(&text.to_string());
+        let _ = self
+            .term
+            .write_line(&crate::printable::for_terminal(&text.to_string()));
     }
 
     pub(crate) fn blank(&self) {
