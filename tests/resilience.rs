@@ -410,6 +410,101 @@ fn hundred_megabytes_of_output_keep_memory_bounded_and_the_tail_marked() {
     assert!(Path::new(&lab.path().join("report/run.json")).exists());
 }
 
+/// Runs `chapter` to its end, watching runbook's peak memory; returns (exit code, peak KiB).
+fn run_watching_memory(lab: &Lab, args: &[&str]) -> (i32, u64) {
+    let mut child = spawn(lab, args);
+    let pid = child.id();
+    let mut peak = 0;
+    loop {
+        if let Some(kib) = peak_rss_kib(pid) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return (status.code().unwrap_or(-1), peak);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The sizes of the three reports and of what the terminal got, in bytes.
+fn report_sizes(lab: &Lab) -> [usize; 4] {
+    [
+        "report/run.json",
+        "report/index.html",
+        "report/junit.xml",
+        "stdout.txt",
+    ]
+    .map(|name| lab.read(name).len())
+}
+
+/// Checks what issue 24 found for a flood of short lines that fails its match: every report
+/// in proportion to `--max-output` (1 MiB), the diff cut with a note saying so everywhere.
+#[track_caller]
+fn assert_flood_bounded(lab: &Lab, id: &str, peak_kib: u64) {
+    let [json, html, junit, terminal] = report_sizes(lab);
+    eprintln!(
+        "peak RSS {} MiB; run.json {json}, index.html {html}, junit.xml {junit}, terminal {terminal} bytes",
+        peak_kib / 1024
+    );
+    // Before: 245 MB, 42 MB, 2.6 MB and 12 MB. The output kept (1 MiB) is in each report once.
+    assert!(json < 4 << 20, "run.json: {json} bytes");
+    assert!(html < 3 << 20, "index.html: {html} bytes");
+    assert!(junit < 3 << 20, "junit.xml: {junit} bytes");
+    assert!(terminal < 256 << 10, "terminal: {terminal} bytes");
+    // Sanity only (the figures are in BENCHMARKS.md): it was 1.2 GB.
+    assert!(
+        peak_kib > 0 && peak_kib < 400 * 1024,
+        "peak RSS {peak_kib} KiB"
+    );
+    let attempt = lab.attempt(id);
+    let diff = attempt.diff.expect("a diff");
+    assert!(diff.omitted > 100_000, "{} lines omitted", diff.omitted);
+    let shown: usize = diff.hunks.iter().map(|hunk| hunk.lines.len()).sum();
+    assert!(shown <= 1000, "{shown} diff lines shown");
+    let note = "diff truncated: ";
+    assert!(
+        diff.unified.contains(note),
+        "the unified diff says it was cut"
+    );
+    assert!(
+        lab.read("stdout.txt").contains(note),
+        "the terminal says so"
+    );
+    assert!(
+        lab.read("report/index.html").contains(note),
+        "the page says so"
+    );
+    assert!(lab.read("report/junit.xml").contains(note), "JUnit says so");
+}
+
+/// Issue 24: `yes y | head -c 1M` against an expected `x` took 1.2 GB and wrote a 245 MB
+/// run.json, a 42 MB index.html and 12 MB of diff on the terminal.
+#[test]
+fn a_failing_flood_of_short_lines_keeps_memory_and_reports_bounded() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "```bash id=flood\nyes y | head -c 1M\n```\n\n```console\nx\n```\n",
+    );
+    let (code, peak) = run_watching_memory(&lab, &["verify", "workshop"]);
+    assert_eq!(code, 1, "{}", lab.read("stderr.txt"));
+    assert_flood_bounded(&lab, "01/flood", peak);
+}
+
+/// Issue 24: the same for a `pty` block flooding until its timeout (412 MB, an 84 MB report).
+#[test]
+fn a_pty_block_flooding_until_its_timeout_keeps_memory_and_reports_bounded() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "```bash id=flood pty timeout=2s\nyes\n```\n\n```console\nx\n```\n",
+    );
+    let (code, peak) = run_watching_memory(&lab, &["verify", "workshop"]);
+    assert_eq!(code, 1, "{}", lab.read("stderr.txt"));
+    assert_eq!(lab.attempt("01/flood").outcome, Outcome::Timeout);
+    assert_flood_bounded(&lab, "01/flood", peak);
+}
+
 /// An interrupt while runbook waits for a host that accepts TCP but never speaks SSH (the
 /// connection hangs until --connect-timeout) ends the run at once, with its report.
 #[test]

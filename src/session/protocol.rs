@@ -376,6 +376,10 @@ pub(crate) struct OutputBuffer {
     newline_times: std::collections::VecDeque<u32>,
 }
 
+/// The output kept holds at most one line for this many bytes of `--max-output` (131,072
+/// lines for the default 1 MiB): see [`OutputBuffer::finish`].
+pub(crate) const BYTES_PER_LINE_KEPT: usize = 8;
+
 /// What a block printed, as [`OutputBuffer::finish`] hands it over.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Captured {
@@ -469,6 +473,20 @@ impl OutputBuffer {
         let total_bytes = self.dropped + self.data.len() as u64;
         if self.data.len() > self.cap {
             self.drop_front(self.data.len() - self.cap);
+        }
+        // Each line costs every stage after this one (matching, the diff, the reports) far
+        // more than its bytes: a flood of one-letter lines keeps only its last lines too.
+        let most_lines = self.cap / BYTES_PER_LINE_KEPT;
+        let lines = self.data.iter().filter(|&&byte| byte == b'\n').count();
+        if lines > most_lines {
+            let cut = self
+                .data
+                .iter()
+                .enumerate()
+                .filter(|(_, byte)| **byte == b'\n')
+                .nth(lines - most_lines - 1)
+                .map_or(0, |(at, _)| at + 1);
+            self.drop_front(cut);
         }
         // Newlines that came after the end marker are not part of the output.
         let kept = self.data.iter().filter(|&&byte| byte == b'\n').count();
@@ -626,6 +644,25 @@ mod tests {
                 .map(|i| format!("line {i}\n").len() as u64)
                 .sum::<u64>()
         );
+    }
+
+    /// Issue 24: a megabyte of one-letter lines is half a million lines, each costing far
+    /// more than its two bytes downstream; only the last lines are kept.
+    #[test]
+    fn keeps_at_most_one_line_per_eight_bytes_of_the_cap() {
+        let mut buffer = OutputBuffer::new("n", 1024);
+        for _ in 0..1000 {
+            assert!(buffer.push(b"y\n").is_none());
+        }
+        buffer.push(b"last\n\x1en 0\x1e").expect("marker");
+        let captured = buffer.finish();
+        assert!(captured.truncated);
+        assert_eq!(captured.total_bytes, 2005);
+        let lines = captured.output.iter().filter(|&&byte| byte == b'\n').count();
+        assert_eq!(lines, 1024 / BYTES_PER_LINE_KEPT);
+        assert!(captured.output.starts_with(b"y\n"));
+        assert!(captured.output.ends_with(b"y\nlast\n"));
+        assert_eq!(captured.newline_times.len(), lines);
     }
 
     #[test]
