@@ -78,6 +78,13 @@ pub(crate) fn frame(script: &str, block: &str) -> String {
 /// `block`: only those of that block (after a timeout); `None`: all but those of
 /// `keep-running` blocks (at the end of the run). TERM first, KILL what is left after `grace`.
 /// The sweep itself runs unmarked (`env -u`), so it never finds itself.
+///
+/// One look at `/proc` is not enough: a process may fork after it (`setsid`, a double fork
+/// that has not happened yet when the block ends) and a TERM handler may start a child. So
+/// the sweep looks again after each round, until [`SWEEP_QUIET_LOOKS`] looks in a row find
+/// nothing marked; only the first [`SWEEP_TERM_ROUNDS`] rounds send TERM (with `grace` to
+/// obey), later ones KILL at once, so a handler that keeps starting children cannot keep the
+/// sweep going. [`SWEEP_MAX_ROUNDS`] bounds it whatever happens.
 pub(crate) fn sweep_script(mark: &str, block: Option<&str>, grace: std::time::Duration) -> String {
     let wanted = match block {
         Some(block) => format!("[ \"$b\" = {} ] || continue", shell_quote(block)),
@@ -86,34 +93,59 @@ pub(crate) fn sweep_script(mark: &str, block: Option<&str>, grace: std::time::Du
     let tenths = (grace.as_millis() / 100).clamp(1, 600);
     format!(
         r#"env -u {SESSION_MARK} -u {BLOCK_MARK} sh -c '
-found=""
-for f in $(grep -l -z -x "{SESSION_MARK}={mark}" /proc/[0-9]*/environ 2>/dev/null); do
-  p=${{f#/proc/}}; p=${{p%/environ}}
-  b=$(grep -z "^{BLOCK_MARK}=" "$f" 2>/dev/null | tr -d "\0"); b=${{b#{BLOCK_MARK}=}}
-  {wanted}
-  c=$(tr "\0" " " < /proc/$p/cmdline 2>/dev/null)
-  [ -n "$c" ] || continue
-  echo "leftover $p $c"
-  found="$found $p"
-done
-[ -n "$found" ] || exit 0
-kill -TERM $found 2>/dev/null
-i=0
-while [ $i -lt {tenths} ]; do
-  alive=""
-  for p in $found; do
-    s=$(cat /proc/$p/stat 2>/dev/null) || continue
-    case "${{s##*) }}" in Z*) ;; *) alive="$alive $p";; esac
+reported=" "
+round=0
+quiet=0
+while [ $round -lt {SWEEP_MAX_ROUNDS} ]; do
+  found=""
+  for f in $(grep -l -z -x "{SESSION_MARK}={mark}" /proc/[0-9]*/environ 2>/dev/null); do
+    p=${{f#/proc/}}; p=${{p%/environ}}
+    b=$(grep -z "^{BLOCK_MARK}=" "$f" 2>/dev/null | tr -d "\0"); b=${{b#{BLOCK_MARK}=}}
+    {wanted}
+    c=$(tr "\0" " " < /proc/$p/cmdline 2>/dev/null)
+    [ -n "$c" ] || continue
+    case "$reported" in *" $p "*) ;; *) echo "leftover $p $c"; reported="$reported$p ";; esac
+    found="$found $p"
   done
-  [ -n "$alive" ] || exit 0
-  sleep 0.1; i=$((i+1))
+  if [ -z "$found" ]; then
+    quiet=$((quiet+1))
+    [ $quiet -lt {SWEEP_QUIET_LOOKS} ] || exit 0
+    sleep 0.05
+    continue
+  fi
+  quiet=0
+  round=$((round+1))
+  if [ $round -gt {SWEEP_TERM_ROUNDS} ]; then
+    kill -KILL $found 2>/dev/null
+    sleep 0.05
+    continue
+  fi
+  kill -TERM $found 2>/dev/null
+  i=0
+  while [ $i -lt {tenths} ]; do
+    alive=""
+    for p in $found; do
+      s=$(cat /proc/$p/stat 2>/dev/null) || continue
+      case "${{s##*) }}" in Z*) ;; *) alive="$alive $p";; esac
+    done
+    [ -n "$alive" ] || break
+    sleep 0.1; i=$((i+1))
+  done
+  [ -z "$alive" ] || kill -KILL $alive 2>/dev/null
 done
-kill -KILL $alive 2>/dev/null
 exit 0
 '
 "#
     )
 }
+
+/// Looks in a row that must find no marked process before a sweep ends (see
+/// [`sweep_script`]): a second look, 50 ms later, catches a child forked while `/proc` was read.
+pub(crate) const SWEEP_QUIET_LOOKS: u32 = 2;
+/// Rounds of a sweep that send TERM and wait for `--grace`; later rounds KILL at once.
+pub(crate) const SWEEP_TERM_ROUNDS: u32 = 2;
+/// The most rounds a sweep makes.
+pub(crate) const SWEEP_MAX_ROUNDS: u32 = 50;
 
 /// The frame that runs one block under a pseudo-terminal (see [`pty_script`]): like
 /// [`frame`], but the wrapper keeps the shell's own stdin, which carries the typed answers.
@@ -658,7 +690,11 @@ mod tests {
         let captured = buffer.finish();
         assert!(captured.truncated);
         assert_eq!(captured.total_bytes, 2005);
-        let lines = captured.output.iter().filter(|&&byte| byte == b'\n').count();
+        let lines = captured
+            .output
+            .iter()
+            .filter(|&&byte| byte == b'\n')
+            .count();
         assert_eq!(lines, 1024 / BYTES_PER_LINE_KEPT);
         assert!(captured.output.starts_with(b"y\n"));
         assert!(captured.output.ends_with(b"y\nlast\n"));

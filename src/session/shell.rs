@@ -254,7 +254,7 @@ impl Session {
             let _ = Box::pin(self.run_frame(
                 &sweep,
                 protocol::SWEEP_BLOCK,
-                self.settings.control_timeout + self.settings.grace,
+                self.settings.control_timeout + self.settings.grace * protocol::SWEEP_TERM_ROUNDS,
                 &Cancel::never(),
                 None,
             ))
@@ -275,7 +275,7 @@ impl Session {
             .run_frame(
                 &sweep,
                 protocol::SWEEP_BLOCK,
-                self.settings.control_timeout + self.settings.grace,
+                self.settings.control_timeout + self.settings.grace * protocol::SWEEP_TERM_ROUNDS,
                 &Cancel::never(),
                 None,
             )
