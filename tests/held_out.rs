@@ -18,27 +18,29 @@ fn mkfifo(path: &std::path::Path) {
     assert!(made.success(), "mkfifo {}", path.display());
 }
 
-/// Runs runbook, killing it if it hangs: a hang is the bug these tests pin.
+/// Runs runbook, killing it if it hangs: a hang is the bug these tests pin. Its output is
+/// read while it runs (a pipe left unread would block a long answer).
 fn run_bounded(lab: &Lab, args: &[&str]) -> (common::Run, Duration) {
     let started = Instant::now();
-    let mut child = lab
+    let child = lab
         .command(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn runbook");
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("runbook {args:?} did not answer within 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("output");
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    let Ok(output) = receiver.recv_timeout(Duration::from_secs(20)) else {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        panic!("runbook {args:?} did not answer within 20 s");
+    };
+    let output = output.expect("output");
     let run = common::Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -372,4 +374,26 @@ fn a_host_in_two_groups_takes_ansibles_precedence_and_a_child_may_be_defined_lat
     let (run, _) = run_bounded(&lab, &["verify", "workshop"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     run.stdout_has("PASS 01-vars/show  pg-1");
+}
+
+/// Issue 24: `runbook list` took 19 to 29 s on a transcript whose first command opens a `for`
+/// followed by 5,000 lines: each line asked `bash -n` about the whole command so far.
+#[test]
+fn a_transcript_left_open_for_five_thousand_lines_is_planned_at_once() {
+    let lab = Lab::new();
+    let mut chapter = String::from("# Open\n\n```console\n$ for i in 1 2 3; do\n");
+    for line in 0..5000 {
+        chapter.push_str(&format!("  echo this is line {line} of the loop body\n"));
+    }
+    chapter.push_str("```\n");
+    lab.chapter("01-open.md", &chapter);
+    let (run, _) = run_bounded(&lab, &["list", "workshop", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let command = plan[0]["command"].as_str().expect("a command");
+    assert_eq!(
+        command.lines().count(),
+        5001,
+        "one command, open to the end"
+    );
 }
