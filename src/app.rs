@@ -137,8 +137,14 @@ fn list(args: &ListArgs) -> Result<u8, Failure> {
 async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
     let plan = plan::build(&plan_options(&args.plan, &args.session.secrets, false))
         .map_err(Failure::Input)?;
-    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, Some(args.max_output))
-        .map_err(Failure::Input)?;
+    let lab = lab::prepare(
+        &plan,
+        &args.plan.dir,
+        &args.session,
+        Some(args.max_output),
+        true,
+    )
+    .map_err(Failure::Input)?;
     let cancel = lab.cancel.clone();
     let options = execute::RunOptions {
         keep_going: args.keep_going,
@@ -201,7 +207,8 @@ async fn step(args: StepArgs) -> Result<u8, Failure> {
         .canonicalize()
         .unwrap_or_else(|_| args.plan.dir.clone());
     let progress_path = step::progress::default_path(&workshop);
-    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, None).map_err(Failure::Input)?;
+    let lab =
+        lab::prepare(&plan, &args.plan.dir, &args.session, None, false).map_err(Failure::Input)?;
     match step::run(&plan, selection, &lab, progress_path).await {
         Ok(step::Ending::Finished | step::Ending::Quit) => Ok(exit::PASSED),
         Ok(step::Ending::Interrupted(signal)) => Ok(exit::status(Some(signal), true)),
@@ -231,7 +238,8 @@ async fn check(args: CheckArgs) -> Result<u8, Failure> {
         );
         return Err(Failure::Input(problems));
     }
-    let lab = lab::prepare(&plan, &args.plan.dir, &args.session, None).map_err(Failure::Input)?;
+    let lab =
+        lab::prepare(&plan, &args.plan.dir, &args.session, None, true).map_err(Failure::Input)?;
     let mut executor = execute::Executor::new(
         &plan,
         lab.sessions.clone(),

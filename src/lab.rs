@@ -21,12 +21,15 @@ pub(crate) struct Lab {
 /// Prepares sessions (opened lazily, on a block's first use) and the signal listener, for
 /// `verify`, `step` and `check` alike. A secret name that is not a variable is an input error:
 /// a typo there would leave the real secret visible. `output_cap` overrides the output kept
-/// per block. Must be called inside the tokio runtime.
+/// per block. `contain`: the run sweeps what its blocks leave at its end, so each session may
+/// get a cgroup of its own (`SessionSettings::contain`). Must be called inside the tokio
+/// runtime.
 pub(crate) fn prepare(
     plan: &Plan,
     workshop_dir: &Path,
     args: &SessionArgs,
     output_cap: Option<usize>,
+    contain: bool,
 ) -> Result<Lab, Diagnostics> {
     let all_vars = crate::secret::every_value(&plan.inventory, &plan.overrides);
     let unknown =
@@ -42,6 +45,7 @@ pub(crate) fn prepare(
         connect_timeout: args.connect_timeout,
         grace: args.grace,
         output_cap: output_cap.unwrap_or(defaults.output_cap),
+        contain,
         ..defaults
     };
     let sessions = Arc::new(Sessions::new(Arc::new(plan.inventory.clone()), settings));

@@ -25,6 +25,9 @@ pub(crate) const SEPARATOR: u8 = 0x1e;
 /// it is best effort, as the README says.
 pub(crate) const SESSION_MARK: &str = "RUNBOOK_SESSION";
 
+/// The name of a session's own cgroup, before its mark (see [`bootstrap`]).
+pub(crate) const CGROUP_PREFIX: &str = "runbook-";
+
 /// Which block of the session started a process: its number, with `.keep` for a block marked
 /// `keep-running` (whose processes are left running at the end, on purpose).
 pub(crate) const BLOCK_MARK: &str = "RUNBOOK_BLOCK";
@@ -33,11 +36,35 @@ pub(crate) const BLOCK_MARK: &str = "RUNBOOK_BLOCK";
 pub(crate) const SWEEP_BLOCK: &str = "sweep";
 
 /// Text sent once, right after the shell starts.
-pub(crate) fn bootstrap(nonce: &str, mark: &str) -> String {
+///
+/// With `contain`, a shell running as root where a cgroup2 hierarchy is mounted and writable
+/// also moves itself into a cgroup of its own, `runbook-<mark>` under its current one, so
+/// that the end-of-run sweep finds every process the session started, even one that emptied
+/// its environment (`env -i`). Anywhere else nothing changes: the mark alone finds them.
+/// Empty cgroups of earlier sessions beside it (a session replaced after a timeout, a run
+/// interrupted before its sweep) are removed first; one in use is never empty.
+pub(crate) fn bootstrap(nonce: &str, mark: &str, contain: bool) -> String {
+    let cgroup = if contain {
+        format!(
+            r#"if [ "$EUID" = 0 ]; then
+  __rb_m=; while read -r _ __rb_p __rb_t _; do [ "$__rb_t" = cgroup2 ] && {{ __rb_m=$__rb_p; break; }}; done < /proc/mounts
+  __rb_c=; while IFS= read -r __rb_l; do case $__rb_l in 0::*) __rb_c=${{__rb_l#0::}};; esac; done < /proc/$$/cgroup
+  if [ -n "$__rb_m" ] && [ -n "$__rb_c" ]; then
+    __rb_g=$__rb_m${{__rb_c%/}}/{CGROUP_PREFIX}{mark}
+    for __rb_l in "${{__rb_g%/*}}"/{CGROUP_PREFIX}*; do rmdir "$__rb_l" 2>/dev/null; done
+    {{ mkdir "$__rb_g" && {{ echo $$ > "$__rb_g/cgroup.procs" || rmdir "$__rb_g"; }}; }} 2>/dev/null
+  fi
+  unset __rb_m __rb_p __rb_t __rb_c __rb_l __rb_g
+fi
+"#
+        )
+    } else {
+        String::new()
+    };
     format!(
         r#"exec 2>&1
 export {SESSION_MARK}={mark}
-set -m
+{cgroup}set -m
 set +o history 2>/dev/null
 trap 'break 1000 2>/dev/null' USR1
 shopt -s expand_aliases
@@ -85,31 +112,62 @@ pub(crate) fn frame(script: &str, block: &str) -> String {
 /// nothing marked; only the first [`SWEEP_TERM_ROUNDS`] rounds send TERM (with `grace` to
 /// obey), later ones KILL at once, so a handler that keeps starting children cannot keep the
 /// sweep going. [`SWEEP_MAX_ROUNDS`] bounds it whatever happens.
+///
+/// At the end of the run (`block` is `None`), a session in a cgroup of its own (see
+/// [`bootstrap`]) also has every process of that cgroup but its shell swept, marked or not:
+/// the sweep first moves itself out of it, so that neither it nor the commands it runs are
+/// taken for leftovers. A process there without the mark has no block either, so even a
+/// `keep-running` block's process that emptied its environment is ended. The shell and what
+/// `keep-running` blocks left then move back to the cgroup the shell came from, and the
+/// session's cgroup is removed.
 pub(crate) fn sweep_script(mark: &str, block: Option<&str>, grace: std::time::Duration) -> String {
     let wanted = match block {
         Some(block) => format!("[ \"$b\" = {} ] || continue", shell_quote(block)),
         None => "case \"$b\" in *.keep|sweep) continue;; esac".to_string(),
     };
+    let contained = block.is_none();
     let tenths = (grace.as_millis() / 100).clamp(1, 600);
     format!(
         r#"env -u {SESSION_MARK} -u {BLOCK_MARK} sh -c '
+dir=""
+if [ {contained} = true ]; then
+  cg=""
+  while IFS= read -r l; do case "$l" in 0::*) cg=${{l#0::}};; esac; done < /proc/$PPID/cgroup
+  case "$cg" in */{CGROUP_PREFIX}{mark})
+    while read -r d m t o; do [ "$t" = cgroup2 ] && {{ dir=$m$cg; break; }}; done < /proc/mounts
+    up=${{dir%/*}}
+    echo $$ > "$up/cgroup.procs" 2>/dev/null || dir=""
+  esac
+fi
+finish() {{
+  if [ -n "$dir" ]; then
+    for p in $(cat "$dir/cgroup.procs"); do echo $p > "$up/cgroup.procs"; done
+    rmdir "$dir"
+  fi 2>/dev/null
+  exit 0
+}}
+contained() {{
+  [ -n "$dir" ] || return 0
+  for p in $(cat "$dir/cgroup.procs" 2>/dev/null); do [ "$p" = "$PPID" ] || echo "/proc/$p/environ"; done
+}}
 reported=" "
 round=0
 quiet=0
 while [ $round -lt {SWEEP_MAX_ROUNDS} ]; do
-  found=""
-  for f in $(grep -l -z -x "{SESSION_MARK}={mark}" /proc/[0-9]*/environ 2>/dev/null); do
+  found=" "
+  for f in $(grep -l -z -x "{SESSION_MARK}={mark}" /proc/[0-9]*/environ 2>/dev/null) $(contained); do
     p=${{f#/proc/}}; p=${{p%/environ}}
+    case "$found" in *" $p "*) continue;; esac
     b=$(grep -z "^{BLOCK_MARK}=" "$f" 2>/dev/null | tr -d "\0"); b=${{b#{BLOCK_MARK}=}}
     {wanted}
     c=$(tr "\0" " " < /proc/$p/cmdline 2>/dev/null)
     [ -n "$c" ] || continue
     case "$reported" in *" $p "*) ;; *) echo "leftover $p $c"; reported="$reported$p ";; esac
-    found="$found $p"
+    found="$found$p "
   done
-  if [ -z "$found" ]; then
+  if [ "$found" = " " ]; then
     quiet=$((quiet+1))
-    [ $quiet -lt {SWEEP_QUIET_LOOKS} ] || exit 0
+    [ $quiet -lt {SWEEP_QUIET_LOOKS} ] || finish
     sleep 0.05
     continue
   fi
@@ -133,7 +191,7 @@ while [ $round -lt {SWEEP_MAX_ROUNDS} ]; do
   done
   [ -z "$alive" ] || kill -KILL $alive 2>/dev/null
 done
-exit 0
+finish
 '
 "#
     )

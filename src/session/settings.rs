@@ -45,6 +45,10 @@ pub struct SessionSettings {
     /// frozen or unplugged host is noticed within about 15 s.
     pub ssh_alive_interval: u32,
     pub ssh_alive_count: u32,
+    /// Put each session in a cgroup of its own where it runs as root and can (see
+    /// [`super::protocol::bootstrap`]): for runs whose end sweeps what the blocks left
+    /// (`verify`, `check`), not for `runbook step`, which leaves the trainee's lab running.
+    pub contain: bool,
 }
 
 impl Default for SessionSettings {
@@ -66,6 +70,7 @@ impl Default for SessionSettings {
             ssh_master_exit: Duration::from_secs(2),
             ssh_alive_interval: 5,
             ssh_alive_count: 3,
+            contain: false,
         }
     }
 }

@@ -131,7 +131,7 @@ impl Session {
         // Not the nonce: the mark is visible to every process (`env` prints it), and the
         // nonce should stay out of a block's output.
         let mark = protocol::rand_nonce::nonce();
-        let bootstrap = protocol::bootstrap(&nonce, &mark);
+        let bootstrap = protocol::bootstrap(&nonce, &mark, settings.contain);
         let sent = process.stdin.write_all(bootstrap.as_bytes()).await;
         let _ = process.stdin.flush().await;
         let mut buffer = OutputBuffer::new(&nonce, 64 * 1024);
