@@ -66,9 +66,12 @@ pub(crate) fn for_terminal(line: &str) -> String {
 }
 
 /// Prints one line on stdout through [`for_terminal`]: what the reporters print (`say!`).
-#[allow(clippy::print_stdout)]
+/// A failed write is ignored, where `println!` would panic: after a hang-up the terminal is
+/// gone (EIO) until runbook notices the SIGHUP, and the run must still end and write its
+/// report.
 pub(crate) fn print_line(line: &str) {
-    println!("{}", for_terminal(line));
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{}", for_terminal(line));
 }
 
 /// `println!` for the reporters: the line goes through [`for_terminal`], so no text from a

@@ -313,6 +313,61 @@ fn sighup_writes_the_report_exits_129_and_leaves_no_process() {
     interrupt("HUP", 129);
 }
 
+/// Issue 24: a terminal that really closes (the hang-up a dropped SSH connection gives):
+/// runbook runs on a pseudo-terminal (`script`), which is then destroyed. Its writes to the
+/// terminal fail from then on; it must still stop the block, end what it started and write
+/// the whole report.
+#[test]
+fn a_closed_terminal_stops_the_run_and_the_report_is_written() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-long.md",
+        "# Long\n\n```bash id=one\necho one\n```\n\n```bash id=long\ntouch started\nsleep 3183 &\nsleep 3184\n```\n\n```bash id=never\ntouch never\n```\n",
+    );
+    let command = format!(
+        "exec {} verify workshop",
+        common::runbook_binary().display()
+    );
+    let mut terminal = std::process::Command::new("setsid")
+        .args(["script", "-qfec", &command, "/dev/null"])
+        .current_dir(lab.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script runs");
+    wait_until("the long block starts", Duration::from_secs(20), || {
+        lab.path().join("started").exists()
+    });
+    wait_until("its sleep runs", Duration::from_secs(10), || {
+        processes().iter().any(|p| sleeping(p.pid, "3184"))
+    });
+    // The terminal goes: its master side closes with `script`.
+    signal(terminal.id(), "KILL");
+    let _ = terminal.wait();
+    wait_until("the report is written", Duration::from_secs(30), || {
+        lab.path().join("report/junit.xml").exists()
+    });
+    wait_until("the block's processes end", Duration::from_secs(10), || {
+        !processes()
+            .iter()
+            .any(|p| sleeping(p.pid, "3183") || sleeping(p.pid, "3184"))
+    });
+    assert_report_complete(&lab);
+    let report = lab.report();
+    assert_eq!(report.status, RunStatus::Interrupted);
+    assert_eq!(report.interrupted_by.as_deref(), Some("SIGHUP"));
+    assert_eq!(lab.step("01-long/long").outcome, Outcome::Interrupted);
+    assert!(!lab.path().join("never").exists());
+}
+
+/// Whether process `pid` runs `sleep SECONDS`.
+fn sleeping(pid: u32, seconds: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|line| line == format!("sleep\0{seconds}\0").as_bytes())
+}
+
 /// Issue 24: Ctrl-\ (SIGQUIT) likewise.
 #[test]
 fn sigquit_writes_the_report_exits_131_and_leaves_no_process() {
