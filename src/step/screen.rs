@@ -53,7 +53,7 @@ pub(crate) enum Answer {
     Chose(Action),
     /// stdin ended (a script ran out of answers).
     EndOfInput,
-    /// SIGINT or SIGTERM while waiting.
+    /// SIGINT, SIGTERM, SIGHUP or SIGQUIT while waiting.
     Interrupted,
 }
 
