@@ -611,6 +611,19 @@ fn record_replaces_only_its_own_recordings() {
         "my own recording\n"
     );
     assert_eq!(lab.read("report/casts/notes/mine.txt"), "my notes\n");
+
+    // Recordings of a runbook that kept no list (before issue 24) are replaced where the new
+    // one takes their place (the same block on the same host), and nothing else.
+    std::fs::remove_file(lab.path().join("report/casts/01-a/three.localhost.cast")).expect("rm");
+    std::fs::remove_file(lab.path().join("report/casts/.runbook-recordings")).expect("rm");
+    lab.chapter("01-a.md", "# A\n\n```bash id=one\necho newer\n```\n");
+    lab.runbook(&["verify", "workshop", "--record"])
+        .assert_code(0);
+    assert!(
+        lab.read("report/casts/01-a/one.localhost.cast")
+            .contains("newer")
+    );
+    assert_eq!(lab.read("report/casts/01-a/mine.txt"), "mine too\n");
 }
 
 /// Issue 24: text runbook did not write (a chapter's title, a leftover's command line) is

@@ -120,9 +120,11 @@ pub(crate) fn write_casts(folder: &Path, report: &RunReport) -> std::io::Result<
     std::fs::create_dir_all(&target)?;
     let previous = previous_recordings(&target);
     let recordings = cast::render_all(report);
-    for (relative, _) in &recordings {
+    for (relative, text) in &recordings {
         let path = target.join(relative);
-        let taken = std::fs::symlink_metadata(&path).is_ok() && !previous.contains(relative);
+        let taken = std::fs::symlink_metadata(&path).is_ok()
+            && !previous.contains(relative)
+            && !same_recording(&path, text);
         if taken || !plain_relative(relative) || !no_link_between(&target, relative) {
             return Err(std::io::Error::other(format!(
                 "`{}` is not a recording of an earlier run, or a folder on its way is a symlink; \
@@ -176,6 +178,38 @@ fn previous_recordings(casts: &Path) -> std::collections::HashSet<PathBuf> {
                 && no_link_between(casts, relative)
         })
         .collect()
+}
+
+/// Whether the file at `path` is runbook's recording of the same block on the same host (its
+/// asciicast header names the same title) as `text`: a recording written before runbook kept
+/// the list of its recordings, which the new one may replace.
+fn same_recording(path: &Path, text: &str) -> bool {
+    use std::io::{BufRead, Read};
+    let header = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|header| {
+                Some((
+                    header.get("version")?.as_u64()?,
+                    header.get("title")?.as_str()?.to_string(),
+                ))
+            })
+    };
+    let Ok(metadata) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if !metadata.is_file() {
+        return false;
+    }
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut first = String::new();
+    // A header is a short line; a file whose first line is long is not a recording.
+    let read = std::io::BufReader::new(file.take(64 * 1024)).read_line(&mut first);
+    read.is_ok()
+        && header(first.trim_end())
+            .is_some_and(|found| Some(found) == header(text.lines().next().unwrap_or_default()))
 }
 
 /// Whether `relative` only goes down: no root, no `..`.
