@@ -65,28 +65,42 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The most problems printed at once: a file that repeats one mistake 300,000 times would
+/// otherwise bury the terminal under the same message; the rest are counted.
+const MAX_PROBLEMS_SHOWN: usize = 50;
+
 #[allow(clippy::print_stderr)]
 fn print_failure(failure: &Failure) {
     let red = Style::new().red().bold();
     match failure {
         Failure::Input(problems) => {
-            for problem in &problems.0 {
+            for problem in problems.0.iter().take(MAX_PROBLEMS_SHOWN) {
                 let text = problem.to_string();
                 let text = text.strip_prefix("error:").unwrap_or(&text);
                 eprint!("{}{text}", red.apply_to("error:"));
                 eprintln!();
             }
             let count = problems.0.len();
+            let shown = if count > MAX_PROBLEMS_SHOWN {
+                format!(
+                    " (the first {MAX_PROBLEMS_SHOWN} shown, {} more not)",
+                    count - MAX_PROBLEMS_SHOWN
+                )
+            } else {
+                String::new()
+            };
             eprintln!(
-                "{} {count} problem{} in the workshop; nothing was run",
+                "{} {count} problem{} in the workshop{shown}; nothing was run",
                 red.apply_to("error:"),
                 if count == 1 { "" } else { "s" }
             );
         }
+        // A message may name a user's file or quote what a host said.
         Failure::Runbook { message, causes } => {
+            let message = crate::printable::for_terminal(message);
             eprintln!("{} {message}", red.apply_to("error:"));
             for cause in causes {
-                eprintln!("  Caused by: {cause}");
+                eprintln!("  Caused by: {}", crate::printable::for_terminal(cause));
             }
         }
     }
@@ -162,8 +176,10 @@ fn list(args: &ListArgs) -> Result<u8, Failure> {
 async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
     let plan = plan::build(&plan_options(&args.plan, &args.session.secrets, false))
         .map_err(Failure::Input)?;
+    // The run sweeps what its blocks leave at its end: each session may get a cgroup.
     let settings = SessionSettings {
         output_cap: args.max_output,
+        contain: true,
         ..session_settings(&args.session)
     };
     let lab = lab::prepare(&plan, &args.plan.dir, &args.session.secrets, settings)
@@ -201,13 +217,13 @@ async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
 #[allow(clippy::print_stdout)]
 fn report_location(written: &[std::path::PathBuf]) {
     if let Some(html) = written.iter().find(|path| path.ends_with("index.html")) {
-        println!("report: {}", html.display());
+        crate::printable::say!("report: {}", html.display());
     }
 }
 
 #[allow(clippy::print_stdout)]
 fn recordings_location(folder: &std::path::Path) {
-    println!(
+    crate::printable::say!(
         "recordings: {}/ (asciicast v2: asciinema play FILE)",
         folder.display()
     );
@@ -266,11 +282,15 @@ async fn check(args: CheckArgs) -> Result<u8, Failure> {
         );
         return Err(Failure::Input(problems));
     }
+    // Like `verify`, `check` ends what its blocks leave: its sessions may get a cgroup.
     let lab = lab::prepare(
         &plan,
         &args.plan.dir,
         &args.session.secrets,
-        session_settings(&args.session),
+        SessionSettings {
+            contain: true,
+            ..session_settings(&args.session)
+        },
     )
     .map_err(Failure::Input)?;
     let mut executor = execute::Executor::new(

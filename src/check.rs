@@ -103,8 +103,14 @@ impl<'p> CheckReporter<'p> {
         CheckReporter { plan, partial, out }
     }
 
+    /// One line, its control characters shown escaped (a check's id or host comes from the
+    /// workshop), runbook's own colours kept.
     fn line(&mut self, text: impl std::fmt::Display) {
-        let _ = writeln!(self.out, "{text}");
+        let _ = writeln!(
+            self.out,
+            "{}",
+            crate::printable::for_terminal(&text.to_string())
+        );
     }
 
     fn step(&mut self, result: &StepResult) {

@@ -1,6 +1,6 @@
 //! What `runbook step` and `runbook check` need to work on a lab, set up the way `verify` does
 //! it: secrets to redact (inventory and `--secret`), sessions to the hosts, and a stop request
-//! raised by SIGINT or SIGTERM.
+//! raised by SIGINT, SIGTERM, SIGHUP or SIGQUIT.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -35,14 +35,12 @@ pub(crate) mod exit {
     pub(crate) const PASSED: u8 = 0;
     pub(crate) const FAILED: u8 = 1;
     pub(crate) const BAD_INPUT: u8 = 2;
-    pub(crate) const INTERRUPTED: u8 = 130;
-    pub(crate) const TERMINATED: u8 = 143;
 
-    /// The status of a run that ended: interrupted by `signal`, or else passed or not.
+    /// The status of a run that ended: stopped by `signal` (128 + its number, as a shell
+    /// reports it: 129 SIGHUP, 130 SIGINT, 131 SIGQUIT, 143 SIGTERM), or else passed or not.
     pub(crate) fn status(signal: Option<i32>, passed: bool) -> u8 {
         match signal {
-            Some(libc::SIGTERM) => TERMINATED,
-            Some(_) => INTERRUPTED,
+            Some(signal) => u8::try_from(128 + signal).unwrap_or(u8::MAX),
             None if passed => PASSED,
             None => FAILED,
         }

@@ -179,7 +179,7 @@ pub(crate) fn print_json(plan: &Plan, problems: &[Diagnostics]) {
         .map(|(index, step)| listed(plan, step, problems.get(index)))
         .collect();
     match serde_json::to_string_pretty(&steps) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => crate::printable::say!("{text}"),
         // Strings, numbers and maps only: serialising cannot fail.
         Err(error) => unreachable!("the plan serialises to JSON: {error}"),
     }
@@ -195,7 +195,7 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
     for (index, step) in plan.steps.iter().enumerate() {
         let chapter = plan.chapter_of(step);
         if chapter_shown != Some(step.chapter) {
-            println!(
+            crate::printable::say!(
                 "{} {}",
                 bold.apply_to(&chapter.title),
                 dim.apply_to(chapter.path.display())
@@ -264,7 +264,7 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
         } else {
             format!(" [{}]", flags.join(", "))
         };
-        println!(
+        crate::printable::say!(
             "  {:<32} {:<22} {:<10} {}{}",
             step.qualified_id,
             hosts,
@@ -289,13 +289,13 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     if blocks == plan.steps.len() {
-        println!(
+        crate::printable::say!(
             "{} blocks in {} chapters",
             plan.steps.len(),
             plan.workshop.chapters.len()
         );
     } else {
-        println!(
+        crate::printable::say!(
             "{} steps from {blocks} blocks in {} chapters",
             plan.steps.len(),
             plan.workshop.chapters.len()
@@ -310,7 +310,7 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
         .filter(|block| block.attributes.teardown && !block.attributes.norun)
         .count();
     if teardown > 0 && !planned_teardown {
-        println!(
+        crate::printable::say!(
             "{}",
             dim.apply_to(format!(
                 "and {teardown} teardown block{} that remove the lab, left out: `--teardown` runs them alone",

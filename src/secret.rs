@@ -345,12 +345,14 @@ impl Redactor {
         diff
     }
 
-    /// For output kept as printed (`raw` blocks): redacted as bytes, and a line in which
-    /// escape sequences split a secret (it is whole only once they are removed) is redacted
-    /// without its escape sequences, so that no secret gets through in colours.
+    /// Output redacted as bytes, and a line in which escape sequences, backspaces or carriage
+    /// returns split a secret (it is whole only as a terminal draws the line) is redacted as
+    /// drawn, so that no secret gets through in colours or overwritten characters. Used for
+    /// both views: a `raw` block keeps its escapes where no secret is cut.
     pub(crate) fn apply_bytes_as_printed(&self, bytes: &[u8]) -> Vec<u8> {
         let redacted = self.apply_bytes(bytes);
-        if self.secrets.is_empty() || !redacted.contains(&0x1b) {
+        let splits = |byte: &u8| matches!(byte, 0x1b | 0x08 | b'\r');
+        if self.secrets.is_empty() || !redacted.iter().any(splits) {
             return redacted;
         }
         let mut out = Vec::with_capacity(redacted.len());
@@ -358,12 +360,20 @@ impl Redactor {
             if index > 0 {
                 out.push(b'\n');
             }
-            let shown = strip_ansi(line);
+            if !line.iter().any(splits) {
+                out.extend_from_slice(line);
+                continue;
+            }
+            let shown = drawn(&strip_ansi(line));
             let hidden = self.apply_bytes(&shown);
             if hidden == shown {
                 out.extend_from_slice(line);
             } else {
                 out.extend_from_slice(&hidden);
+                // A CRLF line keeps its CR, which the drawing consumed.
+                if line.ends_with(b"\r") {
+                    out.push(b'\r');
+                }
             }
         }
         out
@@ -401,6 +411,29 @@ impl Redactor {
         }
         out
     }
+}
+
+/// A line as a terminal draws it: a backspace moves one character left and a carriage return
+/// to the start, and what follows overwrites what was there.
+fn drawn(line: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(line);
+    let mut cells: Vec<char> = Vec::with_capacity(text.len());
+    let mut column = 0usize;
+    for character in text.chars() {
+        match character {
+            '\u{8}' => column = column.saturating_sub(1),
+            '\r' => column = 0,
+            _ => {
+                if column < cells.len() {
+                    cells[column] = character;
+                } else {
+                    cells.push(character);
+                }
+                column += 1;
+            }
+        }
+    }
+    cells.into_iter().collect::<String>().into_bytes()
 }
 
 #[cfg(test)]
@@ -535,6 +568,21 @@ mod tests {
         assert_eq!(
             redactor.apply("r\r\nep-pass-7Kq9Zx"),
             "[secret:pw]\r\n[secret:pw]"
+        );
+    }
+
+    /// Issue 24: `printf '%s\b%s\n' "${pw:0:11}" "${pw:10}"` draws the secret whole on a
+    /// terminal though its bytes never hold it.
+    #[test]
+    fn a_secret_split_by_a_backspace_or_a_carriage_return_is_hidden() {
+        let redactor = one_secret("rep-pass-7Kq9Zx");
+        assert_eq!(
+            redactor.apply_bytes_as_printed(b"before\nrep-pass-7K\x08Kq9Zx\nafter\x08\n"),
+            b"before\n[secret:pw]\nafter\x08\n"
+        );
+        assert_eq!(
+            redactor.apply_bytes_as_printed(b"xxxxxxxxxxxxxxxxxxxx\rrep-pass-\x08-7Kq9Zx\r\n"),
+            b"[secret:pw]xxxxx\r\n"
         );
     }
 

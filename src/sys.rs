@@ -71,3 +71,34 @@ pub(crate) fn discard_typed_ahead() {
         libc::tcflush(libc::STDIN_FILENO, libc::TCIFLUSH);
     }
 }
+
+/// Whether `signal` was ignored when runbook started (`nohup` ignores SIGHUP): runbook then
+/// keeps it ignored, as the user asked, rather than stopping on it.
+pub(crate) fn ignored_at_start(signal: i32) -> bool {
+    let mut current = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a null new action only reads the current disposition into `current`, which is
+    // valid, writable memory of the right type.
+    let read = unsafe { libc::sigaction(signal, std::ptr::null(), current.as_mut_ptr()) };
+    // SAFETY: sigaction filled `current` when it returned 0; zeroed memory is a valid
+    // sigaction otherwise.
+    read == 0 && unsafe { current.assume_init() }.sa_sigaction == libc::SIG_IGN
+}
+
+/// Points runbook's stdout and stderr at `/dev/null` where they are a terminal: after a
+/// hang-up the terminal is gone, and a write to it would fail (EIO) in the middle of the
+/// run, before the report is written. What runbook still has to say goes into the report.
+pub(crate) fn leave_hung_up_terminal() {
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+        return;
+    };
+    use std::os::fd::AsRawFd;
+    for fd in [libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+        // SAFETY: isatty and dup2 take plain descriptors; `null` stays open during the call,
+        // and dup2 replaces `fd` atomically, so no other thread sees it closed.
+        unsafe {
+            if libc::isatty(fd) == 1 {
+                libc::dup2(null.as_raw_fd(), fd);
+            }
+        }
+    }
+}

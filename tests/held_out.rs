@@ -18,26 +18,29 @@ fn mkfifo(path: &std::path::Path) {
     assert!(made.success(), "mkfifo {}", path.display());
 }
 
-/// Runs runbook, killing it if it hangs: a hang is the bug these tests pin.
+/// Runs runbook, killing it if it hangs: a hang is the bug these tests pin. Its output is
+/// read while it runs (a pipe left unread would block a long answer).
 fn run_bounded(lab: &Lab, args: &[&str]) -> (common::Run, Duration) {
     let started = Instant::now();
-    let mut child = lab
+    let child = lab
         .command(args)
+        .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn runbook");
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("runbook {args:?} did not answer within 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("output");
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    let Ok(output) = receiver.recv_timeout(Duration::from_secs(20)) else {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        panic!("runbook {args:?} did not answer within 20 s");
+    };
+    let output = output.expect("output");
     let run = common::Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -126,6 +129,41 @@ fn a_fifo_chapter_in_a_folder_without_summary_and_a_fifo_summary_are_refused() {
     assert_nothing_ran(&lab);
 }
 
+/// Issue 24: `runbook step`'s progress file follows the rule for every file runbook reads.
+/// A FIFO there blocked in `open` forever; a symlink to `/dev/zero` was read without end.
+#[test]
+fn a_progress_file_that_is_a_fifo_or_a_device_is_refused_at_once() {
+    let lab = Lab::new();
+    lab.chapter("01-setup.md", MARKER);
+    std::fs::create_dir_all(lab.path().join(".runbook")).expect("mkdir");
+    let progress = lab.path().join(".runbook/progress.json");
+    mkfifo(&progress);
+    let (run, took) = run_bounded(&lab, &["step", "workshop"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.stderr_has(
+        "progress.json` is a named pipe (FIFO), not a regular file; delete it or use --restart",
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_nothing_ran(&lab);
+
+    std::fs::remove_file(&progress).expect("rm");
+    std::os::unix::fs::symlink("/dev/zero", &progress).expect("symlink");
+    let (run, took) = run_bounded(&lab, &["step", "workshop"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.stderr_has("progress.json` is a device, not a regular file; delete it or use --restart");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_nothing_ran(&lab);
+
+    // `--restart` does not read it, and replaces the link with the new progress.
+    let (run, _) = run_bounded(&lab, &["step", "workshop", "--restart"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        std::fs::symlink_metadata(&progress)
+            .expect("progress")
+            .is_file()
+    );
+}
+
 #[test]
 fn an_inventory_that_is_a_fifo_a_directory_or_too_large_is_refused() {
     let lab = Lab::new();
@@ -199,13 +237,94 @@ fn chapters_outside_the_workshop_are_refused_unless_allowed() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     run.stderr_has("error: SUMMARY.md names `../elsewhere/02-outside.md`, outside the workshop folder\n  --> workshop/SUMMARY.md:2\n");
     assert_nothing_ran(&lab);
-    // Allowed on purpose: read and run.
+    // Even allowed, a `../` path would name expected files outside `expected/` (issue 24):
+    // refused at its line, before anything runs.
+    let (run, _) = run_bounded(&lab, &["verify", "workshop", "--allow-outside-workshop"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.stderr_has("error: SUMMARY.md names `../elsewhere/02-outside.md`, outside the workshop folder: its expected files would be outside `expected/`\n  --> workshop/SUMMARY.md:2\n");
+    assert_nothing_ran(&lab);
+    // Allowed on purpose, through a link in the folder: read and run.
+    std::os::unix::fs::symlink(
+        lab.path().join("elsewhere/02-outside.md"),
+        lab.path().join("workshop/02-outside.md"),
+    )
+    .expect("symlink");
+    lab.chapter(
+        "SUMMARY.md",
+        "- [Setup](01-setup.md)\n- [Outside](02-outside.md)\n",
+    );
     let (run, _) = run_bounded(&lab, &["verify", "workshop", "--allow-outside-workshop"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         lab.path().join("outside-ran").exists(),
         "the outside chapter ran"
     );
+}
+
+/// Issue 24: `--bless --allow-outside-workshop` with SUMMARY.md naming `../other/o.md` wrote
+/// `expected/../other/o/o.out`, beside the chapter outside `expected/`. Refused at the line.
+#[test]
+fn bless_never_writes_outside_expected_whatever_the_chapter_path() {
+    let lab = Lab::new();
+    lab.chapter("01-setup.md", MARKER);
+    lab.write("other/o.md", "# Other\n\n```bash id=o\necho o\n```\n");
+    lab.chapter(
+        "SUMMARY.md",
+        "- [Setup](01-setup.md)\n- [Other](../other/o.md)\n",
+    );
+    let (run, _) = run_bounded(
+        &lab,
+        &["verify", "workshop", "--bless", "--allow-outside-workshop"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.stderr_has("  --> workshop/SUMMARY.md:2\n");
+    assert!(
+        !lab.path().join("other/o").exists(),
+        "nothing blessed beside the chapter"
+    );
+    assert!(
+        !lab.path().join("expected").exists(),
+        "nothing blessed at all"
+    );
+    assert_nothing_ran(&lab);
+    // The same by an absolute path.
+    let absolute = lab.path().join("other/o.md");
+    lab.chapter(
+        "SUMMARY.md",
+        &format!(
+            "- [Setup](01-setup.md)\n- [Other]({})\n",
+            absolute.display()
+        ),
+    );
+    let (run, _) = run_bounded(
+        &lab,
+        &["verify", "workshop", "--bless", "--allow-outside-workshop"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.stderr_has("an absolute path: its expected files would be outside `expected/`");
+    assert!(!lab.path().join("expected").exists());
+    assert_nothing_ran(&lab);
+}
+
+/// Issue 24: a SUMMARY.md repeating one link 300,000 times printed 300,000 messages (60 MB).
+/// The first ones are shown, the rest counted.
+#[test]
+fn a_summary_repeating_a_link_prints_a_bounded_number_of_problems() {
+    let lab = Lab::new();
+    lab.chapter("01-setup.md", MARKER);
+    lab.chapter("SUMMARY.md", &"- [Setup](01-setup.md)\n".repeat(300_000));
+    let (run, _) = run_bounded(&lab, &["verify", "workshop"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.len() < 64 * 1024,
+        "{} bytes on stderr",
+        run.stderr.len()
+    );
+    assert_eq!(run.stderr.matches("is listed twice").count(), 50);
+    run.stderr_has(
+        "error: 299999 problems in the workshop (the first 50 shown, 299949 more not); nothing was run\n",
+    );
+    assert_nothing_ran(&lab);
 }
 
 #[test]
@@ -255,4 +374,26 @@ fn a_host_in_two_groups_takes_ansibles_precedence_and_a_child_may_be_defined_lat
     let (run, _) = run_bounded(&lab, &["verify", "workshop"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     run.stdout_has("PASS 01-vars/show  pg-1");
+}
+
+/// Issue 24: `runbook list` took 19 to 29 s on a transcript whose first command opens a `for`
+/// followed by 5,000 lines: each line asked `bash -n` about the whole command so far.
+#[test]
+fn a_transcript_left_open_for_five_thousand_lines_is_planned_at_once() {
+    let lab = Lab::new();
+    let mut chapter = String::from("# Open\n\n```console\n$ for i in 1 2 3; do\n");
+    for line in 0..5000 {
+        chapter.push_str(&format!("  echo this is line {line} of the loop body\n"));
+    }
+    chapter.push_str("```\n");
+    lab.chapter("01-open.md", &chapter);
+    let (run, _) = run_bounded(&lab, &["list", "workshop", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let command = plan[0]["command"].as_str().expect("a command");
+    assert_eq!(
+        command.lines().count(),
+        5001,
+        "one command, open to the end"
+    );
 }

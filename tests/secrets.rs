@@ -176,7 +176,11 @@ fn secrets_never_reach_the_terminal_reports_or_blessed_files() {
         .iter()
         .filter(|(path, _)| path.ends_with(".cast"))
         .count();
-    assert_eq!(reports.len() - casts, 3, "index.html, junit.xml, run.json");
+    assert_eq!(
+        reports.len() - casts,
+        4,
+        "index.html, junit.xml, run.json, casts/.runbook-recordings"
+    );
     // The recordings of the command blocks, secrets replaced in them too.
     assert_eq!(casts, 7, "{reports:?}");
     let plain = lab.read("report/casts/01-secrets/plain.localhost.cast");
@@ -345,6 +349,39 @@ exit 1
         "no recording in {:?}",
         files.iter().map(|(path, _)| path).collect::<Vec<_>>()
     );
+    for (path, bytes) in &files {
+        check(path, bytes);
+    }
+}
+
+/// Issue 24: a secret split by a backspace (`printf '%s\b%s\n' "${pw:0:11}" "${pw:10}"`) is
+/// drawn whole by a terminal though no byte sequence holds it: it reached run.json, junit.xml,
+/// index.html and the recording (as `rep-pass-7K\x08Kq9Zx`), and the terminal drew it whole.
+#[test]
+fn a_secret_split_by_a_backspace_never_reaches_the_terminal_or_any_report_file() {
+    let lab = Lab::new();
+    lab.write("workshop/inventory.yml", INVENTORY);
+    lab.chapter(
+        "01-backspace.md",
+        "# Backspace\n\n```bash id=backspace\npw='{{ replication_password }}'\nprintf '%s\\b%s\\n' \"${pw:0:11}\" \"${pw:10}\"\nprintf 'xxxxxxxxxxxxxxxxxxxx\\r%s\\b%s\\n' \"${pw:0:9}\" \"${pw:8}\"\nprintf 'ordinary\\bline\\n'\nexit 1\n```\n",
+    );
+    let run = lab.runbook(&["verify", "workshop", "--record", "-v"]);
+    run.assert_code(1);
+    let check = |what: &str, text: &[u8]| {
+        let text = String::from_utf8_lossy(text);
+        for piece in ["pass-7K", "Kq9Zx"] {
+            assert!(!text.contains(piece), "{what} holds `{piece}`:\n{text}");
+        }
+    };
+    check("the terminal", run.stdout.as_bytes());
+    check("stderr", run.stderr.as_bytes());
+    let output = lab.attempt("01-backspace/backspace").output;
+    assert_eq!(
+        output,
+        "[secret:replication_password]\n[secret:replication_password]xxxxx\nordinary\\x08line\n",
+    );
+    let files = files_under(&lab.path().join("report"));
+    assert!(files.iter().any(|(path, _)| path.ends_with(".cast")));
     for (path, bytes) in &files {
         check(path, bytes);
     }

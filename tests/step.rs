@@ -512,3 +512,28 @@ fn a_dialogue_shows_its_questions_and_runbook_types_the_answers() {
         assert!(stdout.contains(shown), "`{shown}` in:\n{stdout}");
     }
 }
+
+/// Issue 24: a chapter's heading, prose and command reached the trainee's terminal with their
+/// escape sequences live (a title change, a screen clear, a clipboard write, a cursor move).
+/// They are shown escaped.
+#[test]
+fn escape_sequences_in_a_chapter_are_shown_not_obeyed() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-hostile.md",
+        "# Title \u{1b}]0;pwned\u{7}here\n\nProse \u{1b}[2J cleared \u{1b}[10;1H moved.\n\n```bash id=copy\necho '\u{1b}]52;c;ZXZpbA==\u{7}'\n```\n",
+    );
+    let (code, stdout) = answer(&lab, &["step", "workshop"], "\nq\n");
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "a raw escape reached the terminal: {stdout:?}"
+    );
+    for shown in [
+        "Title \\x1b]0;pwned\\x07here",
+        "Prose \\x1b[2J cleared \\x1b[10;1H moved.",
+        "echo '\\x1b]52;c;ZXZpbA==\\x07'",
+    ] {
+        assert!(stdout.contains(shown), "{shown:?} not in {stdout}");
+    }
+}

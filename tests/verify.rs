@@ -598,6 +598,90 @@ fn record_writes_asciicasts_with_the_real_timing() {
     );
 }
 
+/// Issue 24: `--record` removed every file under `REPORT/casts/`. Only the previous run's
+/// recordings are replaced; a file runbook did not write stays, even at a recording's place.
+#[test]
+fn record_replaces_only_its_own_recordings() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-a.md",
+        "# A\n\n```bash id=one\necho one\n```\n\n```bash id=two\necho two\n```\n",
+    );
+    lab.write("report/casts/notes/mine.txt", "my notes\n");
+    lab.write("report/casts/01-a/mine.txt", "mine too\n");
+    lab.runbook(&["verify", "workshop", "--record"])
+        .assert_code(0);
+    assert!(
+        lab.read("report/casts/01-a/one.localhost.cast")
+            .contains("one")
+    );
+    lab.chapter("01-a.md", "# A\n\n```bash id=one\necho again\n```\n");
+    lab.runbook(&["verify", "workshop", "--record"])
+        .assert_code(0);
+    assert!(
+        lab.read("report/casts/01-a/one.localhost.cast")
+            .contains("again")
+    );
+    assert!(
+        !lab.path()
+            .join("report/casts/01-a/two.localhost.cast")
+            .exists(),
+        "the previous run's recording of a block gone since is removed"
+    );
+    assert_eq!(lab.read("report/casts/notes/mine.txt"), "my notes\n");
+    assert_eq!(lab.read("report/casts/01-a/mine.txt"), "mine too\n");
+
+    // A file of the user's where a recording would go is not replaced: runbook says so.
+    lab.write(
+        "report/casts/01-a/three.localhost.cast",
+        "my own recording\n",
+    );
+    lab.chapter(
+        "01-a.md",
+        "# A\n\n```bash id=one\necho one\n```\n\n```bash id=three\necho three\n```\n",
+    );
+    let run = lab.runbook(&["verify", "workshop", "--record"]);
+    run.assert_code(2)
+        .stderr_has("is not a recording of an earlier run");
+    assert_eq!(
+        lab.read("report/casts/01-a/three.localhost.cast"),
+        "my own recording\n"
+    );
+    assert_eq!(lab.read("report/casts/notes/mine.txt"), "my notes\n");
+
+    // Recordings of a runbook that kept no list (before issue 24) are replaced where the new
+    // one takes their place (the same block on the same host), and nothing else.
+    std::fs::remove_file(lab.path().join("report/casts/01-a/three.localhost.cast")).expect("rm");
+    std::fs::remove_file(lab.path().join("report/casts/.runbook-recordings")).expect("rm");
+    lab.chapter("01-a.md", "# A\n\n```bash id=one\necho newer\n```\n");
+    lab.runbook(&["verify", "workshop", "--record"])
+        .assert_code(0);
+    assert!(
+        lab.read("report/casts/01-a/one.localhost.cast")
+            .contains("newer")
+    );
+    assert_eq!(lab.read("report/casts/01-a/mine.txt"), "mine too\n");
+}
+
+/// Issue 24: text runbook did not write (a chapter's title, a leftover's command line) is
+/// shown escaped on the terminal, never obeyed.
+#[test]
+fn escape_sequences_from_a_chapter_or_a_process_reach_the_terminal_escaped() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-hostile.md",
+        "# Hostile \u{1b}]0;pwned\u{7}title\n\n```bash id=left\n(exec -a \"$(printf 'sleeper\\033[2J')\" sleep 60) &\necho started\n```\n\n```console\nstarted\n```\n",
+    );
+    let run = lab.runbook(&["verify", "workshop", "-v"]);
+    run.assert_code(0).stdout_has("LEFTOVER");
+    assert!(
+        !run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{7}'),
+        "a raw escape reached the terminal: {:?}",
+        run.stdout
+    );
+    run.stdout_has("sleeper\\x1b[2J");
+}
+
 /// The blocks that remove the lab run only when asked for, and then alone: a course's
 /// teardown is verified (CI wipes the lab with it) without a normal run destroying the lab it
 /// has just checked.

@@ -331,6 +331,15 @@ fn parse_with(
     at: &InfoLine<'_>,
     console_transcript: bool,
 ) -> Result<Attributes, Vec<Diagnostic>> {
+    // `{.bash #x` without its `}` is neither syntax: read as words, its language would be
+    // `{.bash`, a block that silently never runs.
+    let trimmed = info.trim();
+    if trimmed.starts_with('{') && !trimmed.starts_with("{{") && !trimmed.ends_with('}') {
+        return Err(vec![
+            at.error("the `{` of pandoc's attributes is never closed", "{")
+                .hint(format!("close it: ```{trimmed}}}")),
+        ]);
+    }
     let words = match pandoc_words(info).unwrap_or_else(|| split_words(info)) {
         Ok(words) => words,
         Err(_) => {

@@ -80,20 +80,9 @@ pub(crate) enum Reach {
 
 /// Why `relative` (a chapter of the workshop in `dir`) is outside the folder, if it is.
 fn outside_workshop(dir: &Path, relative: &Path) -> Option<String> {
-    if relative.is_absolute() {
-        return Some("an absolute path".into());
-    }
     // By its words first (`../x` climbs out whether or not it exists)...
-    let mut depth = 0usize;
-    for part in relative.components() {
-        match part {
-            std::path::Component::ParentDir => match depth.checked_sub(1) {
-                Some(up) => depth = up,
-                None => return Some("outside the workshop folder".into()),
-            },
-            std::path::Component::Normal(_) => depth += 1,
-            _ => {}
-        }
+    if let Some(reason) = outside_by_its_words(relative) {
+        return Some(reason.into());
     }
     // ...then where it really is: a symlink may point out of the folder.
     let root = dir.canonicalize().ok()?;
@@ -105,6 +94,29 @@ fn outside_workshop(dir: &Path, relative: &Path) -> Option<String> {
         )
     })
 }
+
+/// Why `relative` leaves the folder it is relative to by its words alone (an absolute path, a
+/// `..` that climbs above it), if it does. Such a path cannot name a chapter's expected files
+/// (`expected/<path>/`) or its recordings without leaving their folders too.
+fn outside_by_its_words(relative: &Path) -> Option<&'static str> {
+    if relative.is_absolute() {
+        return Some("an absolute path");
+    }
+    let mut depth = 0usize;
+    for part in relative.components() {
+        match part {
+            std::path::Component::ParentDir => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => return Some("outside the workshop folder"),
+            },
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+const OUTSIDE_BY_ITS_WORDS_HINT: &str = "a chapter's path names its expected files (`expected/<path>/`), which must stay in `expected/`: to use a chapter from elsewhere, link it into the workshop folder (`ln -s ../other/o.md o.md`, then `expected/o/`) and pass `--allow-outside-workshop`";
 
 const OUTSIDE_HINT: &str = "keep the chapters inside the workshop folder, or pass `--allow-outside-workshop` if the course really means to use files from elsewhere";
 
@@ -622,12 +634,45 @@ fn read_summary(dir: &Path, reach: Reach) -> Result<Option<Vec<ChapterEntry>>, D
                 let Some((dest, line, title)) = link.take() else {
                     continue;
                 };
+                let quoted = lines.line_text(&text, line);
+                // A `file://` URL looks like a chapter but mdBook does not read it as one; a
+                // silent skip would leave the chapter out of the run unseen.
+                if dest.to_ascii_lowercase().starts_with("file:") {
+                    problems.push(
+                        Diagnostic::new(
+                            &path,
+                            line,
+                            format!("SUMMARY.md links to `{dest}`, a URL, not a chapter's path"),
+                        )
+                        .quoting(quoted)
+                        .underlining(&dest)
+                        .hint("name the chapter by its path relative to SUMMARY.md, e.g. `- [Title](01-intro.md)`"),
+                    );
+                    continue;
+                }
                 // Draft chapters (`[Title]()`) and external links are not chapters.
                 if dest.is_empty() || dest.contains("://") {
                     continue;
                 }
                 let relative = PathBuf::from(dest.split('#').next().unwrap_or_default());
-                let quoted = lines.line_text(&text, line);
+                if reach == Reach::Anywhere
+                    && let Some(reason) = outside_by_its_words(&relative)
+                {
+                    problems.push(
+                        Diagnostic::new(
+                            &path,
+                            line,
+                            format!(
+                                "SUMMARY.md names `{}`, {reason}: its expected files would be outside `expected/`",
+                                relative.display()
+                            ),
+                        )
+                        .quoting(quoted)
+                        .underlining(&relative.to_string_lossy())
+                        .hint(OUTSIDE_BY_ITS_WORDS_HINT),
+                    );
+                    continue;
+                }
                 if reach == Reach::InsideOnly
                     && let Some(reason) = outside_workshop(dir, &relative)
                 {

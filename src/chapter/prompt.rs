@@ -157,18 +157,27 @@ pub(crate) fn strip(script: &str) -> Result<Stripped, StripError> {
     // Lines after an indented prompt lose that indentation too: the author indented the
     // whole block (often with no-break spaces, which bash would take for a command's name).
     let mut indent = 0;
+    // Whether bash may now be inside text: it said so at its last answer, or a line since
+    // could have started text (a quote or `<<`). Otherwise it is not asked again: text only
+    // starts at such a line, and asking about the whole script at every prompt made a block
+    // of thousands of prompts take minutes.
+    let mut maybe_inside = false;
     for (offset, line) in script.split_inclusive('\n').enumerate() {
         let prompt = match find(line) {
-            Some(_)
-                if !out.trim().is_empty()
-                    && ends_inside_text(&out).map_err(StripError::NoBash)? =>
-            {
-                None
+            Some(_) if !out.trim().is_empty() && maybe_inside => {
+                if ends_inside_text(&out).map_err(StripError::NoBash)? {
+                    None
+                } else {
+                    maybe_inside = false;
+                    find(line)
+                }
             }
             found => found,
         };
         let Some(prompt) = prompt else {
-            out.push_str(dedent(line, indent));
+            let kept = dedent(line, indent);
+            maybe_inside = maybe_inside || may_start_text(kept);
+            out.push_str(kept);
             continue;
         };
         indent = prompt.indent;
@@ -189,7 +198,9 @@ pub(crate) fn strip(script: &str) -> Result<Stripped, StripError> {
                 None => target = Some(found),
             }
         }
-        out.push_str(&line[prompt.command_start.min(line.len())..]);
+        let command = &line[prompt.command_start.min(line.len())..];
+        maybe_inside = maybe_inside || may_start_text(command);
+        out.push_str(command);
         // `$` alone on its line keeps its line break.
         if !out.ends_with('\n') && line.ends_with('\n') {
             out.push('\n');
@@ -201,9 +212,33 @@ pub(crate) fn strip(script: &str) -> Result<Stripped, StripError> {
     })
 }
 
+/// Whether `text` may start text bash reads to its end (a quoted string, a here-document).
+fn may_start_text(text: &str) -> bool {
+    text.contains(['\'', '"', '`']) || text.contains("<<")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 24's neighbour: a block of 2,000 prompts took 37 s, `bash -n` asked about the
+    /// whole script at every prompt. Only a prompt after a line that may start text asks.
+    #[test]
+    fn a_block_of_thousands_of_prompts_is_stripped_at_once() {
+        let block: String = (0..2000).map(|n| format!("$ echo line {n}\n")).collect();
+        let started = std::time::Instant::now();
+        let stripped = strip(&block).expect("no conflict");
+        assert_eq!(stripped.script.lines().count(), 2000);
+        assert!(stripped.script.starts_with("echo line 0\necho line 1\n"));
+        // Sanity only: it took tens of seconds.
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        let quoted = strip("$ cat <<EOF\n$ not a prompt\nEOF\n$ echo 'a\n$ b'\n$ echo c\n")
+            .expect("no conflict");
+        assert_eq!(
+            quoted.script,
+            "cat <<EOF\n$ not a prompt\nEOF\necho 'a\n$ b'\necho c\n"
+        );
+    }
 
     #[test]
     fn dollar_prompts_are_removed() {

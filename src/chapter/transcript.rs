@@ -85,15 +85,33 @@ pub(crate) fn read(body: &str) -> Result<Option<Vec<TranscriptCommand>>, NoBash>
                 _ => continue,
             }
         }
+        // What bash last said was still open, and the command's last two lines: bash is asked
+        // again only once a line may have closed it (see `may_close`), so that a command left
+        // open for thousands of lines costs a few checks, not one check of its whole text per
+        // line (which made planning quadratic).
+        let mut open: Option<Open> = None;
+        let mut last = script.clone();
+        let mut before_last = String::new();
         while index < lines.len() {
             let next = lines[index];
-            if let Some(after) = continuation_marker(next) {
-                script.push_str(&with_line_break(after));
-            } else if needs_more(&script)? {
-                script.push_str(&with_line_break(dedent(next, found.indent)));
+            let appended = if let Some(after) = continuation_marker(next) {
+                open = None;
+                with_line_break(after)
             } else {
-                break;
-            }
+                let still_open = match &open {
+                    Some(known) if !may_close(&last, &before_last, known) => true,
+                    _ => {
+                        open = open_part(&script)?;
+                        open.is_some()
+                    }
+                };
+                if !still_open {
+                    break;
+                }
+                with_line_break(dedent(next, found.indent))
+            };
+            script.push_str(&appended);
+            before_last = std::mem::replace(&mut last, appended);
             index += 1;
         }
         let output_start = index;
@@ -166,17 +184,48 @@ fn with_line_break(text: &str) -> String {
     owned
 }
 
-/// Whether bash would ask for another line (print PS2) after `script`.
-pub(crate) fn needs_more(script: &str) -> Result<bool, NoBash> {
+/// What `script` leaves open, as bash says it: `None` when bash would not ask for another
+/// line (print PS2) after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Open {
+    /// The delimiters of the here-documents bash is still reading.
+    wanted: Vec<String>,
+}
+
+/// Whether bash would ask for another line after `script`, and what it is still reading.
+fn open_part(script: &str) -> Result<Option<Open>, NoBash> {
     let last = script.trim_end_matches('\n');
     let trailing_backslashes = last.chars().rev().take_while(|&c| c == '\\').count();
     if trailing_backslashes % 2 == 1 {
-        return Ok(true);
+        return Ok(Some(Open { wanted: Vec::new() }));
     }
     let messages = parse_messages(script)?;
-    Ok(messages.contains("unexpected end of file")
+    let open = messages.contains("unexpected end of file")
         || messages.contains("unexpected EOF")
-        || messages.contains("delimited by end-of-file"))
+        || messages.contains("delimited by end-of-file");
+    // "here-document at line 2 delimited by end-of-file (wanted `EOF')"
+    let wanted = messages
+        .split("(wanted `")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("')").map(|(word, _)| word.to_string()))
+        .collect();
+    Ok(open.then_some(Open { wanted }))
+}
+
+/// Whether `last`, the line just added to a command bash said was left open (`known`), may
+/// have closed it; `before` is the line before it. Only a line holding something that ends a
+/// construct can: a closing word or bracket (`done`, `fi`, `esac`, `}`, `)`, `]]`), a quote,
+/// a here-document's delimiter, or any line after one that ends with an operator or a
+/// backslash (`a |`, `&&`, `||`) or holds a comment (which may hide one). A line holding none
+/// of these leaves the command open, without asking bash.
+fn may_close(last: &str, before: &str, known: &Open) -> bool {
+    const CLOSERS: [&str; 9] = ["done", "fi", "esac", "}", ")", "]", "'", "\"", "`"];
+    let before = before.trim_end();
+    let delimiter = last.trim_start_matches('\t').trim_end_matches(['\n', '\r']);
+    CLOSERS.iter().any(|closer| last.contains(closer))
+        || before.ends_with(['|', '&', '\\', '(', '!'])
+        || before.contains('#')
+        || known.wanted.iter().any(|wanted| wanted == delimiter)
 }
 
 /// Whether `script` ends inside text bash has not finished reading: a here-document before
@@ -189,16 +238,26 @@ pub(crate) fn ends_inside_text(script: &str) -> Result<bool, NoBash> {
 }
 
 /// What `bash -n` says of `script`: it parses without running; C messages, whatever the
-/// user's locale.
+/// user's locale. The script goes on stdin: as an argument (`-c`), one of more than 128 KiB
+/// was refused by the kernel.
 fn parse_messages(script: &str) -> Result<String, NoBash> {
-    let checked = Command::new("bash")
+    use std::io::Write;
+    let no_bash = |error: std::io::Error| NoBash(error.to_string());
+    let mut checking = Command::new("bash")
         .arg("--norc")
         .arg("-n")
-        .arg("-c")
-        .arg(script)
         .env("LC_ALL", "C")
-        .output()
-        .map_err(|error| NoBash(error.to_string()))?;
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(no_bash)?;
+    if let Some(mut stdin) = checking.stdin.take() {
+        // bash answers in a line or two, after reading all of it, or less: at a syntax error
+        // it stops reading, and the rest of the write fails (EPIPE), which is no error here.
+        let _ = stdin.write_all(script.as_bytes());
+    }
+    let checked = checking.wait_with_output().map_err(no_bash)?;
     Ok(String::from_utf8_lossy(&checked.stderr).into_owned())
 }
 
@@ -345,6 +404,63 @@ mod tests {
             })
             .collect();
         assert_eq!(targets, ["postgres@pg-1", "root@pg-2"]);
+    }
+
+    /// Issue 24: a `for` left open for 5,000 lines took `runbook list` 19 to 29 s, one
+    /// `bash -n` of the whole command so far per line. Lines that cannot close it are not
+    /// asked about; the result is the same.
+    #[test]
+    fn a_command_open_for_thousands_of_lines_asks_bash_a_few_times() {
+        let mut body = String::from("$ for i in 1 2; do\n");
+        for line in 0..5000 {
+            body.push_str(&format!("  echo line {line} of the loop\n"));
+        }
+        body.push_str("done\nline 1\n$ echo after\nafter\n");
+        let started = std::time::Instant::now();
+        let commands = commands(&body);
+        assert_eq!(commands.len(), 2);
+        assert_eq!(commands[0].script.lines().count(), 5002);
+        assert_eq!(
+            commands[0].output.as_ref().map(|o| o.text.as_str()),
+            Some("line 1\n")
+        );
+        assert_eq!(commands[1].script, "echo after\n");
+        // Sanity only (asking per line took tens of seconds).
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    /// A syntax error early in a long command: bash stops reading it, and says so.
+    #[test]
+    fn a_long_command_bash_stops_reading_is_still_answered() {
+        let script = format!("fi\n{}", "echo filler line\n".repeat(20_000));
+        assert_eq!(open_part(&script), Ok(None));
+        let open = format!("for i in 1; do\n{}", "echo filler line\n".repeat(20_000));
+        assert!(matches!(open_part(&open), Ok(Some(_))));
+    }
+
+    #[test]
+    fn a_line_that_may_close_is_asked_about() {
+        let open = Open {
+            wanted: vec!["EOF".into()],
+        };
+        assert!(!may_close("  echo text\n", "for i in 1; do\n", &open));
+        assert!(may_close("done\n", "  echo\n", &open));
+        assert!(may_close("  b\n", "  a |\n", &open));
+        assert!(may_close("  b\n", "  a && # why\n", &open));
+        assert!(may_close("\tEOF\n", "text\n", &open));
+        assert!(may_close("it's\n", "text\n", &open));
+    }
+
+    #[test]
+    fn here_documents_and_quotes_opened_inside_a_loop_still_end_it() {
+        let body = "$ for i in 1; do\n  cat <<EOF\n  text } done\nEOF\n  echo \"a\n  b\"\ndone\nout\n$ echo x\nx\n";
+        let commands = commands(body);
+        assert_eq!(commands.len(), 2, "{commands:?}");
+        assert_eq!(commands[0].script.lines().count(), 7);
+        assert_eq!(
+            commands[0].output.as_ref().map(|o| o.text.as_str()),
+            Some("out\n")
+        );
     }
 
     #[test]

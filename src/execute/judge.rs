@@ -42,7 +42,8 @@ pub(super) fn judge(
     timeout: Duration,
 ) -> Judged {
     // ANSI sequences are removed before redacting: a secret printed in two colours only
-    // becomes whole once they are gone (a `raw` block keeps them where no secret is cut).
+    // becomes whole once they are gone (a `raw` block keeps them where no secret is cut); a
+    // line whose backspaces or carriage returns draw a secret whole is redacted as drawn.
     let dialogue;
     let ran = if judging.pty {
         let start = execution.total_bytes - execution.output.len() as u64;
@@ -52,7 +53,7 @@ pub(super) fn judge(
         &execution.output
     };
     let printed = match judging.view {
-        View::Screen => judging.redactor.apply_bytes(&strip_ansi(ran)),
+        View::Screen => judging.redactor.apply_bytes_as_printed(&strip_ansi(ran)),
         View::Raw => judging.redactor.apply_bytes_as_printed(ran),
     };
     let output = ActualOutput::read(
@@ -206,11 +207,12 @@ fn kept_from_first_line(raw: &[u8], truncated: bool) -> &[u8] {
 /// one to one counted from the end (a truncated output loses its first, partial line); a
 /// last line without a newline ends with the block.
 fn line_times(output: &ActualOutput, execution: &Execution) -> Vec<u32> {
-    let lines = output.lines.len();
+    let lines = output.lines.len().min(MAX_TIMED_LINES);
     let ended = u32::try_from(execution.duration.as_millis()).unwrap_or(u32::MAX);
-    let with_newline = lines - usize::from(output.no_eol);
+    let no_eol = output.no_eol && lines == output.lines.len();
+    let with_newline = output.lines.len() - usize::from(output.no_eol);
     let newlines = &execution.newline_times;
-    let mut times: Vec<u32> = (0..with_newline)
+    let mut times: Vec<u32> = (0..with_newline.min(lines))
         .map(|line| {
             (newlines.len() + line)
                 .checked_sub(with_newline)
@@ -219,11 +221,16 @@ fn line_times(output: &ActualOutput, execution: &Execution) -> Vec<u32> {
                 .unwrap_or(0)
         })
         .collect();
-    if output.no_eol {
+    if no_eol {
         times.push(ended);
     }
     times
 }
+
+/// The most lines whose times `run.json` keeps (`line_times_ms`): a megabyte of one-letter
+/// lines would otherwise add half a million numbers to it, 14 bytes of report per byte
+/// printed. A recording plays the lines after them at the last time kept.
+pub(crate) const MAX_TIMED_LINES: usize = 10_000;
 
 #[cfg(test)]
 mod tests {

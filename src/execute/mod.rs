@@ -1,6 +1,6 @@
 //! Runs the plan's steps in order on their hosts and emits what happens as events: a block on
 //! several hosts runs on each concurrently, `retry=` re-runs until the output matches, a failure
-//! stops the run unless `--keep-going`, SIGINT/SIGTERM interrupt cleanly. Outcomes are data;
+//! stops the run unless `--keep-going`, SIGINT/SIGTERM/SIGHUP/SIGQUIT interrupt cleanly. Outcomes are data;
 //! nothing here prints.
 //!
 //! - this module: the run loop ([`Executor::run_all`]) and one step on all its hosts

@@ -58,7 +58,13 @@ pub(crate) fn events(
     if !attempt.output.is_empty() {
         let lines: Vec<&str> = text.split('\n').collect();
         for (index, line) in lines.iter().enumerate() {
-            let millis = attempt.line_times_ms.get(index).copied().unwrap_or(0);
+            // Lines beyond the times kept (a flood) play at the last time kept.
+            let millis = attempt
+                .line_times_ms
+                .get(index)
+                .or(attempt.line_times_ms.last())
+                .copied()
+                .unwrap_or(0);
             // Milliseconds are what the timings hold.
             let seconds = f64::from(millis) / 1000.0;
             let end = if index + 1 < lines.len() || ends_with_newline {

@@ -183,6 +183,9 @@ pub(crate) fn diff_lines(diff: &Diff, indent: &str) -> Vec<String> {
             ));
         }
     }
+    if let Some(note) = diff.omitted_note() {
+        lines.push(format!("{indent}{}", Style::new().yellow().apply_to(note)));
+    }
     lines
 }
 

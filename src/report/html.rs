@@ -85,6 +85,8 @@ struct AttemptView {
     show_output: bool,
     ran: bool,
     diff: Option<Vec<HunkView>>,
+    /// Says the diff was cut, and how much of it is not shown.
+    diff_omitted: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -156,6 +158,7 @@ fn step_view(step: &StepResult, strict: bool) -> StepView {
                     show_output: attempt.outcome.is_failure(strict) && attempt.diff.is_none(),
                     ran: attempt.exit_code.is_some(),
                     output: attempt.output.clone(),
+                    diff_omitted: attempt.diff.as_ref().and_then(|diff| diff.omitted_note()),
                     diff: attempt.diff.as_ref().map(|diff| {
                         diff.hunks
                             .iter()

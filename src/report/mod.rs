@@ -84,25 +84,133 @@ pub(crate) fn write_reports(folder: &Path, report: &RunReport) -> std::io::Resul
     Ok(written)
 }
 
+/// The list of the recordings runbook wrote into `casts/`, one relative path a line: the only
+/// files a later run may replace or remove there. Anything else in `casts/` is the user's.
+const RECORDINGS_LIST: &str = ".runbook-recordings";
+
 /// Writes the blocks' recordings (`verify --record`) into `folder/casts/`; returns that folder.
-/// They replace the previous run's as a whole: written into a new folder, which then takes
-/// the place of `casts/`, so no recording of an earlier run is left among them.
+/// They replace the previous run's: each written atomically, then the previous run's that
+/// this run did not record again are removed. Only files named in the previous run's list
+/// ([`RECORDINGS_LIST`]) are ever replaced or removed: a file runbook did not write stays, and
+/// a recording that would take its place is refused.
 pub(crate) fn write_casts(folder: &Path, report: &RunReport) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(folder)?;
-    let fresh = tempfile::Builder::new()
-        .prefix(".casts-")
-        .tempdir_in(folder)?;
-    for (relative, text) in cast::render_all(report) {
-        let path = fresh.path().join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(path, text)?;
-    }
     let target = folder.join("casts");
-    if target.exists() {
-        std::fs::remove_dir_all(&target)?;
+    std::fs::create_dir_all(&target)?;
+    let previous = previous_recordings(&target);
+    let recordings = cast::render_all(report);
+    for (relative, text) in &recordings {
+        let path = target.join(relative);
+        let taken = std::fs::symlink_metadata(&path).is_ok()
+            && !previous.contains(relative)
+            && !same_recording(&path, text);
+        if taken || !plain_relative(relative) || !no_link_between(&target, relative) {
+            return Err(std::io::Error::other(format!(
+                "`{}` is not a recording of an earlier run, or a folder on its way is a symlink; \
+                 runbook does not replace it (move it away, or choose another --report folder)",
+                path.display()
+            )));
+        }
     }
-    std::fs::rename(fresh.keep(), &target)?;
+    for (relative, text) in &recordings {
+        crate::user_file::write_atomically(&target.join(relative), text.as_bytes())?;
+    }
+    let mut list = String::new();
+    for (relative, _) in &recordings {
+        list.push_str(&relative.to_string_lossy());
+        list.push('\n');
+    }
+    crate::user_file::write_atomically(&target.join(RECORDINGS_LIST), list.as_bytes())?;
+    let recorded: std::collections::HashSet<&PathBuf> =
+        recordings.iter().map(|(relative, _)| relative).collect();
+    for stale in previous
+        .iter()
+        .filter(|relative| !recorded.contains(relative))
+    {
+        let path = target.join(stale);
+        // Only a file (a link or a folder put there since is not runbook's), and its folder
+        // when that leaves it empty; a file that is already gone is fine.
+        if std::fs::symlink_metadata(&path).is_ok_and(|metadata| metadata.is_file()) {
+            std::fs::remove_file(&path)?;
+            if let Some(parent) = path.parent().filter(|parent| *parent != target) {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
+    }
     Ok(target)
+}
+
+/// The recordings the previous run listed in `casts/`: relative paths of `.cast` files inside
+/// it (a line that names anything else, `..` or an absolute path, is not taken).
+fn previous_recordings(casts: &Path) -> std::collections::HashSet<PathBuf> {
+    let Ok(bytes) = crate::user_file::read(&casts.join(RECORDINGS_LIST)) else {
+        return std::collections::HashSet::new();
+    };
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(PathBuf::from)
+        .filter(|relative| {
+            relative
+                .extension()
+                .is_some_and(|extension| extension == "cast")
+                && plain_relative(relative)
+                && no_link_between(casts, relative)
+        })
+        .collect()
+}
+
+/// Whether the file at `path` is runbook's recording of the same block on the same host (its
+/// asciicast header names the same title) as `text`: a recording written before runbook kept
+/// the list of its recordings, which the new one may replace.
+fn same_recording(path: &Path, text: &str) -> bool {
+    use std::io::{BufRead, Read};
+    let header = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|header| {
+                Some((
+                    header.get("version")?.as_u64()?,
+                    header.get("title")?.as_str()?.to_string(),
+                ))
+            })
+    };
+    let Ok(metadata) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if !metadata.is_file() {
+        return false;
+    }
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut first = String::new();
+    // A header is a short line; a file whose first line is long is not a recording.
+    let read = std::io::BufReader::new(file.take(64 * 1024)).read_line(&mut first);
+    read.is_ok()
+        && header(first.trim_end())
+            .is_some_and(|found| Some(found) == header(text.lines().next().unwrap_or_default()))
+}
+
+/// Whether `relative` only goes down: no root, no `..`.
+fn plain_relative(relative: &Path) -> bool {
+    relative
+        .components()
+        .all(|part| matches!(part, std::path::Component::Normal(_)))
+}
+
+/// Whether no folder between `casts` and `relative` is a symlink, which could lead a removal
+/// out of `casts/`.
+fn no_link_between(casts: &Path, relative: &Path) -> bool {
+    let mut path = casts.to_path_buf();
+    let mut parts = relative.components().peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            return true;
+        }
+        path.push(part);
+        if std::fs::symlink_metadata(&path).is_ok_and(|metadata| metadata.file_type().is_symlink())
+        {
+            return false;
+        }
+    }
+    true
 }

@@ -80,7 +80,7 @@ impl TerminalReporter {
             current,
             ticker,
             stop,
-            out,
+            out: Box::new(crate::printable::TerminalWriter::new(out)),
         }
     }
 
@@ -212,7 +212,8 @@ fn status_line_loop(current: &Mutex<Current>, stop: &std::sync::atomic::AtomicBo
         let term = Term::stderr();
         let _ = term.clear_line();
         let width = usize::from(term.size().1).saturating_sub(1).max(20);
-        let _ = write!(&term, "{}", console::truncate_str(&text, width, "…"));
+        let shown = crate::printable::for_terminal(&text);
+        let _ = write!(&term, "{}", console::truncate_str(&shown, width, "…"));
         state.shown = true;
     }
 }

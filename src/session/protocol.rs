@@ -25,6 +25,9 @@ pub(crate) const SEPARATOR: u8 = 0x1e;
 /// it is best effort, as the manual says (docs/src/running.md, "Leftover processes").
 pub(crate) const SESSION_MARK: &str = "RUNBOOK_SESSION";
 
+/// The name of a session's own cgroup, before its mark (see [`bootstrap`]).
+pub(crate) const CGROUP_PREFIX: &str = "runbook-";
+
 /// Which block of the session started a process: its number, with `.keep` for a block marked
 /// `keep-running` (whose processes are left running at the end, on purpose).
 pub(crate) const BLOCK_MARK: &str = "RUNBOOK_BLOCK";
@@ -32,9 +35,21 @@ pub(crate) const BLOCK_MARK: &str = "RUNBOOK_BLOCK";
 /// The block number of the session's own sweeps, never a block's.
 pub(crate) const SWEEP_BLOCK: &str = "sweep";
 
-/// Text sent once, right after the shell starts; `env` is exported first (names were checked
-/// when read: letters, digits and `_`).
-pub(crate) fn bootstrap(nonce: &str, mark: &str, env: &[(String, String)]) -> String {
+/// Text sent once, right after the shell starts; `env` (`runbook.yml`'s, names checked when
+/// read: letters, digits and `_`) is exported first.
+///
+/// With `contain`, a shell running as root where a cgroup2 hierarchy is mounted and writable
+/// also moves itself into a cgroup of its own, `runbook-<mark>` under its current one, so
+/// that the end-of-run sweep finds every process the session started, even one that emptied
+/// its environment (`env -i`). Anywhere else nothing changes: the mark alone finds them.
+/// Empty cgroups of earlier sessions beside it (a session replaced after a timeout, a run
+/// interrupted before its sweep) are removed first; one in use is never empty.
+pub(crate) fn bootstrap(
+    nonce: &str,
+    mark: &str,
+    contain: bool,
+    env: &[(String, String)],
+) -> String {
     let mut exports = String::new();
     for (name, value) in env {
         exports.push_str("export ");
@@ -43,11 +58,28 @@ pub(crate) fn bootstrap(nonce: &str, mark: &str, env: &[(String, String)]) -> St
         push_single_quoted(&mut exports, value);
         exports.push('\n');
     }
+    let cgroup = if contain {
+        format!(
+            r#"if [ "$EUID" = 0 ]; then
+  __rb_m=; while read -r _ __rb_p __rb_t _; do [ "$__rb_t" = cgroup2 ] && {{ __rb_m=$__rb_p; break; }}; done < /proc/mounts
+  __rb_c=; while IFS= read -r __rb_l; do case $__rb_l in 0::*) __rb_c=${{__rb_l#0::}};; esac; done < /proc/$$/cgroup
+  if [ -n "$__rb_m" ] && [ -n "$__rb_c" ]; then
+    __rb_g=$__rb_m${{__rb_c%/}}/{CGROUP_PREFIX}{mark}
+    for __rb_l in "${{__rb_g%/*}}"/{CGROUP_PREFIX}*; do rmdir "$__rb_l" 2>/dev/null; done
+    {{ mkdir "$__rb_g" && {{ echo $$ > "$__rb_g/cgroup.procs" || rmdir "$__rb_g"; }}; }} 2>/dev/null
+  fi
+  unset __rb_m __rb_p __rb_t __rb_c __rb_l __rb_g
+fi
+"#
+        )
+    } else {
+        String::new()
+    };
     exports
         + &format!(
             r#"exec 2>&1
 export {SESSION_MARK}={mark}
-set -m
+{cgroup}set -m
 set +o history 2>/dev/null
 trap 'break 1000 2>/dev/null' USR1
 shopt -s expand_aliases
@@ -88,42 +120,105 @@ pub(crate) fn frame(script: &str, block: &str) -> String {
 /// `block`: only those of that block (after a timeout); `None`: all but those of
 /// `keep-running` blocks (at the end of the run). TERM first, KILL what is left after `grace`.
 /// The sweep itself runs unmarked (`env -u`), so it never finds itself.
+///
+/// One look at `/proc` is not enough: a process may fork after it (`setsid`, a double fork
+/// that has not happened yet when the block ends) and a TERM handler may start a child. So
+/// the sweep looks again after each round, until [`SWEEP_QUIET_LOOKS`] looks in a row find
+/// nothing marked; only the first [`SWEEP_TERM_ROUNDS`] rounds send TERM (with `grace` to
+/// obey), later ones KILL at once, so a handler that keeps starting children cannot keep the
+/// sweep going. [`SWEEP_MAX_ROUNDS`] bounds it whatever happens.
+///
+/// At the end of the run (`block` is `None`), a session in a cgroup of its own (see
+/// [`bootstrap`]) also has every process of that cgroup but its shell swept, marked or not:
+/// the sweep first moves itself out of it, so that neither it nor the commands it runs are
+/// taken for leftovers. A process there without the mark has no block either, so even a
+/// `keep-running` block's process that emptied its environment is ended. The shell and what
+/// `keep-running` blocks left then move back to the cgroup the shell came from, and the
+/// session's cgroup is removed.
 pub(crate) fn sweep_script(mark: &str, block: Option<&str>, grace: std::time::Duration) -> String {
     let wanted = match block {
         Some(block) => format!("[ \"$b\" = {} ] || continue", shell_quote(block)),
         None => "case \"$b\" in *.keep|sweep) continue;; esac".to_string(),
     };
+    let contained = block.is_none();
     let tenths = (grace.as_millis() / 100).clamp(1, 600);
     format!(
         r#"env -u {SESSION_MARK} -u {BLOCK_MARK} sh -c '
-found=""
-for f in $(grep -l -z -x "{SESSION_MARK}={mark}" /proc/[0-9]*/environ 2>/dev/null); do
-  p=${{f#/proc/}}; p=${{p%/environ}}
-  b=$(grep -z "^{BLOCK_MARK}=" "$f" 2>/dev/null | tr -d "\0"); b=${{b#{BLOCK_MARK}=}}
-  {wanted}
-  c=$(tr "\0" " " < /proc/$p/cmdline 2>/dev/null)
-  [ -n "$c" ] || continue
-  echo "leftover $p $c"
-  found="$found $p"
-done
-[ -n "$found" ] || exit 0
-kill -TERM $found 2>/dev/null
-i=0
-while [ $i -lt {tenths} ]; do
-  alive=""
-  for p in $found; do
-    s=$(cat /proc/$p/stat 2>/dev/null) || continue
-    case "${{s##*) }}" in Z*) ;; *) alive="$alive $p";; esac
+dir=""
+if [ {contained} = true ]; then
+  cg=""
+  while IFS= read -r l; do case "$l" in 0::*) cg=${{l#0::}};; esac; done < /proc/$PPID/cgroup
+  case "$cg" in */{CGROUP_PREFIX}{mark})
+    while read -r d m t o; do [ "$t" = cgroup2 ] && {{ dir=$m$cg; break; }}; done < /proc/mounts
+    up=${{dir%/*}}
+    echo $$ > "$up/cgroup.procs" 2>/dev/null || dir=""
+  esac
+fi
+finish() {{
+  if [ -n "$dir" ]; then
+    for p in $(cat "$dir/cgroup.procs"); do echo $p > "$up/cgroup.procs"; done
+    rmdir "$dir"
+  fi 2>/dev/null
+  exit 0
+}}
+contained() {{
+  [ -n "$dir" ] || return 0
+  for p in $(cat "$dir/cgroup.procs" 2>/dev/null); do [ "$p" = "$PPID" ] || echo "/proc/$p/environ"; done
+}}
+reported=" "
+round=0
+quiet=0
+while [ $round -lt {SWEEP_MAX_ROUNDS} ]; do
+  found=" "
+  for f in $(grep -l -z -x "{SESSION_MARK}={mark}" /proc/[0-9]*/environ 2>/dev/null) $(contained); do
+    p=${{f#/proc/}}; p=${{p%/environ}}
+    case "$found" in *" $p "*) continue;; esac
+    b=$(grep -z "^{BLOCK_MARK}=" "$f" 2>/dev/null | tr -d "\0"); b=${{b#{BLOCK_MARK}=}}
+    {wanted}
+    c=$(tr "\0" " " < /proc/$p/cmdline 2>/dev/null)
+    [ -n "$c" ] || continue
+    case "$reported" in *" $p "*) ;; *) echo "leftover $p $c"; reported="$reported$p ";; esac
+    found="$found$p "
   done
-  [ -n "$alive" ] || exit 0
-  sleep 0.1; i=$((i+1))
+  if [ "$found" = " " ]; then
+    quiet=$((quiet+1))
+    [ $quiet -lt {SWEEP_QUIET_LOOKS} ] || finish
+    sleep 0.05
+    continue
+  fi
+  quiet=0
+  round=$((round+1))
+  if [ $round -gt {SWEEP_TERM_ROUNDS} ]; then
+    kill -KILL $found 2>/dev/null
+    sleep 0.05
+    continue
+  fi
+  kill -TERM $found 2>/dev/null
+  i=0
+  while [ $i -lt {tenths} ]; do
+    alive=""
+    for p in $found; do
+      s=$(cat /proc/$p/stat 2>/dev/null) || continue
+      case "${{s##*) }}" in Z*) ;; *) alive="$alive $p";; esac
+    done
+    [ -n "$alive" ] || break
+    sleep 0.1; i=$((i+1))
+  done
+  [ -z "$alive" ] || kill -KILL $alive 2>/dev/null
 done
-kill -KILL $alive 2>/dev/null
-exit 0
+finish
 '
 "#
     )
 }
+
+/// Looks in a row that must find no marked process before a sweep ends (see
+/// [`sweep_script`]): a second look, 50 ms later, catches a child forked while `/proc` was read.
+pub(crate) const SWEEP_QUIET_LOOKS: u32 = 2;
+/// Rounds of a sweep that send TERM and wait for `--grace`; later rounds KILL at once.
+pub(crate) const SWEEP_TERM_ROUNDS: u32 = 2;
+/// The most rounds a sweep makes.
+pub(crate) const SWEEP_MAX_ROUNDS: u32 = 50;
 
 /// The frame that runs one block under a pseudo-terminal (see [`pty_script`]): like
 /// [`frame`], but the wrapper keeps the shell's own stdin, which carries the typed answers.
@@ -456,6 +551,10 @@ pub(crate) struct OutputBuffer {
     newline_times: std::collections::VecDeque<u32>,
 }
 
+/// The output kept holds at most one line for this many bytes of `--max-output` (131,072
+/// lines for the default 1 MiB): see [`OutputBuffer::finish`].
+pub(crate) const BYTES_PER_LINE_KEPT: usize = 8;
+
 /// What a block printed, as [`OutputBuffer::finish`] hands it over.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Captured {
@@ -549,6 +648,20 @@ impl OutputBuffer {
         let total_bytes = self.dropped + self.data.len() as u64;
         if self.data.len() > self.cap {
             self.drop_front(self.data.len() - self.cap);
+        }
+        // Each line costs every stage after this one (matching, the diff, the reports) far
+        // more than its bytes: a flood of one-letter lines keeps only its last lines too.
+        let most_lines = self.cap / BYTES_PER_LINE_KEPT;
+        let lines = self.data.iter().filter(|&&byte| byte == b'\n').count();
+        if lines > most_lines {
+            let cut = self
+                .data
+                .iter()
+                .enumerate()
+                .filter(|(_, byte)| **byte == b'\n')
+                .nth(lines - most_lines - 1)
+                .map_or(0, |(at, _)| at + 1);
+            self.drop_front(cut);
         }
         // Newlines that came after the end marker are not part of the output.
         let kept = self.data.iter().filter(|&&byte| byte == b'\n').count();
@@ -706,6 +819,29 @@ mod tests {
                 .map(|i| format!("line {i}\n").len() as u64)
                 .sum::<u64>()
         );
+    }
+
+    /// Issue 24: a megabyte of one-letter lines is half a million lines, each costing far
+    /// more than its two bytes downstream; only the last lines are kept.
+    #[test]
+    fn keeps_at_most_one_line_per_eight_bytes_of_the_cap() {
+        let mut buffer = OutputBuffer::new("n", 1024);
+        for _ in 0..1000 {
+            assert!(buffer.push(b"y\n").is_none());
+        }
+        buffer.push(b"last\n\x1en 0\x1e").expect("marker");
+        let captured = buffer.finish();
+        assert!(captured.truncated);
+        assert_eq!(captured.total_bytes, 2005);
+        let lines = captured
+            .output
+            .iter()
+            .filter(|&&byte| byte == b'\n')
+            .count();
+        assert_eq!(lines, 1024 / BYTES_PER_LINE_KEPT);
+        assert!(captured.output.starts_with(b"y\n"));
+        assert!(captured.output.ends_with(b"y\nlast\n"));
+        assert_eq!(captured.newline_times.len(), lines);
     }
 
     #[test]

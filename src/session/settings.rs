@@ -58,6 +58,10 @@ pub struct SessionSettings {
     /// the transcript prints inline after that line's question is typed: long enough that a
     /// program still writing its line is not interrupted, short beside a person's pause.
     pub quiet_before_answer: Duration,
+    /// Put each session in a cgroup of its own where it runs as root and can (see
+    /// [`super::protocol::bootstrap`]): for runs whose end sweeps what the blocks left
+    /// (`verify`, `check`), not for `runbook step`, which leaves the trainee's lab running.
+    pub contain: bool,
 }
 
 impl Default for SessionSettings {
@@ -81,6 +85,7 @@ impl Default for SessionSettings {
             ssh_alive_interval: 5,
             ssh_alive_count: 3,
             quiet_before_answer: Duration::from_millis(300),
+            contain: false,
         }
     }
 }

@@ -141,7 +141,7 @@ impl Session {
         // Not the nonce: the mark is visible to every process (`env` prints it), and the
         // nonce should stay out of a block's output.
         let mark = protocol::rand_nonce::nonce();
-        let bootstrap = protocol::bootstrap(&nonce, &mark, &settings.env);
+        let bootstrap = protocol::bootstrap(&nonce, &mark, settings.contain, &settings.env);
         let sent = process.stdin.write_all(bootstrap.as_bytes()).await;
         let _ = process.stdin.flush().await;
         let mut buffer = OutputBuffer::new(&nonce, 64 * 1024);
@@ -264,7 +264,7 @@ impl Session {
             let _ = Box::pin(self.run_frame(
                 &sweep,
                 protocol::SWEEP_BLOCK,
-                self.settings.control_timeout + self.settings.grace,
+                self.settings.control_timeout + self.settings.grace * protocol::SWEEP_TERM_ROUNDS,
                 &Cancel::never(),
                 None,
             ))
@@ -285,7 +285,7 @@ impl Session {
             .run_frame(
                 &sweep,
                 protocol::SWEEP_BLOCK,
-                self.settings.control_timeout + self.settings.grace,
+                self.settings.control_timeout + self.settings.grace * protocol::SWEEP_TERM_ROUNDS,
                 &Cancel::never(),
                 None,
             )

@@ -42,7 +42,7 @@ pub(crate) enum Ending {
     Finished,
     /// The trainee quit (or their input ended); progress saved.
     Quit,
-    /// SIGINT or SIGTERM.
+    /// SIGINT, SIGTERM, SIGHUP or SIGQUIT (the signal).
     Interrupted(i32),
 }
 

@@ -84,18 +84,17 @@ impl Progress {
         path: &Path,
         workshop: &Path,
     ) -> Result<(Progress, Option<String>), ProgressError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok((Progress::new(workshop), None));
-            }
-            Err(source) => {
-                return Err(ProgressError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
-        };
+        // A missing file is a fresh start; anything else must pass the rule for every file a
+        // user gives runbook (a regular file, at most 16 MiB): a FIFO would block the open
+        // and a link to /dev/zero would be read without end.
+        if matches!(std::fs::symlink_metadata(path), Err(error) if error.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Ok((Progress::new(workshop), None));
+        }
+        let bytes = crate::user_file::read(path).map_err(|unreadable| ProgressError::Unusable {
+            message: unreadable.message,
+        })?;
+        let text = String::from_utf8_lossy(&bytes);
         let progress: Progress =
             serde_json::from_str(&text).map_err(|source| ProgressError::NotProgress {
                 path: path.to_path_buf(),
@@ -128,11 +127,8 @@ impl Progress {
 /// Why the trainee's progress cannot be read or kept.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ProgressError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{message}; delete it or use --restart")]
+    Unusable { message: String },
     #[error(
         "{} is not runbook's progress file ({source}); delete it or use --restart",
         path.display()

@@ -54,7 +54,7 @@ pub(crate) enum Answer {
     Chose(Action),
     /// stdin ended (a script ran out of answers).
     EndOfInput,
-    /// SIGINT or SIGTERM while waiting.
+    /// SIGINT, SIGTERM, SIGHUP or SIGQUIT while waiting.
     Interrupted,
 }
 
@@ -98,13 +98,21 @@ impl Screen {
         }
     }
 
+    /// Writes one line. Its control characters other than runbook's colours are shown
+    /// escaped ([`crate::printable::for_terminal`]): a chapter's text is not the trainee's
+    /// terminal's to command.
     pub(crate) fn line(&self, text: impl std::fmt::Display) {
-        let _ = self.term.write_line(&text.to_string());
+        let _ = self
+            .term
+            .write_line(&crate::printable::for_terminal(&text.to_string()));
     }
 
     /// Where lines are drawn ([`crate::report::block`] draws a block's).
-    pub(crate) fn out(&self) -> &Term {
-        &self.term
+    /// Where the drawing of `report::block` goes: the terminal, every line through
+    /// [`crate::printable::for_terminal`] (a chapter's text is not the trainee's terminal's
+    /// to command).
+    pub(crate) fn out(&self) -> crate::printable::TerminalWriter<&Term> {
+        crate::printable::TerminalWriter::new(&self.term)
     }
 
     pub(crate) fn blank(&self) {
