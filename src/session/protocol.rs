@@ -500,7 +500,13 @@ pub(crate) fn write_file_script(
     if let Some(owner) = owner {
         script.push_str(&format!(" && chown {} \"$__rb_f\"", shell_quote(owner)));
     }
-    script.push_str("\n__rb_st=$?; unset __rb_f; (exit $__rb_st)\n");
+    // The session user's login startup file: what it sets is what the course's next commands
+    // as that user expect (a course adds `export ...` to `~/.profile`, then logs in). A new
+    // login would read it; the persistent session, opened before, reads it now. A failure in
+    // it is shown, and does not undo the write.
+    script.push_str(
+        "\n__rb_st=$?\nif [ \"$__rb_st\" = 0 ]; then case $__rb_f in \"$HOME/.profile\"|\"$HOME/.bash_profile\"|\"$HOME/.bash_login\"|\"$HOME/.bashrc\") . \"$__rb_f\" || : ;; esac; fi\nunset __rb_f; (exit $__rb_st)\n",
+    );
     script
 }
 
@@ -969,5 +975,29 @@ mod quoting_tests {
             .0,
             0
         );
+    }
+
+    #[test]
+    fn writing_the_session_user_s_startup_file_reads_it_into_the_session() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let write = write_file_script(
+            "~/.profile",
+            "export COURSE_CONFIG=/etc/patroni/15-main.yml\n",
+            None,
+            None,
+            FileWrite::Append,
+        );
+        let (status, out) = run_in(home.path(), &format!("{write}echo \"[$COURSE_CONFIG]\""));
+        assert_eq!((status, out.as_str()), (0, "[/etc/patroni/15-main.yml]\n"));
+        // Any other file is only written.
+        let other = write_file_script(
+            "~/notes.sh",
+            "export OTHER=1\n",
+            None,
+            None,
+            FileWrite::Replace,
+        );
+        let (status, out) = run_in(home.path(), &format!("{other}echo \"[${{OTHER:-}}]\""));
+        assert_eq!((status, out.as_str()), (0, "[]\n"));
     }
 }
