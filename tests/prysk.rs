@@ -14,13 +14,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::Lab;
+use common::{Lab, Run};
 use runbook::report::model::Outcome;
 
 /// Where `scripts/setup-test-machine` unpacks prysk's source package.
 const PRYSK_SOURCE: &str = "/opt/runbook-tests/prysk-0.20.0";
 /// The Python of the virtual environment where `scripts/setup-test-machine` installs prysk.
 const PRYSK_PYTHON: &str = "/opt/runbook-tests/venv/bin/python3";
+/// Where `scripts/setup-test-machine` unpacks cram 0.7's source package (its own test suite,
+/// `tests/`, runs cram from that tree).
+const CRAM_SOURCE: &str = "/opt/runbook-tests/cram-0.7";
 
 /// Commands prysk passes and runbook does not, on purpose: (file, line, why). The manual's
 /// "runbook and cram/prysk" (docs/src/cram.md) lists the same.
@@ -42,6 +45,22 @@ const DIFFERENCES: &[(&str, usize, &str)] = &[
     ),
 ];
 
+/// Commands of cram 0.7's own files that cram passes and prysk fails, since prysk renamed
+/// what it gives a test; runbook gives a test both names, so it passes them as cram does:
+/// (file, line, why).
+const CRAM_NOT_PRYSK: &[(&str, usize, &str)] = &[
+    (
+        "env.t",
+        15,
+        "`echo \"$CRAMTMP\"`: prysk calls it PRYSK_TEMP; runbook sets both",
+    ),
+    (
+        "env.t",
+        29,
+        "`pwd` as `*/cramtests*/env.t (glob)`: prysk's folder is prysk-tests-*; runbook's path holds both names",
+    ),
+];
+
 /// One command of a `.t` file.
 #[derive(Debug)]
 struct TestCommand {
@@ -55,10 +74,24 @@ struct TestCommand {
     prose: Vec<String>,
 }
 
+fn prysk_source() -> PathBuf {
+    std::env::var_os("RUNBOOK_PRYSK_SOURCE")
+        .map_or_else(|| PathBuf::from(PRYSK_SOURCE), PathBuf::from)
+}
+
+fn cram_source() -> PathBuf {
+    let source = std::env::var_os("RUNBOOK_CRAM_SOURCE")
+        .map_or_else(|| PathBuf::from(CRAM_SOURCE), PathBuf::from);
+    assert!(
+        source.join("tests/test.t").is_file() && source.join("scripts/cram").is_file(),
+        "cram 0.7's source package is not in {}: run scripts/setup-test-machine (it unpacks it there)",
+        source.display()
+    );
+    source
+}
+
 fn examples() -> PathBuf {
-    let source = std::env::var_os("RUNBOOK_PRYSK_SOURCE")
-        .map_or_else(|| PathBuf::from(PRYSK_SOURCE), PathBuf::from);
-    let examples = source.join("examples");
+    let examples = prysk_source().join("examples");
     assert!(
         examples.join("test.t").is_file(),
         "prysk's .t files are not in {}: run scripts/setup-test-machine (it installs prysk 0.20 \
@@ -216,10 +249,16 @@ fn copy_folder(from: &Path, to: &Path) {
 
 /// prysk's verdict per (file, line).
 fn prysk_verdicts(examples: &Path) -> BTreeMap<(String, usize), String> {
+    prysk_verdicts_with(examples, &[])
+}
+
+/// prysk's verdict per (file, line), prysk run with `env` added to its environment.
+fn prysk_verdicts_with(examples: &Path, env: &[(&str, &str)]) -> BTreeMap<(String, usize), String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/prysk/verdicts.py");
     let output = Command::new(PRYSK_PYTHON)
         .arg(script)
         .arg(examples)
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|error| {
             panic!("{PRYSK_PYTHON} does not run ({error}): run scripts/setup-test-machine (it installs prysk there)")
@@ -364,4 +403,151 @@ fn chapter_key(files: &[PathBuf], name: &str) -> String {
         })
         .expect("a converted file");
     format!("{:02}-{}", index + 1, name.trim_end_matches(".t"))
+}
+
+/// How prysk and runbook, given the same `.t` files as they are, judged their commands.
+struct DirectAgreement {
+    commands: usize,
+    passed_by_prysk: usize,
+    passed_by_runbook: usize,
+    /// Commands whose verdicts differ: passed in one and not the other, or skipped in one
+    /// and not the other.
+    disagreements: Vec<String>,
+    runbook_terminal: String,
+}
+
+/// Copies the folder `tree` (recursively) to `to`.
+fn copy_tree(tree: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
+    let status = Command::new("cp")
+        .arg("-R")
+        .arg(tree)
+        .arg(to)
+        .status()
+        .expect("cp runs");
+    assert!(
+        status.success(),
+        "cp -R {} {}",
+        tree.display(),
+        to.display()
+    );
+}
+
+/// Runs the `.t` files in `tree`/`folder` through prysk and, unconverted, through runbook
+/// (`runbook verify FOLDER`), each on a pristine copy of `tree` (a test suite may use files
+/// beside it, as cram's runs cram from `$TESTDIR/..`), both with `env` added.
+fn direct_agreement(
+    tree: &Path,
+    folder: &str,
+    env: &[(&str, &str)],
+    cram_only: &[(&str, usize, &str)],
+) -> DirectAgreement {
+    let lab = Lab::new();
+    let for_prysk = lab.path().join("prysk-copy");
+    let for_runbook = lab.path().join("runbook-copy");
+    copy_tree(tree, &for_prysk);
+    copy_tree(tree, &for_runbook);
+    let verdicts = prysk_verdicts_with(&for_prysk.join(folder), env);
+    let run = Run::from(
+        lab.command(&[
+            "verify",
+            &for_runbook.join(folder).to_string_lossy(),
+            "--keep-going",
+            "--timeout",
+            "60s",
+            "--report",
+            "report",
+        ])
+        .envs(env.iter().copied())
+        .output()
+        .expect("run runbook"),
+    );
+    assert!(
+        !run.stderr.contains("nothing was run"),
+        "runbook refused the test files:\n{}",
+        run.stderr
+    );
+    let steps: Vec<_> = lab
+        .report()
+        .chapters
+        .into_iter()
+        .flat_map(|chapter| chapter.steps)
+        .collect();
+    let mut result = DirectAgreement {
+        commands: verdicts.len(),
+        passed_by_prysk: 0,
+        passed_by_runbook: 0,
+        disagreements: Vec::new(),
+        runbook_terminal: run.stdout.clone(),
+    };
+    for ((file, line), status) in &verdicts {
+        let step = steps.iter().find(|step| {
+            step.line == *line && Path::new(&step.file).file_name() == Some(file.as_ref())
+        });
+        let Some(step) = step else {
+            result.disagreements.push(format!(
+                "{file}:{line}: prysk runs it ({status}), runbook has no step there"
+            ));
+            continue;
+        };
+        let runbook_passed = step.outcome == Outcome::Passed;
+        result.passed_by_prysk += usize::from(status == "passed");
+        result.passed_by_runbook += usize::from(runbook_passed);
+        let agrees = match status.as_str() {
+            "passed" => runbook_passed,
+            "skipped" => step.outcome == Outcome::Skipped,
+            _ => !runbook_passed && step.outcome != Outcome::Skipped,
+        };
+        let listed = cram_only
+            .iter()
+            .any(|(listed_file, listed_line, _)| listed_file == file && listed_line == line);
+        if listed && status == "failed" && runbook_passed {
+            continue;
+        }
+        if listed || !agrees {
+            result.disagreements.push(format!(
+                "{file}:{line}: prysk says {status}, runbook says {:?}: {}",
+                step.outcome,
+                serde_json::to_string_pretty(&step.hosts).unwrap_or_default()
+            ));
+        }
+    }
+    result
+}
+
+fn assert_direct_agreement(what: &str, result: &DirectAgreement, at_least: usize) {
+    eprintln!(
+        "{what}, read directly: {} commands; prysk passes {}, runbook {}; {} disagreements",
+        result.commands,
+        result.passed_by_prysk,
+        result.passed_by_runbook,
+        result.disagreements.len()
+    );
+    assert!(
+        result.disagreements.is_empty(),
+        "{}\n--- runbook's terminal\n{}",
+        result.disagreements.join("\n"),
+        result.runbook_terminal
+    );
+    assert!(
+        result.passed_by_prysk >= at_least,
+        "prysk passed only {} commands of {what}",
+        result.passed_by_prysk
+    );
+}
+
+#[test]
+fn runbook_reads_prysks_test_files_as_they_are_and_agrees_with_prysk() {
+    let result = direct_agreement(&prysk_source(), "examples", &[], &[]);
+    assert_direct_agreement("prysk's examples", &result, 30);
+}
+
+#[test]
+fn runbook_runs_crams_own_test_suite_as_it_is_and_agrees_with_prysk() {
+    // cram's suite runs cram itself (`$PYTHON $TESTDIR/../scripts/cram`), on its examples.
+    let source = cram_source();
+    for folder in ["tests", "examples"] {
+        let result = direct_agreement(&source, folder, &[("PYTHON", PRYSK_PYTHON)], CRAM_NOT_PRYSK);
+        assert_direct_agreement(&format!("cram 0.7's {folder}"), &result, 10);
+    }
 }

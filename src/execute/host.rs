@@ -220,7 +220,7 @@ impl HostTask<'_> {
         // interrupt must not wait for that (dropping the attempt kills the half-open client).
         let mut cancel = self.cancel.clone();
         let acquired = tokio::select! {
-            acquired = self.sessions.acquire(&self.host, Some(user)) => acquired,
+            acquired = self.sessions.acquire_for(&self.host, Some(user), self.step.cram.as_ref()) => acquired,
             _ = cancel.wait() => {
                 let message = "interrupted while connecting".to_string();
                 return Judged::failed(failed_attempt(number, Outcome::Interrupted, message));
@@ -254,7 +254,7 @@ impl HostTask<'_> {
             crate::session::Leave::Nothing
         };
         let mut dialogue = None;
-        let execution = if self.step.pty {
+        let mut execution = if self.step.pty {
             let questions = match Dialogue::of(self.expected, &self.vars) {
                 Ok(questions) => dialogue.insert(questions),
                 Err(error) => {
@@ -270,7 +270,25 @@ impl HostTask<'_> {
                 .run_leaving(script, timeout, &self.cancel, leave)
                 .await
         };
+        if let Some(tmpdir) = session.cram_tmpdir() {
+            execution.output = as_cram_prints(&execution.output, tmpdir);
+        }
         drop(lock);
+        if self.step.cram.is_some()
+            && execution.exit_code == Some(CRAM_SKIP)
+            && matches!(execution.ending, crate::session::Ending::Lost(_))
+        {
+            let mut attempt = failed_attempt(
+                number,
+                Outcome::Skipped,
+                format!(
+                    "the test's shell exited with status {CRAM_SKIP}: cram skips the test file"
+                ),
+            );
+            attempt.exit_code = execution.exit_code;
+            attempt.output = String::from_utf8_lossy(&execution.output).into_owned();
+            return Judged::failed(attempt);
+        }
         let timed_out = execution.ending == crate::session::Ending::TimedOut;
         let mut judged = judge(
             &Judging {
@@ -309,6 +327,30 @@ impl HostTask<'_> {
     }
 }
 
+/// The status a cram test's shell exits with to skip the test file.
+const CRAM_SKIP: i32 = 80;
+
+/// Output as cram shows it: the test's `TMPDIR` written `$TMPDIR`, so that a test file's
+/// expected output does not depend on the folder of one run.
+fn as_cram_prints(output: &[u8], tmpdir: &str) -> Vec<u8> {
+    let needle = tmpdir.as_bytes();
+    if needle.is_empty() {
+        return output.to_vec();
+    }
+    let mut out = Vec::with_capacity(output.len());
+    let mut rest = output;
+    while let Some(at) = rest
+        .windows(needle.len())
+        .position(|window| window == needle)
+    {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"$TMPDIR");
+        rest = &rest[at + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 pub(super) fn failed_attempt(number: usize, outcome: Outcome, message: String) -> AttemptResult {
     AttemptResult {
         number,
@@ -333,6 +375,17 @@ mod tests {
         let mut attempt = failed_attempt(1, outcome, String::new());
         attempt.unreachable = unreachable;
         attempt
+    }
+
+    #[test]
+    fn a_cram_test_s_tmpdir_is_written_as_cram_writes_it() {
+        assert_eq!(
+            as_cram_prints(
+                b"/tmp/r-1/tmp/x and /tmp/r-1/tmp\n/tmp/r-1/test.t\n",
+                "/tmp/r-1/tmp"
+            ),
+            b"$TMPDIR/x and $TMPDIR\n/tmp/r-1/test.t\n"
+        );
     }
 
     #[test]

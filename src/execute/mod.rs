@@ -145,6 +145,8 @@ impl<'a> Executor<'a> {
         let plan: &'a Plan = self.plan;
         let mut results: Vec<StepResult> = Vec::new();
         let mut stopped: Option<SkipReason> = None;
+        // A cram test file that skipped itself (exit 80): its chapter and why.
+        let mut cram_skipped: Option<(usize, SkipReason)> = None;
         for (index, step) in plan.steps.iter().enumerate() {
             if stopped.is_none() && self.cancel.requested().is_some() {
                 stopped = Some(SkipReason::Interrupted);
@@ -153,7 +155,13 @@ impl<'a> Executor<'a> {
                 self.sessions
                     .prewarm(self.sessions_of_chapter(step.chapter));
             }
-            let result = match &stopped {
+            let skip = stopped.clone().or_else(|| {
+                cram_skipped
+                    .as_ref()
+                    .filter(|(chapter, _)| *chapter == step.chapter)
+                    .map(|(_, reason)| reason.clone())
+            });
+            let result = match &skip {
                 Some(reason) => {
                     let skipped = self.skipped(step, reason.clone());
                     reporter.event(&Event::StepFinished {
@@ -164,6 +172,10 @@ impl<'a> Executor<'a> {
                 None => {
                     let result = self.run_step(step, index, reporter).await;
                     stopped = stop_after(&result, &self.options);
+                    if step.cram.is_some() && result.outcome == Outcome::Skipped {
+                        let by = result.qualified_id.clone();
+                        cram_skipped = Some((step.chapter, SkipReason::CramSkip { by }));
+                    }
                     result
                 }
             };

@@ -10,10 +10,11 @@ use super::protocol;
 use super::shell::Session;
 use super::transport::Transport;
 use super::{SessionError, SessionSettings};
+use crate::chapter::cram::CramTest;
 use crate::inventory::Inventory;
 
-/// (host, user): one session each.
-type SessionKey = (String, String);
+/// (host, user, cram test file): one session each; each cram test file has a shell of its own.
+type SessionKey = (String, String, Option<CramTest>);
 
 /// A session the coming blocks will want: on `host`, as `user` (`None`: the login user).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,17 @@ impl Sessions {
         host: &str,
         user: Option<&str>,
     ) -> Result<SessionLock, SessionError> {
+        self.acquire_for(host, user, None).await
+    }
+
+    /// A live session for (`host`, `user`), or for the cram test file `cram` there: a shell of
+    /// its own, set up as cram sets one up.
+    pub(crate) async fn acquire_for(
+        &self,
+        host: &str,
+        user: Option<&str>,
+        cram: Option<&CramTest>,
+    ) -> Result<SessionLock, SessionError> {
         let transport = self.transport(host)?;
         let login = transport.login_user();
         let user = user.unwrap_or(&login).to_string();
@@ -86,7 +98,7 @@ impl Sessions {
             let mut sessions = self.sessions.lock().map_err(|_| SessionError::Poisoned)?;
             Arc::clone(
                 sessions
-                    .entry((host.to_string(), user.clone()))
+                    .entry((host.to_string(), user.clone(), cram.cloned()))
                     .or_default(),
             )
         };
@@ -108,6 +120,7 @@ impl Sessions {
                 Arc::clone(&transport),
                 switch.as_deref(),
                 Arc::clone(&self.settings),
+                cram,
             )
             .await;
             let session = match started {
@@ -147,7 +160,7 @@ impl Sessions {
                     .sessions
                     .lock()
                     .ok()
-                    .and_then(|table| table.get(&(host.clone(), user.clone())).cloned());
+                    .and_then(|table| table.get(&(host.clone(), user.clone(), None)).cloned());
                 if let Some(slot) = open {
                     // Busy: a block is using (or opening) it right now.
                     let Ok(mut lock) = slot.try_lock() else {
@@ -187,7 +200,7 @@ impl Sessions {
             Err(_) => Vec::new(),
         };
         let found: StdMutex<Vec<Leftover>> = StdMutex::new(Vec::new());
-        let endings = slots.into_iter().map(|((host, user), slot)| {
+        let endings = slots.into_iter().map(|((host, user, _), slot)| {
             let found = &found;
             async move {
                 let mut lock = slot.lock().await;

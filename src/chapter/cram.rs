@@ -1,0 +1,255 @@
+//! A cram test file (`.t`, as cram and prysk run them) read as a chapter, so that a cram user
+//! runs `runbook verify tests/` on the files as they are. cram's syntax is a transcript
+//! indented by two spaces: `  $ cmd` starts a command, `  > more` continues it, any other
+//! line indented by two spaces is its output (`  [N]` last: its exit status), and a line that
+//! is not indented is a comment. Each run of indented lines becomes one [`Block`] whose
+//! commands are a transcript's ([`TranscriptCommand`]), so the rest of the pipeline (steps
+//! `<id>.1`, `.2`..., expected output, `[N]`, `--bless`) is the transcripts' own; only where
+//! commands end differs: in cram a command ends where its `  > ` lines end (no `bash -n`), and
+//! a printed line that looks like a prompt is output.
+//!
+//! What cram gives a test (one shell per file, its environment and a fresh folder) is
+//! [`CramTest`], which the session layer sets up.
+
+use std::path::{Path, PathBuf};
+
+use super::attrs::Attributes;
+use super::parse::{Block, BlockKind, InlineExpected, ParsedChapter};
+use super::transcript::{PrintedOutput, TranscriptCommand, take_exit_status};
+
+/// The extension of cram's test files.
+pub(crate) const EXTENSION: &str = "t";
+
+/// cram's indentation of commands and output.
+const INDENT: &str = "  ";
+
+/// What cram gives the shell of one test file: `TESTDIR` (its folder, absolute) and
+/// `TESTFILE` (its name); the session adds the rest (see `session::protocol::cram_setup`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CramTest {
+    pub(crate) testdir: PathBuf,
+    pub(crate) testfile: String,
+}
+
+impl CramTest {
+    /// The test at `path`, its folder made absolute as cram makes it.
+    pub(crate) fn of(path: &Path) -> CramTest {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        CramTest {
+            testdir: absolute.parent().map(Path::to_path_buf).unwrap_or_default(),
+            testfile: absolute
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Whether `path` names a cram test file.
+pub(crate) fn is_test_file(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == EXTENSION)
+}
+
+/// One command of the file as it is read: its lines in the file (0-based).
+struct Reading {
+    /// Index of its `  $ ` line.
+    line: usize,
+    script: String,
+    /// Index of its first output line, and the output (indentation removed).
+    output: Option<(usize, String)>,
+}
+
+/// The blocks of a `.t` file: one per run of indented lines that starts with a command, each
+/// holding its commands as a transcript. Output lines after a comment belong to the command
+/// before the comment, as in cram.
+pub(crate) fn parse(text: &str) -> ParsedChapter {
+    // (index of the group's first command, its commands)
+    let mut groups: Vec<Vec<Reading>> = Vec::new();
+    let mut after_comment = true;
+    for (index, raw) in text.split_inclusive('\n').enumerate() {
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let Some(indented) = line.strip_prefix(INDENT) else {
+            after_comment = true;
+            continue;
+        };
+        if let Some(command) = indented.strip_prefix("$ ") {
+            let reading = Reading {
+                line: index,
+                script: format!("{command}\n"),
+                output: None,
+            };
+            match groups.last_mut() {
+                Some(group) if !after_comment => group.push(reading),
+                _ => groups.push(vec![reading]),
+            }
+            after_comment = false;
+            continue;
+        }
+        let Some(current) = groups.last_mut().and_then(|group| group.last_mut()) else {
+            // Indented lines before any command: cram shows them as they are and runs nothing.
+            continue;
+        };
+        if let Some(more) = indented.strip_prefix("> ")
+            && current.output.is_none()
+        {
+            current.script.push_str(more);
+            current.script.push('\n');
+        } else {
+            let (_, printed) = current.output.get_or_insert_with(|| (index, String::new()));
+            printed.push_str(indented);
+            printed.push('\n');
+        }
+        // An indented line after a comment that is not a command goes on the command before
+        // the comment, as cram reads it; the group stays the one it was.
+    }
+    let mut chapter = ParsedChapter::default();
+    for (number, group) in groups.into_iter().enumerate() {
+        let first = group[0].line;
+        // A block's lines count from the line after its "fence": here the line before its
+        // first command, so that each command keeps its own `file:line`.
+        let line = first;
+        let transcript: Vec<TranscriptCommand> = group
+            .into_iter()
+            .map(|reading| {
+                let mut printed = reading
+                    .output
+                    .as_ref()
+                    .map(|(_, text)| text.strip_suffix('\n').unwrap_or(text).to_string())
+                    .unwrap_or_default();
+                let exit = take_exit_status(&mut printed);
+                // A `[N]` line alone leaves no output; a blank line (`  `) alone is output.
+                let printed_something = exit.is_none() || !printed.is_empty();
+                TranscriptCommand {
+                    line_offset: reading.line - first,
+                    script: reading.script,
+                    target: None,
+                    output: reading.output.filter(|_| printed_something).map(|(at, _)| {
+                        PrintedOutput {
+                            line_offset: at - first,
+                            text: with_final_newline(printed),
+                        }
+                    }),
+                    exit,
+                }
+            })
+            .collect();
+        let script = transcript
+            .iter()
+            .map(|command| command.script.as_str())
+            .collect();
+        let fence_text = text
+            .lines()
+            .nth(first)
+            .unwrap_or_default()
+            .trim_end_matches('\r')
+            .to_string();
+        chapter.blocks.push(Block {
+            line,
+            fence_text,
+            attributes: attributes(),
+            kind: BlockKind::Command { script },
+            prompt_host: None,
+            prompt_user: None,
+            prompt_line: None,
+            id: format!("block-{}", number + 1),
+            section: None,
+            context: Vec::new(),
+            // A command the next one follows at once printed nothing (see
+            // `plan::transcript_step`); the last one too, in cram.
+            inline_expected: Some(InlineExpected {
+                first_line: line + 1,
+                text: String::new(),
+                range: 0..0,
+            }),
+            range: 0..0,
+            transcript,
+        });
+    }
+    chapter
+}
+
+/// The output back with the last newline `take_exit_status` reads it without.
+fn with_final_newline(mut text: String) -> String {
+    text.push('\n');
+    text
+}
+
+/// How cram compares: the bytes as printed (`raw`), the expected lines as written (no `{{ }}`
+/// templates: `verbatim`), each command run by bash.
+fn attributes() -> Attributes {
+    Attributes {
+        language: "bash".to_string(),
+        raw: true,
+        verbatim: true,
+        ..Attributes::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands(text: &str) -> Vec<(usize, String, Option<String>, Option<i32>)> {
+        parse(text)
+            .blocks
+            .iter()
+            .flat_map(|block| {
+                block.transcript.iter().map(|command| {
+                    (
+                        block.line + 1 + command.line_offset,
+                        command.script.clone(),
+                        command.output.as_ref().map(|output| output.text.clone()),
+                        command.exit,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn indented_commands_and_output_with_comments_between() {
+        let text = "Intro line.\n\n  $ echo hi\n  hi\n  $ false\n  [1]\n\nA comment.\n\n  $ cat <<EOF\n  > a\n  > EOF\n  a\n";
+        assert_eq!(
+            commands(text),
+            [
+                (3, "echo hi\n".into(), Some("hi\n".into()), None),
+                (5, "false\n".into(), None, Some(1)),
+                (10, "cat <<EOF\na\nEOF\n".into(), Some("a\n".into()), None),
+            ]
+        );
+        let chapter = parse(text);
+        assert_eq!(
+            chapter.blocks.len(),
+            2,
+            "one block per run of indented lines"
+        );
+        assert_eq!(chapter.blocks[1].fence_text, "  $ cat <<EOF");
+        assert!(chapter.blocks.iter().all(|block| block.attributes.raw));
+    }
+
+    #[test]
+    fn printed_lines_that_look_like_prompts_or_continuations_are_output() {
+        let text = "  $ printf '# root\\n> quoted\\nuser@h:~$ x\\n'\n  # root\n  > quoted\n  user@h:~$ x\n";
+        assert_eq!(
+            commands(text),
+            [(
+                1,
+                "printf '# root\\n> quoted\\nuser@h:~$ x\\n'\n".into(),
+                Some("# root\n> quoted\nuser@h:~$ x\n".into()),
+                None
+            )]
+        );
+    }
+
+    #[test]
+    fn output_after_a_comment_is_the_command_before_it() {
+        let text = "  $ printf 'a\\nb\\n'\n  a\nbetween\n  b\n";
+        assert_eq!(commands(text)[0].2.as_deref(), Some("a\nb\n"));
+        // A blank output line is two spaces and stays output; an empty line is a comment.
+        let text = "  $ printf 'a\\n\\nb\\n'\n  a\n  \n  b\n";
+        assert_eq!(commands(text)[0].2.as_deref(), Some("a\n\nb\n"));
+        let text = "  $ echo\n  \n  $ true\n";
+        assert_eq!(commands(text)[0].2.as_deref(), Some("\n"), "one blank line");
+    }
+}
