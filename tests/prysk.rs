@@ -551,3 +551,37 @@ fn runbook_runs_crams_own_test_suite_as_it_is_and_agrees_with_prysk() {
         assert_direct_agreement(&format!("cram 0.7's {folder}"), &result, 10);
     }
 }
+
+#[test]
+fn bless_rewrites_a_test_file_in_place_byte_for_byte_as_prysk_i_does() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/prysk/bless/needs-blessing.t");
+    let original = std::fs::read(&fixture).expect("the fixture");
+    let lab = Lab::new();
+    for folder in ["prysk", "runbook"] {
+        std::fs::create_dir_all(lab.path().join(folder)).expect("mkdir");
+        std::fs::write(lab.path().join(folder).join("needs-blessing.t"), &original).expect("copy");
+    }
+    let prysk = Path::new(PRYSK_PYTHON).with_file_name("prysk");
+    let patched = Command::new(&prysk)
+        .args(["-i", "-y", "--shell=/bin/bash", "needs-blessing.t"])
+        .current_dir(lab.path().join("prysk"))
+        .output()
+        .unwrap_or_else(|error| panic!("{} does not run ({error})", prysk.display()));
+    assert_eq!(
+        patched.status.code(),
+        Some(1),
+        "prysk -i reports the failures it patched"
+    );
+    let blessed = lab.runbook(&["verify", "runbook", "--bless"]);
+    blessed.assert_code(0).stdout_has("blessed");
+    let by_prysk = std::fs::read(lab.path().join("prysk/needs-blessing.t")).expect("read");
+    let by_runbook = std::fs::read(lab.path().join("runbook/needs-blessing.t")).expect("read");
+    assert_ne!(by_prysk, original, "prysk -i changed the file");
+    assert_eq!(
+        String::from_utf8_lossy(&by_runbook),
+        String::from_utf8_lossy(&by_prysk),
+        "runbook --bless writes the file as prysk -i does"
+    );
+    assert_eq!(by_runbook, by_prysk, "byte for byte");
+    lab.runbook(&["verify", "runbook"]).assert_code(0);
+}

@@ -195,22 +195,32 @@ impl HostTask<'_> {
                 }
             }
         }
-        let pending =
-            if self.bless && matches!(result.outcome, Outcome::Mismatch | Outcome::Unverified) {
-                bless_text.map(|text| {
-                    result.outcome = Outcome::Blessed;
-                    BlessPending {
-                        host: self.host.clone(),
-                        text,
-                        source: self.expected.as_ref().and_then(|e| match &e.origin {
-                            Origin::File(path) => Some(path.clone()),
-                            Origin::Inline(_) => None,
-                        }),
-                    }
-                })
-            } else {
-                None
-            };
+        // A cram test's `[N]` line is part of its output: a wrong exit status is blessed too.
+        let cram = self.step.cram.is_some();
+        let blessable = matches!(result.outcome, Outcome::Mismatch | Outcome::Unverified)
+            || (cram && result.outcome == Outcome::Exit);
+        if cram
+            && let Some(text) = bless_text.as_mut()
+            && let Some(code) = result.attempts.last().and_then(|a| a.exit_code)
+            && code != 0
+        {
+            text.push_str(&format!("[{code}]\n"));
+        }
+        let pending = if self.bless && blessable {
+            bless_text.map(|text| {
+                result.outcome = Outcome::Blessed;
+                BlessPending {
+                    host: self.host.clone(),
+                    text,
+                    source: self.expected.as_ref().and_then(|e| match &e.origin {
+                        Origin::File(path) => Some(path.clone()),
+                        Origin::Inline(_) => None,
+                    }),
+                }
+            })
+        } else {
+            None
+        };
         let _ = self.sender.send(HostMessage::Done(result, pending));
     }
 

@@ -63,6 +63,8 @@ pub(crate) struct Executor<'a> {
     redactor: Arc<Redactor>,
     cancel: Cancel,
     captures: Vars,
+    /// Where the `--bless` rewrites so far moved the lines of cram test files.
+    cram_shifts: expected_files::cram::Shifts,
 }
 
 impl std::fmt::Debug for Executor<'_> {
@@ -122,6 +124,7 @@ impl<'a> Executor<'a> {
             redactor: Arc::new(redactor),
             cancel,
             captures: Vars::new(),
+            cram_shifts: expected_files::cram::Shifts::default(),
         }
     }
 
@@ -318,7 +321,18 @@ impl<'a> Executor<'a> {
             }
         }
         if !bless.is_empty() {
-            match expected_files::write_blessed(step.expected_files(), bless, hosts.len()) {
+            let written = match (&step.cram, bless.first()) {
+                // A cram test's expected output is in the test file, under the command.
+                (Some(_), Some(pending)) => expected_files::cram::write_blessed(
+                    &step.file,
+                    step.line,
+                    &pending.text,
+                    &mut self.cram_shifts,
+                )
+                .map(|change| change.into_iter().collect()),
+                _ => expected_files::write_blessed(step.expected_files(), bless, hosts.len()),
+            };
+            match written {
                 Ok(changes) => {
                     result.blessed = changes
                         .into_iter()
