@@ -95,3 +95,26 @@ fn one_test_file_is_a_workshop_and_a_failure_points_at_its_line() {
         .stdout_has("4 - wrong")
         .stdout_has("PASS one/block-1.2");
 }
+
+#[test]
+fn a_test_file_s_shell_and_folder_end_with_it_and_what_it_left_running_is_reported() {
+    let lab = Lab::new();
+    lab.write("tests/a.t", "  $ sleep 300 &\n  $ touch made-here\n");
+    lab.write("tests/b.t", "  $ echo b\n  b\n");
+    std::fs::create_dir_all(lab.path().join("tmp")).expect("tmp");
+    lab.runbook_in_own_tmp(&["verify", "tests"]).assert_code(0);
+    let leftovers = lab.report().leftovers;
+    assert_eq!(
+        leftovers
+            .iter()
+            .map(|leftover| leftover.command.as_str())
+            .collect::<Vec<_>>(),
+        ["sleep 300"]
+    );
+    let left: Vec<_> = std::fs::read_dir(lab.path().join("tmp"))
+        .expect("tmp")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.to_string_lossy().contains("cramtests-"))
+        .collect();
+    assert!(left.is_empty(), "the tests' folders are removed: {left:?}");
+}

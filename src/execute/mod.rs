@@ -150,9 +150,17 @@ impl<'a> Executor<'a> {
         let mut stopped: Option<SkipReason> = None;
         // A cram test file that skipped itself (exit 80): its chapter and why.
         let mut cram_skipped: Option<(usize, SkipReason)> = None;
+        // What the cram test files left running, ended when each file was done.
+        let mut cram_leftovers = Vec::new();
         for (index, step) in plan.steps.iter().enumerate() {
             if stopped.is_none() && self.cancel.requested().is_some() {
                 stopped = Some(SkipReason::Interrupted);
+            }
+            if index > 0
+                && plan.steps[index - 1].chapter != step.chapter
+                && let Some(test) = &plan.steps[index - 1].cram
+            {
+                cram_leftovers.extend(self.sessions.end_cram_test(test).await);
             }
             if stopped.is_none() && (index == 0 || plan.steps[index - 1].chapter != step.chapter) {
                 self.sessions
@@ -185,10 +193,12 @@ impl<'a> Executor<'a> {
             results.push(result);
         }
         let interrupted = self.cancel.requested();
-        let leftovers = self
-            .sessions
-            .shutdown_and_sweep(interrupted.is_some())
-            .await;
+        let mut leftovers = cram_leftovers;
+        leftovers.extend(
+            self.sessions
+                .shutdown_and_sweep(interrupted.is_some())
+                .await,
+        );
         let mut report = RunReport::assemble(
             &plan.workshop,
             self.options.strict,

@@ -191,12 +191,50 @@ impl Sessions {
         self.end_sessions(force, true).await
     }
 
+    /// Ends the shells of the cram test file `test`, once its commands are done, as cram ends
+    /// a test's shell: what they left running is ended and returned, to be reported, and the
+    /// test's folder goes with the shell.
+    pub(crate) async fn end_cram_test(&self, test: &CramTest) -> Vec<Leftover> {
+        self.end_matching(false, true, Some(test)).await
+    }
+
     async fn end_sessions(&self, force: bool, sweep: bool) -> Vec<Leftover> {
+        let leftovers = self.end_matching(force, sweep, None).await;
+        let transports: Vec<_> = match self.transports.lock() {
+            Ok(transports) => transports.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        for transport in transports {
+            transport.close().await;
+        }
+        leftovers
+    }
+
+    /// Ends the sessions of the cram test file `only`, or all of them.
+    async fn end_matching(
+        &self,
+        force: bool,
+        sweep: bool,
+        only: Option<&CramTest>,
+    ) -> Vec<Leftover> {
         let slots: Vec<_> = match self.sessions.lock() {
-            Ok(sessions) => sessions
-                .iter()
-                .map(|(key, slot)| (key.clone(), Arc::clone(slot)))
-                .collect(),
+            Ok(mut sessions) => {
+                let keys: Vec<SessionKey> = sessions
+                    .keys()
+                    .filter(|(_, _, test)| only.is_none() || test.as_ref() == only)
+                    .cloned()
+                    .collect();
+                keys.into_iter()
+                    .filter_map(|key| {
+                        let slot = if only.is_some() {
+                            sessions.remove(&key)?
+                        } else {
+                            Arc::clone(sessions.get(&key)?)
+                        };
+                        Some((key, slot))
+                    })
+                    .collect()
+            }
             Err(_) => Vec::new(),
         };
         let found: StdMutex<Vec<Leftover>> = StdMutex::new(Vec::new());
@@ -224,13 +262,6 @@ impl Sessions {
         crate::join::join_all(endings).await;
         let mut leftovers = found.into_inner().unwrap_or_default();
         leftovers.sort_by(|a, b| (&a.host, &a.user, a.pid).cmp(&(&b.host, &b.user, b.pid)));
-        let transports: Vec<_> = match self.transports.lock() {
-            Ok(transports) => transports.values().cloned().collect(),
-            Err(_) => Vec::new(),
-        };
-        for transport in transports {
-            transport.close().await;
-        }
         leftovers
     }
 }
