@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use super::attrs::Attributes;
 use super::parse::{Block, BlockKind, InlineExpected, ParsedChapter};
 use super::transcript::{PrintedOutput, TranscriptCommand, take_exit_status};
+use crate::diagnostic::Diagnostic;
 
 /// The extension of cram's test files.
 pub(crate) const EXTENSION: &str = "t";
@@ -48,6 +49,42 @@ impl CramTest {
 /// Whether `path` names a cram test file.
 pub(crate) fn is_test_file(path: &Path) -> bool {
     path.extension().is_some_and(|ext| ext == EXTENSION)
+}
+
+/// The text of the test file at `path`. A cram test need not be UTF-8: an output line that is
+/// not is read as the ` (esc)` line that matches the same bytes (as an expected file's is),
+/// so that the chapter is text; a command must be UTF-8, since it is sent to bash as text.
+pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    let bytes = crate::user_file::read(path)
+        .map_err(|refused| Diagnostic::new(path, 0, refused.message).hint(refused.hint))?;
+    if let Ok(text) = String::from_utf8(bytes.clone()) {
+        return Ok(text);
+    }
+    let mut text = String::with_capacity(bytes.len() + 64);
+    for (index, line) in bytes.split_inclusive(|&byte| byte == b'\n').enumerate() {
+        let (body, end) = match line.strip_suffix(b"\n") {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        match std::str::from_utf8(body) {
+            Ok(valid) => text.push_str(valid),
+            Err(_) if body.starts_with(b"  $ ") || body.starts_with(b"  > ") => {
+                return Err(Diagnostic::new(
+                    path,
+                    index + 1,
+                    "this command is not valid UTF-8",
+                )
+                .quoting(&String::from_utf8_lossy(body))
+                .hint("write its bytes with printf escapes (`printf 'caf\\351'`), or save the file as UTF-8"));
+            }
+            Err(_) => {
+                // Indentation and a comment's text survive the conversion as they are.
+                text.push_str(&crate::expect::pattern::utf8_equivalent(body));
+            }
+        }
+        text.push_str(end);
+    }
+    Ok(text)
 }
 
 /// One command of the file as it is read: its lines in the file (0-based).
@@ -239,6 +276,25 @@ mod tests {
                 Some("# root\n> quoted\nuser@h:~$ x\n".into()),
                 None
             )]
+        );
+    }
+
+    #[test]
+    fn an_output_line_that_is_not_utf8_reads_as_the_escaped_line_that_matches_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("latin1.t");
+        std::fs::write(&path, b"Caf\xe9.\n  $ printf 'caf\\351\\n'\n  caf\xe9\n").expect("write");
+        let text = read_text(&path).expect("readable");
+        assert_eq!(
+            text,
+            "Caf\\xe9. (esc)\n  $ printf 'caf\\351\\n'\n  caf\\xe9 (esc)\n"
+        );
+        assert_eq!(commands(&text)[0].2.as_deref(), Some("caf\\xe9 (esc)\n"));
+        std::fs::write(&path, b"  $ echo caf\xe9\n").expect("write");
+        let problem = read_text(&path).expect_err("a command must be UTF-8");
+        assert_eq!(
+            (problem.line, problem.message.as_str()),
+            (1, "this command is not valid UTF-8")
         );
     }
 

@@ -301,7 +301,12 @@ impl ChapterReader<'_> {
                 .last()
                 .map(|(file, line)| (self.dir.join(file), *line)),
         );
-        let text = match read_utf8(&path) {
+        let read = if cram::is_test_file(relative) {
+            cram::read_text(&path)
+        } else {
+            read_utf8(&path)
+        };
+        let text = match read {
             Ok(text) => text,
             Err(problem) => {
                 self.problems.push(problem);

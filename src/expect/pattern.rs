@@ -465,7 +465,7 @@ pub fn parse_bytes(
 /// A line of an expected file as valid UTF-8 that matches the same output: invalid bytes
 /// become `\xNN` in an ` (esc)` line, and, in a regex or glob (which match the escaped form
 /// of such output), the text `\xNN`.
-fn utf8_equivalent(line: &[u8]) -> String {
+pub(crate) fn utf8_equivalent(line: &[u8]) -> String {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if let Ok(text) = std::str::from_utf8(line) {
         return text.to_string();
