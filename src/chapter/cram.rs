@@ -100,7 +100,7 @@ struct Reading {
 /// holding its commands as a transcript. Output lines after a comment belong to the command
 /// before the comment, as in cram.
 pub(crate) fn parse(text: &str) -> ParsedChapter {
-    // (index of the group's first command, its commands)
+    // The runs of indented lines that start with a command, each its commands in order.
     let mut groups: Vec<Vec<Reading>> = Vec::new();
     let mut after_comment = true;
     for (index, raw) in text.split_inclusive('\n').enumerate() {
