@@ -598,3 +598,65 @@ fn bless_rewrites_a_test_file_in_place_byte_for_byte_as_prysk_i_does() {
     assert_eq!(by_runbook, by_prysk, "byte for byte");
     lab.runbook(&["verify", "runbook"]).assert_code(0);
 }
+
+#[test]
+fn bless_writes_prysks_failing_examples_and_the_cases_as_prysk_i_does() {
+    // ansi.t and literal.t hold the listed differences (prysk blesses a lone `\r` as a line
+    // break, and keeps Python-only regexes that match); env.t writes its own folder's path.
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/prysk/cases");
+    let files: Vec<PathBuf> = ["fail.t", "test.t", "missingeol.t"]
+        .iter()
+        .map(|name| examples().join(name))
+        .chain(
+            ["braces.t", "escapes.t", "latin1.t"]
+                .iter()
+                .map(|name| cases.join(name)),
+        )
+        .collect();
+    let lab = Lab::new();
+    for folder in ["prysk", "runbook"] {
+        std::fs::create_dir_all(lab.path().join(folder)).expect("mkdir");
+        for file in &files {
+            std::fs::copy(
+                file,
+                lab.path()
+                    .join(folder)
+                    .join(file.file_name().expect("a name")),
+            )
+            .expect("copy");
+        }
+    }
+    let prysk = Path::new(PRYSK_PYTHON).with_file_name("prysk");
+    let names: Vec<String> = files
+        .iter()
+        .map(|file| {
+            file.file_name()
+                .expect("a name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    Command::new(&prysk)
+        .args(["-i", "-y", "--shell=/bin/bash"])
+        .args(&names)
+        .current_dir(lab.path().join("prysk"))
+        .output()
+        .unwrap_or_else(|error| panic!("{} does not run ({error})", prysk.display()));
+    lab.runbook(&["verify", "runbook", "--bless", "--keep-going"]);
+    let fail_t = std::fs::read(lab.path().join("runbook/fail.t")).expect("read");
+    assert_ne!(
+        fail_t,
+        std::fs::read(examples().join("fail.t")).expect("read"),
+        "fail.t was blessed"
+    );
+    for name in &names {
+        let by_prysk = std::fs::read(lab.path().join("prysk").join(name)).expect("read");
+        let by_runbook = std::fs::read(lab.path().join("runbook").join(name)).expect("read");
+        assert_eq!(
+            String::from_utf8_lossy(&by_runbook),
+            String::from_utf8_lossy(&by_prysk),
+            "{name}: runbook --bless writes it as prysk -i does"
+        );
+        assert_eq!(by_runbook, by_prysk, "{name}, byte for byte");
+    }
+}
