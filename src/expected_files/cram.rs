@@ -92,10 +92,24 @@ fn rewritten(text: &[u8], line: usize, blessed: &str) -> Option<(Vec<u8>, usize,
         out.extend_from_slice(new.as_bytes());
         out.push(b'\n');
     }
-    for kept in &lines[end..] {
+    // Output lines after a comment are this command's too (cram reads them so): they go, and
+    // the comments stay, below the new output, as `prysk -i` leaves them.
+    let mut removed = end - start;
+    let mut rest = end;
+    while let Some(line) = lines.get(rest)
+        && !line.starts_with(b"  $ ")
+    {
+        if line.starts_with(INDENT) {
+            removed += 1;
+        } else {
+            out.extend_from_slice(line);
+        }
+        rest += 1;
+    }
+    for kept in &lines[rest..] {
         out.extend_from_slice(kept);
     }
-    Some((out, end - start, added))
+    Some((out, removed, added))
 }
 
 #[cfg(test)]
@@ -120,6 +134,18 @@ mod tests {
             "Intro.\n\n  $ echo a\n  old\n  [1]\nA comment.\n  $ cat <<EOF\n  > x\n  > EOF\n  x\n  \n  [2]\n"
         );
         assert_eq!(rewritten(text.as_bytes(), 4, "x\n"), None, "not a command");
+    }
+
+    #[test]
+    fn output_lines_after_a_comment_go_with_their_command() {
+        assert_eq!(
+            rewrite(
+                "  $ printf 'a\\nb\\n'\n  a\ncomment\n  c\n\n  $ true\n",
+                1,
+                "a\nb\n"
+            ),
+            "  $ printf 'a\\nb\\n'\n  a\n  b\ncomment\n\n  $ true\n"
+        );
     }
 
     #[test]

@@ -23,3 +23,7 @@ A comment between.
   c
   b
   $ printf '\033[1mbold\033[0m\n'
+  $ printf 'one\ntwo\n'
+  one
+A comment inside the output: the lines below it are the command's too.
+  three
