@@ -93,6 +93,7 @@ fn one_test_file_is_a_workshop_and_a_failure_points_at_its_line() {
     run.assert_code(1)
         .stdout_has("MISMATCH one/block-1.1")
         .stdout_has("one.t:3")
+        .stdout_has("expected: ./one.t:4\n")
         .stdout_has("4 - wrong")
         .stdout_has("PASS one/block-1.2");
 }

@@ -117,6 +117,11 @@ impl HostTask<'_> {
             .as_ref()
             .map(|expected| match &expected.origin {
                 Origin::File(path) => path.display().to_string(),
+                // A cram test's output is in the test file, under its command.
+                Origin::Inline(path) if self.step.cram.is_some() => {
+                    let line = expected.lines.first().map_or(0, |l| l.line);
+                    format!("{}:{line}", path.display())
+                }
                 Origin::Inline(path) => {
                     let line = expected.lines.first().map_or(0, |l| l.line);
                     format!("{}:{line} (console block)", path.display())
