@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use super::attrs::Attributes;
 use super::parse::{Block, BlockKind, InlineExpected, ParsedChapter};
-use super::transcript::{PrintedOutput, TranscriptCommand, take_exit_status};
+use super::transcript::{PrintedOutput, TranscriptCommand};
 use crate::diagnostic::Diagnostic;
 
 /// The extension of cram's test files.
@@ -149,24 +149,23 @@ pub(crate) fn parse(text: &str) -> ParsedChapter {
         let transcript: Vec<TranscriptCommand> = group
             .into_iter()
             .map(|reading| {
-                let mut printed = reading
-                    .output
-                    .as_ref()
-                    .map(|(_, text)| text.strip_suffix('\n').unwrap_or(text).to_string())
-                    .unwrap_or_default();
-                let exit = take_exit_status(&mut printed);
-                // A `[N]` line alone leaves no output; a blank line (`  `) alone is output.
-                let printed_something = exit.is_none() || !printed.is_empty();
+                let (output, exit) = match reading.output {
+                    Some((at, printed)) => {
+                        let (printed, exit) = without_exit_status(printed);
+                        // A `[N]` line alone leaves no output; a blank line (`  `) is output.
+                        let output = (!printed.is_empty()).then(|| PrintedOutput {
+                            line_offset: at - first,
+                            text: printed,
+                        });
+                        (output, exit)
+                    }
+                    None => (None, None),
+                };
                 TranscriptCommand {
                     line_offset: reading.line - first,
                     script: reading.script,
                     target: None,
-                    output: reading.output.filter(|_| printed_something).map(|(at, _)| {
-                        PrintedOutput {
-                            line_offset: at - first,
-                            text: with_final_newline(printed),
-                        }
-                    }),
+                    output,
                     exit,
                 }
             })
@@ -206,10 +205,23 @@ pub(crate) fn parse(text: &str) -> ParsedChapter {
     chapter
 }
 
-/// The output back with the last newline `take_exit_status` reads it without.
-fn with_final_newline(mut text: String) -> String {
-    text.push('\n');
-    text
+/// `printed` (lines ending with a newline) without its last line when that line is cram's
+/// `[N]` (N from 1 to 255: the command's exit status), and N. Only that line goes: a blank
+/// output line before it is output, as in cram.
+fn without_exit_status(mut printed: String) -> (String, Option<i32>) {
+    let body = printed.strip_suffix('\n').unwrap_or(&printed);
+    let last_start = body.rfind('\n').map_or(0, |index| index + 1);
+    let code = body[last_start..]
+        .trim_end()
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|digits| digits.parse::<i32>().ok())
+        .filter(|code| (1..=255).contains(code));
+    if code.is_some() {
+        printed.truncate(last_start);
+    }
+    (printed, code)
 }
 
 /// How cram compares: the bytes as printed (`raw`), the expected lines as written (no `{{ }}`
@@ -307,5 +319,16 @@ mod tests {
         assert_eq!(commands(text)[0].2.as_deref(), Some("a\n\nb\n"));
         let text = "  $ echo\n  \n  $ true\n";
         assert_eq!(commands(text)[0].2.as_deref(), Some("\n"), "one blank line");
+        let text = "  $ printf 'a\\n\\n'; false\n  a\n  \n  [1]\n";
+        assert_eq!(
+            commands(text),
+            [(
+                1,
+                "printf 'a\\n\\n'; false\n".into(),
+                Some("a\n\n".into()),
+                Some(1)
+            )],
+            "the blank line before `[1]` is output"
+        );
     }
 }

@@ -133,7 +133,7 @@ pub(crate) fn read(body: &str) -> Result<Option<Vec<TranscriptCommand>>, NoBash>
 /// Removes cram's `[N]` line (the command exited with status N, 1 to 255) from the end of
 /// `printed` and returns N. Only a line that is `[N]` and nothing else counts, so a job's
 /// `[1] 4242` or R's `[1] "x"` stay output.
-pub(crate) fn take_exit_status(printed: &mut String) -> Option<i32> {
+fn take_exit_status(printed: &mut String) -> Option<i32> {
     let last_start = printed.rfind('\n').map_or(0, |index| index + 1);
     let last = printed[last_start..].trim();
     let code: i32 = last
