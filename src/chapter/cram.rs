@@ -127,9 +127,9 @@ pub(crate) fn parse(text: &str) -> ParsedChapter {
             // Indented lines before any command: cram shows them as they are and runs nothing.
             continue;
         };
-        if let Some(more) = indented.strip_prefix("> ")
-            && current.output.is_none()
-        {
+        // cram gives the shell every `> ` line after a command, wherever it stands: below
+        // output lines too, it is more of the command's script, never output.
+        if let Some(more) = indented.strip_prefix("> ") {
             current.script.push_str(more);
             current.script.push('\n');
         } else {
@@ -278,16 +278,22 @@ mod tests {
     }
 
     #[test]
-    fn printed_lines_that_look_like_prompts_or_continuations_are_output() {
-        let text = "  $ printf '# root\\n> quoted\\nuser@h:~$ x\\n'\n  # root\n  > quoted\n  user@h:~$ x\n";
+    fn printed_lines_that_look_like_other_prompts_are_output_but_a_continuation_is_script() {
+        let text = "  $ printf '# root\\nuser@h:~$ x\\n'\n  # root\n  user@h:~$ x\n";
         assert_eq!(
             commands(text),
             [(
                 1,
-                "printf '# root\\n> quoted\\nuser@h:~$ x\\n'\n".into(),
-                Some("# root\n> quoted\nuser@h:~$ x\n".into()),
+                "printf '# root\\nuser@h:~$ x\\n'\n".into(),
+                Some("# root\nuser@h:~$ x\n".into()),
                 None
             )]
+        );
+        // As cram reads it: a `> ` line below the output is given to the shell.
+        let text = "  $ echo a\n  a\n  > echo b\n  b\n";
+        assert_eq!(
+            commands(text),
+            [(1, "echo a\necho b\n".into(), Some("a\nb\n".into()), None)]
         );
     }
 

@@ -70,16 +70,22 @@ fn rewritten(text: &[u8], line: usize, blessed: &str) -> Option<(Vec<u8>, usize,
     {
         start += 1;
     }
-    // Its output: the indented lines up to the next command or the next comment.
+    // Its output: the indented lines up to the next command or the next comment. A `> ` line
+    // among them is more of the command (cram gives it to the shell): it moves up, under the
+    // command's other lines, where `prysk -i` writes it.
     let mut end = start;
-    while lines
-        .get(end)
-        .is_some_and(|line| line.starts_with(INDENT) && !line.starts_with(b"  $ "))
+    let mut moved_up: Vec<&[u8]> = Vec::new();
+    while let Some(line) = lines.get(end)
+        && line.starts_with(INDENT)
+        && !line.starts_with(b"  $ ")
     {
+        if line.starts_with(b"  > ") {
+            moved_up.push(line);
+        }
         end += 1;
     }
     let mut out = Vec::with_capacity(text.len() + blessed.len());
-    for kept in &lines[..start] {
+    for kept in lines[..start].iter().chain(&moved_up) {
         out.extend_from_slice(kept);
     }
     // A file whose last line had no newline gets one before the lines written after it.
@@ -94,15 +100,15 @@ fn rewritten(text: &[u8], line: usize, blessed: &str) -> Option<(Vec<u8>, usize,
     }
     // Output lines after a comment are this command's too (cram reads them so): they go, and
     // the comments stay, below the new output, as `prysk -i` leaves them.
-    let mut removed = end - start;
+    let mut removed = end - start - moved_up.len();
     let mut rest = end;
     while let Some(line) = lines.get(rest)
         && !line.starts_with(b"  $ ")
     {
-        if line.starts_with(INDENT) {
-            removed += 1;
-        } else {
+        if !line.starts_with(INDENT) || line.starts_with(b"  > ") {
             out.extend_from_slice(line);
+        } else {
+            removed += 1;
         }
         rest += 1;
     }
