@@ -27,3 +27,7 @@ A comment between.
   one
 A comment inside the output: the lines below it are the command's too.
   three
+  $ echo first
+  first
+  > echo second
+  third
