@@ -1,10 +1,16 @@
-//! `.t` files converted to a runbook workshop (one command per block, `raw` since cram compares
-//! the bytes as printed, its expected output in an expected file as written) and run by prysk
-//! 0.20 (bash) and by runbook: every command prysk passes must pass in runbook, but for the
-//! differences the manual lists (docs/src/cram.md), which must still be differences.
-//! The files: prysk's own, from the source package that `scripts/setup-test-machine` unpacks
-//! (never copied into this repository), and `tests/prysk/cases/`, written here as cram users
-//! write them (colours, escapes, Python-only regexes, braces, Latin-1).
+//! runbook beside prysk 0.20 (bash) on `.t` files, two ways:
+//! - converted to a runbook workshop (one command per block, `raw` since cram compares the
+//!   bytes as printed, its expected output in an expected file as written): every command
+//!   prysk passes must pass in runbook, but for the differences the manual lists
+//!   (docs/src/cram.md), which must still be differences;
+//! - as they are (`runbook verify FOLDER`): every command must get the same verdict from
+//!   both (passed, failed or skipped), but for the listed differences; and `--bless` must
+//!   write a file byte for byte as `prysk -i -y` does.
+//!
+//! The files: prysk's own and cram 0.7's (its test suite, which runs cram itself, and its
+//! examples), from the source packages that `scripts/setup-test-machine` unpacks (never copied
+//! into this repository), and `tests/prysk/cases/`, written here as cram users write them
+//! (colours, escapes, Python-only regexes, braces, Latin-1, cram's reading of a file).
 
 #![allow(clippy::print_stderr)] // The test prints how many commands the two tools agree on.
 
