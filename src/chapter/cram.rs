@@ -99,7 +99,7 @@ struct Reading {
 /// The blocks of a `.t` file: one per run of indented lines that starts with a command, each
 /// holding its commands as a transcript. Output lines after a comment belong to the command
 /// before the comment, as in cram.
-pub(crate) fn parse(text: &str) -> ParsedChapter {
+pub fn parse(text: &str) -> ParsedChapter {
     // The runs of indented lines that start with a command, each its commands in order.
     let mut groups: Vec<Vec<Reading>> = Vec::new();
     let mut after_comment = true;

@@ -3,7 +3,7 @@
 //! (chapters -> plan -> execute -> match -> report).
 
 pub mod attrs;
-pub(crate) mod cram;
+pub mod cram;
 mod include;
 pub mod parse;
 pub(crate) mod prompt;
