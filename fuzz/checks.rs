@@ -31,8 +31,8 @@ fn check_diagnostic(problem: &Diagnostic, line_count: usize) {
     }
 }
 
-/// The chapter parser (with every block's attributes, prompts and console blocks): never
-/// panics, and what it returns points at the right lines.
+/// The chapter parser (with every block's attributes, prompts and console blocks) and the
+/// cram test file reader: never panic, and what they return points at the right lines.
 pub fn chapter(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -54,6 +54,20 @@ pub fn chapter(data: &[u8]) {
             check_diagnostic(problem, 1);
         }
     }
+    // The same text read as a cram test file: each block starts at its first command's line.
+    let lines = LineIndex::new(text);
+    for block in &runbook::chapter::cram::parse(text).blocks {
+        assert!(
+            !block.transcript.is_empty(),
+            "a cram block without a command"
+        );
+        assert_eq!(block.fence_text, lines.line_text(text, block.line + 1));
+        assert!(
+            block.fence_text.starts_with("  $ "),
+            "{:?}",
+            block.fence_text
+        );
+    }
     match parse_chapter(path, text) {
         Err(problems) => {
             assert!(!problems.is_empty(), "an error without a problem");
@@ -62,7 +76,6 @@ pub fn chapter(data: &[u8]) {
             }
         }
         Ok(parsed) => {
-            let lines = LineIndex::new(text);
             for block in &parsed.blocks {
                 assert!(
                     block.line >= 1 && block.line <= line_count,

@@ -185,8 +185,16 @@ async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
     let lab = lab::prepare(&plan, &args.plan.dir, &args.session.secrets, settings)
         .map_err(Failure::Input)?;
     let cancel = lab.cancel.clone();
+    // cram runs every command of every test file, whatever failed before: a test's commands
+    // do not build on another file's, as a course's do on earlier chapters'.
+    let only_cram_tests = !plan.workshop.chapters.is_empty()
+        && plan
+            .workshop
+            .chapters
+            .iter()
+            .all(|chapter| chapter.cram.is_some());
     let options = execute::RunOptions {
-        keep_going: args.keep_going,
+        keep_going: args.keep_going || only_cram_tests,
         strict: args.strict,
         bless: args.bless,
         jobs: args.jobs,

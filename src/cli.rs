@@ -103,7 +103,8 @@ pub(crate) struct VerifyArgs {
     /// Folder for index.html, junit.xml and run.json.
     #[arg(long, value_name = "DIR", default_value = crate::report::DEFAULT_FOLDER)]
     pub(crate) report: PathBuf,
-    /// Go on after a failed block (by default the run stops: later steps build on earlier ones).
+    /// Go on after a failed block (by default the run stops: later steps build on earlier
+    /// ones; a run of cram test files always goes on, as cram does).
     #[arg(short = 'k', long)]
     pub(crate) keep_going: bool,
     /// Count blocks without expected output as failures.

@@ -3,6 +3,7 @@
 //! (chapters -> plan -> execute -> match -> report).
 
 pub mod attrs;
+pub mod cram;
 mod include;
 pub mod parse;
 pub(crate) mod prompt;
@@ -28,6 +29,9 @@ pub(crate) struct Chapter {
     pub(crate) blocks: Vec<Block>,
     /// The chapter's text as read, so that a message can quote any line of it.
     pub(crate) text: String,
+    /// A cram test file (`.t`): its commands run in a shell of their own, set up as cram
+    /// sets one up.
+    pub(crate) cram: Option<cram::CramTest>,
 }
 
 impl Chapter {
@@ -166,7 +170,7 @@ pub(crate) fn load(
     };
     let entries = match entries {
         Ok(Some(entries)) => entries,
-        Ok(None) => match list_markdown(dir) {
+        Ok(None) => match list_chapters(dir) {
             Ok(entries) => entries,
             Err(error) => {
                 problems.push(Diagnostic::new(
@@ -190,7 +194,7 @@ pub(crate) fn load(
                 0,
                 format!("the workshop `{}` has no chapters", dir.display()),
             )
-            .hint("add Markdown files (`01-intro.md`...) or a SUMMARY.md listing them")
+            .hint("add Markdown files (`01-intro.md`...) or a SUMMARY.md listing them, or cram test files (`*.t`)")
         });
         return Err(problems);
     }
@@ -309,13 +313,29 @@ impl ChapterReader<'_> {
                 .last()
                 .map(|(file, line)| (self.dir.join(file), *line)),
         );
-        let text = match read_utf8(&path) {
+        let read = if cram::is_test_file(relative) {
+            cram::read_text(&path)
+        } else {
+            read_utf8(&path)
+        };
+        let text = match read {
             Ok(text) => text,
             Err(problem) => {
                 self.problems.push(problem);
                 return;
             }
         };
+        if cram::is_test_file(relative) {
+            self.chapters.push(Chapter {
+                title: title.unwrap_or_else(|| relative.display().to_string()),
+                blocks: cram::parse(&text).blocks,
+                cram: Some(cram::CramTest::of(&path)),
+                path,
+                key,
+                text,
+            });
+            return;
+        }
         let parsed = match parse::parse_chapter_with(&path, &text, &self.options) {
             Ok(parsed) => parsed,
             Err(found) => {
@@ -344,6 +364,7 @@ impl ChapterReader<'_> {
                 title,
                 blocks: parsed.blocks,
                 text,
+                cram: None,
             });
             return;
         }
@@ -366,6 +387,7 @@ impl ChapterReader<'_> {
                 },
                 blocks: part_blocks,
                 text: text.clone(),
+                cram: None,
             });
         };
         for include in includes {
@@ -577,7 +599,47 @@ fn check_unique_ids(chapter: &Chapter, problems: &mut Diagnostics) {
     }
 }
 
-/// Chapter files in file-name order, when there is no SUMMARY.md.
+/// Chapter files in file-name order, when there is no SUMMARY.md: the `.md` files, or, in a
+/// folder that has none, its cram test files (see [`list_cram_tests`]).
+fn list_chapters(dir: &Path) -> std::io::Result<Vec<ChapterEntry>> {
+    let markdown = list_markdown(dir)?;
+    if !markdown.is_empty() {
+        return Ok(markdown);
+    }
+    let mut found = Vec::new();
+    list_cram_tests(dir, Path::new(""), &mut found)?;
+    found.sort();
+    Ok(found
+        .into_iter()
+        .map(|relative| ChapterEntry {
+            relative,
+            title: None,
+        })
+        .collect())
+}
+
+/// The `.t` files under `dir` (in `under`, relative to it), subfolders included, hidden files
+/// and folders left out: the files cram runs when given a folder.
+fn list_cram_tests(dir: &Path, under: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir.join(under))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let relative = under.join(&name);
+        // Not followed: a symlinked folder could loop, and cram's own listing skips them too.
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            list_cram_tests(dir, &relative, found)?;
+        } else if cram::is_test_file(&relative) {
+            found.push(relative);
+        }
+    }
+    Ok(())
+}
+
+/// The `.md` files of the folder, in file-name order.
 fn list_markdown(dir: &Path) -> std::io::Result<Vec<ChapterEntry>> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)

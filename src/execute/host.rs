@@ -117,6 +117,11 @@ impl HostTask<'_> {
             .as_ref()
             .map(|expected| match &expected.origin {
                 Origin::File(path) => path.display().to_string(),
+                // A cram test's output is in the test file, under its command.
+                Origin::Inline(path) if self.step.cram.is_some() => {
+                    let line = expected.lines.first().map_or(0, |l| l.line);
+                    format!("{}:{line}", path.display())
+                }
                 Origin::Inline(path) => {
                     let line = expected.lines.first().map_or(0, |l| l.line);
                     format!("{}:{line} (console block)", path.display())
@@ -195,22 +200,32 @@ impl HostTask<'_> {
                 }
             }
         }
-        let pending =
-            if self.bless && matches!(result.outcome, Outcome::Mismatch | Outcome::Unverified) {
-                bless_text.map(|text| {
-                    result.outcome = Outcome::Blessed;
-                    BlessPending {
-                        host: self.host.clone(),
-                        text,
-                        source: self.expected.as_ref().and_then(|e| match &e.origin {
-                            Origin::File(path) => Some(path.clone()),
-                            Origin::Inline(_) => None,
-                        }),
-                    }
-                })
-            } else {
-                None
-            };
+        // A cram test's `[N]` line is part of its output: a wrong exit status is blessed too.
+        let cram = self.step.cram.is_some();
+        let blessable = matches!(result.outcome, Outcome::Mismatch | Outcome::Unverified)
+            || (cram && result.outcome == Outcome::Exit);
+        if cram
+            && let Some(text) = bless_text.as_mut()
+            && let Some(code) = result.attempts.last().and_then(|a| a.exit_code)
+            && code != 0
+        {
+            text.push_str(&format!("[{code}]\n"));
+        }
+        let pending = if self.bless && blessable {
+            bless_text.map(|text| {
+                result.outcome = Outcome::Blessed;
+                BlessPending {
+                    host: self.host.clone(),
+                    text,
+                    source: self.expected.as_ref().and_then(|e| match &e.origin {
+                        Origin::File(path) => Some(path.clone()),
+                        Origin::Inline(_) => None,
+                    }),
+                }
+            })
+        } else {
+            None
+        };
         let _ = self.sender.send(HostMessage::Done(result, pending));
     }
 
@@ -220,7 +235,7 @@ impl HostTask<'_> {
         // interrupt must not wait for that (dropping the attempt kills the half-open client).
         let mut cancel = self.cancel.clone();
         let acquired = tokio::select! {
-            acquired = self.sessions.acquire(&self.host, Some(user)) => acquired,
+            acquired = self.sessions.acquire_for(&self.host, Some(user), self.step.cram.as_ref()) => acquired,
             _ = cancel.wait() => {
                 let message = "interrupted while connecting".to_string();
                 return Judged::failed(failed_attempt(number, Outcome::Interrupted, message));
@@ -254,7 +269,7 @@ impl HostTask<'_> {
             crate::session::Leave::Nothing
         };
         let mut dialogue = None;
-        let execution = if self.step.pty {
+        let mut execution = if self.step.pty {
             let questions = match Dialogue::of(self.expected, &self.vars) {
                 Ok(questions) => dialogue.insert(questions),
                 Err(error) => {
@@ -270,7 +285,25 @@ impl HostTask<'_> {
                 .run_leaving(script, timeout, &self.cancel, leave)
                 .await
         };
+        if let Some(tmpdir) = session.cram_tmpdir() {
+            execution.output = as_cram_prints(&execution.output, tmpdir);
+        }
         drop(lock);
+        if self.step.cram.is_some()
+            && execution.exit_code == Some(CRAM_SKIP)
+            && matches!(execution.ending, crate::session::Ending::Lost(_))
+        {
+            let mut attempt = failed_attempt(
+                number,
+                Outcome::Skipped,
+                format!(
+                    "the test's shell exited with status {CRAM_SKIP}: cram skips the test file"
+                ),
+            );
+            attempt.exit_code = execution.exit_code;
+            attempt.output = String::from_utf8_lossy(&execution.output).into_owned();
+            return Judged::failed(attempt);
+        }
         let timed_out = execution.ending == crate::session::Ending::TimedOut;
         let mut judged = judge(
             &Judging {
@@ -309,6 +342,30 @@ impl HostTask<'_> {
     }
 }
 
+/// The status a cram test's shell exits with to skip the test file.
+const CRAM_SKIP: i32 = 80;
+
+/// Output as cram shows it: the test's `TMPDIR` written `$TMPDIR`, so that a test file's
+/// expected output does not depend on the folder of one run.
+fn as_cram_prints(output: &[u8], tmpdir: &str) -> Vec<u8> {
+    let needle = tmpdir.as_bytes();
+    if needle.is_empty() {
+        return output.to_vec();
+    }
+    let mut out = Vec::with_capacity(output.len());
+    let mut rest = output;
+    while let Some(at) = rest
+        .windows(needle.len())
+        .position(|window| window == needle)
+    {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"$TMPDIR");
+        rest = &rest[at + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 pub(super) fn failed_attempt(number: usize, outcome: Outcome, message: String) -> AttemptResult {
     AttemptResult {
         number,
@@ -333,6 +390,17 @@ mod tests {
         let mut attempt = failed_attempt(1, outcome, String::new());
         attempt.unreachable = unreachable;
         attempt
+    }
+
+    #[test]
+    fn a_cram_test_s_tmpdir_is_written_as_cram_writes_it() {
+        assert_eq!(
+            as_cram_prints(
+                b"/tmp/r-1/tmp/x and /tmp/r-1/tmp\n/tmp/r-1/test.t\n",
+                "/tmp/r-1/tmp"
+            ),
+            b"$TMPDIR/x and $TMPDIR\n/tmp/r-1/test.t\n"
+        );
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub(crate) struct Executor<'a> {
     redactor: Arc<Redactor>,
     cancel: Cancel,
     captures: Vars,
+    /// Where the `--bless` rewrites so far moved the lines of cram test files.
+    cram_shifts: expected_files::cram::Shifts,
 }
 
 impl std::fmt::Debug for Executor<'_> {
@@ -122,6 +124,7 @@ impl<'a> Executor<'a> {
             redactor: Arc::new(redactor),
             cancel,
             captures: Vars::new(),
+            cram_shifts: expected_files::cram::Shifts::default(),
         }
     }
 
@@ -145,15 +148,31 @@ impl<'a> Executor<'a> {
         let plan: &'a Plan = self.plan;
         let mut results: Vec<StepResult> = Vec::new();
         let mut stopped: Option<SkipReason> = None;
+        // A cram test file that skipped itself (exit 80): its chapter and why.
+        let mut cram_skipped: Option<(usize, SkipReason)> = None;
+        // What the cram test files left running, ended when each file was done.
+        let mut cram_leftovers = Vec::new();
         for (index, step) in plan.steps.iter().enumerate() {
             if stopped.is_none() && self.cancel.requested().is_some() {
                 stopped = Some(SkipReason::Interrupted);
+            }
+            if index > 0
+                && plan.steps[index - 1].chapter != step.chapter
+                && let Some(test) = &plan.steps[index - 1].cram
+            {
+                cram_leftovers.extend(self.sessions.end_cram_test(test).await);
             }
             if stopped.is_none() && (index == 0 || plan.steps[index - 1].chapter != step.chapter) {
                 self.sessions
                     .prewarm(self.sessions_of_chapter(step.chapter));
             }
-            let result = match &stopped {
+            let skip = stopped.clone().or_else(|| {
+                cram_skipped
+                    .as_ref()
+                    .filter(|(chapter, _)| *chapter == step.chapter)
+                    .map(|(_, reason)| reason.clone())
+            });
+            let result = match &skip {
                 Some(reason) => {
                     let skipped = self.skipped(step, reason.clone());
                     reporter.event(&Event::StepFinished {
@@ -164,16 +183,22 @@ impl<'a> Executor<'a> {
                 None => {
                     let result = self.run_step(step, index, reporter).await;
                     stopped = stop_after(&result, &self.options);
+                    if step.cram.is_some() && result.outcome == Outcome::Skipped {
+                        let by = result.qualified_id.clone();
+                        cram_skipped = Some((step.chapter, SkipReason::CramSkip { by }));
+                    }
                     result
                 }
             };
             results.push(result);
         }
         let interrupted = self.cancel.requested();
-        let leftovers = self
-            .sessions
-            .shutdown_and_sweep(interrupted.is_some())
-            .await;
+        let mut leftovers = cram_leftovers;
+        leftovers.extend(
+            self.sessions
+                .shutdown_and_sweep(interrupted.is_some())
+                .await,
+        );
         let mut report = RunReport::assemble(
             &plan.workshop,
             self.options.strict,
@@ -203,7 +228,8 @@ impl<'a> Executor<'a> {
             .plan
             .steps
             .iter()
-            .filter(|step| step.chapter == chapter)
+            // A cram test file's shell is its own, opened by its first command.
+            .filter(|step| step.chapter == chapter && step.cram.is_none())
         {
             if let HostSpec::Hosts(hosts) = &step.hosts {
                 for host in hosts {
@@ -306,7 +332,18 @@ impl<'a> Executor<'a> {
             }
         }
         if !bless.is_empty() {
-            match expected_files::write_blessed(step.expected_files(), bless, hosts.len()) {
+            let written = match (&step.cram, bless.first()) {
+                // A cram test's expected output is in the test file, under the command.
+                (Some(_), Some(pending)) => expected_files::cram::write_blessed(
+                    &step.file,
+                    step.line,
+                    &pending.text,
+                    &mut self.cram_shifts,
+                )
+                .map(|change| change.into_iter().collect()),
+                _ => expected_files::write_blessed(step.expected_files(), bless, hosts.len()),
+            };
+            match written {
                 Ok(changes) => {
                     result.blessed = changes
                         .into_iter()

@@ -228,15 +228,17 @@ pub fn glob_escape(value: &str) -> String {
     out
 }
 
-/// Turns a cram glob into an anchored regex: `*` any text, `?` one character, `\` escapes.
+/// Turns a cram glob into an anchored regex: `*` any text, `?` one character. As in cram, a
+/// backslash escapes only `*`, `?` and itself; before any other character (`\d`, a Windows
+/// path's `C:\Users`) it is a backslash, so that the line means what cram reads in it.
 fn glob_to_regex(glob: &str) -> String {
     let mut out = String::with_capacity(glob.len() * 2);
-    let mut characters = glob.chars();
+    let mut characters = glob.chars().peekable();
     while let Some(character) = characters.next() {
         match character {
             '*' => out.push_str(".*"),
             '?' => out.push('.'),
-            '\\' => match characters.next() {
+            '\\' => match characters.next_if(|next| matches!(next, '*' | '?' | '\\')) {
                 Some(escaped) => out.push_str(&regex::escape(&escaped.to_string())),
                 None => out.push_str(&regex::escape("\\")),
             },
@@ -488,7 +490,7 @@ pub fn parse_bytes(
 /// A line of an expected file as valid UTF-8 that matches the same output: invalid bytes
 /// become `\xNN` in an ` (esc)` line, and, in a regex or glob (which match the escaped form
 /// of such output), the text `\xNN`.
-fn utf8_equivalent(line: &[u8]) -> String {
+pub(crate) fn utf8_equivalent(line: &[u8]) -> String {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if let Ok(text) = std::str::from_utf8(line) {
         return text.to_string();
@@ -751,5 +753,23 @@ mod tests {
     #[test]
     fn glob_translation() {
         assert_eq!(glob_to_regex("a*b?c\\*"), "a.*b.c\\*");
+    }
+
+    /// Issue 20: `\d (glob)` matched `d`, the backslash dropped, where cram keeps it.
+    #[test]
+    fn a_glob_backslash_escapes_only_star_question_mark_and_itself() {
+        let matches = |glob: &str, line: &str| {
+            let Matcher::Regex(regex) = compile(LineKind::Glob, glob).expect("compiles") else {
+                panic!("a regex")
+            };
+            regex.is_match(line)
+        };
+        assert!(matches("\\d", "\\d"));
+        assert!(!matches("\\d", "d"));
+        assert!(matches("C:\\Users\\m?", "C:\\Users\\me"));
+        assert!(matches("C:\\Users\\*", "C:\\Users*"), "`\\*` is a star");
+        assert!(matches("\\* \\? \\\\ fo?b*", "* ? \\ foobar"));
+        assert!(!matches("\\*", "x"));
+        assert!(matches("end\\", "end\\"), "a trailing backslash is itself");
     }
 }

@@ -1,6 +1,7 @@
 //! The expected files of a workshop, `expected/<chapter>/<id>.out` and `<id>.<host>.out`:
 //! their names, reading them for the plan ([`read`]) and writing them back for `--bless`
-//! ([`write`]). This module is the one place that knows the folder's layout.
+//! ([`write`]), and a cram test file's outputs, which live in the file itself ([`cram`]). This
+//! module is the one place that knows the folder's layout.
 //!
 //! It is a module of its own, rather than part of `expect/`, because it works on the files and
 //! not on their text: it lists folders, reads and writes files, and decides which file a
@@ -11,6 +12,7 @@
 //! imports neither of them nor the reports (what `--bless` changed goes back as plain data,
 //! which the executor puts into the report's model).
 
+pub(crate) mod cram;
 mod read;
 mod write;
 

@@ -140,6 +140,8 @@ pub(crate) struct Step {
     pub(crate) expectations: Expectations,
     /// Folder of this chapter's expected files.
     pub(crate) expected_folder: PathBuf,
+    /// A command of a cram test file: it runs in that file's own shell, set up as cram does.
+    pub(crate) cram: Option<crate::chapter::cram::CramTest>,
 }
 
 impl Step {
@@ -534,6 +536,7 @@ fn plan_step(
         keep_running: attributes.keep_running,
         expectations,
         expected_folder: listing.folder().to_path_buf(),
+        cram: chapter.cram.clone(),
     };
     if problems.is_empty() {
         Ok(step)

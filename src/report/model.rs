@@ -192,6 +192,10 @@ pub enum SkipReason {
     },
     /// A host's key was refused: the run stops even with `--keep-going`.
     HostKeyRefused,
+    /// A command of the same cram test file exited with status 80, cram's "skip this test".
+    CramSkip {
+        by: String,
+    },
 }
 
 impl std::fmt::Display for SkipReason {
@@ -202,6 +206,12 @@ impl std::fmt::Display for SkipReason {
                 write!(f, "not run: {failed} failed (use --keep-going to run on)")
             }
             SkipReason::HostKeyRefused => f.write_str("not run: a host key check failed"),
+            SkipReason::CramSkip { by } => {
+                write!(
+                    f,
+                    "not run: {by} exited with status 80, which skips the test file"
+                )
+            }
         }
     }
 }
@@ -382,6 +392,7 @@ mod tests {
             title: title.into(),
             blocks: Vec::new(),
             text: String::new(),
+            cram: None,
         };
         Workshop {
             dir: "workshop".into(),

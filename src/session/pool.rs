@@ -10,10 +10,11 @@ use super::protocol;
 use super::shell::Session;
 use super::transport::Transport;
 use super::{SessionError, SessionSettings};
+use crate::chapter::cram::CramTest;
 use crate::inventory::Inventory;
 
-/// (host, user): one session each.
-type SessionKey = (String, String);
+/// (host, user, cram test file): one session each; each cram test file has a shell of its own.
+type SessionKey = (String, String, Option<CramTest>);
 
 /// A session the coming blocks will want: on `host`, as `user` (`None`: the login user).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,17 @@ impl Sessions {
         host: &str,
         user: Option<&str>,
     ) -> Result<SessionLock, SessionError> {
+        self.acquire_for(host, user, None).await
+    }
+
+    /// A live session for (`host`, `user`), or for the cram test file `cram` there: a shell of
+    /// its own, set up as cram sets one up.
+    pub(crate) async fn acquire_for(
+        &self,
+        host: &str,
+        user: Option<&str>,
+        cram: Option<&CramTest>,
+    ) -> Result<SessionLock, SessionError> {
         let transport = self.transport(host)?;
         let login = transport.login_user();
         let user = user.unwrap_or(&login).to_string();
@@ -86,7 +98,7 @@ impl Sessions {
             let mut sessions = self.sessions.lock().map_err(|_| SessionError::Poisoned)?;
             Arc::clone(
                 sessions
-                    .entry((host.to_string(), user.clone()))
+                    .entry((host.to_string(), user.clone(), cram.cloned()))
                     .or_default(),
             )
         };
@@ -108,6 +120,7 @@ impl Sessions {
                 Arc::clone(&transport),
                 switch.as_deref(),
                 Arc::clone(&self.settings),
+                cram,
             )
             .await;
             let session = match started {
@@ -147,7 +160,7 @@ impl Sessions {
                     .sessions
                     .lock()
                     .ok()
-                    .and_then(|table| table.get(&(host.clone(), user.clone())).cloned());
+                    .and_then(|table| table.get(&(host.clone(), user.clone(), None)).cloned());
                 if let Some(slot) = open {
                     // Busy: a block is using (or opening) it right now.
                     let Ok(mut lock) = slot.try_lock() else {
@@ -178,16 +191,54 @@ impl Sessions {
         self.end_sessions(force, true).await
     }
 
+    /// Ends the shells of the cram test file `test`, once its commands are done, as cram ends
+    /// a test's shell: what they left running is ended and returned, to be reported, and the
+    /// test's folder goes with the shell.
+    pub(crate) async fn end_cram_test(&self, test: &CramTest) -> Vec<Leftover> {
+        self.end_matching(false, true, Some(test)).await
+    }
+
     async fn end_sessions(&self, force: bool, sweep: bool) -> Vec<Leftover> {
+        let leftovers = self.end_matching(force, sweep, None).await;
+        let transports: Vec<_> = match self.transports.lock() {
+            Ok(transports) => transports.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        for transport in transports {
+            transport.close().await;
+        }
+        leftovers
+    }
+
+    /// Ends the sessions of the cram test file `only`, or all of them.
+    async fn end_matching(
+        &self,
+        force: bool,
+        sweep: bool,
+        only: Option<&CramTest>,
+    ) -> Vec<Leftover> {
         let slots: Vec<_> = match self.sessions.lock() {
-            Ok(sessions) => sessions
-                .iter()
-                .map(|(key, slot)| (key.clone(), Arc::clone(slot)))
-                .collect(),
+            Ok(mut sessions) => {
+                let keys: Vec<SessionKey> = sessions
+                    .keys()
+                    .filter(|(_, _, test)| only.is_none() || test.as_ref() == only)
+                    .cloned()
+                    .collect();
+                keys.into_iter()
+                    .filter_map(|key| {
+                        let slot = if only.is_some() {
+                            sessions.remove(&key)?
+                        } else {
+                            Arc::clone(sessions.get(&key)?)
+                        };
+                        Some((key, slot))
+                    })
+                    .collect()
+            }
             Err(_) => Vec::new(),
         };
         let found: StdMutex<Vec<Leftover>> = StdMutex::new(Vec::new());
-        let endings = slots.into_iter().map(|((host, user), slot)| {
+        let endings = slots.into_iter().map(|((host, user, _), slot)| {
             let found = &found;
             async move {
                 let mut lock = slot.lock().await;
@@ -211,13 +262,6 @@ impl Sessions {
         crate::join::join_all(endings).await;
         let mut leftovers = found.into_inner().unwrap_or_default();
         leftovers.sort_by(|a, b| (&a.host, &a.user, a.pid).cmp(&(&b.host, &b.user, b.pid)));
-        let transports: Vec<_> = match self.transports.lock() {
-            Ok(transports) => transports.values().cloned().collect(),
-            Err(_) => Vec::new(),
-        };
-        for transport in transports {
-            transport.close().await;
-        }
         leftovers
     }
 }

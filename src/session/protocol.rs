@@ -36,7 +36,8 @@ pub(crate) const BLOCK_MARK: &str = "RUNBOOK_BLOCK";
 pub(crate) const SWEEP_BLOCK: &str = "sweep";
 
 /// Text sent once, right after the shell starts; `env` (`runbook.yml`'s, names checked when
-/// read: letters, digits and `_`) is exported first.
+/// read: letters, digits and `_`) is exported first, then a cram test's set-up
+/// ([`cram_setup`]).
 ///
 /// With `contain`, a shell running as root where a cgroup2 hierarchy is mounted and writable
 /// also moves itself into a cgroup of its own, `runbook-<mark>` under its current one, so
@@ -49,6 +50,7 @@ pub(crate) fn bootstrap(
     mark: &str,
     contain: bool,
     env: &[(String, String)],
+    cram: Option<&str>,
 ) -> String {
     let mut exports = String::new();
     for (name, value) in env {
@@ -57,6 +59,9 @@ pub(crate) fn bootstrap(
         exports.push('=');
         push_single_quoted(&mut exports, value);
         exports.push('\n');
+    }
+    if let Some(setup) = cram {
+        exports.push_str(setup);
     }
     let cgroup = if contain {
         format!(
@@ -93,6 +98,49 @@ set --
 unset __rb_stat
 "#
         )
+}
+
+/// What cram gives the shell of a test file, sent right after `env`'s exports: a fresh folder
+/// `root` holding `tmp/` (the test's `TMPDIR`, `TEMP` and `TMP`) and a folder named after the
+/// file, where the test starts; `TESTDIR`, `TESTFILE`, `TESTSHELL`, `CRAMTMP`; cram's clean
+/// environment (`LANG=C`, `TZ=GMT`, `COLUMNS=80`...); the folder removed when the shell ends.
+pub(crate) fn cram_setup(test: &crate::chapter::cram::CramTest, root: &str) -> String {
+    let root_word = shell_quote(root);
+    let here = shell_quote(&format!("{root}/{}", test.testfile));
+    let tmp = shell_quote(&format!("{root}/tmp"));
+    let mut text = format!(
+        "mkdir -m 700 -p {root_word} && mkdir {tmp} {here} && cd {here} || exit 1\n\
+         trap 'cd / && rm -rf {top}' EXIT\n",
+        top = shell_quote(&std::path::Path::new(root).parent().map_or_else(
+            || root.to_string(),
+            |top| top.to_string_lossy().into_owned()
+        )),
+    );
+    let vars: [(&str, String); 15] = [
+        ("TESTDIR", test.testdir.to_string_lossy().into_owned()),
+        ("TESTFILE", test.testfile.clone()),
+        ("TESTSHELL", "/bin/bash".into()),
+        ("CRAMTMP", root.into()),
+        ("PRYSK_TEMP", root.into()),
+        ("TMPDIR", format!("{root}/tmp")),
+        ("TEMP", format!("{root}/tmp")),
+        ("TMP", format!("{root}/tmp")),
+        ("LANG", "C".into()),
+        ("LC_ALL", "C".into()),
+        ("LANGUAGE", "C".into()),
+        ("TZ", "GMT".into()),
+        ("CDPATH", String::new()),
+        ("COLUMNS", "80".into()),
+        ("GREP_OPTIONS", String::new()),
+    ];
+    for (name, value) in vars {
+        text.push_str("export ");
+        text.push_str(name);
+        text.push('=');
+        push_single_quoted(&mut text, &value);
+        text.push('\n');
+    }
+    text
 }
 
 /// The frame that runs one block: the script as one single-quoted word, then `__rb_go`, the

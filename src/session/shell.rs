@@ -87,6 +87,8 @@ pub struct Session {
     nonce: String,
     /// The value of [`protocol::SESSION_MARK`] in every process this session starts.
     mark: String,
+    /// A cram test's session: its `TMPDIR`, which cram writes as `$TMPDIR` in output.
+    cram_tmpdir: Option<String>,
     /// Blocks run so far: the next block's [`protocol::BLOCK_MARK`].
     blocks_run: u64,
     pid: u32,
@@ -135,13 +137,34 @@ impl Session {
         transport: Arc<Transport>,
         switch_user: Option<&str>,
         settings: Arc<SessionSettings>,
+        cram: Option<&crate::chapter::cram::CramTest>,
     ) -> Result<Session, SessionError> {
         let mut process = transport.open_shell(switch_user).await?;
         let nonce = protocol::rand_nonce::nonce();
         // Not the nonce: the mark is visible to every process (`env` prints it), and the
         // nonce should stay out of a block's output.
         let mark = protocol::rand_nonce::nonce();
-        let bootstrap = protocol::bootstrap(&nonce, &mark, settings.contain, &settings.env);
+        // A cram test's folder: named by runbook, so that its path can be told in the output.
+        // Its path holds both runners' names (`cramtests-*`, `prysk-tests`): cram's and
+        // prysk's own tests check where they run with `*/cramtests*/env.t (glob)` and
+        // `*/prysk-tests*/env.t (glob)`, and a test file written for either passes.
+        let cram_root = cram.map(|_| {
+            std::env::temp_dir()
+                .join(format!("cramtests-{}", &mark[..mark.len().min(12)]))
+                .join("prysk-tests")
+                .to_string_lossy()
+                .into_owned()
+        });
+        let cram_setup = cram
+            .zip(cram_root.as_deref())
+            .map(|(test, root)| protocol::cram_setup(test, root));
+        let bootstrap = protocol::bootstrap(
+            &nonce,
+            &mark,
+            settings.contain,
+            &settings.env,
+            cram_setup.as_deref(),
+        );
         let sent = process.stdin.write_all(bootstrap.as_bytes()).await;
         let _ = process.stdin.flush().await;
         let mut buffer = OutputBuffer::new(&nonce, 64 * 1024);
@@ -183,6 +206,7 @@ impl Session {
                     settings,
                     nonce,
                     mark,
+                    cram_tmpdir: cram_root.map(|root| format!("{root}/tmp")),
                     blocks_run: 0,
                     pid,
                     sid,
@@ -190,6 +214,11 @@ impl Session {
                 });
             }
         }
+    }
+
+    /// A cram test's `TMPDIR` (see [`protocol::cram_setup`]); `None` for any other session.
+    pub(crate) fn cram_tmpdir(&self) -> Option<&str> {
+        self.cram_tmpdir.as_deref()
     }
 
     /// Whether the shell is still there. Anything it printed between blocks (a background job
