@@ -366,6 +366,10 @@ fn a_missing_looping_or_repeated_include_is_an_error_at_its_line() {
     lab.runbook(&["list", "workshop/outside.md"])
         .assert_code(2)
         .stderr_has("error: this line includes `../../etc/hostname`, outside the workshop folder\n  --> workshop/outside.md:1\n");
+    // Allowed outside, it is still refused: its expected files would leave `expected/`.
+    lab.runbook(&["list", "--allow-outside-workshop", "workshop/outside.md"])
+        .assert_code(2)
+        .stderr_has("error: this line includes `../../etc/hostname`, outside the workshop folder: its expected files would be outside `expected/`\n");
 }
 
 /// One faulty step does not hide the plan: `runbook list` shows every step, the faulty one

@@ -427,6 +427,18 @@ impl ChapterReader<'_> {
             Some(parent) => normalised(&parent.join(&include.target)),
             None => normalised(&include.target),
         };
+        // As for SUMMARY.md: a path that leaves the workshop by its words would name expected
+        // files outside `expected/`, whatever `--allow-outside-workshop` says.
+        if self.reach == Reach::Anywhere
+            && let Some(reason) = outside_by_its_words(&target)
+        {
+            let mut problem = at().hint(OUTSIDE_BY_ITS_WORDS_HINT);
+            problem.message = format!(
+                "this line includes `{written}`, {reason}: its expected files would be outside `expected/`"
+            );
+            self.problems.push(problem);
+            return None;
+        }
         if self.reach == Reach::InsideOnly
             && let Some(reason) = outside_workshop(self.dir, &target)
         {
