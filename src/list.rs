@@ -11,7 +11,6 @@ use serde::Serialize;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::expect::pattern::{Expected, Origin};
 use crate::plan::{Action, FileWrite, HostSpec, Plan, Step};
-use crate::printable::{Shown, printable};
 
 /// One step of the plan as `--format json` prints it.
 #[derive(Debug, Serialize)]
@@ -273,11 +272,12 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
             dim.apply_to(flags)
         );
         for problem in problems.get(index).map_or(&[][..], |found| &found.0) {
-            println!(
+            // `say!` shows the problem's text escaped, as every line `list` prints.
+            crate::printable::say!(
                 "    {} {} ({})",
                 red.apply_to("error:"),
-                printable(&problem.message, Shown::Escaped),
-                printable(&problem.location(), Shown::Escaped)
+                problem.message,
+                problem.location()
             );
         }
     }
