@@ -8,27 +8,8 @@ mod common;
 use runbook::report::model::RunStatus;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{Lab, mdbook, path_with_runbook};
-
-fn build(root: &Path, destination: &Path) -> (bool, String) {
-    let output = Command::new(mdbook())
-        .arg("build")
-        .arg(root)
-        .arg("--dest-dir")
-        .arg(destination)
-        .env("PATH", path_with_runbook())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("mdbook runs");
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), log)
-}
+use common::{Lab, mdbook_build};
 
 /// The text of every `<code>` element, HTML entities decoded enough for the assertions.
 fn code_blocks(html: &str) -> Vec<(String, String)> {
@@ -92,7 +73,7 @@ fn the_book_shows_the_real_output_of_the_last_run() {
     assert_eq!(report.status, RunStatus::Passed);
 
     let destination = lab.path().join("html");
-    let (built, log) = build(lab.path(), &destination);
+    let (built, log) = mdbook_build(lab.path(), &destination);
     assert!(built, "mdbook build failed:\n{log}");
     assert!(
         !log.contains("no ") || !log.contains("run.json yet"),
@@ -157,7 +138,7 @@ fn the_book_shows_the_real_output_of_the_last_run() {
 fn without_a_run_the_book_shows_expected_output_never_patterns() {
     let lab = fixture();
     let destination = lab.path().join("html");
-    let (built, log) = build(lab.path(), &destination);
+    let (built, log) = mdbook_build(lab.path(), &destination);
     assert!(built, "mdbook build failed:\n{log}");
     assert!(log.contains("the book shows the expected outputs"), "{log}");
     let html = std::fs::read_to_string(destination.join("01-basics.html")).expect("chapter page");
@@ -189,7 +170,7 @@ fn a_changed_block_shows_its_expected_output_not_the_stale_run() {
         .replace("echo \"pid-$$\"", "echo \"pid-$BASHPID\"");
     lab.chapter("01-basics.md", &chapter);
     let destination = lab.path().join("html");
-    let (built, log) = build(lab.path(), &destination);
+    let (built, log) = mdbook_build(lab.path(), &destination);
     assert!(built, "mdbook build failed:\n{log}");
     assert!(
         log.contains("01-basics/pid: the block changed since the last run"),
@@ -230,7 +211,7 @@ fn a_workshop_error_fails_the_book_with_its_line() {
         "01-basics.md",
         "# Basics\n\n```bash id=x tiemout=5s\necho hi\n```\n",
     );
-    let (built, log) = build(lab.path(), &lab.path().join("html"));
+    let (built, log) = mdbook_build(lab.path(), &lab.path().join("html"));
     assert!(!built, "the book built despite the typo:\n{log}");
     assert!(log.contains("unknown attribute `tiemout`"), "{log}");
     assert!(log.contains("01-basics.md:3"), "{log}");
@@ -240,7 +221,7 @@ fn a_workshop_error_fails_the_book_with_its_line() {
 fn the_repository_book_builds_with_runbook_as_its_preprocessor() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let destination = tempfile::tempdir().expect("tempdir");
-    let (built, log) = build(root, destination.path());
+    let (built, log) = mdbook_build(root, destination.path());
     assert!(built, "mdbook build of book.toml failed:\n{log}");
     let mut pages = 0;
     for entry in std::fs::read_dir(destination.path()).expect("html") {
@@ -293,7 +274,7 @@ fn the_book_replays_each_command_as_it_ran_in_a_browser() {
     );
     lab.runbook(&["verify", "workshop"]).assert_code(0);
     let destination = lab.path().join("html");
-    let (built, log) = build(lab.path(), &destination);
+    let (built, log) = mdbook_build(lab.path(), &destination);
     assert!(built, "mdbook build failed:\n{log}");
     let page = destination.join("01-replays.html");
     let html = std::fs::read_to_string(&page).expect("chapter page");

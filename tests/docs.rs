@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{mdbook, path_with_runbook};
+use common::{mdbook_build, path_with_runbook};
 
 /// The top of the repository.
 fn repository() -> &'static Path {
@@ -327,20 +327,8 @@ fn markdown_links(markdown: &str) -> Vec<String> {
 fn the_manual_builds_and_every_link_in_it_resolves() {
     let out = tempfile::tempdir().expect("tempdir");
     let destination = out.path().join("book");
-    let output = Command::new(mdbook())
-        .arg("build")
-        .arg(repository().join("docs"))
-        .arg("--dest-dir")
-        .arg(&destination)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("mdbook runs");
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "mdbook build docs failed:\n{log}");
+    let (built, log) = mdbook_build(&repository().join("docs"), &destination);
+    assert!(built, "mdbook build docs failed:\n{log}");
     assert!(
         !log.contains("WARN") && !log.contains("ERROR"),
         "mdbook build docs complains:\n{log}"

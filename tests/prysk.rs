@@ -368,21 +368,37 @@ fn agreement(source: &Path) -> Agreement {
     result
 }
 
+/// Both tools gave every command the same verdict, and prysk passed enough of them for the
+/// comparison to mean something.
+fn assert_no_disagreement(
+    what: &str,
+    disagreements: &[String],
+    runbook_terminal: &str,
+    passed_by_prysk: usize,
+    at_least: usize,
+) {
+    assert!(
+        disagreements.is_empty(),
+        "{}\n--- runbook's terminal\n{runbook_terminal}",
+        disagreements.join("\n")
+    );
+    assert!(
+        passed_by_prysk >= at_least,
+        "prysk passed only {passed_by_prysk} commands of {what}"
+    );
+}
+
 fn assert_agreement(what: &str, result: &Agreement, at_least: usize) {
     eprintln!(
         "{what}: {} of {} commands pass in prysk; runbook agrees on {} of them",
         result.passed_by_prysk, result.commands, result.agreed
     );
-    assert!(
-        result.disagreements.is_empty(),
-        "{}\n--- runbook's terminal\n{}",
-        result.disagreements.join("\n"),
-        result.runbook_terminal
-    );
-    assert!(
-        result.passed_by_prysk >= at_least,
-        "prysk passed only {} commands of {what}",
-        result.passed_by_prysk
+    assert_no_disagreement(
+        what,
+        &result.disagreements,
+        &result.runbook_terminal,
+        result.passed_by_prysk,
+        at_least,
     );
 }
 
@@ -535,16 +551,12 @@ fn assert_direct_agreement(what: &str, result: &DirectAgreement, at_least: usize
         result.passed_by_runbook,
         result.disagreements.len()
     );
-    assert!(
-        result.disagreements.is_empty(),
-        "{}\n--- runbook's terminal\n{}",
-        result.disagreements.join("\n"),
-        result.runbook_terminal
-    );
-    assert!(
-        result.passed_by_prysk >= at_least,
-        "prysk passed only {} commands of {what}",
-        result.passed_by_prysk
+    assert_no_disagreement(
+        what,
+        &result.disagreements,
+        &result.runbook_terminal,
+        result.passed_by_prysk,
+        at_least,
     );
 }
 

@@ -87,6 +87,26 @@ pub fn mdbook() -> PathBuf {
 }
 
 /// PATH with runbook's own binary first, as `command = "runbook mdbook"` needs.
+/// `mdbook build ROOT --dest-dir DESTINATION` with runbook first on `PATH` (a book whose
+/// preprocessor is `runbook mdbook`); whether it succeeded, and what it printed.
+pub fn mdbook_build(root: &Path, destination: &Path) -> (bool, String) {
+    let output = Command::new(mdbook())
+        .arg("build")
+        .arg(root)
+        .arg("--dest-dir")
+        .arg(destination)
+        .env("PATH", path_with_runbook())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("mdbook runs");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), log)
+}
+
 pub fn path_with_runbook() -> std::ffi::OsString {
     let bin = runbook_binary();
     let mut paths = vec![bin.parent().expect("bin dir").to_path_buf()];
