@@ -29,6 +29,14 @@ struct ListedStep {
     /// The `on=` template a capture fills in at run time.
     hosts_template: Option<String>,
     user: Option<String>,
+    /// What the command is typed into: `shell` (bash), or `psql` for SQL.
+    interpreter: &'static str,
+    /// For SQL, the database its psql session connects to when it opens (null: psql's
+    /// default, the user's name), and psql's arguments, which name the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    psql_args: Option<Vec<String>>,
     kind: &'static str,
     /// The script as it will run, `{{ }}` not filled in (null for a file block).
     command: Option<String>,
@@ -136,6 +144,9 @@ fn listed(plan: &Plan, step: &Step, problems: Option<&Diagnostics>) -> ListedSte
         hosts,
         hosts_template,
         user: step.user.clone(),
+        interpreter: if step.psql.is_some() { "psql" } else { "shell" },
+        database: step.psql.as_ref().and_then(|psql| psql.database()),
+        psql_args: step.psql.as_ref().map(|psql| psql.args.clone()),
         kind,
         command,
         writes,
@@ -249,6 +260,12 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
             }
         };
         let mut flags = Vec::new();
+        if let Some(psql) = &step.psql {
+            flags.push(match psql.database() {
+                Some(database) => format!("psql {database}"),
+                None => "psql".to_string(),
+            });
+        }
         if let Some(retry) = step.retry {
             flags.push(format!(
                 "retry {}",

@@ -22,7 +22,9 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 pub(crate) const FILE_NAME: &str = "runbook.yml";
 
 /// Every key the file takes, for "did you mean" hints.
-const KNOWN_KEYS: &[&str] = &["defaults", "env", "language", "on", "user"];
+const KNOWN_KEYS: &[&str] = &[
+    "db", "defaults", "env", "language", "on", "sql-user", "user",
+];
 
 /// A workshop's settings; the defaults when it has no `runbook.yml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,6 +48,13 @@ pub(crate) struct Defaults {
     pub(crate) on: Option<String>,
     /// The user of a block without `user=` and without a prompt that names one.
     pub(crate) user: Option<String>,
+    /// The database SQL connects to when neither its block (`db=`) nor a `psql` line of its
+    /// transcript says (psql's own default otherwise: the user's name).
+    pub(crate) db: Option<String>,
+    /// The user SQL blocks run psql as when they say nothing (`user:` is for shell blocks
+    /// too; a course whose shell runs as root types its SQL as `postgres`).
+    #[serde(rename = "sql-user")]
+    pub(crate) sql_user: Option<String>,
 }
 
 /// The file as written.
@@ -96,7 +105,7 @@ impl Settings {
             });
             let hint = match close {
                 Some(close) => format!("did you mean `{close}`?"),
-                None => "it holds `defaults:` (language, on, user) and `env:` (NAME: value), e.g. `defaults: {language: bash, user: postgres}`".to_string(),
+                None => "it holds `defaults:` (language, on, user, db, sql-user) and `env:` (NAME: value), e.g. `defaults: {language: bash, user: postgres}`".to_string(),
             };
             let mut problem = Diagnostic::new(
                 &path,
@@ -126,7 +135,12 @@ impl Settings {
                     .hint("give one word, as a fence would: `language: bash`"),
             );
         }
-        for (key, value) in [("on", &file.defaults.on), ("user", &file.defaults.user)] {
+        for (key, value) in [
+            ("on", &file.defaults.on),
+            ("user", &file.defaults.user),
+            ("db", &file.defaults.db),
+            ("sql-user", &file.defaults.sql_user),
+        ] {
             if value
                 .as_deref()
                 .is_some_and(|value| value.trim().is_empty())

@@ -28,6 +28,7 @@ pub(crate) const ATTRIBUTE_NAMES: &[&str] = &[
     "keep-running",
     "pty",
     "append",
+    "db",
 ];
 
 /// Attributes that only make sense with `file=`.
@@ -86,6 +87,8 @@ pub struct Attributes {
     pub(crate) language: String,
     pub(crate) on: Option<String>,
     pub(crate) user: Option<String>,
+    /// The database its SQL connects to (psql's `-d`).
+    pub(crate) db: Option<String>,
     pub(crate) id: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: Option<Retry>,
@@ -115,11 +118,20 @@ pub struct Attributes {
 }
 
 impl Attributes {
-    /// A block whose content runs as shell commands: a shell language, or a `console` block
-    /// that holds a transcript. A shell block with `file=` is content (a script, or a file in
-    /// shell syntax such as `/etc/default/etcd`): it is written, never run.
-    pub(crate) fn is_shell(&self) -> bool {
-        self.file.is_none() && (self.console_transcript || is_shell_language(&self.language))
+    /// A block whose content runs as commands: a shell language, a `console` block that
+    /// holds a transcript, or SQL (run through psql). A block with `file=` is content (a
+    /// script, or a file in shell syntax such as `/etc/default/etcd`): it is written, never
+    /// run.
+    pub(crate) fn runs_commands(&self) -> bool {
+        self.file.is_none()
+            && (self.console_transcript
+                || is_shell_language(&self.language)
+                || super::psql::is_sql_language(&self.language))
+    }
+
+    /// A block of SQL, typed into psql.
+    pub(crate) fn is_sql(&self) -> bool {
+        self.file.is_none() && super::psql::is_sql_language(&self.language)
     }
 
     /// A `console` block of output (not a transcript, which runs).
@@ -357,7 +369,7 @@ fn parse_with(
         return Ok(attributes);
     };
     attributes.language = language.clone();
-    let shell = attributes.is_shell();
+    let shell = attributes.runs_commands();
     let console = attributes.is_console() && !console_transcript;
 
     // A block in another language is runbook's only when it carries one of runbook's keys;
@@ -478,6 +490,7 @@ fn checked_value<'w>(
             let example = match key {
                 "on" => "on=pg-1",
                 "user" => "user=postgres",
+                "db" => "db=tp1",
                 "id" => "id=cluster-list",
                 "timeout" => "timeout=30s",
                 "retry" => "retry=90s/2s",
@@ -509,6 +522,7 @@ fn set_attribute(
     match key {
         "on" => attributes.on = Some(value.to_string()),
         "user" => attributes.user = Some(value.to_string()),
+        "db" => attributes.db = Some(value.to_string()),
         "id" if is_valid_id(value) => attributes.id = Some(value.to_string()),
         "id" => {
             return problem(
@@ -590,7 +604,7 @@ fn combination_problems(
     // Now that `file=` is known: it makes any block content, a shell one included (what it
     // holds is written to the file), so the keys that only mean something for a command are
     // refused below.
-    if !attributes.is_shell() {
+    if !attributes.runs_commands() {
         // `file=` with a bad value is already reported; saying the block does nothing as well
         // would send the reader the wrong way.
         if attributes.file.is_none() && !seen.contains(&"file") {
@@ -606,7 +620,7 @@ fn combination_problems(
                 .hint("add file=PATH to write this block's content to a file, or make it a ```bash block"),
             );
         }
-        for key in ["timeout", "retry", "exit", "check", "pty"] {
+        for key in ["timeout", "retry", "exit", "check", "pty", "db"] {
             if seen.contains(&key) {
                 problems.push(
                     at.error(
@@ -630,6 +644,12 @@ fn combination_problems(
                         .hint("set it on the content block that has file=PATH"),
                 );
             }
+        }
+        if attributes.is_sql() && attributes.pty {
+            problems.push(
+                at.error("`pty` does not apply to SQL: it is typed into psql, which asks nothing", "pty")
+                    .hint("remove `pty`; a dialogue belongs in a shell block (`psql` run with its questions)"),
+            );
         }
     }
     problems
@@ -695,7 +715,7 @@ mod tests {
     fn reads_all_attributes() {
         let attributes =
             parse_ok("Bash on=pg-1 user=postgres id=cluster-list timeout=30s retry=90s/2s exit=3");
-        assert!(attributes.is_shell());
+        assert!(attributes.runs_commands());
         assert_eq!(attributes.on.as_deref(), Some("pg-1"));
         assert_eq!(attributes.user.as_deref(), Some("postgres"));
         assert_eq!(attributes.id.as_deref(), Some("cluster-list"));
@@ -732,7 +752,7 @@ mod tests {
     #[test]
     fn pandoc_attributes_read_like_runbook_words() {
         let attributes = parse_ok("{.bash #list on=pg-1 user=postgres .norun .numberLines}");
-        assert!(attributes.is_shell());
+        assert!(attributes.runs_commands());
         assert_eq!(attributes.language, "bash");
         assert_eq!(attributes.id.as_deref(), Some("list"));
         assert_eq!(attributes.on.as_deref(), Some("pg-1"));
@@ -778,7 +798,7 @@ mod tests {
     fn foreign_blocks_keep_their_words() {
         let attributes = parse_ok("rust ignore edition2021");
         assert_eq!(attributes.foreign, vec!["ignore", "edition2021"]);
-        assert!(!attributes.is_shell());
+        assert!(!attributes.runs_commands());
     }
 
     #[test]
@@ -835,7 +855,7 @@ mod tests {
     fn file_rules() {
         // `file=` makes a shell block content: written, not run, so command keys are refused.
         let script = parse_ok("bash file=/x mode=0755 on=e1");
-        assert!(!script.is_shell());
+        assert!(!script.runs_commands());
         assert_eq!(script.file.as_deref(), Some("/x"));
         assert!(
             parse_err("sh file=/x retry=10s")[0]

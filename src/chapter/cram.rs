@@ -162,6 +162,8 @@ pub fn parse(text: &str) -> ParsedChapter {
                     None => (None, None),
                 };
                 TranscriptCommand {
+                    psql: None,
+                    user: None,
                     line_offset: reading.line - first,
                     script: reading.script,
                     target: None,

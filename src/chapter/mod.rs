@@ -4,9 +4,11 @@
 
 pub mod attrs;
 pub mod cram;
+pub(crate) mod hop;
 mod include;
 pub mod parse;
 pub(crate) mod prompt;
+pub(crate) mod psql;
 pub mod transcript;
 
 use std::collections::HashMap;

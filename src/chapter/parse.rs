@@ -218,7 +218,7 @@ pub(crate) fn parse_chapter_with(
                     // A bare fence after a command is what it printed, as a console block
                     // would be; anywhere else it is a command in the course's language.
                     let follows_command = chapter.blocks.last().is_some_and(|block| {
-                        block.attributes.is_shell()
+                        block.attributes.runs_commands()
                             && block.inline_expected.is_none()
                             && consoles
                                 .iter()
@@ -384,9 +384,9 @@ fn read_fenced_block(
             standalone,
         }));
     }
-    let kind = if attributes.norun && (attributes.is_shell() || attributes.file.is_some()) {
+    let kind = if attributes.norun && (attributes.runs_commands() || attributes.file.is_some()) {
         BlockKind::Shown
-    } else if attributes.is_shell() {
+    } else if attributes.runs_commands() {
         BlockKind::Command {
             script: String::new(),
         }
@@ -420,7 +420,7 @@ fn read_fenced_block(
             .map(|command| command.script.as_str())
             .collect();
         (BlockKind::Command { script }, PromptPlace::default())
-    } else if attributes.is_shell() {
+    } else if attributes.runs_commands() {
         strip_prompts(&at, text, lines, &fenced.body, kind).map_err(|problem| vec![problem])?
     } else {
         (kind, PromptPlace::default())
@@ -499,7 +499,7 @@ fn pair_consoles(chapter: &mut ParsedChapter, consoles: Vec<ConsoleBlock>, text:
             .rev()
             .find(|block| block.range.end <= console.range.start);
         if let Some(block) = previous
-            && block.attributes.is_shell()
+            && block.attributes.runs_commands()
             && block.inline_expected.is_none()
             && is_layout_gap(&text[block.range.end..console.range.start])
         {

@@ -8,6 +8,7 @@
 use std::process::Command;
 
 use super::prompt::{self, PromptTarget, dedent};
+use super::{hop, psql};
 
 /// One command of a transcript and what the author printed after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,22 @@ pub struct TranscriptCommand {
     pub(crate) output: Option<PrintedOutput>,
     /// The exit status the transcript gives it: cram's `[N]` line, alone after its output.
     pub(crate) exit: Option<i32>,
+    /// SQL typed at a psql prompt (`postgres=# \du`), not a shell command.
+    pub(crate) psql: Option<TypedIntoPsql>,
+    /// The user the transcript's terminal had become when the command was typed, by a hop
+    /// it shows (`sudo -iu postgres`, then commands, then `exit`; or `sudo -iu postgres psql`
+    /// for SQL), when its prompt does not name one.
+    pub(crate) user: Option<String>,
+}
+
+/// Where a transcript's SQL was typed: the psql session its prompts show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypedIntoPsql {
+    /// The database its prompt names (`tp1=#`).
+    pub(crate) prompt_database: Option<String>,
+    /// The arguments of the `psql` command line that opened the session in this transcript
+    /// (`psql -p 5433 tp1`), if the transcript shows it.
+    pub(crate) opener: Option<Vec<String>>,
 }
 
 /// Lines a transcript shows after a command.
@@ -46,79 +63,104 @@ pub(crate) fn read(body: &str) -> Result<Option<Vec<TranscriptCommand>>, NoBash>
         .iter()
         .position(|line| !line.trim().is_empty() && !line.trim_start().starts_with('#'));
     let Some(first) = first else { return Ok(None) };
-    if prompt::find(lines[first]).is_none() {
+    if starting_prompt(lines[first]).is_none() {
         return Ok(None);
     }
-    // Before reading it whole, a cheap look: a transcript has a line that is no prompt.
-    if lines[first..]
+    let has_psql = lines[first..]
         .iter()
-        .all(|line| prompt::find(line).is_some() || line.trim().is_empty())
+        .any(|line| matches!(starting_prompt(line), Some(Started::Psql(_))));
+    // Before reading it whole, a cheap look: a transcript has a line that is no prompt (SQL
+    // typed at psql prompts is read whole even without output: it never runs in bash).
+    if !has_psql
+        && lines[first..]
+            .iter()
+            .all(|line| prompt::find(line).is_some() || line.trim().is_empty())
     {
         return Ok(None);
     }
-    let mut commands = Vec::new();
+    let mut commands: Vec<TranscriptCommand> = Vec::new();
+    // The shell prompt the transcript last showed: SQL typed into a psql opened there runs
+    // on that host, as that user.
+    let mut shell_target: Option<PromptTarget> = None;
+    // The `psql` line that opened the session the SQL lines are typed into.
+    let mut opener: Option<hop::PsqlOpener> = None;
+    // The users the terminal became by hops (`sudo -iu postgres`), innermost last.
+    let mut hops: Vec<String> = Vec::new();
     let mut index = first;
     while index < lines.len() {
-        let Some(found) = prompt::find(lines[index]) else {
+        let Some(started) = starting_prompt(lines[index]) else {
             // Only reached for the lines before the first prompt (blank or comments).
             index += 1;
             continue;
         };
         let line_offset = index;
-        let target = found.host.clone().map(|host| PromptTarget {
-            user: found.user.clone(),
-            host,
-            line_offset,
-        });
-        let mut script =
-            with_line_break(&lines[index][found.command_start.min(lines[index].len())..]);
-        index += 1;
-        // A prompt alone on its line (`dalibo@vm:~$`, then the command below it): the
-        // command is the next line. With no command there (another prompt, a blank line, the
-        // end), the prompt is only the terminal waiting: no step.
-        if script.trim().is_empty() {
-            match lines.get(index) {
-                Some(next) if !next.trim().is_empty() && prompt::find(next).is_none() => {
-                    script = with_line_break(dedent(next, found.indent));
-                    index += 1;
-                }
-                _ => continue,
-            }
-        }
-        // What bash last said was still open, and the command's last two lines: bash is asked
-        // again only once a line may have closed it (see `may_close`), so that a command left
-        // open for thousands of lines costs a few checks, not one check of its whole text per
-        // line (which made planning quadratic).
-        let mut open: Option<Open> = None;
-        let mut last = script.clone();
-        let mut before_last = String::new();
-        while index < lines.len() {
-            let next = lines[index];
-            let appended = if let Some(after) = continuation_marker(next) {
-                open = None;
-                with_line_break(after)
-            } else {
-                let still_open = match &open {
-                    Some(known) if !may_close(&last, &before_last, known) => true,
-                    _ => {
-                        open = open_part(&script)?;
-                        open.is_some()
-                    }
+        let (script, mut target, psql, indent) = match started {
+            Started::Shell(found) => {
+                let target = found.host.clone().map(|host| PromptTarget {
+                    user: found.user.clone(),
+                    host,
+                    line_offset,
+                });
+                shell_target.clone_from(&target);
+                opener = None;
+                let Some(script) = shell_command(&lines, &mut index, &found)? else {
+                    continue;
                 };
-                if !still_open {
-                    break;
-                }
-                with_line_break(dedent(next, found.indent))
-            };
-            script.push_str(&appended);
-            before_last = std::mem::replace(&mut last, appended);
-            index += 1;
-        }
+                (script, target, None, found.indent)
+            }
+            Started::Psql(found) => {
+                let script = sql_statement(&lines, &mut index, &found);
+                let typed = TypedIntoPsql {
+                    prompt_database: found.database.clone(),
+                    opener: opener.as_ref().map(|opener| opener.args.clone()),
+                };
+                let target = shell_target.clone().map(|target| PromptTarget {
+                    line_offset,
+                    ..target
+                });
+                (script, target, Some(typed), found.indent)
+            }
+        };
         let output_start = index;
         let mut printed = String::new();
-        while index < lines.len() && prompt::find(lines[index]).is_none() {
-            printed.push_str(&with_line_break(dedent(lines[index], found.indent)));
+        while index < lines.len() && starting_prompt(lines[index]).is_none() {
+            printed.push_str(&with_line_break(dedent(lines[index], indent)));
             index += 1;
+        }
+        // A `psql` command line right before a psql prompt opened the session those prompts
+        // belong to: what it printed is psql's greeting, which a session fed by runbook never
+        // prints, and the SQL below runs in a psql runbook opens with its arguments.
+        if psql.is_none() {
+            let psql_next = matches!(
+                lines.get(index).and_then(|line| starting_prompt(line)),
+                Some(Started::Psql(_))
+            );
+            if psql_next && let Some(opened) = hop::psql_opener(&script) {
+                opener = Some(opened);
+                continue;
+            }
+            // A hop into another user's shell, or out of it: followed, not run.
+            if let Some(user) = hop::shell_hop(&script) {
+                hops.push(user);
+                continue;
+            }
+            if hop::is_exit(&script) && hops.pop().is_some() {
+                continue;
+            }
+        }
+        let user = match &psql {
+            Some(_) => opener
+                .as_ref()
+                .and_then(|opener| opener.user.clone())
+                .or_else(|| hops.last().cloned()),
+            None => hops.last().cloned(),
+        };
+        // SQL typed after a hop runs as the hop's user, not as the shell prompt before it.
+        if psql.is_some()
+            && user.is_some()
+            && let Some(target) = target.as_mut()
+        {
+            target.user.clone_from(&user);
         }
         // Blank lines before the next prompt separate; they are not output.
         let kept = printed.trim_end().len();
@@ -137,15 +179,114 @@ pub(crate) fn read(body: &str) -> Result<Option<Vec<TranscriptCommand>>, NoBash>
             target,
             output,
             exit,
+            psql,
+            user,
         });
     }
     if commands
         .iter()
-        .all(|command| command.output.is_none() && command.exit.is_none())
+        .all(|command| command.output.is_none() && command.exit.is_none() && command.psql.is_none())
     {
         return Ok(None);
     }
     Ok(Some(commands))
+}
+
+/// A prompt that starts a command: a shell prompt, or a psql prompt that is not a
+/// continuation (a continuation line outside a statement is output).
+enum Started {
+    Shell(prompt::Prompt),
+    Psql(psql::PsqlPrompt),
+}
+
+fn starting_prompt(line: &str) -> Option<Started> {
+    if let Some(found) = prompt::find(line) {
+        return Some(Started::Shell(found));
+    }
+    psql::find(line)
+        .filter(|found| !found.continues)
+        .map(Started::Psql)
+}
+
+/// The shell command whose prompt is on line `*index`, its continuation lines included;
+/// `*index` is left on the line after it. `None` for a prompt alone with no command after it
+/// (the terminal waiting).
+fn shell_command(
+    lines: &[&str],
+    index: &mut usize,
+    found: &prompt::Prompt,
+) -> Result<Option<String>, NoBash> {
+    let mut script =
+        with_line_break(&lines[*index][found.command_start.min(lines[*index].len())..]);
+    *index += 1;
+    // A prompt alone on its line (`dalibo@vm:~$`, then the command below it): the command is
+    // the next line. With no command there (another prompt, a blank line, the end), the
+    // prompt is only the terminal waiting: no step.
+    if script.trim().is_empty() {
+        match lines.get(*index) {
+            Some(next) if !next.trim().is_empty() && starting_prompt(next).is_none() => {
+                script = with_line_break(dedent(next, found.indent));
+                *index += 1;
+            }
+            _ => return Ok(None),
+        }
+    }
+    // What bash last said was still open, and the command's last two lines: bash is asked
+    // again only once a line may have closed it (see `may_close`), so that a command left open
+    // for thousands of lines costs a few checks, not one check of its whole text per line
+    // (which made planning quadratic).
+    let mut open: Option<Open> = None;
+    let mut last = script.clone();
+    let mut before_last = String::new();
+    while *index < lines.len() {
+        let next = lines[*index];
+        let appended = if let Some(after) = continuation_marker(next) {
+            open = None;
+            with_line_break(after)
+        } else {
+            let still_open = match &open {
+                Some(known) if !may_close(&last, &before_last, known) => true,
+                _ => {
+                    open = open_part(&script)?;
+                    open.is_some()
+                }
+            };
+            if !still_open {
+                break;
+            }
+            with_line_break(dedent(next, found.indent))
+        };
+        script.push_str(&appended);
+        before_last = std::mem::replace(&mut last, appended);
+        *index += 1;
+    }
+    Ok(Some(script))
+}
+
+/// The SQL typed at the psql prompt on line `*index`: its line, then the lines psql would
+/// still read before sending it (continuation prompts such as `postgres-# ` removed, or
+/// lines printed without one), up to where the statement is complete; `*index` is left on
+/// the line after it. A prompt alone on its line takes the next line, as a shell prompt does.
+fn sql_statement(lines: &[&str], index: &mut usize, found: &psql::PsqlPrompt) -> String {
+    let mut script = with_line_break(&lines[*index][found.text_start.min(lines[*index].len())..]);
+    *index += 1;
+    while *index < lines.len() {
+        let next = lines[*index];
+        let continued = psql::find(next).filter(|prompt| prompt.continues);
+        let typed = match &continued {
+            Some(prompt) => &next[prompt.text_start.min(next.len())..],
+            None if script.trim().is_empty() || !psql::is_complete(&script) => {
+                if starting_prompt(next).is_some() {
+                    break;
+                }
+                dedent(next, found.indent)
+            }
+            None => break,
+        };
+        script.push_str(&with_line_break(typed.trim_start_matches(prompt::is_blank)));
+        *index += 1;
+    }
+    script
 }
 
 /// Removes cram's `[N]` line (the command exited with status N, 1 to 255) from the end of

@@ -13,6 +13,7 @@ use crate::expected_files::BlessPending;
 use crate::plan::{Action, Step};
 use crate::report::model::{AttemptResult, HostResult, Outcome, Unreachable};
 use crate::secret::Redactor;
+use crate::session::pool::SessionKind;
 use crate::session::{Cancel, Sessions};
 use crate::template::{self, TemplateError, Vars};
 
@@ -229,13 +230,24 @@ impl HostTask<'_> {
         let _ = self.sender.send(HostMessage::Done(result, pending));
     }
 
+    /// The session this step runs in on its host, besides its user: the course's shell, a
+    /// cram test file's own, or the one feeding its psql.
+    fn session_kind(&self) -> SessionKind {
+        match (&self.step.cram, &self.step.psql) {
+            (Some(test), _) => SessionKind::Cram(test.clone()),
+            (None, Some(psql)) => SessionKind::Psql(psql.args.clone()),
+            (None, None) => SessionKind::Shell,
+        }
+    }
+
     /// One attempt: a session, the script run in it, the verdict.
     async fn attempt(&self, number: usize, user: &str, script: &str, timeout: Duration) -> Judged {
         // Opening a shell can take up to --connect-timeout on a host that does not answer; an
         // interrupt must not wait for that (dropping the attempt kills the half-open client).
         let mut cancel = self.cancel.clone();
+        let kind = self.session_kind();
         let acquired = tokio::select! {
-            acquired = self.sessions.acquire_for(&self.host, Some(user), self.step.cram.as_ref()) => acquired,
+            acquired = self.sessions.acquire_for(&self.host, Some(user), &kind) => acquired,
             _ = cancel.wait() => {
                 let message = "interrupted while connecting".to_string();
                 return Judged::failed(failed_attempt(number, Outcome::Interrupted, message));
@@ -269,7 +281,11 @@ impl HostTask<'_> {
             crate::session::Leave::Nothing
         };
         let mut dialogue = None;
-        let mut execution = if self.step.pty {
+        let mut execution = if let Some(psql) = &self.step.psql {
+            session
+                .run_sql(script, &psql.start_args(), timeout, &self.cancel)
+                .await
+        } else if self.step.pty {
             let questions = match Dialogue::of(self.expected, &self.vars) {
                 Ok(questions) => dialogue.insert(questions),
                 Err(error) => {
@@ -285,6 +301,17 @@ impl HostTask<'_> {
                 .run_leaving(script, timeout, &self.cancel, leave)
                 .await
         };
+        if self.step.psql.is_some() {
+            // psql follows every result with an empty line, which a course never shows (the
+            // next prompt comes after it, or nothing): it is not part of the output.
+            let kept = execution
+                .output
+                .iter()
+                .rposition(|&byte| byte != b'\n')
+                .map_or(0, |last| last + 2)
+                .min(execution.output.len());
+            execution.output.truncate(kept);
+        }
         if let Some(tmpdir) = session.cram_tmpdir() {
             execution.output = as_cram_prints(&execution.output, tmpdir);
         }

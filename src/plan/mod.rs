@@ -142,6 +142,41 @@ pub(crate) struct Step {
     pub(crate) expected_folder: PathBuf,
     /// A command of a cram test file: it runs in that file's own shell, set up as cram does.
     pub(crate) cram: Option<crate::chapter::cram::CramTest>,
+    /// SQL: typed into a psql session on its host, as its user, instead of a shell.
+    pub(crate) psql: Option<PsqlTarget>,
+}
+
+/// The psql session a SQL step is typed into: one per host, user and `args`, opened by the
+/// first step that needs it and kept for the run, so that `\c`, `SET`, an open transaction
+/// and temporary tables carry from block to block as in a trainee's terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PsqlTarget {
+    /// psql's arguments, which name the session: `-d DB` from `db=` or the workshop's
+    /// default, or those of the transcript's `psql` line.
+    pub(crate) args: Vec<String>,
+    /// The database the session starts in when `args` name none: the one the step's prompt
+    /// shows (`tp1=#`), since that is where the course's terminal was.
+    pub(crate) prompt_database: Option<String>,
+}
+
+impl PsqlTarget {
+    /// psql's arguments when this step opens the session.
+    pub(crate) fn start_args(&self) -> Vec<String> {
+        let mut args = self.args.clone();
+        if crate::chapter::psql::database_of(&args).is_none()
+            && let Some(database) = &self.prompt_database
+        {
+            args.push("-d".to_string());
+            args.push(database.clone());
+        }
+        args
+    }
+
+    /// The database the session connects to when it opens (`None`: psql's default, the
+    /// user's name).
+    pub(crate) fn database(&self) -> Option<String> {
+        crate::chapter::psql::database_of(&self.start_args())
+    }
 }
 
 impl Step {
@@ -415,7 +450,8 @@ fn transcript_step(whole: &Block, index: usize, command: &TranscriptCommand) -> 
         prompt_user: command
             .target
             .as_ref()
-            .and_then(|target| target.user.clone()),
+            .and_then(|target| target.user.clone())
+            .or_else(|| command.user.clone()),
         prompt_line: Some(prompt_line),
         inline_expected,
         transcript: Vec::new(),
@@ -449,15 +485,34 @@ fn plan_step(
         defaults.on.as_ref(),
     );
     problems.extend(host_problem.into_iter().collect::<Vec<_>>().into());
+    let typed_into_psql = command.and_then(|(_, command)| command.psql.as_ref());
+    let psql = (attributes.is_sql() || typed_into_psql.is_some()).then(|| {
+        let database = |name: &String| vec!["-d".to_string(), name.clone()];
+        PsqlTarget {
+            args: attributes
+                .db
+                .as_ref()
+                .map(database)
+                .or_else(|| typed_into_psql.and_then(|typed| typed.opener.clone()))
+                .or_else(|| defaults.db.as_ref().map(database))
+                .unwrap_or_default(),
+            prompt_database: typed_into_psql.and_then(|typed| typed.prompt_database.clone()),
+        }
+    });
     // A prompt's user goes with its host: the workshop's default user is for blocks that
-    // name neither.
+    // name neither (for SQL, its default SQL user first).
+    let workshop_user = if psql.is_some() {
+        defaults.sql_user.clone().or_else(|| defaults.user.clone())
+    } else {
+        defaults.user.clone()
+    };
     let user = attributes
         .user
         .clone()
         .or_else(|| block.prompt_user.clone())
         .or_else(|| {
             (block.prompt_host.is_none())
-                .then(|| defaults.user.clone())
+                .then_some(workshop_user)
                 .flatten()
         });
     let action = match &block.kind {
@@ -487,7 +542,7 @@ fn plan_step(
     if templated {
         problems.extend(vars::bad_templates(chapter, block, &action));
     }
-    let expectations = if attributes.is_shell() {
+    let expectations = if attributes.runs_commands() {
         match expected_files::of_block(chapter, block, inventory, listing) {
             Ok(expectations) => expectations,
             Err(found) => {
@@ -537,6 +592,7 @@ fn plan_step(
         expectations,
         expected_folder: listing.folder().to_path_buf(),
         cram: chapter.cram.clone(),
+        psql,
     };
     if problems.is_empty() {
         Ok(step)

@@ -13,8 +13,21 @@ use super::{SessionError, SessionSettings};
 use crate::chapter::cram::CramTest;
 use crate::inventory::Inventory;
 
-/// (host, user, cram test file): one session each; each cram test file has a shell of its own.
-type SessionKey = (String, String, Option<CramTest>);
+/// (host, user, kind): one session each.
+type SessionKey = (String, String, SessionKind);
+
+/// What a session is for, besides its host and user: each cram test file has a shell of its
+/// own, and each psql session (named by psql's arguments) a shell that only feeds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) enum SessionKind {
+    /// The shell a course's blocks share.
+    #[default]
+    Shell,
+    /// A cram test file's shell, set up as cram sets one up.
+    Cram(CramTest),
+    /// The shell that runs one psql (with these arguments) and types SQL into it.
+    Psql(Vec<String>),
+}
 
 /// A session the coming blocks will want: on `host`, as `user` (`None`: the login user).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,17 +93,20 @@ impl Sessions {
         host: &str,
         user: Option<&str>,
     ) -> Result<SessionLock, SessionError> {
-        self.acquire_for(host, user, None).await
+        self.acquire_for(host, user, &SessionKind::Shell).await
     }
 
-    /// A live session for (`host`, `user`), or for the cram test file `cram` there: a shell of
-    /// its own, set up as cram sets one up.
+    /// A live session of `kind` for (`host`, `user`).
     pub(crate) async fn acquire_for(
         &self,
         host: &str,
         user: Option<&str>,
-        cram: Option<&CramTest>,
+        kind: &SessionKind,
     ) -> Result<SessionLock, SessionError> {
+        let cram = match kind {
+            SessionKind::Cram(test) => Some(test),
+            SessionKind::Shell | SessionKind::Psql(_) => None,
+        };
         let transport = self.transport(host)?;
         let login = transport.login_user();
         let user = user.unwrap_or(&login).to_string();
@@ -98,7 +114,7 @@ impl Sessions {
             let mut sessions = self.sessions.lock().map_err(|_| SessionError::Poisoned)?;
             Arc::clone(
                 sessions
-                    .entry((host.to_string(), user.clone(), cram.cloned()))
+                    .entry((host.to_string(), user.clone(), kind.clone()))
                     .or_default(),
             )
         };
@@ -156,11 +172,11 @@ impl Sessions {
                 };
                 let login = transport.login_user();
                 let user = user.unwrap_or(login);
-                let open = sessions
-                    .sessions
-                    .lock()
-                    .ok()
-                    .and_then(|table| table.get(&(host.clone(), user.clone(), None)).cloned());
+                let open = sessions.sessions.lock().ok().and_then(|table| {
+                    table
+                        .get(&(host.clone(), user.clone(), SessionKind::Shell))
+                        .cloned()
+                });
                 if let Some(slot) = open {
                     // Busy: a block is using (or opening) it right now.
                     let Ok(mut lock) = slot.try_lock() else {
@@ -221,7 +237,11 @@ impl Sessions {
             Ok(mut sessions) => {
                 let keys: Vec<SessionKey> = sessions
                     .keys()
-                    .filter(|(_, _, test)| only.is_none() || test.as_ref() == only)
+                    .filter(|(_, _, kind)| match (only, kind) {
+                        (None, _) => true,
+                        (Some(only), SessionKind::Cram(test)) => test == only,
+                        (Some(_), _) => false,
+                    })
                     .cloned()
                     .collect();
                 keys.into_iter()

@@ -163,6 +163,86 @@ pub(crate) fn frame(script: &str, block: &str) -> String {
     text
 }
 
+/// The block mark of a psql session's psql (see [`sql_frame`]): it lives as long as the
+/// session, so neither a block's sweep nor the end-of-run sweep counts it as left over; it
+/// ends when the session's shell does (end of input).
+pub(crate) const PSQL_BLOCK: &str = "psql";
+
+/// The shell function, defined once per psql session, that types SQL into the session's psql:
+/// it starts psql (with the arguments it is given) reading from a FIFO the shell holds open,
+/// its output and errors on the session's own output, unless one is running; then writes the
+/// block's input (`$__rb_q`) to it. The shell prints no end marker for the block: psql does,
+/// after the block's last statement (see [`sql_frame`]). When psql ends (`\q`, a lost
+/// server, a connection refused at the start), the subshell around it prints the end marker
+/// with psql's exit status instead, and the next block starts a new psql.
+fn sql_function(nonce: &str) -> String {
+    format!(
+        r#"__rb_sql() {{
+  local __rb_try
+  for __rb_try in 1 2; do
+    if [ -z "${{__rb_pp-}}" ] || ! kill -0 "$__rb_pp" 2>/dev/null; then
+      [ -z "${{__rb_pfd-}}" ] || exec {{__rb_pfd}}>&-
+      __rb_pf=$(mktemp -u "${{TMPDIR:-/tmp}}/runbook-psql.XXXXXXXX") && mkfifo -m 600 "$__rb_pf" || {{ printf '{nonce} 125'; return; }}
+      {{ export {BLOCK_MARK}={PSQL_BLOCK}; psql "$@" <"$__rb_pf"; printf '{nonce} %d' $?; }} 2>&1 &
+      __rb_pp=$!
+      disown "$__rb_pp"
+      exec {{__rb_pfd}}>"$__rb_pf"
+      rm -f "$__rb_pf"
+    fi
+    trap : PIPE
+    printf '%s' "$__rb_q" >&"$__rb_pfd" 2>/dev/null && {{ trap - PIPE; return; }}
+    trap - PIPE
+    __rb_pp=
+  done
+  printf '{nonce} 125'
+}}
+"#
+    )
+}
+
+/// The frame that types one SQL block into the session's psql (see [`sql_function`], sent
+/// with the session's first SQL block as `define`). The input resets psql's
+/// `LAST_ERROR_SQLSTATE`, holds the block's SQL as written, then has psql print the end
+/// marker with that variable: `00000` when no statement failed. psql runs every statement
+/// of the block in turn, an error included, as it does for a trainee typing them (a failed
+/// statement inside a transaction makes the following ones fail until `ROLLBACK`).
+/// `\echo` writes to psql's standard output whatever `\o` says, so the marker always comes.
+pub(crate) fn sql_frame(
+    sql: &str,
+    psql_args: &[String],
+    block: &str,
+    nonce: &str,
+    define: bool,
+) -> String {
+    let mut input = String::with_capacity(sql.len() + 96);
+    input.push_str("\\set LAST_ERROR_SQLSTATE 00000\n");
+    input.push_str(sql);
+    if !sql.ends_with('\n') {
+        input.push('\n');
+    }
+    input.push_str("\\echo -n '\\036");
+    input.push_str(nonce);
+    input.push_str(" sql' :LAST_ERROR_SQLSTATE'\\036'\n");
+    let mut text = if define {
+        sql_function(nonce)
+    } else {
+        String::new()
+    };
+    text.push_str("__rb_q=");
+    push_single_quoted(&mut text, &input);
+    text.push_str("\nexport ");
+    text.push_str(BLOCK_MARK);
+    text.push('=');
+    text.push_str(block);
+    text.push_str("\n__rb_sql");
+    for arg in psql_args {
+        text.push(' ');
+        text.push_str(&shell_quote(arg));
+    }
+    text.push('\n');
+    text
+}
+
 /// A script, run inside the session as its own user, that ends the processes the session
 /// marked (see [`SESSION_MARK`]) and prints each one it found as `leftover PID COMMAND`.
 /// `block`: only those of that block (after a timeout); `None`: all but those of
@@ -186,7 +266,7 @@ pub(crate) fn frame(script: &str, block: &str) -> String {
 pub(crate) fn sweep_script(mark: &str, block: Option<&str>, grace: std::time::Duration) -> String {
     let wanted = match block {
         Some(block) => format!("[ \"$b\" = {} ] || continue", shell_quote(block)),
-        None => "case \"$b\" in *.keep|sweep) continue;; esac".to_string(),
+        None => format!("case \"$b\" in *.keep|sweep|{PSQL_BLOCK}) continue;; esac"),
     };
     let contained = block.is_none();
     let tenths = (grace.as_millis() / 100).clamp(1, 600);
@@ -762,6 +842,11 @@ fn parse_payload(payload: &str) -> Option<Marker> {
             Some(Marker::Ready { pid, pgid, sid })
         }
         "ended" => Some(Marker::PtyEnded),
+        // psql's end of a SQL block: the SQLSTATE of its last error, `00000` for none.
+        "sql" => match words.next()? {
+            "00000" => Some(Marker::Done(0)),
+            _ => Some(Marker::Done(1)),
+        },
         code => code.parse().ok().map(Marker::Done),
     }
 }

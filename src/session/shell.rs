@@ -76,6 +76,16 @@ pub struct Execution {
     pub typed: Vec<Typed>,
 }
 
+/// What a frame runs: a shell script, or SQL typed into the session's psql.
+#[derive(Debug, Clone, Copy)]
+enum Script<'a> {
+    Shell(&'a str),
+    Sql {
+        sql: &'a str,
+        psql_args: &'a [String],
+    },
+}
+
 /// One persistent shell on one host as one user.
 pub struct Session {
     /// `None` once closed: dropping the pipe is what gives the shell its EOF.
@@ -91,6 +101,8 @@ pub struct Session {
     cram_tmpdir: Option<String>,
     /// Blocks run so far: the next block's [`protocol::BLOCK_MARK`].
     blocks_run: u64,
+    /// The shell function that feeds psql is defined (see [`protocol::sql_frame`]).
+    sql_defined: bool,
     pid: u32,
     sid: u32,
     alive: bool,
@@ -208,6 +220,7 @@ impl Session {
                     mark,
                     cram_tmpdir: cram_root.map(|root| format!("{root}/tmp")),
                     blocks_run: 0,
+                    sql_defined: false,
                     pid,
                     sid,
                     alive: true,
@@ -251,7 +264,30 @@ impl Session {
         cancel: &Cancel,
         leave: Leave,
     ) -> Execution {
-        self.run_block(script, timeout, cancel, leave, None).await
+        self.run_block(Script::Shell(script), timeout, cancel, leave, None)
+            .await
+    }
+
+    /// Types one block of SQL into the session's psql, started with `psql_args` if none is
+    /// running (see [`protocol::sql_frame`]). The exit status is 0 when no statement failed,
+    /// 1 when one did, or psql's own when psql ended during the block. After a timeout or
+    /// an interrupt, psql is ended: the next block starts a new one, without the old one's
+    /// `\c`, settings or transaction.
+    pub async fn run_sql(
+        &mut self,
+        sql: &str,
+        psql_args: &[String],
+        timeout: Duration,
+        cancel: &Cancel,
+    ) -> Execution {
+        self.run_block(
+            Script::Sql { sql, psql_args },
+            timeout,
+            cancel,
+            Leave::Nothing,
+            None,
+        )
+        .await
     }
 
     /// Runs one script under a pseudo-terminal, typing `answers` when their questions come;
@@ -264,7 +300,7 @@ impl Session {
         leave: Leave,
         answers: &mut dyn Answers,
     ) -> Execution {
-        self.run_block(script, timeout, cancel, leave, Some(answers))
+        self.run_block(Script::Shell(script), timeout, cancel, leave, Some(answers))
             .await
     }
 
@@ -272,7 +308,7 @@ impl Session {
     /// whatever it started and left behind ended.
     async fn run_block(
         &mut self,
-        script: &str,
+        script: Script<'_>,
         timeout: Duration,
         cancel: &Cancel,
         leave: Leave,
@@ -291,7 +327,7 @@ impl Session {
             let sweep = protocol::sweep_script(&self.mark, Some(&block), self.settings.grace);
             // Its outcome changes nothing: the block's own is already decided.
             let _ = Box::pin(self.run_frame(
-                &sweep,
+                Script::Shell(&sweep),
                 protocol::SWEEP_BLOCK,
                 self.settings.control_timeout + self.settings.grace * protocol::SWEEP_TERM_ROUNDS,
                 &Cancel::never(),
@@ -312,7 +348,7 @@ impl Session {
         let sweep = protocol::sweep_script(&self.mark, None, self.settings.grace);
         let swept = self
             .run_frame(
-                &sweep,
+                Script::Shell(&sweep),
                 protocol::SWEEP_BLOCK,
                 self.settings.control_timeout + self.settings.grace * protocol::SWEEP_TERM_ROUNDS,
                 &Cancel::never(),
@@ -324,7 +360,7 @@ impl Session {
 
     async fn run_frame(
         &mut self,
-        script: &str,
+        script: Script<'_>,
         block: &str,
         timeout: Duration,
         cancel: &Cancel,
@@ -333,10 +369,15 @@ impl Session {
         let started = Instant::now();
         let mut buffer = OutputBuffer::new(&self.nonce, self.settings.output_cap);
         let mut typed = Vec::new();
-        let frame = match answers {
-            Some(_) => protocol::pty_frame(script, block, &self.nonce),
-            None => protocol::frame(script, block),
+        let frame = match (script, &answers) {
+            (Script::Shell(script), Some(_)) => protocol::pty_frame(script, block, &self.nonce),
+            (Script::Shell(script), None) => protocol::frame(script, block),
+            (Script::Sql { sql, psql_args }, _) => {
+                let define = !std::mem::replace(&mut self.sql_defined, true);
+                protocol::sql_frame(sql, psql_args, block, &self.nonce, define)
+            }
         };
+        let typed_into_psql = matches!(script, Script::Sql { .. });
         let Some(stdin) = self.stdin.as_mut() else {
             self.alive = false;
             return finish(buffer, None, started, Ending::Lost(Lost::Closed), typed);
@@ -428,7 +469,11 @@ impl Session {
             }
             Wait::Stop(ending) => ending,
         };
-        let code = self.abort(&mut buffer).await;
+        let code = if typed_into_psql {
+            self.abort_psql().await
+        } else {
+            self.abort(&mut buffer).await
+        };
         finish(buffer, code, started, ending, typed)
     }
 
@@ -474,6 +519,27 @@ impl Session {
             }
         }
         self.end(true).await;
+        None
+    }
+
+    /// Stops a SQL block: its psql is killed (with the subshell around it, the only process
+    /// group of the session but the shell's), then the shell, idle since it typed the block,
+    /// is asked for a marker so that the next block starts clean. No exit status: psql did
+    /// not end on its own.
+    async fn abort_psql(&mut self) -> Option<i32> {
+        let script = protocol::kill_script(self.pid, self.sid, "KILL");
+        if self
+            .transport
+            .control(&script, &self.settings)
+            .await
+            .is_err()
+        {
+            self.alive = false;
+            self.stdin = None;
+            self.guard = None;
+            return None;
+        }
+        self.settle().await;
         None
     }
 
