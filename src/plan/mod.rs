@@ -564,6 +564,14 @@ fn plan_step(
         }
     }
 
+    // A SQL block's expected output shows its errors where psql printed them: the output
+    // decides, not the status (1 when a statement failed). Without expected output, a failed
+    // statement fails the block, as a failed command does.
+    let has_expected = expectations.shared.is_some() || !expectations.per_host.is_empty();
+    let exit = match attributes.exit {
+        ExpectedExit::Success if psql.is_some() && has_expected => ExpectedExit::Any,
+        exit => exit,
+    };
     let step = Step {
         chapter: chapter_index,
         block: block_index,
@@ -585,7 +593,7 @@ fn plan_step(
         pty: attributes.pty,
         timeout: attributes.timeout.unwrap_or(options.default_timeout),
         retry: attributes.retry,
-        exit: attributes.exit,
+        exit,
         check: attributes.check,
         teardown: attributes.teardown,
         keep_running: attributes.keep_running,

@@ -1,0 +1,184 @@
+//! SQL blocks and psql transcripts run by the real `runbook` binary against a real PostgreSQL
+//! (Debian's `postgresql`, which `scripts/setup-test-machine` installs and starts): one psql
+//! session per host, user and arguments carries `\c`, `SET`, an open transaction and temporary
+//! tables from block to block; an error is printed where psql prints it; the prompts a course
+//! prints are read; a transcript's hops (`sudo -iu postgres`, `psql`, `\q`, `exit`) are
+//! followed; on the local host and over a real sshd.
+
+mod common;
+
+use common::Lab;
+use common::sshd::Sshd;
+use runbook::report::model::Outcome;
+
+/// Fails loudly when the test machine has no PostgreSQL running.
+fn postgresql_is_running() {
+    let ready = std::process::Command::new("pg_isready")
+        .args(["-q", "-h", "/var/run/postgresql"])
+        .status();
+    assert!(
+        ready.is_ok_and(|status| status.success()),
+        "PostgreSQL does not answer on /var/run/postgresql: run scripts/setup-test-machine \
+         (it installs Debian's postgresql and starts its cluster)"
+    );
+}
+
+/// A database name of this test's own, so that tests running side by side do not meet.
+fn database(test: &str) -> String {
+    format!("rb_{test}_{}", std::process::id())
+}
+
+/// A chapter that creates a database, then in later blocks connects to it, sets a setting,
+/// opens a transaction and fills a temporary table, then reads all of that back and commits,
+/// then drops the database.
+fn carrying_chapter(on: &str, database: &str) -> String {
+    format!(
+        "# Carry\n\n\
+```sql {on} user=postgres\nCREATE DATABASE {database};\n```\n\n\
+```sql {on} user=postgres\n\\c {database}\nSET application_name = 'runbook-carry';\nBEGIN;\n\
+CREATE TEMP TABLE t (id int);\nINSERT INTO t VALUES (1), (2);\n```\n\n\
+```sql {on} user=postgres id=read-back\nSELECT current_database() = '{database}' AS same_db,\n\
+       current_setting('application_name') AS app, count(*) FROM t;\nCOMMIT;\n```\n\n\
+```\n same_db |      app      | count \n---------+---------------+-------\n t       | runbook-carry |     2\n\
+(1 row)\n\nCOMMIT\n```\n\n\
+```sql {on} user=postgres id=drop\n\\c postgres\nDROP DATABASE {database};\n```\n\n\
+```\nYou are now connected to database \"postgres\" as user \"postgres\".\nDROP DATABASE\n```\n"
+    )
+}
+
+#[test]
+fn a_psql_session_carries_the_database_settings_transaction_and_temporary_tables() {
+    postgresql_is_running();
+    let lab = Lab::new();
+    let database = database("carry");
+    lab.chapter("01-carry.md", &carrying_chapter("", &database));
+    let run = lab.runbook(&["verify", "workshop"]);
+    run.assert_code(0);
+    // Without the session carried, COMMIT would warn that no transaction is in progress and
+    // the temporary table would not exist.
+    assert_eq!(lab.step("01-carry/read-back").outcome, Outcome::Passed);
+    assert_eq!(lab.step("01-carry/drop").outcome, Outcome::Passed);
+}
+
+#[test]
+fn the_session_is_carried_over_a_real_sshd_too() {
+    postgresql_is_running();
+    let sshd = Sshd::start();
+    let lab = Lab::with_hosts(&sshd.inventory_host("db", ""));
+    let database = database("carry_ssh");
+    lab.chapter("01-carry.md", &carrying_chapter("on=db", &database));
+    let run = lab.runbook_in_own_tmp(&["verify", "workshop"]);
+    run.assert_code(0);
+    let attempt = lab.attempt("01-carry/read-back");
+    assert_eq!(attempt.outcome, Outcome::Passed, "{attempt:?}");
+}
+
+#[test]
+fn an_error_is_printed_in_place_and_the_statements_after_it_still_run() {
+    postgresql_is_running();
+    let lab = Lab::new();
+    lab.chapter(
+        "01-errors.md",
+        "# Errors\n\n\
+```sql user=postgres id=in-place\nSELECT 1 AS a;\nSELECT nothere;\nSELECT 2 AS b;\n```\n\n\
+```\n a \n---\n 1\n(1 row)\n\nERROR:  column \"nothere\" does not exist\nLINE 1: SELECT nothere;\n\
+\x20              ^\n b \n---\n 2\n(1 row)\n```\n\n\
+```sql user=postgres id=unexpected\nSELECT nothere_either;\n```\n",
+    );
+    let run = lab.runbook(&["verify", "workshop", "--keep-going"]);
+    run.assert_code(1);
+    // The output says what happened, the error included: it matches.
+    assert_eq!(lab.step("01-errors/in-place").outcome, Outcome::Passed);
+    // With nothing to compare, a failed statement fails the block, as a failed command does.
+    let unexpected = lab.attempt("01-errors/unexpected");
+    assert_eq!(unexpected.outcome, Outcome::Exit, "{unexpected:?}");
+    assert_eq!(unexpected.exit_code, Some(1));
+    assert!(
+        unexpected.output.contains("nothere_either"),
+        "{}",
+        unexpected.output
+    );
+}
+
+#[test]
+fn psql_prompts_as_printed_continuations_and_transactions_included_are_read() {
+    postgresql_is_running();
+    let lab = Lab::new();
+    lab.chapter(
+        "01-prompts.md",
+        "# Prompts\n\n\
+```sql user=postgres\npostgres=# BEGIN;\nBEGIN\npostgres=*# SELECT 1\npostgres-*# + 1 AS two;\n two \n-----\n   2\n\
+(1 row)\n\npostgres=*# COMMIT;\nCOMMIT\n[local]:5432 postgres@postgres=# SELECT current_user;\n current_user \n\
+--------------\n postgres\n(1 row)\n\n```\n",
+    );
+    let listed = lab.runbook(&["list", "workshop", "--format", "json"]);
+    listed.assert_code(0);
+    let steps: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON");
+    let steps = steps.as_array().expect("an array");
+    assert_eq!(steps.len(), 4, "{steps:#?}");
+    for step in steps {
+        assert_eq!(step["interpreter"], "psql", "{step:#}");
+        assert_eq!(step["database"], "postgres", "{step:#}");
+    }
+    assert_eq!(steps[1]["command"], "SELECT 1\n+ 1 AS two;\n");
+    lab.runbook(&["verify", "workshop"]).assert_code(0);
+}
+
+#[test]
+fn a_transcript_hops_to_postgres_opens_psql_quits_it_and_goes_on_as_postgres() {
+    postgresql_is_running();
+    let lab = Lab::new();
+    lab.chapter(
+        "01-hop.md",
+        "# Hop\n\n\
+```console\n$ sudo -iu postgres\n$ psql\npostgres=# SELECT current_user;\n current_user \n--------------\n postgres\n\
+(1 row)\n\npostgres=# \\q\n$ whoami\npostgres\n$ exit\n$ whoami\nroot\n```\n",
+    );
+    let listed = lab.runbook(&["list", "workshop", "--format", "json"]);
+    listed.assert_code(0);
+    let steps: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON");
+    let where_and_how: Vec<(String, String)> = steps
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|step| {
+            (
+                step["user"].as_str().unwrap_or("-").to_string(),
+                step["interpreter"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("postgres", "psql"),
+        ("postgres", "psql"),
+        ("postgres", "shell"),
+        ("-", "shell"),
+    ]
+    .iter()
+    .map(|(user, how)| ((*user).to_string(), (*how).to_string()))
+    .collect();
+    assert_eq!(where_and_how, expected);
+    let run = lab.runbook(&["verify", "workshop"]);
+    run.assert_code(0);
+}
+
+#[test]
+fn a_sql_block_that_times_out_ends_its_psql_and_the_next_block_gets_a_new_one() {
+    postgresql_is_running();
+    let lab = Lab::new();
+    lab.chapter(
+        "01-slow.md",
+        "# Slow\n\n\
+```sql user=postgres id=slow timeout=1s\nSELECT pg_sleep(30);\n```\n\n\
+```sql user=postgres id=after\nSELECT 'still here' AS state;\n```\n\n\
+```\n   state    \n------------\n still here\n(1 row)\n```\n",
+    );
+    let started = std::time::Instant::now();
+    let run = lab.runbook(&["verify", "workshop", "--keep-going"]);
+    run.assert_code(1);
+    assert_eq!(lab.step("01-slow/slow").outcome, Outcome::Timeout);
+    assert_eq!(lab.step("01-slow/after").outcome, Outcome::Passed);
+    // Not a timing assertion: a sanity bound far above the second it takes, far below the
+    // 30 s the statement would take if psql had been left running.
+    assert!(started.elapsed() < std::time::Duration::from_secs(25));
+}
