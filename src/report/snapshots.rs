@@ -16,6 +16,7 @@ use super::model::{
     AttemptResult, Event, HostResult, Outcome, Reporter, RunReport, StepKind, StepResult,
     Unreachable,
 };
+use super::result::{self, Front};
 use super::terminal::TerminalReporter;
 use crate::check::CheckReporter;
 use crate::expect::diff;
@@ -347,7 +348,7 @@ fn step(case: Case) -> String {
     for event in case.events() {
         block::live(&mut buffer, &event);
     }
-    block::result(&mut buffer, false, &result);
+    result::draw(&mut buffer, Front::Step { check: false }, &result);
     buffer.text()
 }
 
@@ -465,7 +466,7 @@ fn step_shows_a_file_block_with_its_path_mode_and_owner() {
     let mut wrote = Case::Pass.result();
     wrote.kind = StepKind::File;
     wrote.path = Some("/etc/systemd/system/patroni.service".into());
-    block::result(&mut buffer, false, &wrote);
+    result::draw(&mut buffer, Front::Step { check: false }, &wrote);
     assert_snapshot("step", "file", &buffer.text());
 }
 
@@ -489,4 +490,39 @@ fn step_offers_its_choices_on_one_line_and_echoes_the_one_made() {
     block::chosen(&mut buffer, "retry");
     block::not_a_choice(&mut buffer, "x");
     assert_snapshot("step", "choices", &buffer.text());
+}
+
+#[test]
+fn check_tells_which_chapters_are_reached_and_how_far_the_lab_got() {
+    use super::check_view::{self, ChapterState};
+    let state = |title: &str, checks, passed, first_failure: Option<&str>| ChapterState {
+        key: String::new(),
+        title: title.into(),
+        checks,
+        passed,
+        first_failure: first_failure.map(str::to_string),
+    };
+    let states = [
+        state("etcd", 2, 2, None),
+        state("Patroni", 3, 1, Some("02-patroni/leader")),
+        state("Reading the logs", 0, 0, None),
+        state("HAProxy", 1, 1, None),
+    ];
+    let mut buffer = Buffer::default();
+    // The whole workshop: reached up to etcd, and a note that HAProxy passes too.
+    check_view::chapters(&mut buffer, &states, crate::check::verdict(&states, false));
+    // The first chapter with checks not reached.
+    check_view::chapters(
+        &mut buffer,
+        &states[1..3],
+        crate::check::verdict(&states[1..3], false),
+    );
+    // --chapter: chapters without checks left out; one chosen chapter not reached, then none.
+    check_view::chapters(&mut buffer, &states, crate::check::verdict(&states, true));
+    check_view::chapters(
+        &mut buffer,
+        &states[2..],
+        crate::check::verdict(&states[2..], true),
+    );
+    assert_snapshot("check", "chapters", &buffer.text());
 }

@@ -8,7 +8,7 @@
 //! This front end keeps only what is its own: the state machine (here), the progress file
 //! ([`progress`]) and the keys ([`screen`]). Where a block runs and the text it shows come
 //! from the plan ([`Plan::shown`], [`Step::read_back`]); every line is drawn by
-//! [`crate::report::block`].
+//! [`crate::report::block`], and a block's result by [`crate::report::result`].
 
 pub(crate) mod progress;
 pub(crate) mod screen;
@@ -20,6 +20,7 @@ use crate::lab::Lab;
 use crate::plan::{Action as Work, FileWrite, Plan, Step};
 use crate::report::block::{self, Header, Notice, What};
 use crate::report::model::{Event, Outcome, Reporter, StepResult};
+use crate::report::result::Front;
 pub(crate) use progress::ProgressError;
 use progress::{BlockStatus, Progress};
 use screen::{Action, Answer, Offer, Screen};
@@ -469,7 +470,7 @@ impl<'a> TraineeSession<'a> {
 
     /// After a run: the output per host, then a pass or the failure with its diff and a hint.
     fn show_result(&self, check: bool, result: &StepResult) {
-        block::result(&mut self.screen.out(), check, result);
+        crate::report::result::draw(&mut self.screen.out(), Front::Step { check }, result);
     }
 }
 
