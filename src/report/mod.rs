@@ -12,7 +12,7 @@ pub(crate) mod junit;
 pub mod model;
 pub(crate) mod result;
 #[cfg(test)]
-mod snapshots;
+pub(crate) mod snapshots;
 pub(crate) mod terminal;
 
 use std::path::{Path, PathBuf};

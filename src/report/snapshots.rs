@@ -1,8 +1,9 @@
 //! What `verify`, `runbook step` and `runbook check` print for each kind of result (a pass, a
 //! mismatch, a timeout, a dialogue, an unreachable host), drawn from results built as data
 //! into a buffer, colours off, and compared byte for byte with `tests/snapshots/<front
-//! end>/<case>.txt`. After changing what is printed on purpose:
-//! `RUNBOOK_BLESS_SNAPSHOTS=1 cargo test --lib report::snapshots`, then review
+//! end>/<case>.txt`. The buffer and the comparison serve the other snapshot tests too
+//! (`list::snapshots`, `report::html::snapshots`). After changing what is printed on purpose:
+//! `RUNBOOK_BLESS_SNAPSHOTS=1 cargo test --lib snapshots`, then review
 //! `git diff tests/snapshots`.
 
 use std::cell::RefCell;
@@ -26,7 +27,7 @@ use crate::template::Vars;
 
 /// A buffer a reporter owns a handle on while the test keeps another.
 #[derive(Clone, Default)]
-struct Buffer(Rc<RefCell<Vec<u8>>>);
+pub(crate) struct Buffer(Rc<RefCell<Vec<u8>>>);
 
 impl Write for Buffer {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -41,7 +42,7 @@ impl Write for Buffer {
 
 impl Buffer {
     /// What was drawn, colours off.
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let bytes = self.0.borrow();
         console::strip_ansi_codes(&String::from_utf8_lossy(&bytes)).into_owned()
     }
@@ -49,10 +50,16 @@ impl Buffer {
 
 /// Compares `actual` with the snapshot `front_end/case.txt`, or writes it when blessing.
 fn assert_snapshot(front_end: &str, case: &str, actual: &str) {
+    assert_snapshot_file(front_end, &format!("{case}.txt"), actual);
+}
+
+/// Compares `actual` with `tests/snapshots/<folder>/<name>`, or writes it when blessing
+/// (`RUNBOOK_BLESS_SNAPSHOTS`): also what `runbook list` prints and the HTML report.
+pub(crate) fn assert_snapshot_file(folder: &str, name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
-        .join(front_end)
-        .join(format!("{case}.txt"));
+        .join(folder)
+        .join(name);
     if std::env::var_os("RUNBOOK_BLESS_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
         std::fs::write(&path, actual).expect("write the snapshot");
