@@ -533,3 +533,57 @@ fn check_tells_which_chapters_are_reached_and_how_far_the_lab_got() {
     );
     assert_snapshot("check", "chapters", &buffer.text());
 }
+
+/// The HTML report (`index.html`) of a run of three blocks: a pass, a mismatch with its diff
+/// and a timeout with the output it printed, compared whole with `tests/snapshots/html/`: a
+/// change in the page (its markup, its style, what a failure opens) shows in the diff.
+#[test]
+fn html_report_shows_each_block_its_hosts_its_diff_and_its_output() {
+    let (dir, plan) = workshop();
+    let mut report = RunReport::assemble(
+        &plan.workshop,
+        false,
+        [Case::Pass, Case::Mismatch, Case::Timeout]
+            .into_iter()
+            .map(Case::result)
+            .collect(),
+        "2026-12-07T04:00:00Z".into(),
+        Duration::from_millis(2436),
+        None,
+    );
+    // What changes from one build or one machine to the next: the version and the folders.
+    report.runbook_version = "VERSION".into();
+    report.workshop = "workshop".into();
+    let page = super::html::render(&report).expect("the page renders");
+    let page = page.replace(&format!("{}/", dir.path().display()), "");
+    assert_snapshot_file("html", "report.html", &page);
+}
+
+/// Whatever a host printed or a message quoted stays text in the page: tera escapes it. (In a
+/// browser, `tests/hostile_output.rs` checks the same with Chromium; this one needs nothing.)
+#[test]
+fn html_report_shows_output_as_text_never_markup() {
+    let (_dir, plan) = workshop();
+    let mut hostile = Case::Timeout.result();
+    hostile.command = "echo '<img src=x onerror=alert(1)>'\n".into();
+    hostile.hosts[0].attempts[0].output = "<script>alert(1)</script>\n".into();
+    hostile.hosts[0].attempts[0].message = Some("stopped at <b>bold</b>".into());
+    let report = RunReport::assemble(
+        &plan.workshop,
+        false,
+        vec![hostile],
+        "2026-12-07T04:00:00Z".into(),
+        Duration::from_millis(812),
+        None,
+    );
+    let page = super::html::render(&report).expect("the page renders");
+    for markup in ["<script", "<img", "<b>bold"] {
+        assert!(
+            !page.contains(markup),
+            "{markup} reached the page as markup"
+        );
+    }
+    for text in ["&lt;script&gt;alert(1)", "&lt;img src=x", "&lt;b&gt;bold"] {
+        assert!(page.contains(text), "{text} is not shown as text");
+    }
+}
