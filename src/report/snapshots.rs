@@ -78,21 +78,28 @@ pub(crate) fn assert_snapshot_file(folder: &str, name: &str, actual: &str) {
     );
 }
 
-/// The five kinds of result every front end must draw.
+/// The five kinds of result every front end must draw, a dialogue both answered to its end
+/// and stopped at a question the transcript does not have. Each can happen in all three front
+/// ends: a `check` block may be a `pty` dialogue too.
 #[derive(Debug, Clone, Copy)]
 enum Case {
     Pass,
     Mismatch,
     Timeout,
     Dialogue,
+    /// The program asked a question the transcript does not have and waited: a timeout whose
+    /// reason names the question runbook waited for, with the transcript diffed against
+    /// what the program printed.
+    DialogueStopped,
     Unreachable,
 }
 
-const CASES: [Case; 5] = [
+const CASES: [Case; 6] = [
     Case::Pass,
     Case::Mismatch,
     Case::Timeout,
     Case::Dialogue,
+    Case::DialogueStopped,
     Case::Unreachable,
 ];
 
@@ -103,6 +110,7 @@ impl Case {
             Case::Mismatch => "mismatch",
             Case::Timeout => "timeout",
             Case::Dialogue => "dialogue",
+            Case::DialogueStopped => "dialogue-stopped",
             Case::Unreachable => "unreachable",
         }
     }
@@ -112,7 +120,7 @@ impl Case {
             Case::Pass => "02-patroni/list",
             Case::Mismatch => "02-patroni/leader",
             Case::Timeout => "02-patroni/wait-replica",
-            Case::Dialogue => "02-patroni/switchover",
+            Case::Dialogue | Case::DialogueStopped => "02-patroni/switchover",
             Case::Unreachable => "02-patroni/status",
         }
     }
@@ -122,7 +130,7 @@ impl Case {
             Case::Pass => "patronictl list\n",
             Case::Mismatch => "patronictl list --format json | jq -r '.[0].Member'\n",
             Case::Timeout => "until psql -c 'select 1'; do sleep 1; done\n",
-            Case::Dialogue => "patronictl switchover\n",
+            Case::Dialogue | Case::DialogueStopped => "patronictl switchover\n",
             Case::Unreachable => "systemctl status patroni\n",
         }
     }
@@ -130,7 +138,7 @@ impl Case {
     /// The dialogue's questions and the answers its transcript types.
     fn questions(self) -> Vec<(String, String)> {
         match self {
-            Case::Dialogue => vec![
+            Case::Dialogue | Case::DialogueStopped => vec![
                 ("Candidate ['pg-2', 'pg-3'] []:".into(), "pg-2".into()),
                 (
                     "When should the switchover take place (e.g. 2026-12-07T05:00 )  [now]:".into(),
@@ -216,6 +224,26 @@ impl Case {
                 "Candidate ['pg-2', 'pg-3'] []: pg-2\nWhen should the switchover take place (e.g. 2026-12-07T05:00 )  [now]: \nAre you sure you want to switchover cluster demo? [y/N]: y\nSuccessfully switched over to \"pg-2\"\n",
                 None,
             )],
+            Case::DialogueStopped => {
+                let mut stopped = host(
+                    "pg-1",
+                    Outcome::Timeout,
+                    "Primary [pg-1]: ",
+                    Some(
+                        "still running after 30s; stopped; runbook was waiting for the question of expected/02-patroni/switchover.out:1 (`Candidate ['pg-2', 'pg-3'] []: <<pg-2>>`, 1 of 3); the program's last line was `Primary [pg-1]: `",
+                    ),
+                );
+                stopped.attempts[0].exit_code = None;
+                let transcript = pattern::parse(
+                    "Candidate ['pg-2', 'pg-3'] []: pg-2\nWhen should the switchover take place (e.g. 2026-12-07T05:00 )  [now]: \nAre you sure you want to switchover cluster demo? [y/N]: y\nSuccessfully switched over to \"pg-2\"\n",
+                    Origin::File("expected/02-patroni/switchover.out".into()),
+                    1,
+                )
+                .expect("valid");
+                let printed = vec!["Primary [pg-1]: ".to_string()];
+                stopped.attempts[0].diff = Some(diff::build(&transcript.lines, &printed));
+                vec![stopped]
+            }
             Case::Unreachable => {
                 let mut lost = host(
                     "pg-3",
