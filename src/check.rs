@@ -1,7 +1,9 @@
 //! `runbook check`: runs the `check` blocks that end each chapter (read-only commands that
 //! prove the state it leaves: three etcd members, one leader) and tells which chapters the lab
 //! has reached, for a trainee or for a trainer looking at a trainee's lab. A chapter is reached
-//! when all of its ending checks pass.
+//! when all of its ending checks pass. What is decided here is `check`'s own (the chapters'
+//! states, the verdict); the lines are drawn by [`crate::report::result`] (each check) and
+//! [`crate::report::check_view`] (the first line, the chapters, the verdict).
 
 use std::io::Write;
 
