@@ -1,35 +1,16 @@
 //! `runbook check`: runs the `check` blocks that end each chapter (read-only commands that
 //! prove the state it leaves: three etcd members, one leader) and tells which chapters the lab
 //! has reached, for a trainee or for a trainer looking at a trainee's lab. A chapter is reached
-//! when all of its ending checks pass.
+//! when all of its ending checks pass. What is decided here is `check`'s own (the chapters'
+//! states, the verdict); the lines are drawn by [`crate::report::result`] (each check) and
+//! [`crate::report::check_view`] (the first line, the chapters, the verdict).
 
 use std::io::Write;
 
-use console::Style;
-
 use crate::plan::Plan;
-use crate::report::failure::{self, Layout};
+use crate::report::check_view::{self, ChapterState, Verdict};
 use crate::report::model::{Event, Outcome, Reporter, RunReport, StepResult};
-
-/// Output lines shown for a failing check without a diff.
-const OUTPUT_TAIL: usize = 5;
-
-/// How far a lab got, chapter by chapter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ChapterState {
-    pub(crate) key: String,
-    pub(crate) title: String,
-    pub(crate) checks: usize,
-    pub(crate) passed: usize,
-    /// The first check that did not pass.
-    pub(crate) first_failure: Option<String>,
-}
-
-impl ChapterState {
-    pub(crate) fn reached(&self) -> bool {
-        self.checks > 0 && self.passed == self.checks
-    }
-}
+use crate::report::result::{self, Front};
 
 /// Every chapter of the workshop with the results of its checks (none for chapters without).
 pub(crate) fn chapter_states(plan: &Plan, report: &RunReport) -> Vec<ChapterState> {
@@ -76,6 +57,37 @@ pub(crate) fn reached(states: &[ChapterState]) -> Option<usize> {
     last
 }
 
+/// What the run says about the lab: how far it got, or under `--chapter` (`partial`) how
+/// many of the chosen chapters are not reached.
+pub(crate) fn verdict(states: &[ChapterState], partial: bool) -> Verdict<'_> {
+    if partial {
+        return Verdict::Chosen {
+            failing: states
+                .iter()
+                .filter(|s| s.checks > 0 && !s.reached())
+                .count(),
+        };
+    }
+    let Some(index) = reached(states) else {
+        return Verdict::NotReached;
+    };
+    // A later chapter that passes is worth a note: the lab may be further on than its
+    // first broken chapter says (a check that is flaky, or a step done by hand).
+    let later = states[index + 1..]
+        .iter()
+        .position(ChapterState::reached)
+        .map(|offset| {
+            let later = index + 1 + offset;
+            (later + 1, states[later].title.as_str())
+        });
+    Verdict::Reached {
+        number: index + 1,
+        total: states.len(),
+        title: &states[index].title,
+        later,
+    }
+}
+
 /// Prints each check as it finishes, then the chapters reached.
 pub(crate) struct CheckReporter<'p> {
     plan: &'p Plan,
@@ -99,123 +111,14 @@ impl<'p> CheckReporter<'p> {
         Self::drawing_into(Box::new(console::Term::stdout()), plan, partial)
     }
 
+    /// Draws into `out`, every line through [`crate::printable::TerminalWriter`]: a check's
+    /// id, its host and what it printed come from the workshop and the lab, and only
+    /// runbook's own colours may act on the terminal.
     pub(crate) fn drawing_into(out: Box<dyn Write>, plan: &'p Plan, partial: bool) -> Self {
-        CheckReporter { plan, partial, out }
-    }
-
-    /// One line, its control characters shown escaped (a check's id or host comes from the
-    /// workshop), runbook's own colours kept.
-    fn line(&mut self, text: impl std::fmt::Display) {
-        let _ = writeln!(
-            self.out,
-            "{}",
-            crate::printable::for_terminal(&text.to_string())
-        );
-    }
-
-    fn step(&mut self, result: &StepResult) {
-        let hosts: Vec<&str> = result.hosts.iter().map(|h| h.host.as_str()).collect();
-        let passed = matches!(result.outcome, Outcome::Passed | Outcome::Unverified);
-        let mark = if passed {
-            Style::new().green().bold().apply_to("✔ pass")
-        } else {
-            Style::new().red().bold().apply_to("✘ fail")
-        };
-        self.line(format!(
-            "  {mark}  {:<36} {}",
-            result.qualified_id,
-            Style::new().dim().apply_to(hosts.join(","))
-        ));
-        if passed {
-            return;
-        }
-        let layout = Layout {
-            indent: "          ",
-            output_tail: Some(OUTPUT_TAIL),
-            strict: false,
-            every_host: false,
-        };
-        for line in failure::step_lines(result, layout) {
-            self.line(line);
-        }
-    }
-
-    fn summary(&mut self, report: &RunReport) {
-        let states = chapter_states(self.plan, report);
-        self.line("");
-        self.line(Style::new().bold().apply_to("Chapters"));
-        for (number, state) in states.iter().enumerate() {
-            if self.partial && state.checks == 0 {
-                continue; // not chosen with --chapter (or without checks): not checked
-            }
-            let (mark, what) = if state.checks == 0 {
-                (
-                    Style::new().dim().apply_to("·"),
-                    Style::new().dim().apply_to("no checks".to_string()),
-                )
-            } else if state.reached() {
-                (
-                    Style::new().green().bold().apply_to("✔"),
-                    Style::new().green().apply_to(format!(
-                        "reached ({} of {} checks pass)",
-                        state.passed, state.checks
-                    )),
-                )
-            } else {
-                (
-                    Style::new().red().bold().apply_to("✘"),
-                    Style::new().red().apply_to(format!(
-                        "not reached: {} of {} checks pass{}",
-                        state.passed,
-                        state.checks,
-                        state
-                            .first_failure
-                            .as_ref()
-                            .map_or(String::new(), |id| format!(", first failing: {id}"))
-                    )),
-                )
-            };
-            self.line(format!(
-                "  {mark} {:>2}. {:<34} {what}",
-                number + 1,
-                state.title
-            ));
-        }
-        let total = states.len();
-        if self.partial {
-            let failing = states
-                .iter()
-                .filter(|s| s.checks > 0 && !s.reached())
-                .count();
-            self.line("");
-            self.line(Style::new().bold().apply_to(if failing == 0 {
-                "The chosen chapters are reached (the others were not checked).".to_string()
-            } else {
-                format!(
-                    "{failing} of the chosen chapters {} not reached (the others were not checked).",
-                    if failing == 1 { "is" } else { "are" }
-                )
-            }));
-            return;
-        }
-        let verdict = match reached(&states) {
-            Some(index) => format!(
-                "The lab has reached chapter {} of {total}: {}.",
-                index + 1,
-                states[index].title
-            ),
-            None => "The lab has not reached the first chapter that has checks.".to_string(),
-        };
-        self.line("");
-        self.line(Style::new().bold().apply_to(verdict));
-        if let Some(index) = reached(&states)
-            && let Some(later) = states[index + 1..].iter().position(ChapterState::reached)
-        {
-            self.line(Style::new().yellow().apply_to(format!(
-                "Note: chapter {} ({}) passes its checks too, though an earlier one does not.",
-                index + 2 + later,
-                states[index + 1 + later].title
-            )));
+        CheckReporter {
+            plan,
+            partial,
+            out: Box::new(crate::printable::TerminalWriter::new(out)),
         }
     }
 }
@@ -223,12 +126,12 @@ impl<'p> CheckReporter<'p> {
 impl Reporter for CheckReporter<'_> {
     fn event(&mut self, event: &Event) {
         match event {
-            Event::RunStarted { steps } => self.line(Style::new().dim().apply_to(format!(
-                "Running {steps} check{} (read-only; the checks that end each chapter)…",
-                if *steps == 1 { "" } else { "s" }
-            ))),
-            Event::StepFinished { result } => self.step(result),
-            Event::RunFinished { report } => self.summary(report),
+            Event::RunStarted { steps } => check_view::started(&mut self.out, *steps),
+            Event::StepFinished { result } => result::draw(&mut self.out, Front::Check, result),
+            Event::RunFinished { report } => {
+                let states = chapter_states(self.plan, report);
+                check_view::chapters(&mut self.out, &states, verdict(&states, self.partial));
+            }
             _ => {}
         }
     }
@@ -254,5 +157,31 @@ mod tests {
         assert_eq!(reached(&[state(2, 2), state(1, 0), state(1, 1)]), Some(0));
         assert_eq!(reached(&[state(1, 0), state(1, 1)]), None);
         assert_eq!(reached(&[state(0, 0)]), None);
+    }
+
+    #[test]
+    fn the_verdict_names_the_last_chapter_reached_and_a_later_one_that_passes() {
+        let titles = ["etcd", "Patroni", "HAProxy", "Backups"];
+        let states: Vec<ChapterState> = [state(2, 2), state(1, 0), state(0, 0), state(1, 1)]
+            .into_iter()
+            .zip(titles)
+            .map(|(state, title)| ChapterState {
+                title: title.into(),
+                ..state
+            })
+            .collect();
+        assert_eq!(
+            verdict(&states, false),
+            Verdict::Reached {
+                number: 1,
+                total: 4,
+                title: "etcd",
+                later: Some((4, "Backups")),
+            }
+        );
+        assert_eq!(verdict(&states[1..2], false), Verdict::NotReached);
+        // --chapter: only the chosen chapters with checks count, the one not reached here.
+        assert_eq!(verdict(&states, true), Verdict::Chosen { failing: 1 });
+        assert_eq!(verdict(&states[2..], true), Verdict::Chosen { failing: 0 });
     }
 }

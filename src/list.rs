@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout)]
 
 use std::collections::BTreeMap;
+use std::io::Write;
 
 use console::Style;
 use serde::Serialize;
@@ -196,8 +197,15 @@ pub(crate) fn print_json(plan: &Plan, problems: &[Diagnostics]) {
 }
 
 /// The plan as a reader checks it, a line per step; `problems[i]` are step `i`'s, shown under
-/// it.
+/// it. On stdout, every line through [`crate::printable::TerminalWriter`] (chapter titles,
+/// ids and problems come from the workshop: shown, never obeyed); a closed pipe ends nothing.
 pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
+    let mut out = crate::printable::TerminalWriter::new(std::io::stdout().lock());
+    draw(&mut out, plan, problems);
+}
+
+/// [`print`] into `out`: stdout, or a buffer in a test.
+fn draw(out: &mut dyn Write, plan: &Plan, problems: &[Diagnostics]) {
     let bold = Style::new().bold();
     let dim = Style::new().dim();
     let red = Style::new().red().bold();
@@ -205,7 +213,8 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
     for (index, step) in plan.steps.iter().enumerate() {
         let chapter = plan.chapter_of(step);
         if chapter_shown != Some(step.chapter) {
-            crate::printable::say!(
+            let _ = writeln!(
+                out,
                 "{} {}",
                 bold.apply_to(&chapter.title),
                 dim.apply_to(chapter.path.display())
@@ -280,7 +289,8 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
         } else {
             format!(" [{}]", flags.join(", "))
         };
-        crate::printable::say!(
+        let _ = writeln!(
+            out,
             "  {:<32} {:<22} {:<10} {}{}",
             step.qualified_id,
             hosts,
@@ -289,8 +299,9 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
             dim.apply_to(flags)
         );
         for problem in problems.get(index).map_or(&[][..], |found| &found.0) {
-            // `say!` shows the problem's text escaped, as every line `list` prints.
-            crate::printable::say!(
+            // The writer shows the problem's text escaped, as every line `list` prints.
+            let _ = writeln!(
+                out,
                 "    {} {} ({})",
                 red.apply_to("error:"),
                 problem.message,
@@ -306,13 +317,15 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     if blocks == plan.steps.len() {
-        crate::printable::say!(
+        let _ = writeln!(
+            out,
             "{} blocks in {} chapters",
             plan.steps.len(),
             plan.workshop.chapters.len()
         );
     } else {
-        crate::printable::say!(
+        let _ = writeln!(
+            out,
             "{} steps from {blocks} blocks in {} chapters",
             plan.steps.len(),
             plan.workshop.chapters.len()
@@ -327,12 +340,81 @@ pub(crate) fn print(plan: &Plan, problems: &[Diagnostics]) {
         .filter(|block| block.attributes.teardown && !block.attributes.norun)
         .count();
     if teardown > 0 && !planned_teardown {
-        crate::printable::say!(
+        let _ = writeln!(
+out,
             "{}",
             dim.apply_to(format!(
                 "and {teardown} teardown block{} that remove the lab, left out: `--teardown` runs them alone",
                 if teardown == 1 { "" } else { "s" }
             ))
         );
+    }
+}
+
+#[cfg(test)]
+mod snapshots {
+    //! What `runbook list` prints for a small workshop, compared with
+    //! `tests/snapshots/list/`: hosts from groups and single hosts, users, where each expected
+    //! output is written (a file, a console block, a transcript, none yet), `retry` and
+    //! `check`, a file block, a step with a problem printed under it, a teardown block, and
+    //! the count of steps and blocks.
+
+    use super::*;
+    use crate::report::snapshots::{Buffer, assert_snapshot_file};
+
+    /// Writes `files` (path, content) under `root`.
+    fn write(root: &std::path::Path, files: &[(&str, &str)]) {
+        for (path, content) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+            std::fs::write(path, content).expect("write");
+        }
+    }
+
+    #[test]
+    fn list_prints_a_line_per_step_and_a_problem_under_its_step() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            &[
+                (
+                    "workshop/inventory.yml",
+                    "all:\n  hosts:\n    pg-1: {ansible_host: 10.0.3.11}\n  children:\n    etcd:\n      hosts:\n        e1: {ansible_host: 10.0.3.101}\n        e2: {ansible_host: 10.0.3.102}\n",
+                ),
+                (
+                    "workshop/01-etcd.md",
+                    "# etcd\n\n```bash id=start on=etcd\nsystemctl start etcd\n```\n\n```bash id=members on=e1 retry=30s/2s check\netcdctl member list\n```\n",
+                ),
+                (
+                    "workshop/02-patroni.md",
+                    "# Patroni\n\n```yaml file=/etc/patroni.yml on=pg-1 id=config\nscope: demo\n```\n\n```bash id=leader on=pg-1 user=postgres\npatronictl list\n```\n\n```console\npg-1\n```\n\n```bash id=status on=pg-9\nsystemctl status patroni\n```\n",
+                ),
+                (
+                    "workshop/03-teardown.md",
+                    "# Teardown\n\n```bash on=pg-1\n$ patronictl version\npatronictl version 4.0.4\n$ true\n```\n\n```bash id=remove on=all teardown\nrm -rf /var/lib/patroni\n```\n",
+                ),
+                ("expected/01-etcd/members.out", "e1\ne2\n"),
+            ],
+        );
+        let workshop = dir.path().join("workshop");
+        let options = crate::plan::PlanOptions {
+            expected_dir: Some(dir.path().join("expected")),
+            ..crate::plan::PlanOptions::for_workshop(&workshop)
+        };
+        let reviewed = crate::plan::review(&options).expect("a plan to show");
+        assert!(
+            reviewed.step_problems.iter().any(|found| !found.is_empty()),
+            "the workshop has a faulty step to show"
+        );
+        let buffer = Buffer::default();
+        let mut out = crate::printable::TerminalWriter::new(buffer.clone());
+        draw(&mut out, &reviewed.selected.plan, &reviewed.step_problems);
+        drop(out);
+        // Paths as a trainer typing `runbook list workshop/` from the folder would see them,
+        // not the test's temporary folder.
+        let shown = buffer
+            .text()
+            .replace(&format!("{}/", dir.path().display()), "");
+        assert_snapshot_file("list", "plan.txt", &shown);
     }
 }

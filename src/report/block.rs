@@ -1,8 +1,8 @@
 //! A block as `runbook step` shows it: before it runs, where the trainee is (chapter, section,
 //! the prose before it), what runs where and the questions a dialogue asks; while it runs,
-//! where it started and its retries; after it, the output per host and a pass, or the
-//! failure as every front end draws it ([`super::failure`]); between blocks, the notices
-//! (resuming, what `t` checks, where it stopped) and the choices offered. Everything is drawn
+//! where it started and its retries; between blocks, the notices (resuming, what `t` checks,
+//! where it stopped) and the choices offered. Its result after a run is drawn by
+//! [`super::result`], the renderer `verify` and `check` share. Everything is drawn
 //! into a `&mut dyn Write`: the trainee's terminal, or a buffer in a test. The front end
 //! decides what to show and when; the lines are drawn here.
 
@@ -11,11 +11,7 @@ use std::path::Path;
 
 use console::Style;
 
-use super::failure::{self, Layout};
-use super::model::{Event, Outcome, StepKind, StepResult};
-
-/// Output lines shown after a run (the last ones); the rest is summarised.
-pub(crate) const OUTPUT_LINES: usize = 30;
+use super::model::Event;
 
 /// What a block does, for its header.
 #[derive(Debug, Clone, Copy)]
@@ -174,84 +170,6 @@ fn questions(out: &mut dyn Write, questions: &[(String, String)]) {
                 Style::new().green().bold().apply_to(answer)
             ),
         );
-    }
-}
-
-/// After a run: the output per host, then a pass or the failure with its diff and a hint.
-/// `check`: the block was run as a check (a `check` block, or what `t` checks).
-pub(crate) fn result(out: &mut dyn Write, check: bool, result: &StepResult) {
-    let dim = Style::new().dim();
-    // Hosts that printed the same are shown once.
-    let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
-    for host in &result.hosts {
-        let output = host.last_attempt().map_or("", |a| a.output.as_str());
-        match groups.iter_mut().find(|(_, text)| *text == output) {
-            Some((hosts, _)) => hosts.push(&host.host),
-            None => groups.push((vec![&host.host], output)),
-        }
-    }
-    if result.kind == StepKind::Command {
-        for (hosts, output) in &groups {
-            if output.is_empty() {
-                continue;
-            }
-            line(
-                out,
-                dim.apply_to(format!("  output on {}:", hosts.join(", "))),
-            );
-            let lines: Vec<&str> = output.lines().collect();
-            let hidden = lines.len().saturating_sub(OUTPUT_LINES);
-            if hidden > 0 {
-                line(out, dim.apply_to(format!("  │ … {hidden} earlier lines")));
-            }
-            for output_line in &lines[hidden..] {
-                line(out, format!("  {} {output_line}", dim.apply_to("│")));
-            }
-        }
-    }
-    let all_hosts: Vec<&str> = result.hosts.iter().map(|h| h.host.as_str()).collect();
-    let took = super::duration(result.duration_ms);
-    match result.outcome {
-        Outcome::Passed | Outcome::Blessed => {
-            let what = match (result.kind, check) {
-                (StepKind::File, _) => {
-                    format!("wrote {}", result.path.as_deref().unwrap_or("the file"))
-                }
-                (_, true) => "check passed".to_string(),
-                _ => "passed".to_string(),
-            };
-            line(
-                out,
-                format!(
-                    "{} {}",
-                    Style::new().green().bold().apply_to(format!("✔ {what}")),
-                    dim.apply_to(format!("on {}  {took}", all_hosts.join(", ")))
-                ),
-            );
-        }
-        Outcome::Unverified => line(
-            out,
-            format!(
-                "{} {}",
-                Style::new().yellow().bold().apply_to("✔ ran"),
-                dim.apply_to(format!(
-                    "on {}  {took}; this block has no expected output to compare with",
-                    all_hosts.join(", ")
-                ))
-            ),
-        ),
-        _ => {
-            let layout = Layout {
-                indent: "",
-                // The output is shown above.
-                output_tail: None,
-                strict: false,
-                every_host: false,
-            };
-            for failure_line in failure::step_lines(result, layout) {
-                line(out, failure_line);
-            }
-        }
     }
 }
 

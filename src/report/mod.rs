@@ -4,13 +4,15 @@
 
 pub(crate) mod block;
 pub(crate) mod cast;
+pub(crate) mod check_view;
 pub(crate) mod failure;
 pub(crate) mod hint;
 pub(crate) mod html;
 pub(crate) mod junit;
 pub mod model;
+pub(crate) mod result;
 #[cfg(test)]
-mod snapshots;
+pub(crate) mod snapshots;
 pub(crate) mod terminal;
 
 use std::path::{Path, PathBuf};

@@ -1,8 +1,9 @@
 //! What `verify`, `runbook step` and `runbook check` print for each kind of result (a pass, a
 //! mismatch, a timeout, a dialogue, an unreachable host), drawn from results built as data
 //! into a buffer, colours off, and compared byte for byte with `tests/snapshots/<front
-//! end>/<case>.txt`. After changing what is printed on purpose:
-//! `RUNBOOK_BLESS_SNAPSHOTS=1 cargo test --lib report::snapshots`, then review
+//! end>/<case>.txt`. The buffer and the comparison serve the other snapshot tests too
+//! (`list::snapshots`, `report::html::snapshots`). After changing what is printed on purpose:
+//! `RUNBOOK_BLESS_SNAPSHOTS=1 cargo test --lib snapshots`, then review
 //! `git diff tests/snapshots`.
 
 use std::cell::RefCell;
@@ -16,6 +17,7 @@ use super::model::{
     AttemptResult, Event, HostResult, Outcome, Reporter, RunReport, StepKind, StepResult,
     Unreachable,
 };
+use super::result::{self, Front};
 use super::terminal::TerminalReporter;
 use crate::check::CheckReporter;
 use crate::expect::diff;
@@ -25,7 +27,7 @@ use crate::template::Vars;
 
 /// A buffer a reporter owns a handle on while the test keeps another.
 #[derive(Clone, Default)]
-struct Buffer(Rc<RefCell<Vec<u8>>>);
+pub(crate) struct Buffer(Rc<RefCell<Vec<u8>>>);
 
 impl Write for Buffer {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -40,7 +42,7 @@ impl Write for Buffer {
 
 impl Buffer {
     /// What was drawn, colours off.
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let bytes = self.0.borrow();
         console::strip_ansi_codes(&String::from_utf8_lossy(&bytes)).into_owned()
     }
@@ -48,10 +50,16 @@ impl Buffer {
 
 /// Compares `actual` with the snapshot `front_end/case.txt`, or writes it when blessing.
 fn assert_snapshot(front_end: &str, case: &str, actual: &str) {
+    assert_snapshot_file(front_end, &format!("{case}.txt"), actual);
+}
+
+/// Compares `actual` with `tests/snapshots/<folder>/<name>`, or writes it when blessing
+/// (`RUNBOOK_BLESS_SNAPSHOTS`): also what `runbook list` prints and the HTML report.
+pub(crate) fn assert_snapshot_file(folder: &str, name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
-        .join(front_end)
-        .join(format!("{case}.txt"));
+        .join(folder)
+        .join(name);
     if std::env::var_os("RUNBOOK_BLESS_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
         std::fs::write(&path, actual).expect("write the snapshot");
@@ -70,21 +78,28 @@ fn assert_snapshot(front_end: &str, case: &str, actual: &str) {
     );
 }
 
-/// The five kinds of result every front end must draw.
+/// The five kinds of result every front end must draw, a dialogue both answered to its end
+/// and stopped at a question the transcript does not have. Each can happen in all three front
+/// ends: a `check` block may be a `pty` dialogue too.
 #[derive(Debug, Clone, Copy)]
 enum Case {
     Pass,
     Mismatch,
     Timeout,
     Dialogue,
+    /// The program asked a question the transcript does not have and waited: a timeout whose
+    /// reason names the question runbook waited for, with the transcript diffed against
+    /// what the program printed.
+    DialogueStopped,
     Unreachable,
 }
 
-const CASES: [Case; 5] = [
+const CASES: [Case; 6] = [
     Case::Pass,
     Case::Mismatch,
     Case::Timeout,
     Case::Dialogue,
+    Case::DialogueStopped,
     Case::Unreachable,
 ];
 
@@ -95,6 +110,7 @@ impl Case {
             Case::Mismatch => "mismatch",
             Case::Timeout => "timeout",
             Case::Dialogue => "dialogue",
+            Case::DialogueStopped => "dialogue-stopped",
             Case::Unreachable => "unreachable",
         }
     }
@@ -104,7 +120,7 @@ impl Case {
             Case::Pass => "02-patroni/list",
             Case::Mismatch => "02-patroni/leader",
             Case::Timeout => "02-patroni/wait-replica",
-            Case::Dialogue => "02-patroni/switchover",
+            Case::Dialogue | Case::DialogueStopped => "02-patroni/switchover",
             Case::Unreachable => "02-patroni/status",
         }
     }
@@ -114,7 +130,7 @@ impl Case {
             Case::Pass => "patronictl list\n",
             Case::Mismatch => "patronictl list --format json | jq -r '.[0].Member'\n",
             Case::Timeout => "until psql -c 'select 1'; do sleep 1; done\n",
-            Case::Dialogue => "patronictl switchover\n",
+            Case::Dialogue | Case::DialogueStopped => "patronictl switchover\n",
             Case::Unreachable => "systemctl status patroni\n",
         }
     }
@@ -122,7 +138,7 @@ impl Case {
     /// The dialogue's questions and the answers its transcript types.
     fn questions(self) -> Vec<(String, String)> {
         match self {
-            Case::Dialogue => vec![
+            Case::Dialogue | Case::DialogueStopped => vec![
                 ("Candidate ['pg-2', 'pg-3'] []:".into(), "pg-2".into()),
                 (
                     "When should the switchover take place (e.g. 2026-12-07T05:00 )  [now]:".into(),
@@ -208,6 +224,26 @@ impl Case {
                 "Candidate ['pg-2', 'pg-3'] []: pg-2\nWhen should the switchover take place (e.g. 2026-12-07T05:00 )  [now]: \nAre you sure you want to switchover cluster demo? [y/N]: y\nSuccessfully switched over to \"pg-2\"\n",
                 None,
             )],
+            Case::DialogueStopped => {
+                let mut stopped = host(
+                    "pg-1",
+                    Outcome::Timeout,
+                    "Primary [pg-1]: ",
+                    Some(
+                        "still running after 30s; stopped; runbook was waiting for the question of expected/02-patroni/switchover.out:1 (`Candidate ['pg-2', 'pg-3'] []: <<pg-2>>`, 1 of 3); the program's last line was `Primary [pg-1]: `",
+                    ),
+                );
+                stopped.attempts[0].exit_code = None;
+                let transcript = pattern::parse(
+                    "Candidate ['pg-2', 'pg-3'] []: pg-2\nWhen should the switchover take place (e.g. 2026-12-07T05:00 )  [now]: \nAre you sure you want to switchover cluster demo? [y/N]: y\nSuccessfully switched over to \"pg-2\"\n",
+                    Origin::File("expected/02-patroni/switchover.out".into()),
+                    1,
+                )
+                .expect("valid");
+                let printed = vec!["Primary [pg-1]: ".to_string()];
+                stopped.attempts[0].diff = Some(diff::build(&transcript.lines, &printed));
+                vec![stopped]
+            }
             Case::Unreachable => {
                 let mut lost = host(
                     "pg-3",
@@ -347,7 +383,7 @@ fn step(case: Case) -> String {
     for event in case.events() {
         block::live(&mut buffer, &event);
     }
-    block::result(&mut buffer, false, &result);
+    result::draw(&mut buffer, Front::Step { check: false }, &result);
     buffer.text()
 }
 
@@ -465,7 +501,7 @@ fn step_shows_a_file_block_with_its_path_mode_and_owner() {
     let mut wrote = Case::Pass.result();
     wrote.kind = StepKind::File;
     wrote.path = Some("/etc/systemd/system/patroni.service".into());
-    block::result(&mut buffer, false, &wrote);
+    result::draw(&mut buffer, Front::Step { check: false }, &wrote);
     assert_snapshot("step", "file", &buffer.text());
 }
 
@@ -489,4 +525,93 @@ fn step_offers_its_choices_on_one_line_and_echoes_the_one_made() {
     block::chosen(&mut buffer, "retry");
     block::not_a_choice(&mut buffer, "x");
     assert_snapshot("step", "choices", &buffer.text());
+}
+
+#[test]
+fn check_tells_which_chapters_are_reached_and_how_far_the_lab_got() {
+    use super::check_view::{self, ChapterState};
+    let state = |title: &str, checks, passed, first_failure: Option<&str>| ChapterState {
+        key: String::new(),
+        title: title.into(),
+        checks,
+        passed,
+        first_failure: first_failure.map(str::to_string),
+    };
+    let states = [
+        state("etcd", 2, 2, None),
+        state("Patroni", 3, 1, Some("02-patroni/leader")),
+        state("Reading the logs", 0, 0, None),
+        state("HAProxy", 1, 1, None),
+    ];
+    let mut buffer = Buffer::default();
+    // The whole workshop: reached up to etcd, and a note that HAProxy passes too.
+    check_view::chapters(&mut buffer, &states, crate::check::verdict(&states, false));
+    // The first chapter with checks not reached.
+    check_view::chapters(
+        &mut buffer,
+        &states[1..3],
+        crate::check::verdict(&states[1..3], false),
+    );
+    // --chapter: chapters without checks left out; one chosen chapter not reached, then none.
+    check_view::chapters(&mut buffer, &states, crate::check::verdict(&states, true));
+    check_view::chapters(
+        &mut buffer,
+        &states[2..],
+        crate::check::verdict(&states[2..], true),
+    );
+    assert_snapshot("check", "chapters", &buffer.text());
+}
+
+/// The HTML report (`index.html`) of a run of three blocks: a pass, a mismatch with its diff
+/// and a timeout with the output it printed, compared whole with `tests/snapshots/html/`: a
+/// change in the page (its markup, its style, what a failure opens) shows in the diff.
+#[test]
+fn html_report_shows_each_block_its_hosts_its_diff_and_its_output() {
+    let (dir, plan) = workshop();
+    let mut report = RunReport::assemble(
+        &plan.workshop,
+        false,
+        [Case::Pass, Case::Mismatch, Case::Timeout]
+            .into_iter()
+            .map(Case::result)
+            .collect(),
+        "2026-12-07T04:00:00Z".into(),
+        Duration::from_millis(2436),
+        None,
+    );
+    // What changes from one build or one machine to the next: the version and the folders.
+    report.runbook_version = "VERSION".into();
+    report.workshop = "workshop".into();
+    let page = super::html::render(&report).expect("the page renders");
+    let page = page.replace(&format!("{}/", dir.path().display()), "");
+    assert_snapshot_file("html", "report.html", &page);
+}
+
+/// Whatever a host printed or a message quoted stays text in the page: tera escapes it. (In a
+/// browser, `tests/hostile_output.rs` checks the same with Chromium; this one needs nothing.)
+#[test]
+fn html_report_shows_output_as_text_never_markup() {
+    let (_dir, plan) = workshop();
+    let mut hostile = Case::Timeout.result();
+    hostile.command = "echo '<img src=x onerror=alert(1)>'\n".into();
+    hostile.hosts[0].attempts[0].output = "<script>alert(1)</script>\n".into();
+    hostile.hosts[0].attempts[0].message = Some("stopped at <b>bold</b>".into());
+    let report = RunReport::assemble(
+        &plan.workshop,
+        false,
+        vec![hostile],
+        "2026-12-07T04:00:00Z".into(),
+        Duration::from_millis(812),
+        None,
+    );
+    let page = super::html::render(&report).expect("the page renders");
+    for markup in ["<script", "<img", "<b>bold"] {
+        assert!(
+            !page.contains(markup),
+            "{markup} reached the page as markup"
+        );
+    }
+    for text in ["&lt;script&gt;alert(1)", "&lt;img src=x", "&lt;b&gt;bold"] {
+        assert!(page.contains(text), "{text} is not shown as text");
+    }
 }

@@ -1,7 +1,8 @@
-//! The terminal display: a line per block (status, id, hosts, duration), a live status line
-//! on long blocks when stderr is a terminal, and for a failure its place in the chapter, the
-//! reason and the coloured diff. Colours follow the console crate (off with `NO_COLOR` or when
-//! piped). The lines are drawn into a writer: stdout, or a test's buffer.
+//! The terminal display of `verify`: a line per block (status, id, hosts, duration) and for a
+//! failure its place in the chapter, the reason and the coloured diff (drawn by
+//! [`super::result`], which `step` and `check` share), a live status line on long blocks when
+//! stderr is a terminal, and the run's summary. Colours follow the console crate (off with
+//! `NO_COLOR` or when piped). The lines are drawn into a writer: stdout, or a test's buffer.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -10,8 +11,8 @@ use std::time::{Duration, Instant};
 use console::{Style, Term};
 
 use super::duration;
-use super::failure::{self, Layout};
-use super::model::{Event, Outcome, Reporter, StepResult};
+use super::model::{Event, Reporter, StepResult};
+use super::result::Front;
 
 /// What is running now, for the live status line.
 #[derive(Debug, Default)]
@@ -95,97 +96,18 @@ impl TerminalReporter {
     }
 
     fn print_step(&mut self, result: &StepResult) {
-        let outcome = result.outcome;
         if self.done > 0 && result.not_run.is_some() {
             self.not_run += 1;
             return;
         }
-        let style = outcome_style(outcome, self.strict);
-        let hosts: Vec<String> = result
-            .hosts
-            .iter()
-            .map(|h| {
-                if h.user == "root" || h.user.is_empty() {
-                    h.host.clone()
-                } else {
-                    format!("{}@{}", h.user, h.host)
-                }
-            })
-            .collect();
-        let attempts: usize = result
-            .hosts
-            .iter()
-            .map(|h| h.attempts.len())
-            .max()
-            .unwrap_or(0);
-        let retries = if attempts > 1 {
-            format!(" ({attempts} attempts)")
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            self.out,
-            "{} {}  {}  {}{}",
-            style.apply_to(format!("{:>11}", outcome.label().to_uppercase())),
-            Style::new().bold().apply_to(&result.qualified_id),
-            Style::new().dim().apply_to(hosts.join(",")),
-            Style::new().dim().apply_to(duration(result.duration_ms)),
-            Style::new().dim().apply_to(retries),
+        super::result::draw(
+            &mut self.out,
+            Front::Verify {
+                strict: self.strict,
+                verbose: self.verbose,
+            },
+            result,
         );
-        for change in &result.blessed {
-            let what = if change.created {
-                "new".to_string()
-            } else {
-                format!("{} lines changed", change.lines_changed)
-            };
-            let _ = writeln!(
-                self.out,
-                "{:>11} {} ({what})",
-                Style::new().yellow().apply_to("blessed"),
-                change.path
-            );
-        }
-        // Verbose: every block's output, e.g. a teardown's account of what it removed.
-        if outcome.is_failure(self.strict) || (self.verbose && outcome != Outcome::Skipped) {
-            self.print_details(result);
-        }
-    }
-
-    /// Where the block is, why it failed, and the diff or the last lines of its output.
-    fn print_details(&mut self, result: &StepResult) {
-        let arrow = Style::new().blue().bold();
-        let _ = writeln!(
-            self.out,
-            "{:>11} {}:{}",
-            arrow.apply_to("-->"),
-            result.file,
-            result.line
-        );
-        let layout = Layout {
-            indent: INDENT,
-            output_tail: Some(OUTPUT_TAIL),
-            strict: self.strict,
-            every_host: self.verbose,
-        };
-        for line in failure::step_lines(result, layout) {
-            let _ = writeln!(self.out, "{line}");
-        }
-        let _ = writeln!(self.out);
-    }
-}
-
-/// Where a failure's lines start: under the block's id, past the outcome column.
-const INDENT: &str = "            ";
-
-/// Output lines shown for a failure without a diff.
-const OUTPUT_TAIL: usize = 20;
-
-fn outcome_style(outcome: Outcome, strict: bool) -> Style {
-    match outcome {
-        Outcome::Passed | Outcome::Blessed => Style::new().green().bold(),
-        Outcome::Unverified if !strict => Style::new().yellow(),
-        Outcome::Skipped => Style::new().dim(),
-        _ => Style::new().red().bold(),
     }
 }
 

@@ -8,7 +8,7 @@
 //! This front end keeps only what is its own: the state machine (here), the progress file
 //! ([`progress`]) and the keys ([`screen`]). Where a block runs and the text it shows come
 //! from the plan ([`Plan::shown`], [`Step::read_back`]); every line is drawn by
-//! [`crate::report::block`].
+//! [`crate::report::block`], and a block's result by [`crate::report::result`].
 
 pub(crate) mod progress;
 pub(crate) mod screen;
@@ -20,6 +20,7 @@ use crate::lab::Lab;
 use crate::plan::{Action as Work, FileWrite, Plan, Step};
 use crate::report::block::{self, Header, Notice, What};
 use crate::report::model::{Event, Outcome, Reporter, StepResult};
+use crate::report::result::Front;
 pub(crate) use progress::ProgressError;
 use progress::{BlockStatus, Progress};
 use screen::{Action, Answer, Offer, Screen};
@@ -118,33 +119,7 @@ impl<'a> TraineeSession<'a> {
 
     /// Where to begin: the saved position when it is in the selection.
     fn start(&self) -> Option<usize> {
-        let window = &self.selection.window;
-        if self.selection.jumped || self.selection.restart {
-            return Some(0);
-        }
-        if let Some(next) = &self.progress.next
-            && let Some(position) = window
-                .iter()
-                .position(|&index| self.plan.steps[index].qualified_id == *next)
-        {
-            return Some(position);
-        }
-        if self.progress.next.is_none() && !self.progress.blocks.is_empty() {
-            // The end was reached in an earlier session.
-            return None;
-        }
-        // The saved block is gone (the chapter changed): the first block not done yet.
-        Some(
-            window
-                .iter()
-                .position(|&index| {
-                    !self
-                        .progress
-                        .blocks
-                        .contains_key(&self.plan.steps[index].qualified_id)
-                })
-                .unwrap_or(0),
-        )
+        start(&ids(self.plan), &self.selection, &self.progress)
     }
 
     async fn follow(&mut self) -> Result<Ending, ProgressError> {
@@ -194,29 +169,12 @@ impl<'a> TraineeSession<'a> {
     /// The id of the block at `position` of the window, or after the window the block of the
     /// whole workshop that follows it (`None` at the very end).
     fn id_at(&self, position: usize) -> Option<String> {
-        if let Some(&index) = self.selection.window.get(position) {
-            return Some(self.plan.steps[index].qualified_id.clone());
-        }
-        let last = *self.selection.window.last()?;
-        self.plan
-            .steps
-            .get(last + 1)
-            .map(|step| step.qualified_id.clone())
+        id_at(&ids(self.plan), &self.selection.window, position).map(str::to_string)
     }
 
     async fn finish(&mut self) -> Result<Ending, ProgressError> {
         self.save()?;
-        let mut counts = std::collections::BTreeMap::new();
-        for index in &self.selection.window {
-            if let Some(record) = self
-                .progress
-                .blocks
-                .get(&self.plan.steps[*index].qualified_id)
-            {
-                *counts.entry(record.status.label()).or_insert(0usize) += 1;
-            }
-        }
-        let counts: Vec<(&str, usize)> = counts.into_iter().collect();
+        let counts = counts(&ids(self.plan), &self.selection.window, &self.progress);
         self.notice(Notice::Finished {
             next: self.progress.next.as_deref(),
             counts: &counts,
@@ -295,12 +253,7 @@ impl<'a> TraineeSession<'a> {
                 return Ok(Flow::Stop(self.interrupted()));
             }
             self.show_result(self.plan.steps[index].check, &result);
-            let status = match result.outcome {
-                Outcome::Passed | Outcome::Blessed => Some(BlockStatus::Passed),
-                Outcome::Unverified => Some(BlockStatus::Unverified),
-                _ => None,
-            };
-            if let Some(status) = status {
+            if let Some(status) = status_after_run(result.outcome) {
                 self.progress
                     .record(&self.plan.steps[index].qualified_id, status);
                 return Ok(Flow::Goto(position + 1));
@@ -357,9 +310,7 @@ impl<'a> TraineeSession<'a> {
         } else if step.check {
             Probe::Checks(vec![index])
         } else {
-            let checks: Vec<usize> = (index + 1..plan.steps.len())
-                .take_while(|&i| plan.steps[i].check && plan.steps[i].chapter == step.chapter)
-                .collect();
+            let checks = checks_after(&plan.steps, index);
             if checks.is_empty() {
                 self.notice(Notice::Unchecked);
                 self.progress
@@ -469,8 +420,80 @@ impl<'a> TraineeSession<'a> {
 
     /// After a run: the output per host, then a pass or the failure with its diff and a hint.
     fn show_result(&self, check: bool, result: &StepResult) {
-        block::result(&mut self.screen.out(), check, result);
+        crate::report::result::draw(&mut self.screen.out(), Front::Step { check }, result);
     }
+}
+
+/// Every step's id (`chapter/id`), in the plan's order.
+fn ids(plan: &Plan) -> Vec<&str> {
+    plan.steps
+        .iter()
+        .map(|step| step.qualified_id.as_str())
+        .collect()
+}
+
+/// Where a session begins in `selection.window` (positions into it; `ids`: every step's id):
+/// the first block with `--restart` or after a jump; else the saved next block when it is in
+/// the window; `None` when an earlier session reached the end; else (the saved block is gone,
+/// its chapter changed) the first block not done yet.
+fn start(ids: &[&str], selection: &Selection, progress: &Progress) -> Option<usize> {
+    let window = &selection.window;
+    if selection.jumped || selection.restart {
+        return Some(0);
+    }
+    if let Some(next) = &progress.next
+        && let Some(position) = window.iter().position(|&index| ids[index] == next)
+    {
+        return Some(position);
+    }
+    if progress.next.is_none() && !progress.blocks.is_empty() {
+        return None;
+    }
+    Some(
+        window
+            .iter()
+            .position(|&index| !progress.blocks.contains_key(ids[index]))
+            .unwrap_or(0),
+    )
+}
+
+/// The id of the block at `position` of `window`, or past the window the block of the whole
+/// workshop that follows it, where the next session goes on (`None` at the very end).
+fn id_at<'p>(ids: &[&'p str], window: &[usize], position: usize) -> Option<&'p str> {
+    if let Some(&index) = window.get(position) {
+        return Some(ids[index]);
+    }
+    ids.get(*window.last()? + 1).copied()
+}
+
+/// How many blocks of `window` ended with each status, by label, in the labels' order.
+fn counts(ids: &[&str], window: &[usize], progress: &Progress) -> Vec<(&'static str, usize)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for &index in window {
+        if let Some(record) = progress.blocks.get(ids[index]) {
+            *counts.entry(record.status.label()).or_insert(0usize) += 1;
+        }
+    }
+    counts.into_iter().collect()
+}
+
+/// What a run that ended with `outcome` records, or `None`: it failed, and the trainee
+/// chooses (retry, skip, quit).
+fn status_after_run(outcome: Outcome) -> Option<BlockStatus> {
+    match outcome {
+        Outcome::Passed | Outcome::Blessed => Some(BlockStatus::Passed),
+        Outcome::Unverified => Some(BlockStatus::Unverified),
+        _ => None,
+    }
+}
+
+/// What `t` runs after a command the trainee typed (the step `index`): the `check` blocks
+/// right after it in its chapter, by index.
+fn checks_after(steps: &[Step], index: usize) -> Vec<usize> {
+    let chapter = steps[index].chapter;
+    (index + 1..steps.len())
+        .take_while(|&i| steps[i].check && steps[i].chapter == chapter)
+        .collect()
 }
 
 /// Shows progress while a block runs: where it started, and retries.
@@ -491,4 +514,136 @@ enum Probe {
     /// Read-only steps of the plan, by index: the block itself when it is a check, or the
     /// checks that follow it.
     Checks(Vec<usize>),
+}
+
+#[cfg(test)]
+mod tests {
+    //! The session's decisions, without a lab or a terminal: where it starts, where the next
+    //! session goes on, the counts at the end, what a run records and what `t` checks.
+
+    use super::*;
+
+    const IDS: [&str; 4] = [
+        "01-etcd/install",
+        "01-etcd/members",
+        "02-pg/init",
+        "02-pg/list",
+    ];
+
+    fn selection(window: &[usize], jumped: bool, restart: bool) -> Selection {
+        Selection {
+            window: window.to_vec(),
+            jumped,
+            restart,
+        }
+    }
+
+    /// Progress that says `next` comes next, `done` blocks passed.
+    fn progress(next: Option<&str>, done: &[&str]) -> Progress {
+        let mut progress = Progress::new(std::path::Path::new("/workshop"));
+        progress.next = next.map(str::to_string);
+        for id in done {
+            progress.record(id, BlockStatus::Passed);
+        }
+        progress
+    }
+
+    #[test]
+    fn a_session_resumes_at_the_saved_block_or_the_first_not_done() {
+        let all = selection(&[0, 1, 2, 3], false, false);
+        assert_eq!(start(&IDS, &all, &progress(None, &[])), Some(0), "fresh");
+        let saved = progress(Some("02-pg/init"), &IDS[..2]);
+        assert_eq!(start(&IDS, &all, &saved), Some(2));
+        // A position counts in the window, not in the workshop.
+        assert_eq!(
+            start(&IDS, &selection(&[2, 3], false, false), &saved),
+            Some(0)
+        );
+        // --restart and a jump (--from, --chapter) start at the window's first block.
+        assert_eq!(
+            start(&IDS, &selection(&[0, 1, 2, 3], false, true), &saved),
+            Some(0)
+        );
+        assert_eq!(
+            start(&IDS, &selection(&[1, 2, 3], true, false), &saved),
+            Some(0)
+        );
+        // The saved block is gone (its chapter changed): the first block not done.
+        let gone = progress(Some("02-pg/renamed"), &IDS[..1]);
+        assert_eq!(start(&IDS, &all, &gone), Some(1));
+        // An earlier session reached the end.
+        assert_eq!(start(&IDS, &all, &progress(None, &IDS)), None);
+    }
+
+    #[test]
+    fn past_its_window_a_session_names_the_workshops_next_block() {
+        let window = [1, 2];
+        assert_eq!(id_at(&IDS, &window, 0), Some("01-etcd/members"));
+        assert_eq!(id_at(&IDS, &window, 1), Some("02-pg/init"));
+        assert_eq!(id_at(&IDS, &window, 2), Some("02-pg/list"));
+        assert_eq!(id_at(&IDS, &[2, 3], 2), None, "the end of the workshop");
+        assert_eq!(id_at(&IDS, &[], 0), None);
+    }
+
+    #[test]
+    fn the_end_counts_the_windows_blocks_by_what_became_of_them() {
+        let mut done = progress(None, &["01-etcd/install", "02-pg/init"]);
+        done.record("01-etcd/members", BlockStatus::Skipped);
+        done.record("02-pg/list", BlockStatus::TypedUnchecked);
+        assert_eq!(
+            counts(&IDS, &[0, 1, 2, 3], &done),
+            [("passed", 2), ("skipped", 1), ("typed, not checked", 1)]
+        );
+        // Blocks outside the window are not this session's.
+        assert_eq!(counts(&IDS, &[2], &done), [("passed", 1)]);
+    }
+
+    #[test]
+    fn a_run_records_a_pass_and_leaves_a_failure_to_the_trainee() {
+        assert_eq!(status_after_run(Outcome::Passed), Some(BlockStatus::Passed));
+        assert_eq!(
+            status_after_run(Outcome::Blessed),
+            Some(BlockStatus::Passed)
+        );
+        assert_eq!(
+            status_after_run(Outcome::Unverified),
+            Some(BlockStatus::Unverified)
+        );
+        for failed in [
+            Outcome::Mismatch,
+            Outcome::Exit,
+            Outcome::Timeout,
+            Outcome::Unreachable,
+            Outcome::Error,
+        ] {
+            assert_eq!(status_after_run(failed), None, "{failed:?}");
+        }
+    }
+
+    #[test]
+    fn typing_a_command_checks_the_checks_right_after_it_in_its_chapter() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let workshop = dir.path().join("workshop");
+        std::fs::create_dir_all(&workshop).expect("mkdir");
+        std::fs::write(
+            workshop.join("01-etcd.md"),
+            "# etcd\n\n```bash id=install\napt install etcd\n```\n\n```bash id=running check\nsystemctl is-active etcd\n```\n\n```bash id=members check\netcdctl member list\n```\n\n```bash id=tune\necho tuned\n```\n",
+        )
+        .expect("write");
+        std::fs::write(
+            workshop.join("02-pg.md"),
+            "# PostgreSQL\n\n```bash id=ready check\npg_isready\n```\n",
+        )
+        .expect("write");
+        let plan = crate::plan::build(&crate::plan::PlanOptions::for_workshop(&workshop))
+            .expect("a valid workshop");
+        let ids = ids(&plan);
+        let names = |checks: Vec<usize>| -> Vec<&str> { checks.iter().map(|&i| ids[i]).collect() };
+        assert_eq!(
+            names(checks_after(&plan.steps, 0)),
+            ["01-etcd/running", "01-etcd/members"]
+        );
+        // The check that opens the next chapter is that chapter's, not this command's.
+        assert!(checks_after(&plan.steps, 3).is_empty());
+    }
 }

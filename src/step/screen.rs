@@ -3,7 +3,7 @@
 //! offered, and single key presses when stdin is a terminal, or whole lines when it is not
 //! (a pipe, a script), so the same session can be driven by a person or by a program.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
 use console::{Key, Term};
@@ -66,6 +66,36 @@ pub(crate) struct Screen {
     keys: bool,
     /// Lines read from a non-terminal stdin by a helper thread (so a signal can end the wait).
     lines: Option<Arc<Mutex<std::sync::mpsc::Receiver<Option<String>>>>>,
+    /// `None`: lines go to the terminal; a test's buffer otherwise.
+    buffer: Option<Arc<Mutex<Vec<u8>>>>,
+}
+
+/// Where the screen's lines go: the terminal, or a test's buffer.
+enum Sink<'s> {
+    Term(&'s Term),
+    Buffer(&'s Mutex<Vec<u8>>),
+}
+
+impl Write for Sink<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Term(term) => term.write(bytes),
+            Sink::Buffer(buffer) => {
+                buffer
+                    .lock()
+                    .map_err(|_| std::io::Error::other("a test's buffer is poisoned"))?
+                    .extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Term(term) => term.flush(),
+            Sink::Buffer(_) => Ok(()),
+        }
+    }
 }
 
 impl Default for Screen {
@@ -95,28 +125,51 @@ impl Screen {
             term: Term::stdout(),
             keys,
             lines,
+            buffer: None,
         }
+    }
+
+    /// A screen whose trainee answers `answers`, one line each, then ends their input; what
+    /// it shows goes into the buffer returned with it. For tests: a session driven as a
+    /// script drives it, without a terminal.
+    #[cfg(test)]
+    pub(crate) fn scripted(answers: &[&str]) -> (Self, Arc<Mutex<Vec<u8>>>) {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        for answer in answers {
+            let _ = sender.send(Some((*answer).to_string()));
+        }
+        let _ = sender.send(None);
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let screen = Screen {
+            term: Term::stdout(),
+            keys: false,
+            lines: Some(Arc::new(Mutex::new(receiver))),
+            buffer: Some(Arc::clone(&buffer)),
+        };
+        (screen, buffer)
     }
 
     /// Writes one line. Its control characters other than runbook's colours are shown
     /// escaped ([`crate::printable::for_terminal`]): a chapter's text is not the trainee's
     /// terminal's to command.
     pub(crate) fn line(&self, text: impl std::fmt::Display) {
-        let _ = self
-            .term
-            .write_line(&crate::printable::for_terminal(&text.to_string()));
+        let _ = writeln!(self.out(), "{text}");
     }
 
-    /// Where lines are drawn ([`crate::report::block`] draws a block's).
-    /// Where the drawing of `report::block` goes: the terminal, every line through
-    /// [`crate::printable::for_terminal`] (a chapter's text is not the trainee's terminal's
-    /// to command).
-    pub(crate) fn out(&self) -> crate::printable::TerminalWriter<&Term> {
-        crate::printable::TerminalWriter::new(&self.term)
+    /// Where lines are drawn ([`crate::report::block`] draws a block's): the terminal (or a
+    /// test's buffer), every line through [`crate::printable::for_terminal`] (a chapter's
+    /// text is not the trainee's terminal's to command). A line without its newline (the
+    /// prompt) is written when the writer is dropped.
+    pub(crate) fn out(&self) -> crate::printable::TerminalWriter<impl Write + '_> {
+        let sink = match &self.buffer {
+            Some(buffer) => Sink::Buffer(buffer),
+            None => Sink::Term(&self.term),
+        };
+        crate::printable::TerminalWriter::new(sink)
     }
 
     pub(crate) fn blank(&self) {
-        let _ = self.term.write_line("");
+        self.line("");
     }
 
     /// Shows the offers and waits for one of them.
@@ -157,8 +210,7 @@ impl Screen {
             return Answer::EndOfInput;
         };
         loop {
-            let _ = self.term.write_str(&format!("{prompt} > "));
-            let _ = self.term.flush();
+            let _ = write!(self.out(), "{prompt} > ");
             let receiver = Arc::clone(lines);
             let mut waiting = tokio::task::spawn_blocking(move || {
                 receiver.lock().ok().and_then(|r| r.recv().ok()).flatten()
@@ -191,5 +243,66 @@ impl Screen {
             .map_or("quit", |offer| offer.label);
         block::chosen(&mut self.out(), label);
         Answer::Chose(action)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFERS: [Offer; 3] = [
+        Offer::enter(Action::Run, "run"),
+        Offer::key('s', Action::Skip, "skip"),
+        Offer::key('q', Action::Quit, "quit"),
+    ];
+
+    fn shown(buffer: &Mutex<Vec<u8>>) -> String {
+        let bytes = buffer.lock().expect("not poisoned");
+        console::strip_ansi_codes(&String::from_utf8_lossy(&bytes)).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_line_answers_by_its_first_letter_and_another_is_refused() {
+        let (screen, buffer) = Screen::scripted(&["x", " S kip"]);
+        let answer = screen.ask(&OFFERS, &Cancel::never()).await;
+        assert_eq!(answer, Answer::Chose(Action::Skip));
+        let prompt = "Enter run · s skip · q quit > ";
+        assert_eq!(
+            shown(&buffer),
+            format!("{prompt}\n`x` is not one of the choices\n{prompt}\n")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_line_is_enter_and_the_end_of_input_says_so() {
+        let (screen, _buffer) = Screen::scripted(&["", "q"]);
+        let cancel = Cancel::never();
+        assert_eq!(
+            screen.ask(&OFFERS, &cancel).await,
+            Answer::Chose(Action::Run)
+        );
+        assert_eq!(
+            screen.ask(&OFFERS, &cancel).await,
+            Answer::Chose(Action::Quit)
+        );
+        assert_eq!(screen.ask(&OFFERS, &cancel).await, Answer::EndOfInput);
+    }
+
+    #[tokio::test]
+    async fn a_signal_ends_the_wait_for_an_answer() {
+        // No answer ever comes (the sender stays open), and a signal arrives.
+        let (answers, receiver) = std::sync::mpsc::channel::<Option<String>>();
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let screen = Screen {
+            term: Term::stdout(),
+            keys: false,
+            lines: Some(Arc::new(Mutex::new(receiver))),
+            buffer: Some(Arc::clone(&buffer)),
+        };
+        let (signal, cancel) = Cancel::new();
+        let _ = signal.send(Some(libc::SIGTERM));
+        assert_eq!(screen.ask(&OFFERS, &cancel).await, Answer::Interrupted);
+        // The reading thread ends with its sender, so that the runtime can shut down.
+        drop(answers);
     }
 }
