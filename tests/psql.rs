@@ -182,3 +182,56 @@ fn a_sql_block_that_times_out_ends_its_psql_and_the_next_block_gets_a_new_one() 
     // 30 s the statement would take if psql had been left running.
     assert!(started.elapsed() < std::time::Duration::from_secs(25));
 }
+
+#[test]
+fn result_tables_match_cell_by_cell_whatever_their_column_widths() {
+    postgresql_is_running();
+    let lab = Lab::new();
+    lab.chapter(
+        "01-tables.md",
+        "# Tables\n\n\
+```sql user=postgres id=widths\nSELECT relname, relkind FROM pg_class\n\
+WHERE relname IN ('pg_class', 'pg_am') ORDER BY relname;\n```\n\n\
+```\n relname | relkind\n---+---\n pg_am | r\n pg_class | r\n(2 rows)\n```\n\n\
+```sql user=postgres id=any-order rowsort\nSELECT x FROM (VALUES (3), (1), (2)) AS v(x);\n```\n\n\
+```\n x\n---\n 1\n 2\n 3\n(3 rows)\n```\n\n\
+```sql user=postgres id=in-order\nSELECT x FROM (VALUES (3), (1), (2)) AS v(x);\n```\n\n\
+```\n x\n---\n 1\n 2\n 3\n(3 rows)\n```\n",
+    );
+    lab.runbook(&["verify", "workshop", "--keep-going"])
+        .assert_code(1);
+    assert_eq!(lab.step("01-tables/widths").outcome, Outcome::Passed);
+    assert_eq!(lab.step("01-tables/any-order").outcome, Outcome::Passed);
+    // Without `rowsort`, order is part of the result.
+    assert_eq!(lab.step("01-tables/in-order").outcome, Outcome::Mismatch);
+}
+
+#[test]
+fn a_volatile_cell_takes_a_pattern_and_bless_keeps_it() {
+    postgresql_is_running();
+    let lab = Lab::new();
+    lab.chapter(
+        "01-cells.md",
+        "# Cells\n\n\
+```sql user=postgres id=oid\nSELECT oid, relname FROM pg_class\n\
+WHERE relname IN ('pg_am', 'pg_class') ORDER BY relname;\n```\n",
+    );
+    // The OID is a pattern; the second row is wrong, so the block fails and `--bless` rewrites
+    // the file: the row that matched keeps its pattern, the wrong one takes the real text.
+    lab.expected(
+        "01-cells",
+        "oid",
+        " oid | relname\n-----+---------\n \\d+ (re) | pg_am\n \\d+ (re) | pg_wrong\n(2 rows)\n",
+    );
+    lab.runbook(&["verify", "workshop"]).assert_code(1);
+    let attempt = lab.attempt("01-cells/oid");
+    assert_eq!(attempt.outcome, Outcome::Mismatch, "{attempt:?}");
+    lab.runbook(&["verify", "workshop", "--bless"])
+        .assert_code(0);
+    let blessed = lab.read("expected/01-cells/oid.out");
+    let lines: Vec<&str> = blessed.lines().collect();
+    assert_eq!(lines[2], " \\d+ (re) | pg_am", "{blessed}");
+    assert!(lines[3].ends_with("| pg_class"), "{blessed}");
+    assert!(!lines[3].contains("(re)"), "{blessed}");
+    lab.runbook(&["verify", "workshop"]).assert_code(0);
+}

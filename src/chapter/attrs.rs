@@ -29,6 +29,7 @@ pub(crate) const ATTRIBUTE_NAMES: &[&str] = &[
     "pty",
     "append",
     "db",
+    "rowsort",
 ];
 
 /// Attributes that only make sense with `file=`.
@@ -44,6 +45,7 @@ const FLAGS: &[&str] = &[
     "keep-running",
     "pty",
     "append",
+    "rowsort",
 ];
 
 /// How long to keep re-running a block until its output matches, and how often.
@@ -89,6 +91,8 @@ pub struct Attributes {
     pub(crate) user: Option<String>,
     /// The database its SQL connects to (psql's `-d`).
     pub(crate) db: Option<String>,
+    /// The rows of its result tables may come in any order (a query without `ORDER BY`).
+    pub(crate) rowsort: bool,
     pub(crate) id: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: Option<Retry>,
@@ -578,6 +582,7 @@ fn set_attribute(
         "keep-running" => attributes.keep_running = true,
         "pty" => attributes.pty = true,
         "append" => attributes.append = true,
+        "rowsort" => attributes.rowsort = true,
         _ => unreachable!("every name in ATTRIBUTE_NAMES is handled"),
     }
     Ok(())
@@ -620,7 +625,7 @@ fn combination_problems(
                 .hint("add file=PATH to write this block's content to a file, or make it a ```bash block"),
             );
         }
-        for key in ["timeout", "retry", "exit", "check", "pty", "db"] {
+        for key in ["timeout", "retry", "exit", "check", "pty", "db", "rowsort"] {
             if seen.contains(&key) {
                 problems.push(
                     at.error(

@@ -343,6 +343,7 @@ impl HostTask<'_> {
                 redactor: self.redactor,
                 bless: self.bless,
                 pty: self.step.pty,
+                rowsort: self.step.rowsort,
             },
             number,
             execution,

@@ -32,6 +32,8 @@ pub(super) struct Judging<'a> {
     pub(super) bless: bool,
     /// The block ran under a pseudo-terminal: its output is read as a dialogue.
     pub(super) pty: bool,
+    /// The rows of result tables may come in any order (`rowsort`).
+    pub(super) rowsort: bool,
 }
 
 /// The verdict on attempt `number`, which ran as `execution` with `timeout`.
@@ -142,10 +144,11 @@ fn compare(judging: &Judging<'_>, mut attempt: AttemptResult, output: &ActualOut
                 .iter()
                 .map(|(name, value)| (name.clone(), redactor.apply(value)))
                 .collect();
-            match crate::expect::check(expected, output, &vars) {
-                Ok(verdict) => {
+            match crate::expect::check_rows(expected, output, &vars, judging.rowsort) {
+                Ok((verdict, sorted)) => {
                     if judging.bless {
-                        blessed = Some(redactor.apply(&verdict.blessed(expected, output)));
+                        let compared = sorted.as_ref().unwrap_or(output);
+                        blessed = Some(redactor.apply(&verdict.blessed(expected, compared)));
                     }
                     if verdict.matched {
                         captures = verdict.captures;
@@ -283,6 +286,7 @@ mod tests {
             redactor: &redactor,
             bless,
             pty: false,
+            rowsort: false,
         };
         judge(&judging, 1, execution, Duration::from_secs(2))
     }
@@ -440,6 +444,7 @@ mod tests {
             redactor: &redactor,
             bless: true,
             pty: false,
+            rowsort: false,
         };
         let wrote = judge(
             &judging,

@@ -8,6 +8,7 @@
 use super::actual::{ActualLine, ActualOutput};
 use super::escape;
 use super::pattern::{LineKind, Matcher, PatternLine};
+use super::table::{self, ExpectedTables, OutputTables};
 use crate::template::Vars;
 
 /// Alignment tables larger than this (pattern lines x output lines) fall back to a greedy walk.
@@ -58,9 +59,21 @@ fn line_matches(pattern: &PatternLine, line: &ActualLine, unterminated: bool) ->
 
 /// Compares `output` with `patterns` (already instantiated).
 pub fn compare(patterns: &[PatternLine], output: &ActualOutput) -> Comparison {
+    compare_with_tables(patterns, output, None)
+}
+
+/// Compares `output` with `patterns`, a line of a result table also matching a written row
+/// whose cells it matches (see [`super::table`]).
+pub(crate) fn compare_with_tables(
+    patterns: &[PatternLine],
+    output: &ActualOutput,
+    tables: Option<(&ExpectedTables, &OutputTables)>,
+) -> Comparison {
     let lines = &output.lines;
-    let matches =
-        |i: usize, j: usize| line_matches(&patterns[i], &lines[j], output.unterminated(j));
+    let matches = |i: usize, j: usize| {
+        line_matches(&patterns[i], &lines[j], output.unterminated(j))
+            || tables.is_some_and(|(written, printed)| table::cells_match(written, printed, i, j))
+    };
 
     // Fast path: no `...` and as many lines as patterns, all matching in order.
     let has_any = patterns.iter().any(|p| p.kind == LineKind::AnyLines);

@@ -10,6 +10,7 @@ pub mod escape;
 pub(crate) mod fixed_text;
 pub mod matcher;
 pub mod pattern;
+pub(crate) mod table;
 
 use actual::ActualOutput;
 use pattern::Expected;
@@ -39,8 +40,29 @@ impl Verdict {
 
 /// Compares `output` with `expected`, rendering its templates with `vars` first.
 pub fn check(expected: &Expected, output: &ActualOutput, vars: &Vars) -> Result<Verdict, String> {
+    check_rows(expected, output, vars, false).map(|(verdict, _)| verdict)
+}
+
+/// [`check`], with the rows of each result table in any order when `rowsort` (see
+/// [`table::sort_rows`]); also gives the output as compared (its rows reordered), which the
+/// diff and `--bless` are made of.
+pub fn check_rows(
+    expected: &Expected,
+    output: &ActualOutput,
+    vars: &Vars,
+    rowsort: bool,
+) -> Result<(Verdict, Option<ActualOutput>), String> {
     let lines = expected.instantiate(vars)?;
-    let comparison = matcher::compare(&lines, output);
+    let written = table::ExpectedTables::of(&lines);
+    let mut printed = table::OutputTables::of(output);
+    let sorted =
+        (rowsort && !written.is_empty()).then(|| table::sort_rows(&written, output, &printed));
+    if let Some(sorted) = &sorted {
+        printed = table::OutputTables::of(sorted);
+    }
+    let output = sorted.as_ref().unwrap_or(output);
+    let tables = (!written.is_empty()).then_some((&written, &printed));
+    let comparison = matcher::compare_with_tables(&lines, output, tables);
     let diff = if comparison.matched {
         None
     } else {
@@ -67,13 +89,16 @@ pub fn check(expected: &Expected, output: &ActualOutput, vars: &Vars) -> Result<
         }
     }
     unusable.extend(hints.into_iter().map(|hint| format!("hint: {hint}")));
-    Ok(Verdict {
-        matched: comparison.matched,
-        captures: comparison.captures,
-        diff,
-        alignment: comparison.alignment,
-        unusable,
-    })
+    Ok((
+        Verdict {
+            matched: comparison.matched,
+            captures: comparison.captures,
+            diff,
+            alignment: comparison.alignment,
+            unusable,
+        },
+        sorted,
+    ))
 }
 
 #[cfg(test)]

@@ -129,6 +129,8 @@ pub(crate) struct Step {
     pub(crate) view: View,
     /// Run under a pseudo-terminal, answering the questions of the expected output.
     pub(crate) pty: bool,
+    /// The rows of its result tables may come in any order.
+    pub(crate) rowsort: bool,
     pub(crate) timeout: Duration,
     pub(crate) retry: Option<Retry>,
     pub(crate) exit: ExpectedExit,
@@ -591,6 +593,7 @@ fn plan_step(
             View::Screen
         },
         pty: attributes.pty,
+        rowsort: attributes.rowsort,
         timeout: attributes.timeout.unwrap_or(options.default_timeout),
         retry: attributes.retry,
         exit,
