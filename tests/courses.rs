@@ -531,8 +531,8 @@ fn output_is_paired_across_layout_and_a_short_lead_in_only() {
 }
 
 /// PostgreSQL courses print a query in an `sql` fence and what it printed in the next fence,
-/// often a `sh` one: that fence is output, never a command (a transcript after a query is
-/// still commands).
+/// often a `sh` one: the query runs in psql, and that fence is its output, never a command (a
+/// transcript after a query is still commands).
 #[test]
 fn the_fence_after_an_sql_fence_is_its_output_not_a_command() {
     let lab = Lab::new();
@@ -541,6 +541,24 @@ fn the_fence_after_an_sql_fence_is_its_output_not_a_command() {
         "# SQL\n\n```sql\nEXPLAIN SELECT 1;\n```\n```sh\n          QUERY PLAN\n------------------------------\n Result  (cost=0.00..0.01 rows=1 width=4)\n```\n\n```sh\necho a command\n```\n\n```sql\nSELECT 2;\n```\n\n```sh\n$ echo after\nafter\n```\n",
     );
     let plan = json_plan(&lab);
-    let commands: Vec<String> = plan.iter().map(|step| text(step, "command")).collect();
-    assert_eq!(commands, ["echo a command\n", "echo after\n"]);
+    let commands: Vec<(String, String)> = plan
+        .iter()
+        .map(|step| (text(step, "interpreter"), text(step, "command")))
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("psql", "EXPLAIN SELECT 1;\n"),
+        ("shell", "echo a command\n"),
+        ("psql", "SELECT 2;\n"),
+        ("shell", "echo after\n"),
+    ]
+    .iter()
+    .map(|(how, command)| ((*how).to_string(), (*command).to_string()))
+    .collect();
+    assert_eq!(commands, expected);
+    // The query's output is the fence after it.
+    assert!(
+        text(&plan[0], "expected").contains("QUERY PLAN"),
+        "{:?}",
+        plan[0]
+    );
 }

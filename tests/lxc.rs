@@ -120,3 +120,37 @@ fn a_service_started_through_the_containers_init_survives_the_end_of_run_sweep()
         .any(|(_, line)| line == "sleep 14042");
     assert!(!setsid_alive, "the block's setsid sleeper outlived the run");
 }
+
+#[test]
+fn sql_blocks_keep_one_psql_session_in_the_container_over_lxc_attach_and_ssh() {
+    let key = &container().key;
+    let _serial = serial();
+    let known_hosts = tempfile::tempdir().expect("tempdir");
+    let lab = Lab::with_hosts(&format!(
+        "{}    boxssh:\n      ansible_host: {ADDRESS}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n      runbook_known_hosts_file: {}\n",
+        lxc_host(),
+        key.display(),
+        known_hosts.path().join("known_hosts").display()
+    ));
+    let mut chapter = String::from("# SQL\n\n");
+    for host in ["box", "boxssh"] {
+        chapter.push_str(&format!(
+            "```sql on={host} user=postgres\nSET application_name = 'rb-{host}';\nBEGIN;\n\
+CREATE TEMP TABLE t AS SELECT 7 AS n;\n```\n\n\
+```sql on={host} user=postgres id=back-{host}\nSELECT current_setting('application_name') AS app, n FROM t;\n\
+COMMIT;\n```\n\n\
+```\n app | n\n---+---\n rb-{host} | 7\n(1 row)\n\nCOMMIT\n```\n\n"
+        ));
+    }
+    lab.chapter("01-sql.md", &chapter);
+    let run = lab.runbook_in_own_tmp(&["verify", "workshop"]);
+    run.assert_code(0);
+    for host in ["box", "boxssh"] {
+        let attempt = lab.attempt(&format!("01-sql/back-{host}"));
+        assert_eq!(
+            attempt.outcome,
+            runbook::report::model::Outcome::Passed,
+            "{attempt:?}"
+        );
+    }
+}

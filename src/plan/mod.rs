@@ -534,6 +534,29 @@ fn plan_step(
         },
         BlockKind::Shown => unreachable!("norun blocks are not planned"),
     };
+    if psql.is_some()
+        && let Action::Run { script } = &action
+        && !crate::chapter::psql::is_complete(script)
+    {
+        // psql would wait for the rest of the statement, and the next SQL block would
+        // supply it: the error is here, not there.
+        let script_line =
+            command.map_or(block.line + 1, |_| block.prompt_line.unwrap_or(block.line));
+        let lines: Vec<&str> = script.lines().collect();
+        let last = lines
+            .iter()
+            .rposition(|line| !line.trim().is_empty())
+            .unwrap_or(0);
+        problems.extend(Diagnostics::from(
+            Diagnostic::new(
+                &chapter.path,
+                script_line + last,
+                "this SQL ends inside a statement: psql would wait for the rest of it",
+            )
+            .quoting(lines.get(last).copied().unwrap_or_default())
+            .hint("end the statement with `;` (or `\\g`); a quote, `(` or `$$` left open also keeps it going"),
+        ));
+    }
     let templated = !attributes.verbatim
         && match &action {
             Action::Run { script } => template::is_template(script),

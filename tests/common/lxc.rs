@@ -1,6 +1,6 @@
-//! The tests' own LXC container, `runbook-test` (Debian 12 with sudo and openssh-server),
-//! created on first use and kept for later runs (the first creation debootstraps for about
-//! 80 s; then the root filesystem is cached). It has a fixed address on the lab bridge,
+//! The tests' own LXC container, `runbook-test` (Debian 12 with sudo, openssh-server and
+//! postgresql), created on first use and kept for later runs (the first creation debootstraps
+//! for about 80 s; then the root filesystem is cached). It has a fixed address on the lab bridge,
 //! 10.0.3.250, outside the addresses the Patroni course gives its containers, and a key pair
 //! for SSH as root kept beside its config. The course's containers are never touched.
 
