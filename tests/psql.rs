@@ -235,3 +235,29 @@ WHERE relname IN ('pg_am', 'pg_class') ORDER BY relname;\n```\n",
     assert!(!lines[3].contains("(re)"), "{blessed}");
     lab.runbook(&["verify", "workshop"]).assert_code(0);
 }
+
+#[test]
+fn sql_blocks_after_a_psql_block_are_typed_into_the_psql_it_opened() {
+    postgresql_is_running();
+    let lab = Lab::new();
+    // As root, with no role `root`: the SQL blocks only work in the psql the block before
+    // them opened, as postgres, on template1.
+    lab.chapter(
+        "01-opened.md",
+        "# Opened\n\n\
+```bash\nsudo -iu postgres psql -d template1\n```\n\n\
+```sql id=where\nSELECT current_user, current_database();\n```\n\n\
+```\n current_user | current_database\n--------------+------------------\n postgres | template1\n(1 row)\n```\n\n\
+```sql id=quit\n\\q\n```\n",
+    );
+    let listed = lab.runbook(&["list", "workshop", "--format", "json"]);
+    listed.assert_code(0);
+    let steps: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON");
+    let steps = steps.as_array().expect("an array");
+    assert_eq!(steps[0]["interpreter"], "psql", "{:#}", steps[0]);
+    assert_eq!(steps[0]["command"], "", "{:#}", steps[0]);
+    assert_eq!(steps[1]["user"], "postgres", "{:#}", steps[1]);
+    assert_eq!(steps[1]["database"], "template1", "{:#}", steps[1]);
+    lab.runbook(&["verify", "workshop"]).assert_code(0);
+    assert_eq!(lab.step("01-opened/where").outcome, Outcome::Passed);
+}

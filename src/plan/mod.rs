@@ -159,6 +159,9 @@ pub(crate) struct PsqlTarget {
     /// The database the session starts in when `args` name none: the one the step's prompt
     /// shows (`tp1=#`), since that is where the course's terminal was.
     pub(crate) prompt_database: Option<String>,
+    /// `args` come from the workshop's defaults (no `db=`, no `psql` line of a transcript): a
+    /// `psql` block before it decides them instead.
+    pub(crate) from_defaults: bool,
 }
 
 impl PsqlTarget {
@@ -353,6 +356,8 @@ pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
             &expected_dir,
             &chapter.key,
         ));
+        // The psql a `psql` block of this chapter opened, which its SQL blocks are typed into.
+        let mut opened = OpenedPsql::default();
         for (block_index, block) in chapter.blocks.iter().enumerate() {
             if !block.runs() {
                 continue;
@@ -364,7 +369,7 @@ pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
                 (0..block.transcript.len()).map(Some).collect()
             };
             for part in parts {
-                match plan_step(
+                let (mut step, found) = match plan_step(
                     &workshop,
                     &inventory,
                     &listing,
@@ -373,15 +378,12 @@ pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
                     block_index,
                     part,
                 ) {
-                    Ok(step) => {
-                        all_steps.push(step);
-                        step_problems.push(Diagnostics::default());
-                    }
-                    Err((step, found)) => {
-                        all_steps.push(*step);
-                        step_problems.push(found);
-                    }
-                }
+                    Ok(step) => (step, Diagnostics::default()),
+                    Err((step, found)) => (*step, found),
+                };
+                opened.follow(&mut step, block.attributes.user.is_some());
+                all_steps.push(step);
+                step_problems.push(found);
             }
         }
     }
@@ -412,6 +414,64 @@ pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
             chosen,
         },
     })
+}
+
+/// The psql session a chapter's blocks opened, as a trainee's terminal has it: a shell block
+/// that is only a `psql` command line (`psql`, `psql tp1`, `sudo -iu postgres psql`) opens a
+/// psql instead of running one in the shell (which, fed no input, would end at once); the SQL
+/// blocks after it that name no database (`db=`) and no user (`user=`) are typed into it; a
+/// SQL block that is only `\q` leaves it.
+#[derive(Debug, Default)]
+struct OpenedPsql {
+    session: Option<(Vec<String>, Option<String>)>,
+}
+
+impl OpenedPsql {
+    /// Turns an opening block into the step that opens the session, and points the SQL steps
+    /// after it at that session. `user_given`: the block says `user=`.
+    fn follow(&mut self, step: &mut Step, user_given: bool) {
+        if step.part.is_some() {
+            // A transcript follows its own `psql` lines (see `chapter::transcript`).
+            return;
+        }
+        let script = match &step.action {
+            Action::Run { script } => script.clone(),
+            Action::WriteFile { .. } => return,
+        };
+        match &mut step.psql {
+            None => {
+                let Some(opener) = crate::chapter::hop::psql_opener(&script) else {
+                    return;
+                };
+                if let Some(user) = &opener.user {
+                    step.user = Some(user.clone());
+                }
+                step.psql = Some(PsqlTarget {
+                    args: opener.args.clone(),
+                    prompt_database: None,
+                    from_defaults: false,
+                });
+                // Nothing to type: psql starts (and says so if it cannot connect).
+                step.action = Action::Run {
+                    script: String::new(),
+                };
+                self.session = Some((opener.args, step.user.clone()));
+            }
+            Some(psql) => {
+                if let Some((args, user)) = &self.session
+                    && psql.from_defaults
+                {
+                    psql.args.clone_from(args);
+                    if !user_given && user.is_some() {
+                        step.user.clone_from(user);
+                    }
+                }
+                if script.trim() == "\\q" {
+                    self.session = None;
+                }
+            }
+        }
+    }
 }
 
 /// Command `index` of a transcript as a block of its own: `<id>.<n>` (counted from 1), its
@@ -490,12 +550,14 @@ fn plan_step(
     let typed_into_psql = command.and_then(|(_, command)| command.psql.as_ref());
     let psql = (attributes.is_sql() || typed_into_psql.is_some()).then(|| {
         let database = |name: &String| vec!["-d".to_string(), name.clone()];
+        let named = attributes
+            .db
+            .as_ref()
+            .map(database)
+            .or_else(|| typed_into_psql.and_then(|typed| typed.opener.clone()));
         PsqlTarget {
-            args: attributes
-                .db
-                .as_ref()
-                .map(database)
-                .or_else(|| typed_into_psql.and_then(|typed| typed.opener.clone()))
+            from_defaults: named.is_none(),
+            args: named
                 .or_else(|| defaults.db.as_ref().map(database))
                 .unwrap_or_default(),
             prompt_database: typed_into_psql.and_then(|typed| typed.prompt_database.clone()),
