@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::error::ShellFailure;
+use super::frame_file::FrameFile;
 use super::protocol::{self, Marker, OutputBuffer};
 use super::transport::{ShellProcess, ShellReader, Transport};
 use super::{Cancel, SessionError, SessionSettings};
@@ -91,6 +92,8 @@ pub struct Session {
     cram_tmpdir: Option<String>,
     /// Blocks run so far: the next block's [`protocol::BLOCK_MARK`].
     blocks_run: u64,
+    /// Where a local shell reads its frames, if it can (see [`FrameFile`]).
+    frame_file: Option<FrameFile>,
     pid: u32,
     sid: u32,
     alive: bool,
@@ -158,12 +161,24 @@ impl Session {
         let cram_setup = cram
             .zip(cram_root.as_deref())
             .map(|(test, root)| protocol::cram_setup(test, root));
+        // Only a shell on this machine as runbook's own user can read runbook's file.
+        let frame_file = match (&*transport, switch_user) {
+            (
+                Transport::Process {
+                    kind: crate::inventory::TransportKind::Local,
+                    ..
+                },
+                None,
+            ) => FrameFile::create(),
+            _ => None,
+        };
         let bootstrap = protocol::bootstrap(
             &nonce,
             &mark,
             settings.contain,
             &settings.env,
             cram_setup.as_deref(),
+            frame_file.as_ref().map(FrameFile::path),
         );
         let sent = process.stdin.write_all(bootstrap.as_bytes()).await;
         let _ = process.stdin.flush().await;
@@ -197,7 +212,7 @@ impl Session {
                     });
                 }
             };
-            if let Some((Marker::Ready { pid, sid, .. }, _)) = ready {
+            if let Some((Marker::Ready { pid, sid, file, .. }, _)) = ready {
                 return Ok(Session {
                     stdin: Some(process.stdin),
                     stdout: process.stdout,
@@ -208,6 +223,7 @@ impl Session {
                     mark,
                     cram_tmpdir: cram_root.map(|root| format!("{root}/tmp")),
                     blocks_run: 0,
+                    frame_file: frame_file.filter(|_| file),
                     pid,
                     sid,
                     alive: true,
@@ -333,9 +349,17 @@ impl Session {
         let started = Instant::now();
         let mut buffer = OutputBuffer::new(&self.nonce, self.settings.output_cap);
         let mut typed = Vec::new();
-        let frame = match answers {
-            Some(_) => protocol::pty_frame(script, block, &self.nonce),
-            None => protocol::frame(script, block),
+        let frame = match (&answers, &self.frame_file) {
+            (Some(_), _) => protocol::pty_frame(script, block, &self.nonce),
+            // A file that cannot be written (a full disk) leaves the frame to stdin.
+            (None, Some(file))
+                if file
+                    .write(protocol::frame_assignments(script, block).as_bytes())
+                    .is_ok() =>
+            {
+                protocol::frame_file_line().to_string()
+            }
+            (None, _) => protocol::frame(script, block),
         };
         let Some(stdin) = self.stdin.as_mut() else {
             self.alive = false;
