@@ -351,11 +351,13 @@ impl Session {
         let mut typed = Vec::new();
         let frame = match (&answers, &self.frame_file) {
             (Some(_), _) => protocol::pty_frame(script, block, &self.nonce),
-            // A file that cannot be written (a full disk) leaves the frame to stdin.
+            // A short frame costs no more on stdin; a file that cannot be written (a full
+            // disk) leaves the frame to stdin too.
             (None, Some(file))
-                if file
-                    .write(protocol::frame_assignments(script, block).as_bytes())
-                    .is_ok() =>
+                if script.len() >= FrameFile::SMALLEST
+                    && file
+                        .write(protocol::frame_assignments(script, block).as_bytes())
+                        .is_ok() =>
             {
                 protocol::frame_file_line().to_string()
             }
@@ -726,6 +728,35 @@ mod tests {
             )
             .await;
         assert_eq!(text(&next), "10.0.3.101 42 yes\n");
+        shell.sessions.shutdown(true).await;
+    }
+
+    /// A long script goes through the frame file (see [`FrameFile::SMALLEST`]): it runs at
+    /// top level like a short one, with `'` quoted, stdin empty and its state kept.
+    #[tokio::test]
+    async fn a_long_script_runs_from_the_frame_file_like_a_short_one() {
+        let shell = Local::new();
+        let second = Duration::from_secs(5);
+        let long = format!(
+            "# {}\ncd /tmp\ndeclare -A seen=([k]=\"it's\")\necho \"block $RUNBOOK_BLOCK\"; cat; false\n",
+            "x".repeat(FrameFile::SMALLEST)
+        );
+        let first = shell.run(&long, second).await;
+        assert_eq!(
+            (text(&first).as_str(), first.exit_code),
+            ("block 1\n", Some(1))
+        );
+        let next = shell
+            .run("echo \"$PWD ${seen[k]} $RUNBOOK_BLOCK\"\n", second)
+            .await;
+        assert_eq!(text(&next), "/tmp it's 2\n");
+        let lock = shell
+            .sessions
+            .acquire("localhost", None)
+            .await
+            .expect("a session");
+        assert!(lock.as_ref().is_some_and(|s| s.frame_file.is_some()));
+        drop(lock);
         shell.sessions.shutdown(true).await;
     }
 
