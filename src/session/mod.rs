@@ -7,11 +7,13 @@
 //! - [`shell`]: one persistent shell ([`Session`]) and how a block ends ([`Ending`]);
 //! - [`transport`]: how a host is reached (local process, `lxc-attach`, `docker exec`, [`ssh`]);
 //! - [`protocol`]: the frames and scripts written to a shell, and the output buffer;
+//!   [`frame_file`]: where a local shell reads its frames;
 //! - [`settings`]: every wait and limit; [`cancel`]: the stop request of SIGINT/SIGTERM;
 //! - [`error`]: why a host gave no shell ([`SessionError`]), a refused host key among them.
 
 pub(crate) mod cancel;
 pub(crate) mod error;
+pub(crate) mod frame_file;
 pub(crate) mod pool;
 pub(crate) mod protocol;
 pub(crate) mod settings;

@@ -51,6 +51,7 @@ pub(crate) fn bootstrap(
     contain: bool,
     env: &[(String, String)],
     cram: Option<&str>,
+    frame_file: Option<&str>,
 ) -> String {
     let mut exports = String::new();
     for (name, value) in env {
@@ -80,6 +81,23 @@ fi
     } else {
         String::new()
     };
+    let go = format!(
+        r#"__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc""#
+    );
+    // A local session's frames come in a file (see `FrameFile`): the alias reads it, then
+    // runs the block as `__rb_go` does. Defined only if the shell can read the file; the ready
+    // marker says whether it can, and runbook sends stdin frames otherwise.
+    let file_go = match frame_file {
+        Some(path) => {
+            let mut alias = format!("alias {FILE_GO}=");
+            push_single_quoted(&mut alias, &format!(". {}; {go}", shell_quote(path)));
+            format!(
+                "if [ -r {path} ]; then {alias}; __rb_f=file; else __rb_f=stdin; fi\n",
+                path = shell_quote(path)
+            )
+        }
+        None => "__rb_f=stdin\n".to_string(),
+    };
     exports
         + &format!(
             r#"exec 2>&1
@@ -88,16 +106,27 @@ export {SESSION_MARK}={mark}
 set +o history 2>/dev/null
 trap 'break 1000 2>/dev/null' USR1
 shopt -s expand_aliases
-alias __rb_go='__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc"'
+alias __rb_go='{go}'
 alias __rb_go_pty='__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done; printf "\036{nonce} %d\036" "$__rb_rc"'
-IFS= read -r __rb_stat < /proc/$$/stat
+{file_go}IFS= read -r __rb_stat < /proc/$$/stat
 __rb_stat=${{__rb_stat##*) }}
 set -- $__rb_stat
-printf '\036{nonce} ready %s %s %s\036' "$$" "$3" "$4"
+printf '\036{nonce} ready %s %s %s %s\036' "$$" "$3" "$4" "$__rb_f"
 set --
-unset __rb_stat
+unset __rb_stat __rb_f
 "#
         )
+}
+
+/// The alias that runs the frame a local session wrote to its frame file (see
+/// [`frame_file_line`]).
+const FILE_GO: &str = "__rb_next";
+
+/// What a session whose shell reads frames from a file writes on the shell's stdin for each
+/// block, once the frame ([`frame_assignments`]) is in the file: ten bytes to read one byte
+/// at a time, whatever the block's length.
+pub(crate) fn frame_file_line() -> &'static str {
+    "__rb_next\n"
 }
 
 /// What cram gives the shell of a test file, sent right after `env`'s exports: a fresh folder
@@ -152,6 +181,15 @@ pub(crate) fn cram_setup(test: &crate::chapter::cram::CramTest, root: &str) -> S
 /// `block` (the block's number in the session, see [`BLOCK_MARK`]) is exported before the
 /// script runs, so that what the block starts can be told from what earlier blocks started.
 pub(crate) fn frame(script: &str, block: &str) -> String {
+    let mut text = frame_assignments(script, block);
+    text.push_str("__rb_go\n");
+    text
+}
+
+/// What a frame sets before the block runs: the script as one single-quoted word, and the
+/// block's number exported. On stdin it is followed by `__rb_go` ([`frame`]); in a local
+/// session's frame file, the alias that reads the file runs the block ([`frame_file_line`]).
+pub(crate) fn frame_assignments(script: &str, block: &str) -> String {
     let mut text = String::with_capacity(script.len() + 48);
     text.push_str("__rb_s=");
     push_single_quoted(&mut text, script);
@@ -159,7 +197,7 @@ pub(crate) fn frame(script: &str, block: &str) -> String {
     text.push_str(BLOCK_MARK);
     text.push('=');
     text.push_str(block);
-    text.push_str("\n__rb_go\n");
+    text.push('\n');
     text
 }
 
@@ -663,8 +701,14 @@ pub(crate) fn read_file_script(path: &str, content: &str, how: FileWrite) -> Str
 pub(crate) enum Marker {
     /// End of a block, with its exit status.
     Done(i32),
-    /// The shell is up: its pid, process group and session.
-    Ready { pid: u32, pgid: u32, sid: u32 },
+    /// The shell is up: its pid, process group and session, and whether it reads frames from
+    /// the frame file it was given.
+    Ready {
+        pid: u32,
+        pgid: u32,
+        sid: u32,
+        file: bool,
+    },
     /// The program of a `pty` block ended (the block itself has not yet).
     PtyEnded,
 }
@@ -839,7 +883,13 @@ fn parse_payload(payload: &str) -> Option<Marker> {
             let pid = words.next()?.parse().ok()?;
             let pgid = words.next()?.parse().ok()?;
             let sid = words.next()?.parse().ok()?;
-            Some(Marker::Ready { pid, pgid, sid })
+            let file = words.next() == Some("file");
+            Some(Marker::Ready {
+                pid,
+                pgid,
+                sid,
+                file,
+            })
         }
         "ended" => Some(Marker::PtyEnded),
         // psql's end of a SQL block: the SQLSTATE of its last error, `00000` for none.
@@ -923,13 +973,16 @@ mod tests {
     #[test]
     fn ready_marker() {
         let mut buffer = OutputBuffer::new("n", 4096);
-        let (marker, _) = buffer.push(b"\x1en ready 10 10 10\x1e").expect("marker");
+        let (marker, _) = buffer
+            .push(b"\x1en ready 10 10 10 file\x1e")
+            .expect("marker");
         assert_eq!(
             marker,
             Marker::Ready {
                 pid: 10,
                 pgid: 10,
-                sid: 10
+                sid: 10,
+                file: true,
             }
         );
     }
@@ -981,6 +1034,14 @@ mod tests {
         assert!(captured.output.starts_with(b"y\n"));
         assert!(captured.output.ends_with(b"y\nlast\n"));
         assert_eq!(captured.newline_times.len(), lines);
+    }
+
+    #[test]
+    fn the_frame_file_line_is_the_alias_the_bootstrap_defines() {
+        assert_eq!(frame_file_line(), format!("{FILE_GO}\n"));
+        let with = bootstrap("n", "m", false, &[], None, Some("/proc/1/fd/9"));
+        assert!(with.contains(&format!("alias {FILE_GO}='. /proc/1/fd/9; __rb_rc=124;")));
+        assert!(!bootstrap("n", "m", false, &[], None, None).contains(FILE_GO));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::error::ShellFailure;
+use super::frame_file::FrameFile;
 use super::protocol::{self, Marker, OutputBuffer};
 use super::transport::{ShellProcess, ShellReader, Transport};
 use super::{Cancel, SessionError, SessionSettings};
@@ -103,6 +104,8 @@ pub struct Session {
     blocks_run: u64,
     /// The shell function that feeds psql is defined (see [`protocol::sql_frame`]).
     sql_defined: bool,
+    /// Where a local shell reads its frames, if it can (see [`FrameFile`]).
+    frame_file: Option<FrameFile>,
     pid: u32,
     sid: u32,
     alive: bool,
@@ -170,12 +173,24 @@ impl Session {
         let cram_setup = cram
             .zip(cram_root.as_deref())
             .map(|(test, root)| protocol::cram_setup(test, root));
+        // Only a shell on this machine as runbook's own user can read runbook's file.
+        let frame_file = match (&*transport, switch_user) {
+            (
+                Transport::Process {
+                    kind: crate::inventory::TransportKind::Local,
+                    ..
+                },
+                None,
+            ) => FrameFile::create(),
+            _ => None,
+        };
         let bootstrap = protocol::bootstrap(
             &nonce,
             &mark,
             settings.contain,
             &settings.env,
             cram_setup.as_deref(),
+            frame_file.as_ref().map(FrameFile::path),
         );
         let sent = process.stdin.write_all(bootstrap.as_bytes()).await;
         let _ = process.stdin.flush().await;
@@ -209,7 +224,7 @@ impl Session {
                     });
                 }
             };
-            if let Some((Marker::Ready { pid, sid, .. }, _)) = ready {
+            if let Some((Marker::Ready { pid, sid, file, .. }, _)) = ready {
                 return Ok(Session {
                     stdin: Some(process.stdin),
                     stdout: process.stdout,
@@ -221,6 +236,7 @@ impl Session {
                     cram_tmpdir: cram_root.map(|root| format!("{root}/tmp")),
                     blocks_run: 0,
                     sql_defined: false,
+                    frame_file: frame_file.filter(|_| file),
                     pid,
                     sid,
                     alive: true,
@@ -369,13 +385,24 @@ impl Session {
         let started = Instant::now();
         let mut buffer = OutputBuffer::new(&self.nonce, self.settings.output_cap);
         let mut typed = Vec::new();
-        let frame = match (script, &answers) {
-            (Script::Shell(script), Some(_)) => protocol::pty_frame(script, block, &self.nonce),
-            (Script::Shell(script), None) => protocol::frame(script, block),
-            (Script::Sql { sql, psql_args }, _) => {
+        let frame = match (script, &answers, &self.frame_file) {
+            (Script::Shell(script), Some(_), _) => protocol::pty_frame(script, block, &self.nonce),
+            // SQL is typed into psql by the shell function; its frame is short.
+            (Script::Sql { sql, psql_args }, _, _) => {
                 let define = !std::mem::replace(&mut self.sql_defined, true);
                 protocol::sql_frame(sql, psql_args, block, &self.nonce, define)
             }
+            // A short frame costs no more on stdin; a file that cannot be written (a full
+            // disk) leaves the frame to stdin too.
+            (Script::Shell(script), None, Some(file))
+                if script.len() >= FrameFile::SMALLEST
+                    && file
+                        .write(protocol::frame_assignments(script, block).as_bytes())
+                        .is_ok() =>
+            {
+                protocol::frame_file_line().to_string()
+            }
+            (Script::Shell(script), None, _) => protocol::frame(script, block),
         };
         let typed_into_psql = matches!(script, Script::Sql { .. });
         let Some(stdin) = self.stdin.as_mut() else {
@@ -768,6 +795,35 @@ mod tests {
             )
             .await;
         assert_eq!(text(&next), "10.0.3.101 42 yes\n");
+        shell.sessions.shutdown(true).await;
+    }
+
+    /// A long script goes through the frame file (see [`FrameFile::SMALLEST`]): it runs at
+    /// top level like a short one, with `'` quoted, stdin empty and its state kept.
+    #[tokio::test]
+    async fn a_long_script_runs_from_the_frame_file_like_a_short_one() {
+        let shell = Local::new();
+        let second = Duration::from_secs(5);
+        let long = format!(
+            "# {}\ncd /tmp\ndeclare -A seen=([k]=\"it's\")\necho \"block $RUNBOOK_BLOCK\"; cat; false\n",
+            "x".repeat(FrameFile::SMALLEST)
+        );
+        let first = shell.run(&long, second).await;
+        assert_eq!(
+            (text(&first).as_str(), first.exit_code),
+            ("block 1\n", Some(1))
+        );
+        let next = shell
+            .run("echo \"$PWD ${seen[k]} $RUNBOOK_BLOCK\"\n", second)
+            .await;
+        assert_eq!(text(&next), "/tmp it's 2\n");
+        let lock = shell
+            .sessions
+            .acquire("localhost", None)
+            .await
+            .expect("a session");
+        assert!(lock.as_ref().is_some_and(|s| s.frame_file.is_some()));
+        drop(lock);
         shell.sessions.shutdown(true).await;
     }
 
