@@ -18,6 +18,11 @@ use super::model::Event;
 pub(crate) enum What<'a> {
     /// A command, or a read-only `check`.
     Run { check: bool },
+    /// SQL typed into psql (connected to `database` when it opens; `None`: psql's default).
+    Sql {
+        check: bool,
+        database: Option<&'a str>,
+    },
     /// A `file=` block: the file's path (rendered), replaced or appended to.
     File {
         path: &'a str,
@@ -98,6 +103,14 @@ pub(crate) fn header(out: &mut dyn Write, header: &Header<'_>) {
     let what = match header.what {
         What::Run { check: true } => format!("check on {place}"),
         What::Run { check: false } => format!("on {place}"),
+        What::Sql { check, database } => {
+            let session = match database {
+                Some(database) => format!("psql ({database})"),
+                None => "psql".to_string(),
+            };
+            let role = if check { "check in" } else { "in" };
+            format!("{role} {session} on {place}")
+        }
         What::File {
             path,
             append,
@@ -133,9 +146,15 @@ pub(crate) fn header(out: &mut dyn Write, header: &Header<'_>) {
         ),
     );
     let file = matches!(header.what, What::File { .. });
-    let prefix = if file { "│ " } else { "$ " };
+    let sql = matches!(header.what, What::Sql { .. });
+    let (prefix, continued) = match (file, sql) {
+        (true, _) => ("│ ", "│ "),
+        // As psql shows what is typed at its prompts.
+        (false, true) => ("=# ", "-# "),
+        (false, false) => ("$ ", "  "),
+    };
     for (number, body_line) in header.body.lines().enumerate() {
-        let lead = if number == 0 || file { prefix } else { "  " };
+        let lead = if number == 0 { prefix } else { continued };
         line(
             out,
             format!("  {}{}", dim.apply_to(lead), bold.apply_to(body_line)),
@@ -330,4 +349,40 @@ pub(crate) fn chosen(out: &mut dyn Write, label: &str) {
 /// An answer read from a line that is none of the choices.
 pub(crate) fn not_a_choice(out: &mut dyn Write, answer: &str) {
     line(out, format!("`{answer}` is not one of the choices"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sql_block_is_shown_as_typed_into_psql() {
+        let mut out = Vec::new();
+        let header = Header {
+            chapter_number: 1,
+            chapters: 1,
+            chapter_title: "Roles",
+            block_number: 2,
+            blocks: 3,
+            section: None,
+            context: &[],
+            what: What::Sql {
+                check: false,
+                database: Some("tp1"),
+            },
+            place: "pg-1",
+            user: Some("postgres"),
+            id: "roles/members",
+            file: Path::new("workshop/roles.md"),
+            line: 12,
+            body: "SELECT name\nFROM members;\n",
+            questions: &[],
+            width: 72,
+        };
+        super::header(&mut out, &header);
+        let text = console::strip_ansi_codes(&String::from_utf8_lossy(&out)).into_owned();
+        assert!(text.contains("in psql (tp1) on pg-1 as postgres"), "{text}");
+        assert!(text.contains("=# SELECT name\n"), "{text}");
+        assert!(text.contains("-# FROM members;\n"), "{text}");
+    }
 }

@@ -386,8 +386,15 @@ impl<'a> TraineeSession<'a> {
             let first = shown.hosts.first()?;
             self.lab.sessions.default_user(first)
         });
+        let database = step.psql.as_ref().and_then(|psql| psql.database());
         let what = match &step.action {
-            Work::Run { .. } => What::Run { check: step.check },
+            Work::Run { .. } => match &step.psql {
+                Some(_) => What::Sql {
+                    check: step.check,
+                    database: database.as_deref(),
+                },
+                None => What::Run { check: step.check },
+            },
             Work::WriteFile {
                 mode, owner, how, ..
             } => What::File {
