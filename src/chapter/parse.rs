@@ -8,6 +8,7 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, T
 
 use super::attrs::{self, Attributes, InfoLine};
 use super::prompt::{self, StripError};
+use super::psql;
 use super::transcript::{self, NoBash, TranscriptCommand};
 use crate::diagnostic::Diagnostic;
 
@@ -256,7 +257,7 @@ pub(crate) fn parse_chapter_with(
                             id,
                             section: section.clone(),
                             context: prose.clone(),
-                            inline_expected: None,
+                            inline_expected: read.printed,
                             range: read.range,
                             transcript: read.transcript,
                         });
@@ -323,6 +324,8 @@ struct ReadBlock {
     prompt: PromptPlace,
     range: Range<usize>,
     transcript: Vec<TranscriptCommand>,
+    /// What a SQL fence prints after its statements (see [`psql::split_printed`]).
+    printed: Option<InlineExpected>,
 }
 
 /// Where a script block's prompt says it runs (none for a transcript: each of its commands
@@ -413,6 +416,7 @@ fn read_fenced_block(
     } else {
         Vec::new()
     };
+    let mut printed = None;
     let (kind, prompt) = if !transcript.is_empty() {
         // Each command of a transcript names its own host (see `transcript`).
         let script = transcript
@@ -420,6 +424,25 @@ fn read_fenced_block(
             .map(|command| command.script.as_str())
             .collect();
         (BlockKind::Command { script }, PromptPlace::default())
+    } else if attributes.is_sql() {
+        // SQL has no shell prompts to strip; a result printed after the statements, in the
+        // same fence, is their expected output.
+        let script = match psql::split_printed(&fenced.body) {
+            Some((sql, result_offset)) => {
+                let result = &fenced.body[result_offset..];
+                printed = Some(InlineExpected {
+                    first_line: line + 1 + fenced.body[..result_offset].matches('\n').count(),
+                    text: result.to_string(),
+                    range: fenced.range.clone(),
+                });
+                sql.to_string()
+            }
+            None => fenced.body.clone(),
+        };
+        match kind {
+            BlockKind::Command { .. } => (BlockKind::Command { script }, PromptPlace::default()),
+            shown => (shown, PromptPlace::default()),
+        }
     } else if attributes.runs_commands() {
         strip_prompts(&at, text, lines, &fenced.body, kind).map_err(|problem| vec![problem])?
     } else {
@@ -433,6 +456,7 @@ fn read_fenced_block(
         prompt,
         range: fenced.range,
         transcript,
+        printed,
     }))
 }
 

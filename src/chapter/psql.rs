@@ -144,6 +144,45 @@ pub(crate) fn pending_statement(sql: &str) -> Option<usize> {
     pending
 }
 
+/// A SQL fence that shows its statements, an empty line, then what psql printed (a course's
+/// way of putting a query and its result in one fence): the statements, and the byte where
+/// the result starts. Only when the text after the first empty line that follows complete
+/// statements reads as psql's output (a table's rule, a `(N rows)` footer, an expanded
+/// record, an `ERROR:`) and holds no statement of its own; otherwise `None`, and the fence is
+/// all SQL.
+pub(crate) fn split_printed(body: &str) -> Option<(&str, usize)> {
+    if is_complete(body) {
+        return None;
+    }
+    let mut offset = 0;
+    for line in body.split_inclusive('\n') {
+        let end = offset + line.len();
+        if line.trim().is_empty() && offset > 0 && is_complete(&body[..offset]) {
+            let rest = &body[end..];
+            let rest_start = end + (rest.len() - rest.trim_start_matches(['\n', '\r']).len());
+            let result = &body[rest_start..];
+            let looks_printed = result.lines().any(|line| {
+                let line = line.trim();
+                (line.starts_with("--") && line.contains('+') && !line.contains(' '))
+                    || line.chars().all(|c| c == '-') && line.len() > 2
+                    || line.starts_with("-[ RECORD ")
+                    || line.starts_with("ERROR:")
+                    || (line.starts_with('(') && line.ends_with(')') && line[1..].starts_with(|c: char| c.is_ascii_digit()))
+            });
+            let holds_statement = result.lines().any(|line| {
+                let line = line.trim_end();
+                line.ends_with(';') || line.trim_start().starts_with('\\') || line.contains(" \\g")
+            });
+            if body[..offset].trim().is_empty() || !looks_printed || holds_statement {
+                return None;
+            }
+            return Some((&body[..offset], rest_start));
+        }
+        offset = end;
+    }
+    None
+}
+
 fn line_end(bytes: &[u8], from: usize) -> usize {
     bytes[from..]
         .iter()
@@ -455,6 +494,21 @@ mod tests {
         assert!(!is_complete("DO $body$ BEGIN PERFORM 1; END\n"));
         assert!(!is_complete("SELECT 1; SELECT 2\n"));
         assert!(is_complete("/* a /* nested */ comment */ SELECT $1;\n"));
+    }
+
+    #[test]
+    fn a_result_printed_after_the_statements_in_the_same_fence_is_their_output() {
+        let body = "SELECT string_to_table('a b', ' ');\n\nstring_to_table\n-----------------\n a\n b\n";
+        let (sql, at) = split_printed(body).expect("split");
+        assert_eq!(sql, "SELECT string_to_table('a b', ' ');\n");
+        assert_eq!(&body[at..], "string_to_table\n-----------------\n a\n b\n");
+        // Statements alone, or text after them that is no output, stay SQL.
+        assert_eq!(split_printed("SELECT 1;\n\nSELECT 2;\n"), None);
+        assert_eq!(split_printed("SELECT 1;\n\nsome words\n"), None);
+        assert_eq!(
+            split_printed("SELECT 1;\n\n a\n---\n 1\nSELECT 2 \\gx\n-[ RECORD 1 ]\n"),
+            None
+        );
     }
 
     #[test]

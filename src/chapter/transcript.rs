@@ -59,9 +59,11 @@ pub(crate) struct NoBash(pub(crate) String);
 /// otherwise: a block of commands alone stays one script, as it always was.
 pub(crate) fn read(body: &str) -> Result<Option<Vec<TranscriptCommand>>, NoBash> {
     let lines: Vec<&str> = body.split_inclusive('\n').collect();
-    let first = lines
-        .iter()
-        .position(|line| !line.trim().is_empty() && !line.trim_start().starts_with('#'));
+    // Comments before the first prompt: a shell's `#`, SQL's `--`.
+    let first = lines.iter().position(|line| {
+        let line = line.trim_start();
+        !line.is_empty() && !line.starts_with('#') && !is_sql_comment(line)
+    });
     let Some(first) = first else { return Ok(None) };
     if starting_prompt(lines[first]).is_none() {
         return Ok(None);
@@ -121,7 +123,14 @@ pub(crate) fn read(body: &str) -> Result<Option<Vec<TranscriptCommand>>, NoBash>
                 (script, target, Some(typed), found.indent)
             }
         };
-        let output_start = index;
+        let mut output_start = index;
+        // psql prints no empty line before a result; one in a course is layout.
+        if psql.is_some() {
+            while output_start < lines.len() && lines[output_start].trim().is_empty() {
+                output_start += 1;
+            }
+            index = output_start;
+        }
         let mut printed = String::new();
         while index < lines.len() && starting_prompt(lines[index]).is_none() {
             printed.push_str(&with_line_break(dedent(lines[index], indent)));
@@ -165,6 +174,19 @@ pub(crate) fn read(body: &str) -> Result<Option<Vec<TranscriptCommand>>, NoBash>
         // Blank lines before the next prompt separate; they are not output.
         let kept = printed.trim_end().len();
         printed.truncate(kept);
+        // psql never prints SQL comments: `-- ...` lines at the end of what a SQL command
+        // printed are the author's words about the next one.
+        if psql.is_some() {
+            loop {
+                let start = printed.rfind('\n').map_or(0, |at| at + 1);
+                if printed.is_empty() || !is_sql_comment(printed[start..].trim_start()) {
+                    break;
+                }
+                printed.truncate(start);
+                let kept = printed.trim_end().len();
+                printed.truncate(kept);
+            }
+        }
         let exit = take_exit_status(&mut printed);
         let output = (!printed.is_empty()).then(|| {
             printed.push('\n');
@@ -190,6 +212,12 @@ pub(crate) fn read(body: &str) -> Result<Option<Vec<TranscriptCommand>>, NoBash>
         return Ok(None);
     }
     Ok(Some(commands))
+}
+
+/// A SQL comment line (`-- ...`, or `--` alone), not a table's `----+----` rule.
+fn is_sql_comment(line: &str) -> bool {
+    line.strip_prefix("--")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
 }
 
 /// A prompt that starts a command: a shell prompt, or a psql prompt that is not a

@@ -488,6 +488,10 @@ fn transcript_step(whole: &Block, index: usize, command: &TranscriptCommand) -> 
     let inline_expected = match printed {
         Some(printed) => Some(printed),
         None if last => whole.inline_expected.clone(),
+        // SQL at a psql prompt followed at once by the next one: courses leave out psql's
+        // command tags (`CREATE TABLE`, `INSERT 0 1`), so nothing shown is nothing expected,
+        // not an empty output (an error still fails it: see `exit`).
+        None if command.psql.is_some() => None,
         // The next prompt follows at once: the command printed nothing, and the transcript
         // says so.
         None => Some(InlineExpected {
