@@ -562,3 +562,18 @@ fn the_fence_after_an_sql_fence_is_its_output_not_a_command() {
         plan[0]
     );
 }
+
+/// A shell fence marked `standalone` after an SQL fence is a command of its own, even with a
+/// short lead-in between them (`On supprime la latence avec la commande suivante :`).
+#[test]
+fn a_standalone_shell_fence_after_an_sql_fence_is_a_command() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "# SQL\n\n```sql\nSELECT 1;\n```\n\nThen the command:\n\n```{.bash .standalone}\necho mine\n```\n\n```sql\nSELECT 2;\n```\n\nThen:\n\n```bash\necho output\n```\n",
+    );
+    let plan = json_plan(&lab);
+    let commands: Vec<String> = plan.iter().map(|step| text(step, "command")).collect();
+    assert_eq!(commands, ["SELECT 1;\n", "echo mine\n", "SELECT 2;\n"]);
+    assert_eq!(plan[2]["expected"], serde_json::json!("echo output\n"));
+}

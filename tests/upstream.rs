@@ -68,6 +68,34 @@ fn the_annotated_patroni_course_changes_fence_lines_only_and_pandoc_reads_the_sa
     assert!(stdout.contains("steps from"), "{stdout}");
 }
 
+/// The PostgreSQL 14 workshop's annotated copy: fence lines named by `file:line` in its
+/// included chapters, `runbook.yml` and `inventory.yml` added beside the master file, nothing
+/// else changed; its plan lists (the inventory names the authors' `pop-os`).
+#[test]
+fn the_annotated_postgresql_14_workshop_changes_fence_lines_only_and_adds_its_settings() {
+    let folder = upstream("ws14", "140-postgresql_14.md");
+    let output =
+        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/annotated-course"))
+            .args(["--course", "ws14"])
+            .arg(&folder)
+            .env("RUNBOOK", env!("CARGO_BIN_EXE_runbook"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run scripts/annotated-course");
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(
+        output.status.success(),
+        "--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    assert!(
+        stdout.contains("fence lines changed, nothing else, in 20 files; 2 files added"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("pandoc reads the same"), "{stdout}");
+    assert!(stdout.contains("243 steps from 225 blocks"), "{stdout}");
+}
+
 #[test]
 fn the_patroni_course_as_written_pairs_its_printed_output_with_its_commands() {
     let folder = upstream("patroni-2021", "patroni.md");

@@ -199,7 +199,9 @@ pub(crate) fn parse_chapter_with(
                 let language = attrs::split_language(&fenced.info);
                 // PostgreSQL courses print a query in an `sql` fence and its result in the
                 // next fence, whatever language that one names (`sh` for a table, often):
-                // output, never a command. A transcript (a prompt first) is still commands.
+                // output, never a command. A transcript (a prompt first) is still commands,
+                // and so is a fence marked `standalone` (```` ```{.bash .standalone} ````: a
+                // command of its own that a short lead-in happens to join to the query).
                 let after_sql = sql_ended.take().is_some_and(|end| {
                     is_layout_gap(&text[end.min(fenced.range.start)..fenced.range.start])
                 });
@@ -209,6 +211,7 @@ pub(crate) fn parse_chapter_with(
                     && (attrs::is_shell_language(&language) || language.is_empty())
                     && !starts_with_prompt(&fenced.body)
                     && !fenced.info.contains("file=")
+                    && !is_marked_standalone(&fenced.info)
                 {
                     fenced.info = "console".to_string();
                 }
@@ -304,6 +307,15 @@ struct ConsoleBlock {
 
 /// The word that keeps a console block from being paired with the command before it.
 const STANDALONE: &str = "standalone";
+
+/// Whether a fence's info string carries the word `standalone` (`.standalone` in pandoc's
+/// form), after its language.
+fn is_marked_standalone(info: &str) -> bool {
+    info.split(|c: char| c.is_whitespace() || c == '{' || c == '}')
+        .filter(|word| !word.is_empty())
+        .skip(1)
+        .any(|word| word.trim_start_matches('.') == STANDALONE)
+}
 
 /// What one closed fence turns out to be.
 enum FencedBlock {
