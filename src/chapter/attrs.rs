@@ -30,6 +30,7 @@ pub(crate) const ATTRIBUTE_NAMES: &[&str] = &[
     "append",
     "db",
     "rowsort",
+    "as",
 ];
 
 /// Attributes that only make sense with `file=`.
@@ -495,6 +496,7 @@ fn checked_value<'w>(
                 "on" => "on=pg-1",
                 "user" => "user=postgres",
                 "db" => "db=tp1",
+                "as" => "as=bash",
                 "id" => "id=cluster-list",
                 "timeout" => "timeout=30s",
                 "retry" => "retry=90s/2s",
@@ -527,6 +529,18 @@ fn set_attribute(
         "on" => attributes.on = Some(value.to_string()),
         "user" => attributes.user = Some(value.to_string()),
         "db" => attributes.db = Some(value.to_string()),
+        // A fence whose language says one thing and whose text is another (shell commands in
+        // an `sql` fence): run as `value`, the language word left as written for the other
+        // readers of the file (pandoc's highlighting).
+        "as" if is_shell_language(value) || super::psql::is_sql_language(value) => {
+            attributes.language = value.to_string();
+        }
+        "as" => {
+            return problem(
+                format!("`as={value}` names no language runbook runs"),
+                "write `as=bash` (or sh, shell) for shell commands, `as=sql` for SQL",
+            );
+        }
         "id" if is_valid_id(value) => attributes.id = Some(value.to_string()),
         "id" => {
             return problem(
