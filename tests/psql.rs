@@ -163,23 +163,49 @@ fn a_transcript_hops_to_postgres_opens_psql_quits_it_and_goes_on_as_postgres() {
 }
 
 #[test]
-fn a_sql_block_that_times_out_ends_its_psql_and_the_next_block_gets_a_new_one() {
+fn a_sql_block_that_times_out_has_its_statement_cancelled_and_the_next_block_gets_a_new_psql() {
     postgresql_is_running();
     let lab = Lab::new();
+    let marker = format!("runbook-timeout-{}", std::process::id());
     lab.chapter(
         "01-slow.md",
-        "# Slow\n\n\
+        &format!(
+            "# Slow\n\n\
+```sql user=postgres id=set\nSET application_name = '{marker}';\n```\n\n\
 ```sql user=postgres id=slow timeout=1s\nSELECT pg_sleep(30);\n```\n\n\
-```sql user=postgres id=after\nSELECT 'still here' AS state;\n```\n\n\
-```\n   state    \n------------\n still here\n(1 row)\n```\n",
+```sql user=postgres id=after\nSELECT current_setting('application_name') AS app;\n```\n\n\
+```\n app\n------\n psql\n(1 row)\n```\n"
+        ),
     );
     let started = std::time::Instant::now();
     let run = lab.runbook(&["verify", "workshop", "--keep-going"]);
     run.assert_code(1);
-    assert_eq!(lab.step("01-slow/slow").outcome, Outcome::Timeout);
+    let slow = lab.attempt("01-slow/slow");
+    assert_eq!(slow.outcome, Outcome::Timeout, "{slow:?}");
+    // As a trainee's Ctrl-C: the server cancelled the statement and psql said so (then ended,
+    // as psql does on Ctrl-C when it reads a script: the next block has a new one, with
+    // psql's own application name, the old one's `SET` gone).
+    assert!(
+        slow.output
+            .contains("canceling statement due to user request"),
+        "{}",
+        slow.output
+    );
     assert_eq!(lab.step("01-slow/after").outcome, Outcome::Passed);
+    // Nothing of it is left running in the server.
+    let left = std::process::Command::new("su")
+        .args([
+            "postgres",
+            "-c",
+            &format!(
+                "psql -XAtc \"SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' AND application_name = '{marker}'\""
+            ),
+        ])
+        .output()
+        .expect("psql");
+    assert_eq!(String::from_utf8_lossy(&left.stdout).trim(), "0");
     // Not a timing assertion: a sanity bound far above the second it takes, far below the
-    // 30 s the statement would take if psql had been left running.
+    // 30 s the statement would take if it had been left running.
     assert!(started.elapsed() < std::time::Duration::from_secs(25));
 }
 

@@ -167,7 +167,9 @@ pub(crate) fn split_printed(body: &str) -> Option<(&str, usize)> {
                     || line.chars().all(|c| c == '-') && line.len() > 2
                     || line.starts_with("-[ RECORD ")
                     || line.starts_with("ERROR:")
-                    || (line.starts_with('(') && line.ends_with(')') && line[1..].starts_with(|c: char| c.is_ascii_digit()))
+                    || (line.starts_with('(')
+                        && line.ends_with(')')
+                        && line[1..].starts_with(|c: char| c.is_ascii_digit()))
             });
             let holds_statement = result.lines().any(|line| {
                 let line = line.trim_end();
@@ -498,7 +500,8 @@ mod tests {
 
     #[test]
     fn a_result_printed_after_the_statements_in_the_same_fence_is_their_output() {
-        let body = "SELECT string_to_table('a b', ' ');\n\nstring_to_table\n-----------------\n a\n b\n";
+        let body =
+            "SELECT string_to_table('a b', ' ');\n\nstring_to_table\n-----------------\n a\n b\n";
         let (sql, at) = split_printed(body).expect("split");
         assert_eq!(sql, "SELECT string_to_table('a b', ' ');\n");
         assert_eq!(&body[at..], "string_to_table\n-----------------\n a\n b\n");

@@ -497,7 +497,7 @@ impl Session {
             Wait::Stop(ending) => ending,
         };
         let code = if typed_into_psql {
-            self.abort_psql().await
+            self.abort_psql(&mut buffer).await
         } else {
             self.abort(&mut buffer).await
         };
@@ -549,18 +549,39 @@ impl Session {
         None
     }
 
-    /// Stops a SQL block: its psql is killed (with the subshell around it, the only process
-    /// group of the session but the shell's), then the shell, idle since it typed the block,
-    /// is asked for a marker so that the next block starts clean. No exit status: psql did
-    /// not end on its own.
-    async fn abort_psql(&mut self) -> Option<i32> {
-        let script = protocol::kill_script(self.pid, self.sid, "KILL");
-        if self
-            .transport
-            .control(&script, &self.settings)
-            .await
-            .is_err()
-        {
+    /// Stops a SQL block as a trainee's Ctrl-C does: INT to psql, which asks the server to
+    /// cancel the running statement (killing psql alone would leave the statement running in
+    /// the server, a load for the rest of the run), then ends, as psql does on Ctrl-C when it
+    /// reads a script (status 3); the subshell around it prints the end marker. If that has
+    /// not come within `--grace`, psql is killed (with the subshell, the only process group
+    /// of the session but the shell's) and the shell is asked for a marker so that the next
+    /// block starts clean. Either way the next block starts a new psql.
+    async fn abort_psql(&mut self, buffer: &mut OutputBuffer) -> Option<i32> {
+        let settings = Arc::clone(&self.settings);
+        let interrupt = protocol::kill_script(self.pid, self.sid, "INT");
+        if self.transport.control(&interrupt, &settings).await.is_err() {
+            self.alive = false;
+            self.stdin = None;
+            self.guard = None;
+            return None;
+        }
+        let until = crate::deadline::tokio_in(settings.grace);
+        loop {
+            match tokio::time::timeout_at(until, self.stdout.read()).await {
+                Ok(Some(data)) => {
+                    if let Some((Marker::Done(code), _)) = buffer.push(data) {
+                        return Some(code);
+                    }
+                }
+                Ok(None) => {
+                    self.alive = false;
+                    return None;
+                }
+                Err(_) => break,
+            }
+        }
+        let kill = protocol::kill_script(self.pid, self.sid, "KILL");
+        if self.transport.control(&kill, &settings).await.is_err() {
             self.alive = false;
             self.stdin = None;
             self.guard = None;
