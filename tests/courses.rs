@@ -577,3 +577,23 @@ fn a_standalone_shell_fence_after_an_sql_fence_is_a_command() {
     assert_eq!(commands, ["SELECT 1;\n", "echo mine\n", "SELECT 2;\n"]);
     assert_eq!(plan[2]["expected"], serde_json::json!("echo output\n"));
 }
+
+/// A psql transcript in a shell fence (`workshop=# \dx`) ends with a query as an SQL fence
+/// does: the fence right after it is that query's output, not shell commands.
+#[test]
+fn the_fence_after_a_psql_transcript_is_its_last_querys_output() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01.md",
+        "# SQL\n\n```sh\nworkshop=# \\dx\n```\n```sh\n     List of installed extensions\n  Name   | Version\n---------+---------\n plpgsql | 1.0\n```\n",
+    );
+    let plan = json_plan(&lab);
+    assert_eq!(plan.len(), 1, "{plan:?}");
+    assert_eq!(text(&plan[0], "interpreter"), "psql");
+    assert_eq!(text(&plan[0], "command"), "\\dx\n");
+    assert!(
+        text(&plan[0], "expected").contains("plpgsql"),
+        "{:?}",
+        plan[0]
+    );
+}

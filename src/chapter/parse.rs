@@ -205,7 +205,10 @@ pub(crate) fn parse_chapter_with(
                 let after_sql = sql_ended.take().is_some_and(|end| {
                     is_layout_gap(&text[end.min(fenced.range.start)..fenced.range.start])
                 });
-                if is_sql_language(&language) {
+                // A psql transcript (`workshop=# \dx` in an `sh` fence) ends with a query too:
+                // the fence after it is that query's output.
+                let psql_transcript = starts_with_psql_prompt(&fenced.body);
+                if is_sql_language(&language) || psql_transcript {
                     sql_ended = Some(fenced.range.end);
                 } else if after_sql
                     && (attrs::is_shell_language(&language) || language.is_empty())
@@ -640,6 +643,15 @@ fn is_raw_tex(line: &str) -> bool {
 }
 
 /// Whether the first line of `body` that is not blank is a prompt.
+/// Whether the first line of `body` that is not blank starts with a psql prompt
+/// (`postgres=# `): a psql transcript, whatever the fence's language.
+fn starts_with_psql_prompt(body: &str) -> bool {
+    body.lines()
+        .find(|line| !line.trim().is_empty())
+        .and_then(psql::find)
+        .is_some_and(|found| !found.continues)
+}
+
 fn starts_with_prompt(body: &str) -> bool {
     body.lines()
         .find(|line| !line.trim().is_empty())
