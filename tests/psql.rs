@@ -287,3 +287,20 @@ fn sql_blocks_after_a_psql_block_are_typed_into_the_psql_it_opened() {
     lab.runbook(&["verify", "workshop"]).assert_code(0);
     assert_eq!(lab.step("01-opened/where").outcome, Outcome::Passed);
 }
+
+#[test]
+fn a_hop_in_a_fence_of_its_own_is_followed_up_to_its_exit() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-hop.md",
+        "# Hop\n\n\
+```bash\nsudo su - postgres\n```\n\n\
+```bash id=inside\nwhoami\n```\n\n```console\npostgres\n```\n\n\
+```bash\nexit\n```\n\n\
+```bash id=outside\nwhoami\n```\n\n```console\nroot\n```\n",
+    );
+    let run = lab.runbook(&["verify", "workshop"]);
+    run.assert_code(0);
+    assert_eq!(lab.step("01-hop/inside").outcome, Outcome::Passed);
+    assert_eq!(lab.step("01-hop/outside").outcome, Outcome::Passed);
+}

@@ -381,7 +381,11 @@ pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
                     Ok(step) => (step, Diagnostics::default()),
                     Err((step, found)) => (*step, found),
                 };
-                opened.follow(&mut step, block.attributes.user.is_some());
+                opened.follow(
+                    &mut step,
+                    block.attributes.user.is_some(),
+                    block.prompt_user.is_some(),
+                );
                 all_steps.push(step);
                 step_problems.push(found);
             }
@@ -421,23 +425,52 @@ pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
 /// psql instead of running one in the shell (which, fed no input, would end at once); the SQL
 /// blocks after it that name no database (`db=`) and no user (`user=`) are typed into it; a
 /// SQL block that is only `\q` leaves it.
+///
+/// A shell block that is only a hop into another user's shell (`sudo su - postgres`, `sudo -iu
+/// postgres`) is followed the same way: it runs nothing, and the chapter's blocks after it
+/// that name no user (neither `user=` nor a prompt) run as that user, up to a block that is
+/// only `exit`.
 #[derive(Debug, Default)]
 struct OpenedPsql {
     session: Option<(Vec<String>, Option<String>)>,
+    /// The user a hop block made the terminal, innermost last.
+    hops: Vec<String>,
 }
 
 impl OpenedPsql {
     /// Turns an opening block into the step that opens the session, and points the SQL steps
-    /// after it at that session. `user_given`: the block says `user=`.
-    fn follow(&mut self, step: &mut Step, user_given: bool) {
+    /// after it at that session. `user_given`: the block says `user=`; `prompt_user`: its
+    /// prompt names one.
+    fn follow(&mut self, step: &mut Step, user_given: bool, prompt_user: bool) {
         if step.part.is_some() {
-            // A transcript follows its own `psql` lines (see `chapter::transcript`).
+            // A transcript follows its own `psql` lines and hops (see `chapter::transcript`).
             return;
         }
         let script = match &step.action {
             Action::Run { script } => script.clone(),
             Action::WriteFile { .. } => return,
         };
+        if step.psql.is_none() && !user_given && !prompt_user {
+            if let Some(user) = crate::chapter::hop::shell_hop(&script) {
+                self.hops.push(user);
+                step.action = Action::Run {
+                    script: String::new(),
+                };
+                return;
+            }
+            if crate::chapter::hop::is_exit(&script) && self.hops.pop().is_some() {
+                step.action = Action::Run {
+                    script: String::new(),
+                };
+                return;
+            }
+        }
+        if !user_given
+            && !prompt_user
+            && let Some(user) = self.hops.last()
+        {
+            step.user = Some(user.clone());
+        }
         match &mut step.psql {
             None => {
                 let Some(opener) = crate::chapter::hop::psql_opener(&script) else {
