@@ -1111,6 +1111,29 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_frame_holds_each_script_quoted_and_its_mark() {
+        assert_eq!(
+            batch_frame(&[("echo 'a'", "1"), ("b", "2.keep")]),
+            "__rb_b=('echo '\\''a'\\'''\n'b'\n)\n__rb_n=(1 2.keep )\n__rb_batch\n"
+        );
+        let with = bootstrap("n", "m", false, &[], None, Some("/proc/1/fd/9"));
+        assert!(with.contains(&format!("alias {BATCH_GO}='__rb_rc=124; __rb_i=0;")));
+        assert!(with.contains(&format!(
+            "alias {FILE_BATCH_GO}='. /proc/1/fd/9; __rb_rc=124; __rb_i=0;"
+        )));
+        assert_eq!(batch_file_line(), format!("{FILE_BATCH_GO}\n"));
+        let mut buffer = OutputBuffer::new("n", 4096);
+        let (marker, _) = buffer.push(b"\x1en batch 143 2\x1e").expect("marker");
+        assert_eq!(
+            marker,
+            Marker::BatchEnd {
+                code: 143,
+                started: 2
+            }
+        );
+    }
+
+    #[test]
     fn quoting() {
         assert_eq!(shell_quote("/etc/default/etcd"), "/etc/default/etcd");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
