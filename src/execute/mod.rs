@@ -510,18 +510,21 @@ impl<'a> Executor<'a> {
         for (offset, step) in steps.iter().enumerate() {
             let index = first + offset;
             let started = Instant::now();
+            // Reported as started before its end is awaited, as a block sent alone is (the
+            // live status line shows it running); a block the shell will not run is left to
+            // the run loop, unreported.
+            if !batch.goes_on() {
+                break;
+            }
+            // Its hosts are known (one, named): this gives its start, never an error.
+            let Ok((result, hosts)) = self.start_step(step, index, reporter) else {
+                break;
+            };
             let Some(execution) = session
                 .next_in_batch(&mut batch, step.timeout, &self.cancel)
                 .await
             else {
                 break;
-            };
-            let (result, hosts) = match self.start_step(step, index, reporter) {
-                Ok(started) => started,
-                Err(result) => {
-                    results.push(result);
-                    continue;
-                }
             };
             let task = HostTask {
                 step,

@@ -153,6 +153,13 @@ pub(crate) struct Batch {
     over: bool,
 }
 
+impl Batch {
+    /// Whether [`Session::next_in_batch`] has another block's execution to give.
+    pub(crate) fn goes_on(&self) -> bool {
+        !self.ready.is_empty() || (!self.over && self.taken < self.labels.len())
+    }
+}
+
 /// What a shell that failed to start printed on its stderr (the last few KiB).
 fn stderr_words(process: &ShellProcess) -> String {
     let tail = process
