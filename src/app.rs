@@ -195,6 +195,7 @@ async fn verify(args: VerifyArgs) -> Result<u8, Failure> {
             .all(|chapter| chapter.cram.is_some());
     let options = execute::RunOptions {
         keep_going: args.keep_going || only_cram_tests,
+        batch: !args.no_batch,
         strict: args.strict,
         bless: args.bless,
         jobs: args.jobs,

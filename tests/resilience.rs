@@ -239,9 +239,16 @@ const LONG_CHAPTER: &str = "# Long\n\n```bash id=one\necho one\n```\n\n```consol
 /// Interrupts a run in its second block with `signal_name`; checks the exit status, the
 /// report and that every process the run started is gone.
 fn interrupt(signal_name: &str, expected_code: i32) {
+    interrupt_run(signal_name, expected_code, &[]);
+}
+
+/// [`interrupt`], `verify` given `options`.
+fn interrupt_run(signal_name: &str, expected_code: i32, options: &[&str]) {
     let lab = Lab::new();
     lab.chapter("01-long.md", LONG_CHAPTER);
-    let mut child = spawn(&lab, &["verify", "workshop"]);
+    let mut args = vec!["verify", "workshop"];
+    args.extend_from_slice(options);
+    let mut child = spawn(&lab, &args);
     let pid = child.id();
     wait_until("the long block starts", Duration::from_secs(20), || {
         lab.path().join("started").exists()
@@ -299,6 +306,13 @@ fn signal_name_in_report(name: &str) -> String {
 #[test]
 fn sigint_writes_the_report_exits_130_and_leaves_no_process() {
     interrupt("INT", 130);
+}
+
+/// Issue 23: with `--keep-going` the blocks go to the shell in a batch; an interrupt stops
+/// the block running and the rest of the batch is neither run nor reported as run.
+#[test]
+fn sigint_in_a_keep_going_batch_stops_it_and_skips_the_blocks_after() {
+    interrupt_run("INT", 130, &["--keep-going"]);
 }
 
 #[test]

@@ -81,6 +81,129 @@ fn a_failure_stops_the_run_unless_keep_going() {
     assert!(lab.path().join("later-ran").exists());
 }
 
+/// What a run reports for each block, durations aside: outcome, exit status, output, message,
+/// diff, in the order the blocks were reported.
+fn per_block(lab: &Lab, report: &str) -> Vec<String> {
+    lab.report_in(report)
+        .chapters
+        .iter()
+        .flat_map(|chapter| &chapter.steps)
+        .map(|step| {
+            let attempt = common::first_attempt(step);
+            format!(
+                "{} {:?} {:?} {:?} {:?} {:?} {:?}",
+                step.qualified_id,
+                step.outcome,
+                attempt.exit_code,
+                attempt.output,
+                attempt.message,
+                attempt.diff.map(|diff| diff.unified),
+                step.message,
+            )
+        })
+        .collect()
+}
+
+/// The lines `verify` prints for the blocks (outcome and name), in order, without durations.
+fn block_lines(run: &Run) -> Vec<String> {
+    run.stdout
+        .lines()
+        .filter(|line| line.contains(" 01-mix/"))
+        .map(|line| {
+            line.split("  ")
+                .filter(|word| !word.is_empty())
+                .take(2)
+                .collect()
+        })
+        .collect()
+}
+
+/// Issue 23: with `--keep-going`, consecutive plain blocks go to their shell in one batch;
+/// each block's result is the one it gets sent on its own: passes, mismatches, exit statuses,
+/// a timeout in the middle of the batch (the blocks after it still run, in the same shell,
+/// with their own block numbers), `cd` and variables carried from block to block, what was
+/// left running.
+#[test]
+fn keep_going_batches_give_each_block_the_result_it_gets_alone() {
+    let lab = Lab::new();
+    lab.chapter(
+        "01-mix.md",
+        "# Mix\n\n```bash id=first\necho first\n```\n\n\
+         ```bash id=set\ncd /tmp; greeting=hello; declare -A seen=([k]=v)\necho \"$greeting\"\n```\n\n\
+         ```bash id=batched exit=any\n[ -z \"${__rb_n+set}\" ] || touch \"$OLDPWD/batched-seen\"\n```\n\n\
+         ```bash id=use\necho \"$PWD $greeting ${seen[k]} $RUNBOOK_BLOCK\"\n```\n\n\
+         ```bash id=wrong\necho wrong\n```\n\n\
+         ```bash id=fails\necho failing >&2; false\n```\n\n\
+         ```bash id=slow timeout=1s\necho started; sleep 30; echo never\n```\n\n\
+         ```bash id=after\necho \"$PWD $greeting $RUNBOOK_BLOCK\"; cat\n```\n\n\
+         ```bash id=left\nsleep 120 & echo started\n```\n\n\
+         ```bash id=unverified\necho no file\n```\n\n\
+         ```bash id=last\necho \"last $RUNBOOK_BLOCK\"\n```\n",
+    );
+    lab.expected("01-mix", "first", "first\n");
+    lab.expected("01-mix", "set", "hello\n");
+    lab.expected("01-mix", "use", "/tmp hello v 4\n");
+    lab.expected("01-mix", "wrong", "right\n");
+    lab.expected("01-mix", "fails", "failing\n");
+    lab.expected("01-mix", "slow", "started\n");
+    lab.expected("01-mix", "after", "/tmp hello 8\n");
+    lab.expected("01-mix", "left", "started\n");
+    lab.expected("01-mix", "last", "last 11\n");
+    let alone = lab.runbook(&[
+        "verify",
+        "workshop",
+        "--keep-going",
+        "--no-batch",
+        "--grace",
+        "1s",
+        "--report",
+        "alone",
+    ]);
+    alone.assert_code(1);
+    assert!(!lab.path().join("batched-seen").exists());
+    let batched = lab.runbook(&[
+        "verify",
+        "workshop",
+        "--keep-going",
+        "--grace",
+        "1s",
+        "--report",
+        "batched",
+    ]);
+    batched.assert_code(1);
+    assert!(
+        lab.path().join("batched-seen").exists(),
+        "the blocks ran in a batch"
+    );
+    let results = per_block(&lab, "batched");
+    assert_eq!(results, per_block(&lab, "alone"));
+    assert_eq!(block_lines(&batched), block_lines(&alone));
+    let outcomes: Vec<Outcome> = lab
+        .report_in("batched")
+        .chapters
+        .iter()
+        .flat_map(|chapter| chapter.steps.iter().map(|step| step.outcome))
+        .collect();
+    use Outcome::{Exit, Mismatch, Passed, Timeout, Unverified};
+    assert_eq!(
+        outcomes,
+        [
+            Passed, Passed, Unverified, Passed, Mismatch, Exit, Timeout, Passed, Passed,
+            Unverified, Passed
+        ],
+        "{results:#?}"
+    );
+    let leftovers = |report: &str| -> Vec<String> {
+        lab.report_in(report)
+            .leftovers
+            .iter()
+            .map(|leftover| leftover.command.clone())
+            .collect()
+    };
+    assert_eq!(leftovers("batched"), ["sleep 120"]);
+    assert_eq!(leftovers("alone"), leftovers("batched"));
+}
+
 #[test]
 fn exit_status_is_checked() {
     let lab = Lab::new();

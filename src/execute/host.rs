@@ -134,18 +134,8 @@ impl HostTask<'_> {
         let Ok(_permit) = self.permits.acquire().await else {
             return;
         };
-        let user = match &self.step.user {
-            Some(user) => user.clone(),
-            None => self.sessions.default_user(&self.host).unwrap_or_default(),
-        };
-        let mut result = HostResult {
-            host: self.host.clone(),
-            user: user.clone(),
-            outcome: Outcome::Error,
-            expected: self.expected_label(),
-            attempts: Vec::new(),
-            captures: Vars::new(),
-        };
+        let user = self.user();
+        let mut result = self.blank_result(user.clone());
         let script = match self.script() {
             Ok(script) => script,
             Err(error) => {
@@ -201,6 +191,17 @@ impl HostTask<'_> {
                 }
             }
         }
+        let (result, pending) = self.finish(result, bless_text);
+        let _ = self.sender.send(HostMessage::Done(result, pending));
+    }
+
+    /// The host's result once its last attempt is judged, and the text `--bless` is to
+    /// write for it.
+    pub(super) fn finish(
+        &self,
+        mut result: HostResult,
+        mut bless_text: Option<String>,
+    ) -> (HostResult, Option<BlessPending>) {
         // A cram test's `[N]` line is part of its output: a wrong exit status is blessed too.
         let cram = self.step.cram.is_some();
         let blessable = matches!(result.outcome, Outcome::Mismatch | Outcome::Unverified)
@@ -227,7 +228,27 @@ impl HostTask<'_> {
         } else {
             None
         };
-        let _ = self.sender.send(HostMessage::Done(result, pending));
+        (result, pending)
+    }
+
+    /// The user the step runs as on this host.
+    pub(super) fn user(&self) -> String {
+        match &self.step.user {
+            Some(user) => user.clone(),
+            None => self.sessions.default_user(&self.host).unwrap_or_default(),
+        }
+    }
+
+    /// A host result before any attempt.
+    pub(super) fn blank_result(&self, user: String) -> HostResult {
+        HostResult {
+            host: self.host.clone(),
+            user,
+            outcome: Outcome::Error,
+            expected: self.expected_label(),
+            attempts: Vec::new(),
+            captures: Vars::new(),
+        }
     }
 
     /// The session this step runs in on its host, besides its user: the course's shell, a
@@ -331,6 +352,17 @@ impl HostTask<'_> {
             attempt.output = String::from_utf8_lossy(&execution.output).into_owned();
             return Judged::failed(attempt);
         }
+        self.judge_execution(number, execution, timeout, dialogue)
+    }
+
+    /// The verdict on attempt `number` of the step, which ran as `execution`.
+    pub(super) fn judge_execution(
+        &self,
+        number: usize,
+        execution: crate::session::Execution,
+        timeout: Duration,
+        dialogue: Option<Dialogue>,
+    ) -> Judged {
         let timed_out = execution.ending == crate::session::Ending::TimedOut;
         let mut judged = judge(
             &Judging {

@@ -112,6 +112,10 @@ fn ended_early(execution: &Execution, host: &str, timeout: Duration) -> Option<(
                 humantime::format_duration(timeout)
             ),
         )),
+        Ending::CutShort => Some((
+            Outcome::Timeout,
+            "stopped as it started, with an earlier block of its batch that timed out".into(),
+        )),
         Ending::Interrupted => Some((Outcome::Interrupted, "interrupted".into())),
         Ending::Lost(reason) if execution.exit_code.is_none() => Some((
             Outcome::Unreachable,

@@ -26,8 +26,13 @@ use crate::report::model::{
     StepKind, StepResult, Unreachable,
 };
 use crate::secret::Redactor;
-use crate::session::{Cancel, Sessions, Wanted};
+use crate::session::{BatchBlock, Cancel, Sessions, Wanted};
 use crate::template::{self, Vars};
+
+/// The most blocks sent to a shell in one batch (`--keep-going`, see
+/// [`Executor::run_batch`]): enough that the frame's cost is spread thin, few enough that a
+/// batch left by a timeout has little to send again.
+const BATCH_MOST: usize = 500;
 
 /// Hosts a block naming several runs on at once, unless `--jobs` says otherwise.
 pub(crate) const DEFAULT_JOBS: usize = 8;
@@ -36,6 +41,9 @@ pub(crate) const DEFAULT_JOBS: usize = 8;
 #[derive(Debug, Clone)]
 pub(crate) struct RunOptions {
     pub(crate) keep_going: bool,
+    /// With `keep_going`, consecutive plain blocks for one shell go to it in one batch (see
+    /// [`Executor::run_batch`]).
+    pub(crate) batch: bool,
     pub(crate) strict: bool,
     pub(crate) bless: bool,
     /// Hosts a fanned-out block runs on at once.
@@ -44,10 +52,12 @@ pub(crate) struct RunOptions {
 
 impl RunOptions {
     /// How `runbook step` and `runbook check` run blocks: every block on its own (a failure
-    /// does not stop the others), without `--strict` or `--bless`, with `--jobs`' default.
+    /// does not stop the others, and each is sent alone), without `--strict` or `--bless`,
+    /// with `--jobs`' default.
     pub(crate) fn each_block_on_its_own() -> Self {
         RunOptions {
             keep_going: true,
+            batch: false,
             strict: false,
             bless: false,
             jobs: DEFAULT_JOBS,
@@ -152,7 +162,9 @@ impl<'a> Executor<'a> {
         let mut cram_skipped: Option<(usize, SkipReason)> = None;
         // What the cram test files left running, ended when each file was done.
         let mut cram_leftovers = Vec::new();
-        for (index, step) in plan.steps.iter().enumerate() {
+        let mut index = 0;
+        while index < plan.steps.len() {
+            let step = &plan.steps[index];
             if stopped.is_none() && self.cancel.requested().is_some() {
                 stopped = Some(SkipReason::Interrupted);
             }
@@ -172,6 +184,17 @@ impl<'a> Executor<'a> {
                     .filter(|(chapter, _)| *chapter == step.chapter)
                     .map(|(_, reason)| reason.clone())
             });
+            if skip.is_none() && self.options.keep_going && self.options.batch {
+                let batched = self.run_batch(index, reporter).await;
+                if !batched.is_empty() {
+                    index += batched.len();
+                    for result in batched {
+                        stopped = stop_after(&result, &self.options);
+                        results.push(result);
+                    }
+                    continue;
+                }
+            }
             let result = match &skip {
                 Some(reason) => {
                     let skipped = self.skipped(step, reason.clone());
@@ -191,6 +214,7 @@ impl<'a> Executor<'a> {
                 }
             };
             results.push(result);
+            index += 1;
         }
         let interrupted = self.cancel.requested();
         let mut leftovers = cram_leftovers;
@@ -292,6 +316,21 @@ impl<'a> Executor<'a> {
         reporter: &mut dyn Reporter,
     ) -> StepResult {
         let started = Instant::now();
+        let (result, hosts) = match self.start_step(step, index, reporter) {
+            Ok(started) => started,
+            Err(result) => return result,
+        };
+        let run = self.run_on_hosts(step, index, &hosts, reporter).await;
+        self.finish_step(step, result, &hosts, run, started, reporter)
+    }
+
+    /// A step's start: its hosts, reported; or, when they cannot be told, its result.
+    fn start_step(
+        &self,
+        step: &Step,
+        index: usize,
+        reporter: &mut dyn Reporter,
+    ) -> Result<(StepResult, Vec<String>), StepResult> {
         let mut result = self.blank_result(step);
         let hosts = match self.plan.hosts_of(step, &self.captures, &self.redactor) {
             Ok(hosts) => hosts,
@@ -306,7 +345,7 @@ impl<'a> Executor<'a> {
                 reporter.event(&Event::StepFinished {
                     result: result.clone(),
                 });
-                return result;
+                return Err(result);
             }
         };
         reporter.event(&Event::StepStarted {
@@ -324,7 +363,21 @@ impl<'a> Executor<'a> {
                 result.command = self.redactor.apply(&rendered);
             }
         }
-        let HostsRun { results, bless } = self.run_on_hosts(step, index, &hosts, reporter).await;
+        Ok((result, hosts))
+    }
+
+    /// A step's end once it ran on its hosts: the values captured, the texts `--bless`
+    /// writes, the outcome, reported.
+    fn finish_step(
+        &mut self,
+        step: &Step,
+        mut result: StepResult,
+        hosts: &[String],
+        run: HostsRun,
+        started: Instant,
+        reporter: &mut dyn Reporter,
+    ) -> StepResult {
+        let HostsRun { results, bless } = run;
         result.hosts = results;
         for host_result in &result.hosts {
             if host_result.outcome == Outcome::Passed || host_result.outcome == Outcome::Blessed {
@@ -374,6 +427,141 @@ impl<'a> Executor<'a> {
             result: result.clone(),
         });
         result
+    }
+
+    /// Whether `step` may run in a batch (see [`Executor::run_batch`]) on `host` as `user`,
+    /// after a step that runs there: a plain shell block on one known host (no `pty`, SQL or
+    /// cram test, no `retry=`), with nothing an earlier block of the batch could change:
+    /// no `{{ }}` to fill in from its captures, no captures of its own for a later one.
+    fn batchable(step: &Step) -> Option<(&str, Option<&str>)> {
+        let HostSpec::Hosts(hosts) = &step.hosts else {
+            return None;
+        };
+        let [host] = hosts.as_slice() else {
+            return None;
+        };
+        let plain = matches!(step.action, Action::Run { .. })
+            && !step.pty
+            && !step.templated
+            && step.retry.is_none()
+            && step.cram.is_none()
+            && step.psql.is_none()
+            && step
+                .expectations
+                .for_host(host)
+                .is_none_or(|expected| expected.capture_names().is_empty());
+        plain.then_some((host.as_str(), step.user.as_deref()))
+    }
+
+    /// `--keep-going` only: runs the steps from `first` on that can go in one batch (see
+    /// [`Executor::batchable`]: same host and user, same chapter, in a shell already open) as
+    /// one frame, and reports each as [`Executor::run_step`] would have, in order, as its end
+    /// marker comes. Without `--keep-going` a failing block must stop the run before the next
+    /// one starts, and only runbook can tell a block failed (its output is matched here), so
+    /// the shell may only be sent several blocks at once when the run goes on whatever they
+    /// give. The steps the shell did not run (an earlier one of the batch timed out, was
+    /// interrupted or lost its shell) are left to the run loop, which sends them again.
+    /// Returns the results of the steps it ran: none when there is no batch to make.
+    async fn run_batch(&mut self, first: usize, reporter: &mut dyn Reporter) -> Vec<StepResult> {
+        let plan: &'a Plan = self.plan;
+        let Some(target) = Self::batchable(&plan.steps[first]) else {
+            return Vec::new();
+        };
+        let chapter = plan.steps[first].chapter;
+        let count = plan.steps[first..]
+            .iter()
+            .take(BATCH_MOST)
+            .take_while(|step| step.chapter == chapter && Self::batchable(step) == Some(target))
+            .count();
+        if count < 2 {
+            return Vec::new();
+        }
+        let steps = &plan.steps[first..first + count];
+        let (host, user) = target;
+        let user = match user {
+            Some(user) => user.to_string(),
+            None => self.sessions.default_user(host).unwrap_or_default(),
+        };
+        let sessions = Arc::clone(&self.sessions);
+        let Some(mut lock) = sessions.acquire_open(host, &user).await else {
+            return Vec::new();
+        };
+        let Some(session) = lock.as_mut() else {
+            return Vec::new();
+        };
+        let blocks: Vec<BatchBlock<'_>> = steps
+            .iter()
+            .map(|step| BatchBlock {
+                script: match &step.action {
+                    Action::Run { script } => script.as_str(),
+                    Action::WriteFile { .. } => "",
+                },
+                leave: if step.keep_running {
+                    crate::session::Leave::Running
+                } else {
+                    crate::session::Leave::Nothing
+                },
+            })
+            .collect();
+        let mut batch = session.send_batch(&blocks).await;
+        let mut results = Vec::new();
+        let (sender, _receiver) = mpsc::unbounded_channel();
+        let permits = tokio::sync::Semaphore::new(1);
+        for (offset, step) in steps.iter().enumerate() {
+            let index = first + offset;
+            let started = Instant::now();
+            // Reported as started before its end is awaited, as a block sent alone is (the
+            // live status line shows it running); a block the shell will not run is left to
+            // the run loop, unreported.
+            if !batch.goes_on() {
+                break;
+            }
+            // Its hosts are known (one, named): this gives its start, never an error.
+            let Ok((result, hosts)) = self.start_step(step, index, reporter) else {
+                break;
+            };
+            let Some(execution) = session
+                .next_in_batch(&mut batch, step.timeout, &self.cancel)
+                .await
+            else {
+                break;
+            };
+            let task = HostTask {
+                step,
+                host: host.to_string(),
+                vars: self.plan.vars_for(Some(host), &self.captures),
+                expected: step.expectations.for_host(host),
+                sessions: &self.sessions,
+                redactor: &self.redactor,
+                cancel: self.cancel.clone(),
+                bless: self.options.bless,
+                permits: &permits,
+                sender: sender.clone(),
+            };
+            let judged = task.judge_execution(1, execution, step.timeout, None);
+            let mut host_result = task.blank_result(user.clone());
+            host_result.outcome = judged.attempt.outcome;
+            host_result.attempts.push(judged.attempt.clone());
+            reporter.event(&Event::AttemptFinished {
+                index,
+                host: host.to_string(),
+                attempt: judged.attempt,
+                retrying: false,
+            });
+            host_result.captures = judged.captures;
+            let (host_result, pending) = task.finish(host_result, judged.blessed);
+            let run = HostsRun {
+                results: vec![host_result],
+                bless: pending.into_iter().collect(),
+            };
+            let result = self.finish_step(step, result, &hosts, run, started, reporter);
+            let stop = stop_after(&result, &self.options).is_some();
+            results.push(result);
+            if stop {
+                break;
+            }
+        }
+        results
     }
 
     /// Runs `step` on each of `hosts` concurrently (at most `--jobs` at once), reporting the
@@ -492,6 +680,7 @@ mod tests {
     fn options(keep_going: bool, strict: bool) -> RunOptions {
         RunOptions {
             keep_going,
+            batch: true,
             strict,
             bless: false,
             jobs: 1,

@@ -26,4 +26,5 @@ pub use error::{HostKeyRefusal, SessionError, ShellFailure};
 pub(crate) use pool::Wanted;
 pub use pool::{Leftover, SessionLock, Sessions};
 pub use settings::SessionSettings;
+pub(crate) use shell::BatchBlock;
 pub use shell::{Answers, Ending, Execution, Leave, Lost, Session, Typed};

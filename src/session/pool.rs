@@ -96,6 +96,18 @@ impl Sessions {
         self.acquire_for(host, user, &SessionKind::Shell).await
     }
 
+    /// The course's shell for (`host`, `user`) if it is open and alive, `None` otherwise: a
+    /// batch of blocks is only sent to a shell that is there, so that a host that gives none
+    /// is reported by a block sent on its own, as without batches.
+    pub(crate) async fn acquire_open(&self, host: &str, user: &str) -> Option<SessionLock> {
+        let slot = {
+            let sessions = self.sessions.lock().ok()?;
+            Arc::clone(sessions.get(&(host.to_string(), user.to_string(), SessionKind::Shell))?)
+        };
+        let mut lock = slot.lock_owned().await;
+        lock.as_mut().is_some_and(Session::is_alive).then_some(lock)
+    }
+
     /// A live session of `kind` for (`host`, `user`).
     pub(crate) async fn acquire_for(
         &self,

@@ -84,6 +84,15 @@ fi
     let go = format!(
         r#"__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc""#
     );
+    // A batch (see `batch_frame`): each block of `__rb_b` run as `__rb_go` runs one, with its
+    // own mark from `__rb_n` and its own end marker, all inside one more loop that a
+    // timeout's USR1 (`break 1000`) leaves at once; then the batch's own end marker, with the
+    // status of the block it left and how many blocks it started.
+    let batch = format!(
+        r#"__rb_rc=124; __rb_i=0; while :; do for __rb_s in "${{__rb_b[@]}}"; do __rb_i=$((__rb_i+1)); export {BLOCK_MARK}=${{__rb_n[__rb_i-1]}}; __rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc"; done; __rb_rc=124; break; done; printf "\036{nonce} batch %d %d\036" "$__rb_rc" "$__rb_i"; unset __rb_b __rb_n"#
+    );
+    let mut batch_alias = format!("alias {BATCH_GO}=");
+    push_single_quoted(&mut batch_alias, &batch);
     // A local session's frames come in a file (see `FrameFile`): the alias reads it, then
     // runs the block as `__rb_go` does. Defined only if the shell can read the file; the ready
     // marker says whether it can, and runbook sends stdin frames otherwise.
@@ -91,8 +100,13 @@ fi
         Some(path) => {
             let mut alias = format!("alias {FILE_GO}=");
             push_single_quoted(&mut alias, &format!(". {}; {go}", shell_quote(path)));
+            let mut file_batch = format!("alias {FILE_BATCH_GO}=");
+            push_single_quoted(
+                &mut file_batch,
+                &format!(". {}; {batch}", shell_quote(path)),
+            );
             format!(
-                "if [ -r {path} ]; then {alias}; __rb_f=file; else __rb_f=stdin; fi\n",
+                "if [ -r {path} ]; then {alias}; {file_batch}; __rb_f=file; else __rb_f=stdin; fi\n",
                 path = shell_quote(path)
             )
         }
@@ -107,6 +121,7 @@ set +o history 2>/dev/null
 trap 'break 1000 2>/dev/null' USR1
 shopt -s expand_aliases
 alias __rb_go='{go}'
+{batch_alias}
 alias __rb_go_pty='__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done; printf "\036{nonce} %d\036" "$__rb_rc"'
 {file_go}IFS= read -r __rb_stat < /proc/$$/stat
 __rb_stat=${{__rb_stat##*) }}
@@ -121,6 +136,48 @@ unset __rb_stat __rb_f
 /// The alias that runs the frame a local session wrote to its frame file (see
 /// [`frame_file_line`]).
 const FILE_GO: &str = "__rb_next";
+
+/// The alias that runs a batch whose blocks are set on stdin (see [`batch_frame`]).
+const BATCH_GO: &str = "__rb_batch";
+
+/// The alias that runs a batch a local session wrote to its frame file.
+const FILE_BATCH_GO: &str = "__rb_next_batch";
+
+/// What a local session writes on the shell's stdin once a batch's assignments
+/// ([`batch_assignments`]) are in its frame file.
+pub(crate) fn batch_file_line() -> &'static str {
+    "__rb_next_batch\n"
+}
+
+/// The frame that runs several blocks one after the other (`--keep-going` only: the shell
+/// goes on whatever a block's result, so runbook must not need to judge one before the next
+/// runs): the scripts and their block marks as two arrays, then the batch alias, which runs
+/// each as [`frame`] runs one and prints each one's end marker, then a marker of its own
+/// (see [`Marker::BatchEnd`]).
+pub(crate) fn batch_frame(blocks: &[(&str, &str)]) -> String {
+    let mut text = batch_assignments(blocks);
+    text.push_str(BATCH_GO);
+    text.push('\n');
+    text
+}
+
+/// The arrays a batch frame sets: the scripts, as single-quoted words, and their marks.
+pub(crate) fn batch_assignments(blocks: &[(&str, &str)]) -> String {
+    let length: usize = blocks.iter().map(|(script, _)| script.len() + 8).sum();
+    let mut text = String::with_capacity(length + 32);
+    text.push_str("__rb_b=(");
+    for (script, _) in blocks {
+        push_single_quoted(&mut text, script);
+        text.push('\n');
+    }
+    text.push_str(")\n__rb_n=(");
+    for (_, block) in blocks {
+        text.push_str(block);
+        text.push(' ');
+    }
+    text.push_str(")\n");
+    text
+}
 
 /// What a session whose shell reads frames from a file writes on the shell's stdin for each
 /// block, once the frame ([`frame_assignments`]) is in the file: ten bytes to read one byte
@@ -711,6 +768,10 @@ pub(crate) enum Marker {
     },
     /// The program of a `pty` block ended (the block itself has not yet).
     PtyEnded,
+    /// A batch is over: all its blocks ran, or it was left (a timeout's USR1, `break 2` in a
+    /// block). `code`: the status of the block it left; `started`: how many of its blocks
+    /// started.
+    BatchEnd { code: i32, started: usize },
 }
 
 /// Accumulates a block's output, keeping at most `cap` bytes (the tail), and finds the marker.
@@ -892,6 +953,11 @@ fn parse_payload(payload: &str) -> Option<Marker> {
             })
         }
         "ended" => Some(Marker::PtyEnded),
+        "batch" => {
+            let code = words.next()?.parse().ok()?;
+            let started = words.next()?.parse().ok()?;
+            Some(Marker::BatchEnd { code, started })
+        }
         // psql's end of a SQL block: the SQLSTATE of its last error, `00000` for none.
         "sql" => match words.next()? {
             "00000" => Some(Marker::Done(0)),
@@ -1042,6 +1108,29 @@ mod tests {
         let with = bootstrap("n", "m", false, &[], None, Some("/proc/1/fd/9"));
         assert!(with.contains(&format!("alias {FILE_GO}='. /proc/1/fd/9; __rb_rc=124;")));
         assert!(!bootstrap("n", "m", false, &[], None, None).contains(FILE_GO));
+    }
+
+    #[test]
+    fn a_batch_frame_holds_each_script_quoted_and_its_mark() {
+        assert_eq!(
+            batch_frame(&[("echo 'a'", "1"), ("b", "2.keep")]),
+            "__rb_b=('echo '\\''a'\\'''\n'b'\n)\n__rb_n=(1 2.keep )\n__rb_batch\n"
+        );
+        let with = bootstrap("n", "m", false, &[], None, Some("/proc/1/fd/9"));
+        assert!(with.contains(&format!("alias {BATCH_GO}='__rb_rc=124; __rb_i=0;")));
+        assert!(with.contains(&format!(
+            "alias {FILE_BATCH_GO}='. /proc/1/fd/9; __rb_rc=124; __rb_i=0;"
+        )));
+        assert_eq!(batch_file_line(), format!("{FILE_BATCH_GO}\n"));
+        let mut buffer = OutputBuffer::new("n", 4096);
+        let (marker, _) = buffer.push(b"\x1en batch 143 2\x1e").expect("marker");
+        assert_eq!(
+            marker,
+            Marker::BatchEnd {
+                code: 143,
+                started: 2
+            }
+        );
     }
 
     #[test]

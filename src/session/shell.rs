@@ -22,6 +22,9 @@ pub enum Ending {
     Interrupted,
     /// The shell went away during the block (`exit` in the block, a lost connection).
     Lost(Lost),
+    /// The block was in a batch and had just started when an earlier block of the batch timed
+    /// out: stopped with it (see [`Session::next_in_batch`]).
+    CutShort,
 }
 
 /// How the shell went away during a block.
@@ -124,6 +127,36 @@ pub enum Leave {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Session(pid {}, alive {})", self.pid, self.alive)
+    }
+}
+
+/// One block of a batch: its script, and whether what it starts may outlive the run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchBlock<'a> {
+    pub(crate) script: &'a str,
+    pub(crate) leave: Leave,
+}
+
+/// A batch sent to the shell as one frame (see [`protocol::batch_frame`]), whose blocks'
+/// executions are read back one at a time, in order, by [`Session::next_in_batch`].
+#[derive(Debug)]
+pub(crate) struct Batch {
+    /// Each block's mark (see [`protocol::BLOCK_MARK`]), in order.
+    labels: Vec<String>,
+    /// Blocks whose executions were handed out.
+    taken: usize,
+    /// Output read past the last end marker: the start of the next block's.
+    carry: Vec<u8>,
+    /// Executions read ahead: the blocks that ended while an earlier one was being stopped.
+    ready: std::collections::VecDeque<Execution>,
+    /// The shell runs none of the blocks not yet handed out (and not in `ready`).
+    over: bool,
+}
+
+impl Batch {
+    /// Whether [`Session::next_in_batch`] has another block's execution to give.
+    pub(crate) fn goes_on(&self) -> bool {
+        !self.ready.is_empty() || (!self.over && self.taken < self.labels.len())
     }
 }
 
@@ -352,6 +385,270 @@ impl Session {
             .await;
         }
         execution
+    }
+
+    /// Sends `blocks` to the shell as one frame; [`Session::next_in_batch`] then reads each
+    /// one's execution in turn. Each block gets the mark it would get sent on its own: the
+    /// numbers are only counted as the blocks are read, so that blocks the shell never ran
+    /// (the batch was left) get the same numbers when they are sent again.
+    pub(crate) async fn send_batch(&mut self, blocks: &[BatchBlock<'_>]) -> Batch {
+        let labels: Vec<String> = blocks
+            .iter()
+            .zip(self.blocks_run + 1..)
+            .map(|(block, number)| match block.leave {
+                Leave::Nothing => number.to_string(),
+                Leave::Running => format!("{number}.keep"),
+            })
+            .collect();
+        let mut batch = Batch {
+            labels,
+            taken: 0,
+            carry: Vec::new(),
+            ready: std::collections::VecDeque::new(),
+            over: false,
+        };
+        let pairs: Vec<(&str, &str)> = blocks
+            .iter()
+            .zip(&batch.labels)
+            .map(|(block, label)| (block.script, label.as_str()))
+            .collect();
+        // Written whole to the frame file when there is one: a batch is long, and bash reads
+        // its stdin one byte at a time.
+        let frame = match &self.frame_file {
+            Some(file)
+                if file
+                    .write(protocol::batch_assignments(&pairs).as_bytes())
+                    .is_ok() =>
+            {
+                protocol::batch_file_line().to_string()
+            }
+            _ => protocol::batch_frame(&pairs),
+        };
+        let started = Instant::now();
+        let lost = match self.stdin.as_mut() {
+            None => Some(Lost::Closed),
+            Some(stdin) => match stdin.write_all(frame.as_bytes()).await {
+                Ok(()) => stdin.flush().await.err(),
+                Err(error) => Some(error),
+            }
+            .map(|error| Lost::CannotWrite(error.to_string())),
+        };
+        if let Some(lost) = lost {
+            // The first block fails as a block sent on its own would; the others are sent
+            // again, to a new shell.
+            self.alive = false;
+            batch.over = true;
+            let buffer = OutputBuffer::new(&self.nonce, self.settings.output_cap);
+            let execution = finish(buffer, None, started, Ending::Lost(lost), Vec::new());
+            batch.ready.push_back(execution);
+        }
+        batch
+    }
+
+    /// The execution of the batch's next block, read up to its end marker, with `timeout`
+    /// counted from now (the previous block's end); `None` when the shell will run no more of
+    /// the batch (it was left after a timeout, an interrupt, a lost shell): the caller sends
+    /// the blocks left again, or skips them. A timeout or an interrupt stops the block as
+    /// [`Session::run`] does and leaves the rest of the batch; blocks that the shell ran to
+    /// their end meanwhile (the block finished just as its time was up) are handed out as
+    /// they ran, and one it had just started is [`Ending::CutShort`].
+    pub(crate) async fn next_in_batch(
+        &mut self,
+        batch: &mut Batch,
+        timeout: Duration,
+        cancel: &Cancel,
+    ) -> Option<Execution> {
+        if let Some(execution) = batch.ready.pop_front() {
+            self.blocks_run += 1;
+            batch.taken += 1;
+            return Some(execution);
+        }
+        if batch.over || batch.taken >= batch.labels.len() {
+            return None;
+        }
+        let index = batch.taken;
+        self.blocks_run += 1;
+        batch.taken += 1;
+        let last = index + 1 == batch.labels.len();
+        let started = Instant::now();
+        let mut buffer = OutputBuffer::new(&self.nonce, self.settings.output_cap);
+        let mut pending = std::mem::take(&mut batch.carry);
+        let deadline = crate::deadline::tokio_in(timeout);
+        let mut cancel = cancel.clone();
+        // The last block's own end marker comes just before the batch's.
+        let mut last_code = None;
+        enum Wait {
+            Done(i32),
+            Closed,
+            Stop(Ending),
+        }
+        let waited = loop {
+            let data = if pending.is_empty() {
+                tokio::select! {
+                    data = self.stdout.read() => match data {
+                        Some(data) => data.to_vec(),
+                        None => break Wait::Closed,
+                    },
+                    _ = tokio::time::sleep_until(deadline) => break Wait::Stop(Ending::TimedOut),
+                    _ = cancel.wait() => break Wait::Stop(Ending::Interrupted),
+                }
+            } else {
+                std::mem::take(&mut pending)
+            };
+            match buffer.push(&data) {
+                Some((Marker::Done(code), rest)) if last => {
+                    last_code = Some(code);
+                    pending = rest;
+                }
+                Some((Marker::Done(code), rest)) => {
+                    batch.carry = rest;
+                    break Wait::Done(code);
+                }
+                Some((Marker::BatchEnd { code, .. }, _)) => {
+                    // Left early (`break 2` in the block) or run to its end.
+                    batch.over = true;
+                    break Wait::Done(last_code.unwrap_or(code));
+                }
+                Some(_) | None => {}
+            }
+        };
+        let ending = match waited {
+            Wait::Done(code) => {
+                return Some(finish(
+                    buffer,
+                    Some(code),
+                    started,
+                    Ending::Completed,
+                    Vec::new(),
+                ));
+            }
+            Wait::Closed => {
+                self.alive = false;
+                batch.over = true;
+                let code = self.exit_status().await;
+                let ending = Ending::Lost(Lost::ShellEnded);
+                return Some(finish(buffer, code, started, ending, Vec::new()));
+            }
+            Wait::Stop(ending) => ending,
+        };
+        batch.over = true;
+        let (code, cut) = self.abort_batch(&mut buffer, batch, index).await;
+        let execution = finish(buffer, code.or(last_code), started, ending, Vec::new());
+        if self.alive {
+            // As after a block sent on its own: what left the process groups is ended.
+            for label in std::iter::once(index)
+                .chain(cut)
+                .map(|i| batch.labels[i].clone())
+            {
+                let sweep = protocol::sweep_script(&self.mark, Some(&label), self.settings.grace);
+                let _ = Box::pin(self.run_frame(
+                    Script::Shell(&sweep),
+                    protocol::SWEEP_BLOCK,
+                    self.settings.control_timeout
+                        + self.settings.grace * protocol::SWEEP_TERM_ROUNDS,
+                    &Cancel::never(),
+                    None,
+                ))
+                .await;
+            }
+        }
+        Some(execution)
+    }
+
+    /// Stops the batch's block `index` as [`Session::abort`] stops a block, and reads the
+    /// shell's output up to the batch's end marker: the block's exit status, if it came, and
+    /// the blocks after it that ended meanwhile (put in `batch.ready`); the index of one the
+    /// batch left after it started, if any.
+    async fn abort_batch(
+        &mut self,
+        buffer: &mut OutputBuffer,
+        batch: &mut Batch,
+        index: usize,
+    ) -> (Option<i32>, Option<usize>) {
+        let settings = Arc::clone(&self.settings);
+        let mut code = None;
+        // The block being read: `index`, then each one after it that the shell went on to.
+        let mut current = index;
+        let mut later: Option<(OutputBuffer, Instant)> = None;
+        for (signal, wait) in [("TERM", settings.grace), ("KILL", settings.after_kill)] {
+            let script = protocol::kill_script(self.pid, self.sid, signal);
+            if self.transport.control(&script, &settings).await.is_err() {
+                self.alive = false;
+                self.stdin = None;
+                self.guard = None;
+                return (code, None);
+            }
+            let until = crate::deadline::tokio_in(wait);
+            loop {
+                let mut data = match tokio::time::timeout_at(until, self.stdout.read()).await {
+                    Ok(Some(data)) => data.to_vec(),
+                    Ok(None) => {
+                        self.alive = false;
+                        return (code, None);
+                    }
+                    Err(_) => break,
+                };
+                loop {
+                    let target = match later.as_mut() {
+                        Some((buffer, _)) => buffer,
+                        None => &mut *buffer,
+                    };
+                    let found = target.push(&data);
+                    match found {
+                        Some((Marker::Done(status), rest)) => {
+                            if let Some((done, started)) = later.take() {
+                                let ending = Ending::Completed;
+                                let execution =
+                                    finish(done, Some(status), started, ending, Vec::new());
+                                batch.ready.push_back(execution);
+                            } else {
+                                code = Some(status);
+                            }
+                            current += 1;
+                            if current < batch.labels.len() {
+                                later = Some((
+                                    OutputBuffer::new(&self.nonce, settings.output_cap),
+                                    Instant::now(),
+                                ));
+                            }
+                            data = rest;
+                        }
+                        Some((
+                            Marker::BatchEnd {
+                                code: status,
+                                started,
+                            },
+                            _,
+                        )) => {
+                            let mut cut = None;
+                            match later.take() {
+                                Some((left, at)) if started > current => {
+                                    let execution = finish(
+                                        left,
+                                        Some(status),
+                                        at,
+                                        Ending::CutShort,
+                                        Vec::new(),
+                                    );
+                                    batch.ready.push_back(execution);
+                                    cut = Some(current);
+                                }
+                                Some(_) => {}
+                                None => code = code.or(Some(status)),
+                            }
+                            self.settle().await;
+                            return (code, cut);
+                        }
+                        Some(_) | None => break,
+                    }
+                    if data.is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+        self.end(true).await;
+        (code, None)
     }
 
     /// Ends what the session's blocks left running (all but `keep-running` blocks'), and
@@ -845,6 +1142,119 @@ mod tests {
             .expect("a session");
         assert!(lock.as_ref().is_some_and(|s| s.frame_file.is_some()));
         drop(lock);
+        shell.sessions.shutdown(true).await;
+    }
+
+    /// The executions of a batch of `scripts` (`None` for the blocks the shell did not run),
+    /// each block given `timeouts`' time; the frame goes on stdin unless `file`.
+    async fn batch(
+        shell: &Local,
+        scripts: &[&str],
+        timeouts: &[Duration],
+        file: bool,
+    ) -> Vec<Option<Execution>> {
+        let mut lock = shell
+            .sessions
+            .acquire("localhost", None)
+            .await
+            .expect("a session");
+        let session = lock.as_mut().expect("started");
+        if !file {
+            session.frame_file = None;
+        }
+        let blocks: Vec<BatchBlock<'_>> = scripts
+            .iter()
+            .map(|script| BatchBlock {
+                script,
+                leave: Leave::Nothing,
+            })
+            .collect();
+        let mut batch = session.send_batch(&blocks).await;
+        let mut executions = Vec::new();
+        for timeout in timeouts {
+            executions.push(
+                session
+                    .next_in_batch(&mut batch, *timeout, &shell.cancel)
+                    .await,
+            );
+        }
+        executions
+    }
+
+    /// What ran of a batch: each block's output and exit status, `None` for one not run.
+    fn ran(executions: &[Option<Execution>]) -> Vec<Option<(String, Option<i32>)>> {
+        executions
+            .iter()
+            .map(|execution| execution.as_ref().map(|e| (text(e), e.exit_code)))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_batch_runs_its_blocks_in_turn_and_is_left_at_a_timeout() {
+        for file in [true, false] {
+            let shell = Local::new();
+            let second = Duration::from_secs(5);
+            let long = format!("# {}\necho \"it's $x\"", "y".repeat(FrameFile::SMALLEST));
+            let executions = batch(
+                &shell,
+                &[
+                    "cd /tmp; x=1; echo \"one $RUNBOOK_BLOCK\"",
+                    "echo \"$PWD $x $RUNBOOK_BLOCK\"; cat; false",
+                    &long,
+                    "echo started; sleep 30; echo never",
+                    "touch never-ran",
+                ],
+                &[second, second, second, Duration::from_millis(300), second],
+                file,
+            )
+            .await;
+            assert_eq!(
+                ran(&executions[..3]),
+                [
+                    Some(("one 1\n".into(), Some(0))),
+                    Some(("/tmp 1 2\n".into(), Some(1))),
+                    Some(("it's 1\n".into(), Some(0))),
+                ],
+                "file: {file}"
+            );
+            let slow = executions[3].as_ref().expect("run");
+            assert_eq!(slow.ending, Ending::TimedOut);
+            assert!(text(slow).starts_with("started\n"), "{}", text(slow));
+            assert!(executions[4].is_none(), "the batch was left");
+            // The block not run took no number: sent again, it gets the one it had.
+            let next = shell.run("echo \"$PWD $x $RUNBOOK_BLOCK\"\n", second).await;
+            assert_eq!(text(&next), "/tmp 1 5\n");
+            shell.sessions.shutdown(true).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_left_when_its_shell_exits_or_a_block_breaks_out_of_it() {
+        let shell = Local::new();
+        let second = Duration::from_secs(5);
+        let executions = batch(
+            &shell,
+            &["echo a", "echo bye; exit 3", "echo b"],
+            &[second; 3],
+            true,
+        )
+        .await;
+        assert_eq!(
+            ran(&executions),
+            [
+                Some(("a\n".into(), Some(0))),
+                Some(("bye\n".into(), Some(3))),
+                None
+            ]
+        );
+        assert_eq!(
+            executions[1].as_ref().map(|e| e.ending.clone()),
+            Some(Ending::Lost(Lost::ShellEnded))
+        );
+        let executions = batch(&shell, &["echo a; break 2", "echo b"], &[second; 2], false).await;
+        assert_eq!(ran(&executions), [Some(("a\n".into(), Some(124))), None]);
+        let next = shell.run("echo again\n", second).await;
+        assert_eq!(text(&next), "again\n");
         shell.sessions.shutdown(true).await;
     }
 
