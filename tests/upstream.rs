@@ -93,7 +93,7 @@ fn the_annotated_postgresql_14_workshop_changes_fence_lines_only_and_adds_its_se
         "{stdout}"
     );
     assert!(stdout.contains("pandoc reads the same"), "{stdout}");
-    assert!(stdout.contains("250 steps from 220 blocks"), "{stdout}");
+    assert!(stdout.contains("252 steps from 222 blocks"), "{stdout}");
 }
 
 #[test]
@@ -146,13 +146,13 @@ fn the_postgresql_14_workshop_is_read_through_its_include_lines() {
     let plan: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON plan");
     let steps = plan.as_array().expect("a list of steps");
     // 71 when `!include` was first read (SQL not run then); with SQL blocks and psql
-    // transcripts, 286: 222 typed into psql (112 with the authors' printed output), 64 shell.
+    // transcripts, 286: 224 typed into psql (114 with the authors' printed output), 62 shell.
     assert_eq!(steps.len(), 286, "{}", text(&output.stdout));
     let typed_into_psql = steps
         .iter()
         .filter(|step| step["interpreter"] == "psql")
         .count();
-    assert_eq!(typed_into_psql, 222);
+    assert_eq!(typed_into_psql, 224);
     // No psql prompt is left in a command: every `db=#` line was read as one.
     let prompt =
         regex::Regex::new(r"(?m)^\s*[A-Za-z_][A-Za-z0-9_]*[=\-(][*!]?[#>]\s").expect("regex");
