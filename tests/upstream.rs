@@ -43,21 +43,29 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[test]
-fn the_annotated_patroni_course_changes_fence_lines_only_and_pandoc_reads_the_same_blocks() {
+/// `scripts/annotated-course ARGS FOLDER` with this build's runbook: its stdout, once it has
+/// succeeded.
+fn annotated_course(args: &[&str], folder: &Path) -> String {
     let output =
         Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/annotated-course"))
-            .arg(upstream("patroni-2021", "patroni.md"))
+            .args(args)
+            .arg(folder)
             .env("RUNBOOK", env!("CARGO_BIN_EXE_runbook"))
             .env("NO_COLOR", "1")
             .output()
             .expect("run scripts/annotated-course");
     let stdout = text(&output.stdout);
-    let stderr = text(&output.stderr);
     assert!(
         output.status.success(),
-        "--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        "--- stdout\n{stdout}\n--- stderr\n{}",
+        text(&output.stderr)
     );
+    stdout
+}
+
+#[test]
+fn the_annotated_patroni_course_changes_fence_lines_only_and_pandoc_reads_the_same_blocks() {
+    let stdout = annotated_course(&[], &upstream("patroni-2021", "patroni.md"));
     assert!(
         stdout.contains("fence lines changed, nothing else"),
         "{stdout}"
@@ -73,20 +81,9 @@ fn the_annotated_patroni_course_changes_fence_lines_only_and_pandoc_reads_the_sa
 /// else changed; its plan lists (the inventory names the authors' `pop-os`).
 #[test]
 fn the_annotated_postgresql_14_workshop_changes_fence_lines_only_and_adds_its_settings() {
-    let folder = upstream("ws14", "140-postgresql_14.md");
-    let output =
-        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/annotated-course"))
-            .args(["--course", "ws14"])
-            .arg(&folder)
-            .env("RUNBOOK", env!("CARGO_BIN_EXE_runbook"))
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run scripts/annotated-course");
-    let stdout = text(&output.stdout);
-    let stderr = text(&output.stderr);
-    assert!(
-        output.status.success(),
-        "--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    let stdout = annotated_course(
+        &["--course", "ws14"],
+        &upstream("ws14", "140-postgresql_14.md"),
     );
     assert!(
         stdout.contains("50 fence lines changed, nothing else, in 25 files; 2 files added"),

@@ -10,7 +10,7 @@ use super::psql;
 /// `sudo -i`, `sudo -iu U`, `sudo -u U -i`, `sudo -s`, `sudo su - U`, `su - U`, `su -l U`,
 /// `sudo -u U bash`, `sudo -u U -s`.
 pub(crate) fn shell_hop(command: &str) -> Option<String> {
-    let words = simple_words(command)?;
+    let words = psql::simple_words(command)?;
     let (user, rest) = switched(&words)?;
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     match rest.as_slice() {
@@ -42,7 +42,7 @@ pub(crate) fn psql_opener(command: &str) -> Option<PsqlOpener> {
     if let Some(args) = psql::session_opener(command) {
         return Some(PsqlOpener { user: None, args });
     }
-    let words = simple_words(command)?;
+    let words = psql::simple_words(command)?;
     let (user, rest) = switched(&words)?;
     let line = rest
         .iter()
@@ -54,15 +54,6 @@ pub(crate) fn psql_opener(command: &str) -> Option<PsqlOpener> {
         user: Some(user.unwrap_or_else(|| "root".to_string())),
         args,
     })
-}
-
-/// The words of a command with no shell syntax but quotes.
-fn simple_words(command: &str) -> Option<Vec<String>> {
-    let command = command.trim();
-    if command.contains(['|', '<', '>', ';', '&', '`', '$', '\n']) {
-        return None;
-    }
-    psql::shell_words(command)
 }
 
 /// A command that starts with `sudo` or `su` and its user switch: the user it switches to

@@ -272,11 +272,7 @@ fn find_from(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 /// `psql tp1`, `psql -p 5433 -U alice`), `None` for one that runs something and returns
 /// (`-c`, `-f`, `-l`, a redirection, a pipe) or is not a plain `psql` call.
 pub(crate) fn session_opener(command: &str) -> Option<Vec<String>> {
-    let command = command.trim();
-    if command.contains(['|', '<', '>', ';', '&', '`', '$', '\n']) {
-        return None;
-    }
-    let words = shell_words(command)?;
+    let words = simple_words(command)?;
     let (first, args) = words.split_first()?;
     if first != "psql" && !first.ends_with("/psql") {
         return None;
@@ -301,6 +297,16 @@ pub(crate) fn session_opener(command: &str) -> Option<Vec<String>> {
             || (arg.starts_with("-f") && arg.len() > 2 && !arg.starts_with("--"))
     });
     (!returns).then(|| args.to_vec())
+}
+
+/// The words of a command with no shell syntax but quotes (no pipe, redirection, list,
+/// substitution or second line): `None` for any other.
+pub(crate) fn simple_words(command: &str) -> Option<Vec<String>> {
+    let command = command.trim();
+    if command.contains(['|', '<', '>', ';', '&', '`', '$', '\n']) {
+        return None;
+    }
+    shell_words(command)
 }
 
 /// Words of a simple command line: blanks split, single and double quotes group.

@@ -526,18 +526,7 @@ impl<'a> Executor<'a> {
             else {
                 break;
             };
-            let task = HostTask {
-                step,
-                host: host.to_string(),
-                vars: self.plan.vars_for(Some(host), &self.captures),
-                expected: step.expectations.for_host(host),
-                sessions: &self.sessions,
-                redactor: &self.redactor,
-                cancel: self.cancel.clone(),
-                bless: self.options.bless,
-                permits: &permits,
-                sender: sender.clone(),
-            };
+            let task = self.host_task(step, host, &permits, &sender);
             let judged = task.judge_execution(1, execution, step.timeout, None);
             let mut host_result = task.blank_result(user.clone());
             host_result.outcome = judged.attempt.outcome;
@@ -564,6 +553,28 @@ impl<'a> Executor<'a> {
         results
     }
 
+    /// `step` on `host`, with that host's values and expected output, ready to run.
+    fn host_task<'t>(
+        &'t self,
+        step: &'t Step,
+        host: &str,
+        permits: &'t tokio::sync::Semaphore,
+        sender: &mpsc::UnboundedSender<HostMessage>,
+    ) -> HostTask<'t> {
+        HostTask {
+            step,
+            host: host.to_string(),
+            vars: self.plan.vars_for(Some(host), &self.captures),
+            expected: step.expectations.for_host(host),
+            sessions: &self.sessions,
+            redactor: &self.redactor,
+            cancel: self.cancel.clone(),
+            bless: self.options.bless,
+            permits,
+            sender: sender.clone(),
+        }
+    }
+
     /// Runs `step` on each of `hosts` concurrently (at most `--jobs` at once), reporting the
     /// attempts as they come.
     async fn run_on_hosts(
@@ -577,18 +588,7 @@ impl<'a> Executor<'a> {
         let permits = tokio::sync::Semaphore::new(self.options.jobs.max(1));
         let tasks: Vec<HostTask<'_>> = hosts
             .iter()
-            .map(|host| HostTask {
-                step,
-                host: host.clone(),
-                vars: self.plan.vars_for(Some(host), &self.captures),
-                expected: step.expectations.for_host(host),
-                sessions: &self.sessions,
-                redactor: &self.redactor,
-                cancel: self.cancel.clone(),
-                bless: self.options.bless,
-                permits: &permits,
-                sender: sender.clone(),
-            })
+            .map(|host| self.host_task(step, host, &permits, &sender))
             .collect();
         drop(sender);
         let mut finished: BTreeMap<String, HostResult> = BTreeMap::new();

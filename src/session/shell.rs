@@ -573,9 +573,7 @@ impl Session {
         for (signal, wait) in [("TERM", settings.grace), ("KILL", settings.after_kill)] {
             let script = protocol::kill_script(self.pid, self.sid, signal);
             if self.transport.control(&script, &settings).await.is_err() {
-                self.alive = false;
-                self.stdin = None;
-                self.guard = None;
+                self.drop_local_side();
                 return (code, None);
             }
             let until = crate::deadline::tokio_in(wait);
@@ -810,6 +808,16 @@ impl Session {
         line
     }
 
+    /// Forgets a session whose host does not answer a control script (frozen, unplugged):
+    /// asking it again to end the session would only wait as long once more. The local side
+    /// goes (dropping the guard kills it); the next block on this host opens a new session
+    /// once it answers.
+    fn drop_local_side(&mut self) {
+        self.alive = false;
+        self.stdin = None;
+        self.guard = None;
+    }
+
     /// Stops the running block: TERM to its process groups, a grace period, then KILL; if the
     /// shell still does not answer, the session is ended and will be replaced.
     async fn abort(&mut self, buffer: &mut OutputBuffer) -> Option<i32> {
@@ -817,12 +825,7 @@ impl Session {
         for (signal, wait) in [("TERM", settings.grace), ("KILL", settings.after_kill)] {
             let script = protocol::kill_script(self.pid, self.sid, signal);
             if self.transport.control(&script, &settings).await.is_err() {
-                // The host does not answer (frozen, unplugged): asking it again to end the
-                // session would only wait as long once more. Drop the local side; the next
-                // block on this host opens a new session once it answers.
-                self.alive = false;
-                self.stdin = None;
-                self.guard = None;
+                self.drop_local_side();
                 return None;
             }
             let until = crate::deadline::tokio_in(wait);
@@ -857,9 +860,7 @@ impl Session {
         let settings = Arc::clone(&self.settings);
         let interrupt = protocol::kill_script(self.pid, self.sid, "INT");
         if self.transport.control(&interrupt, &settings).await.is_err() {
-            self.alive = false;
-            self.stdin = None;
-            self.guard = None;
+            self.drop_local_side();
             return None;
         }
         let until = crate::deadline::tokio_in(settings.grace);
@@ -879,9 +880,7 @@ impl Session {
         }
         let kill = protocol::kill_script(self.pid, self.sid, "KILL");
         if self.transport.control(&kill, &settings).await.is_err() {
-            self.alive = false;
-            self.stdin = None;
-            self.guard = None;
+            self.drop_local_side();
             return None;
         }
         self.settle().await;
