@@ -7,12 +7,12 @@ use clap::Parser;
 use console::Style;
 
 use crate::cli::{
-    CheckArgs, Cli, Command, ListArgs, ListFormat, MdbookAction, MdbookArgs, PlanArgs, SessionArgs,
-    StepArgs, VerifyArgs,
+    CheckArgs, ClassFormat, Cli, Command, ListArgs, ListFormat, MdbookAction, MdbookArgs, PlanArgs,
+    SessionArgs, StepArgs, VerifyArgs,
 };
 use crate::diagnostic::Diagnostics;
 use crate::session::SessionSettings;
-use crate::{check, diagnostic, execute, exit, lab, list, mdbook, plan, report, step};
+use crate::{check, class, diagnostic, execute, exit, lab, list, mdbook, plan, report, step};
 
 /// Why runbook could not do its job.
 #[derive(Debug)]
@@ -123,15 +123,17 @@ fn plan_options(args: &PlanArgs, secret_names: &[String], checks_only: bool) -> 
         } else {
             crate::chapter::Reach::InsideOnly
         },
+        host_overrides: std::collections::BTreeMap::new(),
     }
 }
 
 /// The sessions' waits as `--connect-timeout` and `--grace` set them; the rest as they are.
 fn session_settings(args: &SessionArgs) -> SessionSettings {
+    let defaults = SessionSettings::default();
     SessionSettings {
-        connect_timeout: args.connect_timeout,
+        connect_timeout: args.connect_timeout.unwrap_or(defaults.connect_timeout),
         grace: args.grace,
-        ..SessionSettings::default()
+        ..defaults
     }
 }
 
@@ -275,8 +277,17 @@ async fn step(args: StepArgs) -> Result<u8, Failure> {
 /// `runbook check`: only the `check` blocks that end each chapter (they are read-only), each
 /// run once unless `--wait`, then which chapters the lab has reached.
 async fn check(args: CheckArgs) -> Result<u8, Failure> {
+    if let Some(roster) = &args.class {
+        return check_class(&args, roster).await;
+    }
     let mut plan = plan::build(&plan_options(&args.plan, &args.session.secrets, true))
         .map_err(Failure::Input)?;
+    checks_as_asked(&mut plan, &args)?;
+    check_one_lab(&plan, &args, session_settings(&args.session)).await
+}
+
+/// Each check once unless `--wait`; a workshop without checks is an input error.
+fn checks_as_asked(plan: &mut plan::Plan, args: &CheckArgs) -> Result<(), Failure> {
     if !args.wait {
         for step in &mut plan.steps {
             step.retry = None;
@@ -291,25 +302,174 @@ async fn check(args: CheckArgs) -> Result<u8, Failure> {
         );
         return Err(Failure::Input(problems));
     }
+    Ok(())
+}
+
+/// How long a lab's host may take to answer in a class view unless `--connect-timeout` says:
+/// a lab that is down costs this much of the class's answer.
+const CLASS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `runbook check --class ROSTER`: every lab of the roster at once, or one (`--trainee`)
+/// with every check's details.
+async fn check_class(args: &CheckArgs, roster_path: &std::path::Path) -> Result<u8, Failure> {
+    let roster = class::roster::load(roster_path).map_err(Failure::Input)?;
+    let base = plan_options(&args.plan, &args.session.secrets, true);
+    let settings = SessionSettings {
+        connect_timeout: args
+            .session
+            .connect_timeout
+            .unwrap_or(CLASS_CONNECT_TIMEOUT),
+        ..session_settings(&args.session)
+    };
+    let chosen = match &args.trainee {
+        None => roster.clone(),
+        Some(name) => {
+            let Some(trainee) = roster.trainees.iter().find(|t| &t.name == name) else {
+                let names = roster.trainees.iter().map(|t| t.name.as_str());
+                let hint = diagnostic::did_you_mean(name, names.clone()).map_or_else(
+                    || {
+                        format!(
+                            "the roster's trainees are {}",
+                            names.collect::<Vec<_>>().join(", ")
+                        )
+                    },
+                    |close| format!("did you mean `{close}`?"),
+                );
+                let mut problems = Diagnostics::default();
+                problems.push(
+                    diagnostic::Diagnostic::new(
+                        roster_path,
+                        0,
+                        format!("the roster names no trainee `{name}`"),
+                    )
+                    .hint(hint),
+                );
+                return Err(Failure::Input(problems));
+            };
+            class::roster::Roster {
+                path: roster.path.clone(),
+                trainees: vec![trainee.clone()],
+            }
+        }
+    };
+    let mut labs = class::plan_labs(&chosen, &base).map_err(Failure::Input)?;
+    for lab in &mut labs {
+        checks_as_asked(&mut lab.plan, args)?;
+    }
+    if args.trainee.is_some() {
+        let lab = labs.remove(0);
+        return check_one_lab(
+            &lab.plan,
+            args,
+            SessionSettings {
+                one_connect_attempt: true,
+                ..settings
+            },
+        )
+        .await;
+    }
+    let options = class::LookOptions {
+        settings,
+        secrets: args.session.secrets.clone(),
+        at_once: args.labs,
+    };
+    let shown = roster_path.display().to_string();
+    let mut watch = class::Watch::default();
+    let mut interrupt = crate::session::Cancel::on_signals();
+    loop {
+        let started = std::time::Instant::now();
+        let states = class::look(&labs, &args.plan.dir, &options)
+            .await
+            .map_err(Failure::Input)?;
+        let took = started.elapsed();
+        let stillness = match args.watch {
+            Some(every) => {
+                let still = watch.note(&states, std::time::Instant::now());
+                let stuck = class::stuck(&states, &still, args.stuck_after);
+                report::class_view::Stillness {
+                    still,
+                    stuck,
+                    every: Some(every),
+                }
+            }
+            None => report::class_view::Stillness::default(),
+        };
+        let view = report::class_view::ClassView::new(&shown, &states, took, &stillness);
+        show_class(&view, args)?;
+        let Some(every) = args.watch else {
+            let all_pass = states
+                .iter()
+                .all(|state| state.unreachable.is_empty() && state.first_failure.is_none());
+            return Ok(if all_pass { exit::PASSED } else { exit::FAILED });
+        };
+        if interrupt.requested().is_some() {
+            return Ok(exit::status(interrupt.requested(), true));
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every.saturating_sub(took)) => {}
+            () = interrupt.wait() => return Ok(exit::status(interrupt.requested(), true)),
+        }
+    }
+}
+
+/// Prints one look at the class (the terminal redrawn under `--watch`), and writes its page.
+#[allow(clippy::print_stdout)]
+fn show_class(view: &report::class_view::ClassView, args: &CheckArgs) -> Result<(), Failure> {
+    match args.format {
+        ClassFormat::Text => {
+            let terminal = console::Term::stdout();
+            if args.watch.is_some() && terminal.is_term() {
+                let _ = terminal.clear_screen();
+            }
+            let mut out = crate::printable::TerminalWriter::new(Box::new(terminal));
+            report::class_view::draw(&mut out, view);
+        }
+        ClassFormat::Json => println!("{}", report::class_view::json(view)),
+    }
+    if let Some(page) = &args.html {
+        let cannot = |error: String| Failure::Runbook {
+            message: format!("cannot write the class page {}", page.display()),
+            causes: vec![error],
+        };
+        let html = report::class_view::html(view).map_err(cannot)?;
+        // Written beside, then renamed: a browser reloading the page never reads half of it.
+        let folder = page
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let mut file =
+            tempfile::NamedTempFile::new_in(folder).map_err(|e| cannot(e.to_string()))?;
+        std::io::Write::write_all(&mut file, html.as_bytes()).map_err(|e| cannot(e.to_string()))?;
+        file.persist(page).map_err(|e| cannot(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Runs one lab's checks and prints each, then the chapters reached.
+async fn check_one_lab(
+    plan: &plan::Plan,
+    args: &CheckArgs,
+    settings: SessionSettings,
+) -> Result<u8, Failure> {
     // Like `verify`, `check` ends what its blocks leave: its sessions may get a cgroup.
     let lab = lab::prepare(
-        &plan,
+        plan,
         &args.plan.dir,
         &args.session.secrets,
         SessionSettings {
             contain: true,
-            ..session_settings(&args.session)
+            ..settings
         },
     )
     .map_err(Failure::Input)?;
     let mut executor = execute::Executor::new(
-        &plan,
+        plan,
         lab.sessions.clone(),
         execute::RunOptions::each_block_on_its_own(),
         lab.redactor,
         lab.cancel.clone(),
     );
-    let mut reporter = check::CheckReporter::new(&plan, !args.plan.chapters.is_empty());
+    let mut reporter = check::CheckReporter::new(plan, !args.plan.chapters.is_empty());
     let run = executor.run_all(&mut reporter).await;
     if let Some(folder) = &args.report {
         let written = report::write_reports(folder, &run).map_err(|error| Failure::Runbook {

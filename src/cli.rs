@@ -10,14 +10,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::session::settings::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_GRACE, DEFAULT_OUTPUT_CAP};
+use crate::session::settings::{DEFAULT_GRACE, DEFAULT_OUTPUT_CAP};
 
 /// The defaults as `--help` shows them (clap takes a default as the text it would parse).
 static TIMEOUT_DEFAULT: LazyLock<String> =
     LazyLock::new(|| duration_text(crate::plan::DEFAULT_TIMEOUT));
 static GRACE_DEFAULT: LazyLock<String> = LazyLock::new(|| duration_text(DEFAULT_GRACE));
-static CONNECT_TIMEOUT_DEFAULT: LazyLock<String> =
-    LazyLock::new(|| duration_text(DEFAULT_CONNECT_TIMEOUT));
 static MAX_OUTPUT_DEFAULT: LazyLock<String> = LazyLock::new(|| size_text(DEFAULT_OUTPUT_CAP));
 
 #[derive(Debug, Parser)]
@@ -143,9 +141,10 @@ pub(crate) struct SessionArgs {
     /// Time between TERM and KILL when a block times out.
     #[arg(long, value_name = "DURATION", default_value = GRACE_DEFAULT.as_str(), value_parser = parse_duration)]
     pub(crate) grace: Duration,
-    /// How long a host may take to give a shell.
-    #[arg(long, value_name = "DURATION", default_value = CONNECT_TIMEOUT_DEFAULT.as_str(), value_parser = parse_duration)]
-    pub(crate) connect_timeout: Duration,
+    /// How long a host may take to give a shell [default: 20s; 5s for `check --class`, where a
+    /// lab that is down must not hold up the class's answer].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) connect_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +171,39 @@ pub(crate) struct CheckArgs {
     /// runs once: the lab is looked at as it is now).
     #[arg(long)]
     pub(crate) wait: bool,
+    /// A class: check every trainee's lab named in this roster (YAML), concurrently, and show
+    /// one row per trainee (README, "A class of labs").
+    #[arg(long, value_name = "ROSTER")]
+    pub(crate) class: Option<PathBuf>,
+    /// With `--class`: check this trainee's lab alone, with every check's details.
+    #[arg(long, value_name = "NAME", requires = "class")]
+    pub(crate) trainee: Option<String>,
+    /// With `--class`: how the class view is printed.
+    #[arg(long, value_enum, default_value = "text", requires = "class")]
+    pub(crate) format: ClassFormat,
+    /// With `--class`: also write the class view as a self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE", requires = "class")]
+    pub(crate) html: Option<PathBuf>,
+    /// With `--class`: look again every DURATION (default 30s) until interrupted; the page
+    /// reloads itself as often.
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "30s", value_parser = parse_duration, requires = "class")]
+    pub(crate) watch: Option<Duration>,
+    /// With `--watch`: point out a lab that has not moved for this long while most of the
+    /// class is further on.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration, requires = "class")]
+    pub(crate) stuck_after: Duration,
+    /// With `--class`: the most labs looked at at once.
+    #[arg(long, value_name = "N", default_value_t = crate::class::DEFAULT_LABS_AT_ONCE, value_parser = clap::value_parser!(usize), requires = "class")]
+    pub(crate) labs: usize,
+}
+
+/// How `check --class` prints the class view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ClassFormat {
+    /// A table for the terminal.
+    Text,
+    /// JSON, for tools.
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -242,7 +274,7 @@ mod tests {
 
     #[test]
     fn defaults_read_back_as_the_values_they_show() {
-        for text in [&TIMEOUT_DEFAULT, &GRACE_DEFAULT, &CONNECT_TIMEOUT_DEFAULT] {
+        for text in [&TIMEOUT_DEFAULT, &GRACE_DEFAULT] {
             assert!(parse_duration(text).is_ok(), "{}", text.as_str());
         }
         assert_eq!(
@@ -250,10 +282,6 @@ mod tests {
             Ok(crate::plan::DEFAULT_TIMEOUT)
         );
         assert_eq!(parse_duration(&GRACE_DEFAULT), Ok(DEFAULT_GRACE));
-        assert_eq!(
-            parse_duration(&CONNECT_TIMEOUT_DEFAULT),
-            Ok(DEFAULT_CONNECT_TIMEOUT)
-        );
         assert_eq!(parse_size(&MAX_OUTPUT_DEFAULT), Ok(DEFAULT_OUTPUT_CAP));
         assert_eq!(duration_text(Duration::from_millis(1500)), "1500ms");
         assert_eq!(size_text(256 << 10), "256K");
@@ -271,7 +299,7 @@ mod tests {
         for default in [
             "[default: 60s]",
             "[default: 3s]",
-            "[default: 20s]",
+            "[default: 20s;",
             "[default: 1M]",
             "[default: 8]",
             "[default: report]",

@@ -51,6 +51,8 @@ pub(crate) struct Host {
     /// Command that opens a shell as another user; `{user}` is replaced.
     pub(crate) become_command: String,
     pub(crate) host_key_checking: HostKeyChecking,
+    /// The machine SSH goes through to reach this host, if any.
+    pub(crate) jump: Option<Jump>,
     /// Variables for blocks on this host: all.vars, then group vars, then host vars.
     pub(crate) vars: Vars,
 }
@@ -71,6 +73,7 @@ impl Host {
             container: LOCAL_HOST.to_string(),
             become_command: DEFAULT_BECOME.to_string(),
             host_key_checking: HostKeyChecking::default(),
+            jump: None,
             vars: Vars::new(),
         }
     }
@@ -96,7 +99,108 @@ const RUNBOOK_KEYS: &[&str] = &[
     "runbook_container",
     "runbook_become",
     "runbook_host_key_checking",
+    "runbook_jump",
 ];
+
+/// A machine SSH goes through to reach a host (OpenSSH's ProxyJump): a trainee's own machine
+/// in a class, in front of the lab's containers. From `runbook_jump` or from
+/// `ansible_ssh_common_args: -o ProxyJump=...` (Ansible's way of saying it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Jump {
+    pub(crate) user: Option<String>,
+    pub(crate) address: String,
+    pub(crate) port: Option<u16>,
+}
+
+impl Jump {
+    /// Reads `[user@]host[:port]` (an IPv6 address in brackets: `[fd00::1]:2201`).
+    pub(crate) fn parse(text: &str) -> Result<Jump, String> {
+        let text = text.trim();
+        let text = text.strip_prefix("ssh://").unwrap_or(text);
+        if text.contains(',') {
+            return Err(
+                "runbook goes through one machine, not a chain: name one `user@host:port`".into(),
+            );
+        }
+        let (user, rest) = match text.rsplit_once('@') {
+            Some((user, rest)) if !user.is_empty() => (Some(user.to_string()), rest),
+            Some(_) => return Err("the user before `@` is empty".into()),
+            None => (None, text),
+        };
+        let (address, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+            let Some((address, after)) = bracketed.split_once(']') else {
+                return Err("an IPv6 address in brackets lacks its `]`".into());
+            };
+            (address, after.strip_prefix(':'))
+        } else {
+            match rest.rsplit_once(':') {
+                Some((address, port)) => (address, Some(port)),
+                None => (rest, None),
+            }
+        };
+        if address.is_empty() || address.contains(char::is_whitespace) {
+            return Err(
+                "no machine named: write `user@host:port`, e.g. `dalibo@192.0.2.10:2201`".into(),
+            );
+        }
+        let port = match port {
+            None => None,
+            Some(port) => match port.parse::<u16>() {
+                Ok(port) if port > 0 => Some(port),
+                _ => return Err(format!("`{port}` is not a port (1 to 65535)")),
+            },
+        };
+        Ok(Jump {
+            user,
+            address: address.to_string(),
+            port,
+        })
+    }
+
+    /// The jump named in Ansible's `ansible_ssh_common_args` (`-o ProxyJump=X`, `-J X`);
+    /// runbook passes no other ssh option from it, so any other is refused rather than
+    /// silently dropped.
+    pub(crate) fn from_ssh_args(args: &str) -> Result<Option<Jump>, String> {
+        let Some(words) = crate::chapter::psql::shell_words(args) else {
+            return Err("its quotes do not close".into());
+        };
+        let mut jump = None;
+        let mut words = words.into_iter();
+        while let Some(word) = words.next() {
+            let value = if word == "-J" {
+                words.next()
+            } else if word == "-o" {
+                match words.next() {
+                    Some(option) => option_value(&option),
+                    None => None,
+                }
+            } else if let Some(option) = word.strip_prefix("-o") {
+                option_value(option)
+            } else {
+                None
+            };
+            match value {
+                Some(value) => jump = Some(Jump::parse(&value)?),
+                None => {
+                    return Err(format!(
+                        "runbook reads only ProxyJump from it (`-o ProxyJump=user@host:port` or `-J user@host:port`), not `{word}`"
+                    ));
+                }
+            }
+        }
+        Ok(jump)
+    }
+}
+
+/// `ProxyJump=X` (any case, `=` or a blank) as ssh's `-o` reads it: X.
+fn option_value(option: &str) -> Option<String> {
+    let (key, value) = option
+        .split_once('=')
+        .or_else(|| option.split_once(char::is_whitespace))?;
+    key.trim()
+        .eq_ignore_ascii_case("ProxyJump")
+        .then(|| value.trim().to_string())
+}
 
 impl Inventory {
     /// The inventory with only the local machine (no inventory file).
@@ -130,6 +234,16 @@ impl Inventory {
 
     /// Loads an inventory file.
     pub fn load(path: &Path) -> Result<Self, Diagnostics> {
+        Self::load_with(path, &BTreeMap::new())
+    }
+
+    /// Loads an inventory file, with `overrides` set on every host after everything the file
+    /// says (a class roster's variables for one trainee's lab: they win, as Ansible's extra
+    /// variables do) and visible to every block.
+    pub(crate) fn load_with(
+        path: &Path,
+        overrides: &BTreeMap<String, Value>,
+    ) -> Result<Self, Diagnostics> {
         let mut problems = Diagnostics::default();
         let text = crate::chapter::read_utf8(path)?;
         let root: Value = match yaml_serde::from_str(&text) {
@@ -192,6 +306,7 @@ impl Inventory {
             definitions: BTreeMap::new(),
             group_order: Vec::new(),
             secrets: Vec::new(),
+            overrides,
         };
         let mut all_vars = Vars::new();
         for (key, value) in &top {
@@ -200,13 +315,24 @@ impl Inventory {
             };
             builder.walk_group(&group, value, None, &mut all_vars);
         }
+        for (key, value) in overrides {
+            if let Some(value) = scalar(value) {
+                all_vars.insert(key.clone(), value);
+            }
+        }
         let (mut inventory, found) = builder.finish(all_vars);
         problems.extend(found);
         if !problems.is_empty() {
             return Err(problems);
         }
         if !inventory.hosts.iter().any(|host| host.name == LOCAL_HOST) {
-            inventory.hosts.push(Host::local());
+            let mut local = Host::local();
+            local.vars.extend(
+                overrides
+                    .iter()
+                    .filter_map(|(key, value)| Some((key.clone(), scalar(value)?))),
+            );
+            inventory.hosts.push(local);
         }
         inventory.path = Some(path.to_path_buf());
         Ok(inventory)
@@ -276,6 +402,8 @@ struct Builder<'a> {
     /// Group names in the order the inventory first names them.
     group_order: Vec<String>,
     secrets: Vec<String>,
+    /// Set on every host after the file's own settings (see [`Inventory::load_with`]).
+    overrides: &'a BTreeMap<String, Value>,
 }
 
 impl Builder<'_> {
@@ -627,6 +755,9 @@ impl Builder<'_> {
                     }
                 }
             }
+            for (key, value) in self.overrides {
+                merged.insert(key.clone(), value.clone());
+            }
             if let Some(host) = self.build_host(&name, line, &merged) {
                 hosts.push(host);
             }
@@ -747,6 +878,46 @@ impl Builder<'_> {
                 return None;
             }
         };
+        let jump = match (text("runbook_jump"), text("ansible_ssh_common_args")) {
+            (Some(jump), _) => match Jump::parse(&jump) {
+                Ok(jump) => Some(jump),
+                Err(why) => {
+                    report(
+                        Some("runbook_jump"),
+                        Some(&jump),
+                        format!("bad runbook_jump: {why}"),
+                        "runbook_jump is the machine to go through, `user@host:port`, e.g. `dalibo@192.0.2.10:2201`".into(),
+                    );
+                    return None;
+                }
+            },
+            (None, Some(args)) => match Jump::from_ssh_args(&args) {
+                Ok(jump) => jump,
+                Err(why) => {
+                    report(
+                        Some("ansible_ssh_common_args"),
+                        Some(&args),
+                        format!("ansible_ssh_common_args: {why}"),
+                        "write `ansible_ssh_common_args: '-o ProxyJump=user@host:port'`, or `runbook_jump: user@host:port`".into(),
+                    );
+                    return None;
+                }
+            },
+            (None, None) => None,
+        };
+        if jump.is_some() && transport != TransportKind::Ssh {
+            report(
+                Some(if fields.contains_key("runbook_jump") {
+                    "runbook_jump"
+                } else {
+                    "ansible_ssh_common_args"
+                }),
+                None,
+                "a jump host is only for hosts reached over SSH".into(),
+                "remove the jump from this host, or reach it with `runbook_transport: ssh`".into(),
+            );
+            return None;
+        }
         let mut vars = Vars::new();
         for (key, value) in fields {
             if let Some(value) = scalar(value) {
@@ -763,6 +934,7 @@ impl Builder<'_> {
             container: text("runbook_container").unwrap_or_else(|| name.to_string()),
             become_command: text("runbook_become").unwrap_or_else(|| DEFAULT_BECOME.to_string()),
             host_key_checking,
+            jump,
             address,
             vars,
         })

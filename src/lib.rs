@@ -8,6 +8,7 @@
 pub mod app;
 pub mod chapter;
 pub(crate) mod check;
+pub(crate) mod class;
 pub(crate) mod cli;
 pub(crate) mod deadline;
 pub mod diagnostic;

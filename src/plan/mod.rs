@@ -61,6 +61,9 @@ pub(crate) struct PlanOptions {
     pub(crate) secret_names: Vec<String>,
     /// `--allow-outside-workshop`: chapters may be read from outside the workshop folder.
     pub(crate) reach: crate::chapter::Reach,
+    /// Set on every host of the inventory after its own settings: one trainee's lab in a
+    /// class (see [`crate::class::roster`]).
+    pub(crate) host_overrides: std::collections::BTreeMap<String, yaml_serde::Value>,
 }
 
 impl PlanOptions {
@@ -79,6 +82,7 @@ impl PlanOptions {
             teardown: false,
             secret_names: Vec::new(),
             reach: crate::chapter::Reach::InsideOnly,
+            host_overrides: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -300,7 +304,7 @@ pub(crate) fn review(options: &PlanOptions) -> Result<Reviewed, Diagnostics> {
             .find(|path| std::fs::symlink_metadata(path).is_ok())
     });
     let inventory = match &inventory_path {
-        Some(path) => Inventory::load(path),
+        Some(path) => Inventory::load_with(path, &options.host_overrides),
         None => Ok(Inventory::local_only()),
     };
     let (workshop, inventory) = match (workshop, inventory) {

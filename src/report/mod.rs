@@ -5,6 +5,7 @@
 pub(crate) mod block;
 pub(crate) mod cast;
 pub(crate) mod check_view;
+pub(crate) mod class_view;
 pub(crate) mod failure;
 pub(crate) mod hint;
 pub(crate) mod html;

@@ -62,6 +62,10 @@ pub struct SessionSettings {
     /// [`super::protocol::bootstrap`]): for runs whose end sweeps what the blocks left
     /// (`verify`, `check`), not for `runbook step`, which leaves the trainee's lab running.
     pub contain: bool,
+    /// An SSH host that could not be reached once is not tried again in this run: a class
+    /// view looks at thirty labs, and a lab that is down must cost one connect timeout, not
+    /// one per check.
+    pub one_connect_attempt: bool,
 }
 
 impl Default for SessionSettings {
@@ -84,6 +88,7 @@ impl Default for SessionSettings {
             ssh_master_exit: Duration::from_secs(2),
             ssh_alive_interval: 5,
             ssh_alive_count: 3,
+            one_connect_attempt: false,
             quiet_before_answer: Duration::from_millis(300),
             contain: false,
         }

@@ -64,6 +64,9 @@ pub(crate) struct SshTransport {
     master: Mutex<Option<Master>>,
     /// Whether the host has answered once in this run (see `Sessions::prewarm`).
     reached: AtomicBool,
+    /// Why the host could not be reached, kept under
+    /// [`SessionSettings::one_connect_attempt`] to answer later attempts at once.
+    gave_up: std::sync::Mutex<Option<String>>,
 }
 
 impl SshTransport {
@@ -73,6 +76,7 @@ impl SshTransport {
             settings,
             master: Mutex::new(None),
             reached: AtomicBool::new(false),
+            gave_up: std::sync::Mutex::new(None),
         }
     }
 
@@ -183,6 +187,10 @@ impl SshTransport {
                 .arg("-i")
                 .arg(key);
         }
+        if let Some(jump) = &self.host.jump {
+            command.args(["-o", &self.proxy_command(jump, &log)]);
+            command.args(["-o", &format!("HostKeyAlias={}", self.known_entry())]);
+        }
         command
             .arg("--")
             .arg(self.address())
@@ -223,14 +231,93 @@ impl SshTransport {
         }
     }
 
+    /// The `ProxyCommand` that reaches the host through `jump`. Not `ProxyJump`: ssh runs a
+    /// ProxyJump's connection with none of the command line's options, so the jump would be
+    /// made without BatchMode, ConnectTimeout, runbook's known-hosts file or host key policy.
+    /// Here the inner ssh gets the same ones, and logs into the same file, so that a jump
+    /// that fails says why. ssh runs the command with `sh -c`: every word is quoted.
+    fn proxy_command(&self, jump: &crate::inventory::Jump, log: &Path) -> String {
+        let settings = &self.settings;
+        let checking = match self.host.host_key_checking {
+            HostKeyChecking::AcceptNew => "accept-new",
+            HostKeyChecking::Strict => "yes",
+        };
+        let mut words: Vec<String> = vec!["ssh".into(), "-E".into(), log.display().to_string()];
+        let mut option = |text: String| {
+            words.push("-o".into());
+            words.push(text);
+        };
+        option("BatchMode=yes".into());
+        option(format!("StrictHostKeyChecking={checking}"));
+        option(format!(
+            "ConnectTimeout={}",
+            settings.connect_timeout.as_secs().max(1)
+        ));
+        option(format!(
+            "ServerAliveInterval={}",
+            settings.ssh_alive_interval
+        ));
+        option(format!("ServerAliveCountMax={}", settings.ssh_alive_count));
+        option("ClearAllForwardings=yes".into());
+        if let Some(known_hosts) = self.known_hosts_file() {
+            option(format!("UserKnownHostsFile={known_hosts}"));
+        }
+        if let Some(key) = &self.host.key_file {
+            option("IdentitiesOnly=yes".into());
+            words.push("-i".into());
+            words.push(key.display().to_string());
+        }
+        words.extend(["-p".into(), jump.port.unwrap_or(SSH_PORT).to_string()]);
+        if let Some(user) = &jump.user {
+            words.extend(["-l".into(), user.clone()]);
+        }
+        // %h and %p: the host's own address and port, as the jump machine reaches them.
+        words.extend([
+            "-W".into(),
+            "%h:%p".into(),
+            "--".into(),
+            jump.address.clone(),
+        ]);
+        let quoted: Vec<String> = words.iter().map(|word| shell_quote(word)).collect();
+        format!("ProxyCommand={}", quoted.join(" "))
+    }
+
+    /// The name the host's key is kept under in known_hosts: its address (and port), as ssh
+    /// writes it; through a jump, a name that also says which jump, since every trainee's
+    /// lab has its own pg-1 at the same address behind their own machine, and one key per
+    /// address would have each lab's key refused as a changed one.
+    fn known_entry(&self) -> String {
+        let address = self.address();
+        match &self.host.jump {
+            Some(jump) => {
+                let safe = |text: &str| -> String {
+                    text.chars()
+                        .map(|c| {
+                            if c.is_ascii_alphanumeric() || c == '.' {
+                                c
+                            } else {
+                                '-'
+                            }
+                        })
+                        .collect()
+                };
+                format!(
+                    "runbook-via-{}-{}-to-{}-{}",
+                    safe(&jump.address),
+                    jump.port.unwrap_or(SSH_PORT),
+                    safe(address),
+                    self.port()
+                )
+            }
+            None if self.port() == SSH_PORT => address.to_string(),
+            None => format!("[{address}]:{}", self.port()),
+        }
+    }
+
     /// Turns what ssh logged into the reason it failed, naming the host and the fix.
     fn explain(&self, log: &str) -> SessionError {
         let address = self.address();
-        let known_entry = if self.port() == SSH_PORT {
-            address.to_string()
-        } else {
-            format!("[{address}]:{}", self.port())
-        };
+        let known_entry = self.known_entry();
         let file_option = self
             .known_hosts_file()
             .map_or_else(String::new, |file| format!(" -f {}", shell_quote(file)));
@@ -292,7 +379,28 @@ impl SshTransport {
             }
             *master = None;
         }
-        let fresh = self.connect().await?;
+        let given_up = self.gave_up.lock().ok().and_then(|reason| reason.clone());
+        if let Some(detail) = given_up {
+            return Err(SessionError::Connect {
+                host: self.host.name.clone(),
+                user: self.login_user(),
+                address: self.address().to_string(),
+                port: self.port(),
+                detail,
+            });
+        }
+        let fresh = match self.connect().await {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                if self.settings.one_connect_attempt
+                    && let SessionError::Connect { detail, .. } = &error
+                    && let Ok(mut reason) = self.gave_up.lock()
+                {
+                    *reason = Some(format!("{detail} (not tried again in this run)"));
+                }
+                return Err(error);
+            }
+        };
         let socket = fresh.socket();
         *master = Some(fresh);
         Ok(socket)
