@@ -29,7 +29,11 @@ fn course() -> PathBuf {
 
 /// `scripts/class-labs ARGS` (with this build's runbook), which must succeed; its stdout.
 fn class_labs(args: &[&str]) -> String {
-    for tool in ["/usr/bin/lxc-start", "/usr/bin/lxc-freeze", "/usr/sbin/sshd"] {
+    for tool in [
+        "/usr/bin/lxc-start",
+        "/usr/bin/lxc-freeze",
+        "/usr/sbin/sshd",
+    ] {
         assert!(
             Path::new(tool).exists(),
             "{tool} is missing: run scripts/setup-test-machine (it installs LXC and OpenSSH's server)"
@@ -160,7 +164,10 @@ fn the_class_view_gives_each_labs_chapter_and_a_frozen_lab_as_unreachable_within
         frozen_took >= Duration::from_secs(3) && frozen_took < Duration::from_secs(8),
         "the frozen lab took {frozen_took:?}"
     );
-    assert!(took < Duration::from_secs(15), "the class view took {took:?}");
+    assert!(
+        took < Duration::from_secs(15),
+        "the class view took {took:?}"
+    );
 
     // Thawed, it answers again, at its chapter.
     class_labs(&["thaw", "04"]);
