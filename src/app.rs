@@ -130,8 +130,10 @@ fn plan_options(args: &PlanArgs, secret_names: &[String], checks_only: bool) -> 
 /// The sessions' waits as `--connect-timeout` and `--grace` set them; the rest as they are.
 fn session_settings(args: &SessionArgs) -> SessionSettings {
     let defaults = SessionSettings::default();
+    let connect_timeout = args.connect_timeout.unwrap_or(defaults.connect_timeout);
     SessionSettings {
-        connect_timeout: args.connect_timeout.unwrap_or(defaults.connect_timeout),
+        connect_timeout,
+        shell_start: connect_timeout,
         grace: args.grace,
         ..defaults
     }
@@ -314,11 +316,15 @@ const CLASS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 async fn check_class(args: &CheckArgs, roster_path: &std::path::Path) -> Result<u8, Failure> {
     let roster = class::roster::load(roster_path).map_err(Failure::Input)?;
     let base = plan_options(&args.plan, &args.session.secrets, true);
+    let connect_timeout = args
+        .session
+        .connect_timeout
+        .unwrap_or(CLASS_CONNECT_TIMEOUT);
     let settings = SessionSettings {
-        connect_timeout: args
-            .session
-            .connect_timeout
-            .unwrap_or(CLASS_CONNECT_TIMEOUT),
+        connect_timeout,
+        // A host that answered gets the usual time for its login scripts: the short wait is
+        // for labs that do not answer at all.
+        shell_start: connect_timeout.max(SessionSettings::default().shell_start),
         ..session_settings(&args.session)
     };
     let chosen = match &args.trainee {
