@@ -398,3 +398,94 @@ fn roster_mistakes_are_refused_at_their_line_before_any_lab_is_contacted() {
         "nothing logged in to the server: {after}"
     );
 }
+
+#[test]
+fn catching_a_lab_up_runs_only_the_chapters_it_lacks_and_moves_its_progress() {
+    let sshd = Sshd::start();
+    let lab = course(&sshd);
+    reach(&lab, "bob", 1);
+    // bob's machine is in front of his lab: the course's local blocks run on it too.
+    lab.write(
+        "class.yml",
+        &format!(
+            "vars:\n  ansible_ssh_private_key_file: {}\n  runbook_known_hosts_file: {}\ntrainees:\n  bob:\n    jump: root@127.0.0.1:{}\n    vars: {}\n  carol:\n    vars: {{state: /nowhere}}\n",
+            sshd.client_key().display(),
+            sshd.known_hosts().display(),
+            sshd.port,
+            state_var(&lab, "bob")
+        ),
+    );
+    // Marks what ran: chapter one's block would write this file again; it must not run.
+    std::fs::write(lab.path().join("state/bob/one"), "one\n").expect("state");
+    let before = std::fs::metadata(lab.path().join("state/bob/one"))
+        .and_then(|meta| meta.modified())
+        .expect("mtime");
+    std::thread::sleep(Duration::from_millis(1100));
+    let run = lab.runbook_in_own_tmp(&[
+        "catch-up",
+        "workshop",
+        "--class",
+        "class.yml",
+        "--trainee",
+        "bob",
+        "--to",
+        "3",
+        "--progress",
+        "bob-progress.json",
+    ]);
+    run.assert_code(0)
+        .stdout_has("1. Chapter one                      already there: left as it is")
+        .stdout_has("2. Chapter two                      to run")
+        .stdout_has("3. Chapter three                    to run")
+        .stdout_has("PASS 3-three/three-done");
+    let after = std::fs::metadata(lab.path().join("state/bob/one"))
+        .and_then(|meta| meta.modified())
+        .expect("mtime");
+    assert_eq!(before, after, "chapter one did not run again");
+    assert_eq!(
+        lab.read("state/bob/three"),
+        "three\n",
+        "chapter three ran on bob's lab"
+    );
+    let progress: Value =
+        serde_json::from_str(&lab.read("bob-progress.json")).expect("progress JSON");
+    assert_eq!(
+        progress["next"],
+        Value::Null,
+        "past the last chapter: {progress:#}"
+    );
+    assert_eq!(progress["blocks"]["2-two/two-done"]["status"], "caught-up");
+
+    // The class view agrees.
+    let (_, view, _) = class_json(&lab, &[]);
+    assert_eq!(row(&view, "bob")["reached"]["number"], 3);
+
+    // Asked again: nothing to run.
+    lab.runbook_in_own_tmp(&[
+        "catch-up",
+        "workshop",
+        "--class",
+        "class.yml",
+        "--trainee",
+        "bob",
+        "--to",
+        "Chapter three",
+    ])
+    .assert_code(0)
+    .stdout_has("The lab is at the end of chapter 3 (Chapter three): nothing to run.");
+
+    // A chapter that cannot be brought about stops with the usual failure view.
+    lab.runbook_in_own_tmp(&[
+        "catch-up",
+        "workshop",
+        "--class",
+        "class.yml",
+        "--trainee",
+        "carol",
+        "--to",
+        "2",
+    ])
+    .assert_code(1)
+    .stdout_has("1. Chapter one                      to run")
+    .stdout_has("/nowhere/one: No such file or directory");
+}
