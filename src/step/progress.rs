@@ -159,6 +159,29 @@ pub(crate) fn default_path(workshop: &Path) -> PathBuf {
 
 use crate::report::model::now_rfc3339;
 
+/// Moves the progress at `path` past chapter `target` of `plan` (`runbook catch-up`): every
+/// block up to the chapter's end is caught up, the next block is the first after it, and the
+/// values captured on the way are kept for the blocks that use them.
+pub(crate) fn move_past_chapter(
+    plan: &crate::plan::Plan,
+    workshop: &Path,
+    target: usize,
+    captures: &Vars,
+    path: &Path,
+) -> Result<(), ProgressError> {
+    let (mut progress, _) = Progress::load(path, workshop)?;
+    for step in plan.steps.iter().filter(|step| step.chapter <= target) {
+        progress.record(&step.qualified_id, BlockStatus::CaughtUp);
+    }
+    progress.next = plan
+        .steps
+        .iter()
+        .find(|step| step.chapter > target)
+        .map(|step| step.qualified_id.clone());
+    progress.captures.extend(captures.clone());
+    progress.save(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,27 +227,4 @@ mod tests {
             .to_string();
         assert!(error.contains("progress.json") && error.contains("--restart"));
     }
-}
-
-/// Moves the progress at `path` past chapter `target` of `plan` (`runbook catch-up`): every
-/// block up to the chapter's end is caught up, the next block is the first after it, and the
-/// values captured on the way are kept for the blocks that use them.
-pub(crate) fn move_past_chapter(
-    plan: &crate::plan::Plan,
-    workshop: &Path,
-    target: usize,
-    captures: &Vars,
-    path: &Path,
-) -> Result<(), ProgressError> {
-    let (mut progress, _) = Progress::load(path, workshop)?;
-    for step in plan.steps.iter().filter(|step| step.chapter <= target) {
-        progress.record(&step.qualified_id, BlockStatus::CaughtUp);
-    }
-    progress.next = plan
-        .steps
-        .iter()
-        .find(|step| step.chapter > target)
-        .map(|step| step.qualified_id.clone());
-    progress.captures.extend(captures.clone());
-    progress.save(path)
 }
