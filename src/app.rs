@@ -7,12 +7,14 @@ use clap::Parser;
 use console::Style;
 
 use crate::cli::{
-    CheckArgs, ClassFormat, Cli, Command, ListArgs, ListFormat, MdbookAction, MdbookArgs, PlanArgs,
-    SessionArgs, StepArgs, VerifyArgs,
+    CatchUpArgs, CheckArgs, ClassFormat, Cli, Command, ListArgs, ListFormat, MdbookAction,
+    MdbookArgs, PlanArgs, SessionArgs, StepArgs, VerifyArgs,
 };
 use crate::diagnostic::Diagnostics;
 use crate::session::SessionSettings;
-use crate::{check, class, diagnostic, execute, exit, lab, list, mdbook, plan, report, step};
+use crate::{
+    catch_up, check, class, diagnostic, execute, exit, lab, list, mdbook, plan, report, step,
+};
 
 /// Why runbook could not do its job.
 #[derive(Debug)]
@@ -51,6 +53,7 @@ pub fn main() -> ExitCode {
             Command::List(args) => list(&args),
             Command::Step(args) => step(args).await,
             Command::Check(args) => check(args).await,
+            Command::CatchUp(args) => catch_up(args).await,
             Command::Mdbook(args) => mdbook(&args),
         }
     });
@@ -130,8 +133,10 @@ fn plan_options(args: &PlanArgs, secret_names: &[String], checks_only: bool) -> 
 /// The sessions' waits as `--connect-timeout` and `--grace` set them; the rest as they are.
 fn session_settings(args: &SessionArgs) -> SessionSettings {
     let defaults = SessionSettings::default();
+    let connect_timeout = args.connect_timeout.unwrap_or(defaults.connect_timeout);
     SessionSettings {
-        connect_timeout: args.connect_timeout.unwrap_or(defaults.connect_timeout),
+        connect_timeout,
+        shell_start: connect_timeout,
         grace: args.grace,
         ..defaults
     }
@@ -314,11 +319,15 @@ const CLASS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 async fn check_class(args: &CheckArgs, roster_path: &std::path::Path) -> Result<u8, Failure> {
     let roster = class::roster::load(roster_path).map_err(Failure::Input)?;
     let base = plan_options(&args.plan, &args.session.secrets, true);
+    let connect_timeout = args
+        .session
+        .connect_timeout
+        .unwrap_or(CLASS_CONNECT_TIMEOUT);
     let settings = SessionSettings {
-        connect_timeout: args
-            .session
-            .connect_timeout
-            .unwrap_or(CLASS_CONNECT_TIMEOUT),
+        connect_timeout,
+        // A host that answered gets the usual time for its login scripts: the short wait is
+        // for labs that do not answer at all.
+        shell_start: connect_timeout.max(SessionSettings::default().shell_start),
         ..session_settings(&args.session)
     };
     let chosen = match &args.trainee {
@@ -410,6 +419,196 @@ async fn check_class(args: &CheckArgs, roster_path: &std::path::Path) -> Result<
             () = interrupt.wait() => return Ok(exit::status(interrupt.requested(), true)),
         }
     }
+}
+
+/// The roster cut down to the trainee `name`, or an input error naming the roster's trainees.
+fn one_trainee(
+    roster: &class::roster::Roster,
+    name: &str,
+) -> Result<class::roster::Roster, Failure> {
+    let Some(trainee) = roster.trainees.iter().find(|t| t.name == name) else {
+        let names = roster.trainees.iter().map(|t| t.name.as_str());
+        let hint = diagnostic::did_you_mean(name, names.clone()).map_or_else(
+            || {
+                format!(
+                    "the roster's trainees are {}",
+                    names.collect::<Vec<_>>().join(", ")
+                )
+            },
+            |close| format!("did you mean `{close}`?"),
+        );
+        let mut problems = Diagnostics::default();
+        problems.push(
+            diagnostic::Diagnostic::new(
+                &roster.path,
+                0,
+                format!("the roster names no trainee `{name}`"),
+            )
+            .hint(hint),
+        );
+        return Err(Failure::Input(problems));
+    };
+    Ok(class::roster::Roster {
+        path: roster.path.clone(),
+        trainees: vec![trainee.clone()],
+    })
+}
+
+/// `runbook catch-up --to CHAPTER`: looks at where the lab is with its checks, then runs the
+/// chapters up to CHAPTER that are not there yet, as `verify` does.
+async fn catch_up(args: CatchUpArgs) -> Result<u8, Failure> {
+    if !args.plan.chapters.is_empty() || args.plan.from.is_some() || args.plan.teardown {
+        let mut problems = Diagnostics::default();
+        problems.push(
+            diagnostic::Diagnostic::new(&args.plan.dir, 0, "catch-up chooses the chapters to run itself")
+                .hint("name the chapter to reach with `--to CHAPTER`, without --chapter, --from or --teardown"),
+        );
+        return Err(Failure::Input(problems));
+    }
+    let roster = match (&args.class, &args.trainee) {
+        (Some(path), Some(name)) => Some(one_trainee(
+            &class::roster::load(path).map_err(Failure::Input)?,
+            name,
+        )?),
+        _ => None,
+    };
+    // The lab's plan for these options: the trainee's (inventory, variables, jump) in a class.
+    let lab_plan = |options: &plan::PlanOptions| -> Result<plan::Plan, Failure> {
+        match &roster {
+            Some(roster) => Ok(class::plan_labs(roster, options)
+                .map_err(Failure::Input)?
+                .remove(0)
+                .plan),
+            None => plan::build(options).map_err(Failure::Input),
+        }
+    };
+    let base = plan_options(&args.plan, &args.session.secrets, false);
+    let whole = lab_plan(&base)?;
+    let target = plan::select::named_chapters(&whole.workshop, std::slice::from_ref(&args.to))
+        .map_err(|problem| {
+            let mut problems = Diagnostics::default();
+            problems.push(problem);
+            Failure::Input(problems)
+        })?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let keys = |indices: &mut dyn Iterator<Item = usize>| -> Vec<String> {
+        indices
+            .map(|index| whole.workshop.chapters[index].key.clone())
+            .collect()
+    };
+    // Where the lab is: the checks of the chapters up to the target, each run once.
+    let mut probe = lab_plan(&plan::PlanOptions {
+        checks_only: true,
+        chapters: keys(&mut (0..=target)),
+        ..base.clone()
+    })?;
+    for step in &mut probe.steps {
+        step.retry = None;
+    }
+    let settings = SessionSettings {
+        contain: true,
+        ..session_settings(&args.session)
+    };
+    let states = {
+        let lab = lab::prepare(
+            &probe,
+            &args.plan.dir,
+            &args.session.secrets,
+            settings.clone(),
+        )
+        .map_err(Failure::Input)?;
+        let mut executor = execute::Executor::new(
+            &probe,
+            lab.sessions.clone(),
+            execute::RunOptions::each_block_on_its_own(),
+            lab.redactor,
+            lab.cancel.clone(),
+        );
+        let run = executor.run_all(&mut class::Quiet).await;
+        if lab.cancel.requested().is_some() {
+            return Ok(exit::status(lab.cancel.requested(), false));
+        }
+        check::chapter_states(&probe, &run)
+    };
+    let has_blocks: Vec<bool> = (0..whole.workshop.chapters.len())
+        .map(|index| whole.steps.iter().any(|step| step.chapter == index))
+        .collect();
+    let decisions = catch_up::decide(&states, &has_blocks, target);
+    let mut out = crate::printable::TerminalWriter::new(Box::new(console::Term::stdout()));
+    report::check_view::catch_up_plan(&mut out, &states, &decisions);
+    let to_run: Vec<usize> = decisions
+        .iter()
+        .enumerate()
+        .filter(|(_, decision)| **decision == catch_up::Decision::Run)
+        .map(|(index, _)| index)
+        .collect();
+    let (passed, captures) = if to_run.is_empty() {
+        (true, crate::template::Vars::new())
+    } else {
+        let run_plan = lab_plan(&plan::PlanOptions {
+            chapters: keys(&mut to_run.iter().copied()),
+            ..base.clone()
+        })?;
+        let lab = lab::prepare(&run_plan, &args.plan.dir, &args.session.secrets, settings)
+            .map_err(Failure::Input)?;
+        let cancel = lab.cancel.clone();
+        let mut executor = execute::Executor::new(
+            &run_plan,
+            lab.sessions,
+            execute::RunOptions {
+                keep_going: false,
+                batch: true,
+                strict: false,
+                bless: false,
+                jobs: execute::DEFAULT_JOBS,
+            },
+            lab.redactor,
+            lab.cancel,
+        );
+        let mut terminal = report::terminal::TerminalReporter::new(false, false);
+        let run = executor.run_all(&mut terminal).await;
+        drop(terminal);
+        let written =
+            report::write_reports(&args.report, &run).map_err(|error| Failure::Runbook {
+                message: format!("cannot write the report into {}", args.report.display()),
+                causes: vec![error.to_string()],
+            })?;
+        report_location(&written);
+        if cancel.requested().is_some() {
+            return Ok(exit::status(cancel.requested(), false));
+        }
+        (
+            run.status == report::model::RunStatus::Passed,
+            executor.captures().clone(),
+        )
+    };
+    if passed {
+        let progress = args.progress.clone().or_else(|| {
+            roster.is_none().then(|| {
+                let workshop = args
+                    .plan
+                    .dir
+                    .canonicalize()
+                    .unwrap_or_else(|_| args.plan.dir.clone());
+                step::progress::default_path(&workshop)
+            })
+        });
+        if let Some(path) = progress {
+            let workshop = args
+                .plan
+                .dir
+                .canonicalize()
+                .unwrap_or_else(|_| args.plan.dir.clone());
+            step::progress::move_past_chapter(&whole, &workshop, target, &captures, &path)
+                .map_err(|error| Failure::Runbook {
+                    message: "cannot move the trainee's progress".into(),
+                    causes: vec![error.to_string()],
+                })?;
+        }
+    }
+    Ok(if passed { exit::PASSED } else { exit::FAILED })
 }
 
 /// Prints one look at the class (the terminal redrawn under `--watch`), and writes its page.

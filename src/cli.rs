@@ -40,6 +40,9 @@ pub(crate) enum Command {
     Step(StepArgs),
     /// Run only the `check` blocks and tell which chapters the lab has reached.
     Check(CheckArgs),
+    /// Bring a lab to the end of a chapter: the chapters whose checks do not pass yet run as
+    /// `verify` runs them (a trainee who fell behind, or broke their lab).
+    CatchUp(CatchUpArgs),
     /// mdBook preprocessor: the book with real output (`[preprocessor.runbook]` in book.toml).
     Mdbook(MdbookArgs),
 }
@@ -195,6 +198,30 @@ pub(crate) struct CheckArgs {
     /// With `--class`: the most labs looked at at once.
     #[arg(long, value_name = "N", default_value_t = crate::class::DEFAULT_LABS_AT_ONCE, value_parser = clap::value_parser!(usize), requires = "class")]
     pub(crate) labs: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CatchUpArgs {
+    #[command(flatten)]
+    pub(crate) plan: PlanArgs,
+    #[command(flatten)]
+    pub(crate) session: SessionArgs,
+    /// The chapter to bring the lab to the end of: its key, file name, title or number.
+    #[arg(long, value_name = "CHAPTER")]
+    pub(crate) to: String,
+    /// A class roster: the lab is the one of `--trainee`.
+    #[arg(long, value_name = "ROSTER", requires = "trainee")]
+    pub(crate) class: Option<PathBuf>,
+    /// With `--class`: whose lab.
+    #[arg(long, value_name = "NAME", requires = "class")]
+    pub(crate) trainee: Option<String>,
+    /// Folder for index.html, junit.xml and run.json of the chapters run.
+    #[arg(long, value_name = "DIR", default_value = crate::report::DEFAULT_FOLDER)]
+    pub(crate) report: PathBuf,
+    /// The `runbook step` progress to move past the chapter (default: the workshop's own,
+    /// for a lab without `--class`; a trainee's lives where they run `runbook step`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) progress: Option<PathBuf>,
 }
 
 /// How `check --class` prints the class view.

@@ -1032,3 +1032,61 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod jump_tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Inventory, Diagnostics> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("inventory.yml");
+        std::fs::write(&path, text).expect("write");
+        Inventory::load(&path)
+    }
+
+    #[test]
+    fn a_jump_is_read_from_runbook_jump_or_from_ansible_s_proxyjump() {
+        let inventory = load(
+            "all:\n  vars:\n    ansible_ssh_common_args: '-o ProxyJump=dalibo@192.0.2.10:2201'\n  hosts:\n    pg-1: {ansible_host: 10.0.3.201}\n    pg-2: {ansible_host: 10.0.3.202, runbook_jump: 'admin@[fd00::1]'}\n",
+        )
+        .expect("valid");
+        let jump = |name: &str| inventory.host(name).and_then(|host| host.jump.clone());
+        assert_eq!(
+            jump("pg-1"),
+            Some(Jump {
+                user: Some("dalibo".into()),
+                address: "192.0.2.10".into(),
+                port: Some(2201)
+            })
+        );
+        assert_eq!(
+            jump("pg-2").map(|jump| jump.address),
+            Some("fd00::1".into())
+        );
+        assert_eq!(jump("localhost"), None);
+    }
+
+    #[test]
+    fn other_ssh_options_and_a_jump_to_a_container_are_refused_at_their_line() {
+        let problems = load(
+            "all:\n  hosts:\n    pg-1:\n      ansible_host: 10.0.3.201\n      ansible_ssh_common_args: -o StrictHostKeyChecking=no\n",
+        )
+        .expect_err("refused");
+        assert_eq!(problems.0[0].line, 5);
+        assert!(
+            problems.0[0].message.contains("reads only ProxyJump"),
+            "{}",
+            problems.0[0].message
+        );
+        let problems = load(
+            "all:\n  hosts:\n    c1:\n      runbook_transport: lxc\n      runbook_jump: admin@host\n",
+        )
+        .expect_err("refused");
+        assert!(
+            problems.0[0]
+                .message
+                .contains("only for hosts reached over SSH")
+        );
+        assert_eq!(problems.0[0].line, 5);
+    }
+}

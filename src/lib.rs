@@ -6,6 +6,7 @@
 //! matcher, the sessions and the report model.
 
 pub mod app;
+pub(crate) mod catch_up;
 pub mod chapter;
 pub(crate) mod check;
 pub(crate) mod class;

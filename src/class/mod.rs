@@ -85,6 +85,12 @@ fn reach_through(plan: &mut Plan, trainee: &Trainee, roster: &Path) -> Result<()
                 host.address = Some(jump.address.clone());
                 host.port = jump.port;
                 host.user = jump.user.clone();
+                // The roster's variables reach it as they reach every host (its own inventory
+                // entry, if any, was for the local machine).
+                host.key_file = host
+                    .vars
+                    .get("ansible_ssh_private_key_file")
+                    .map(std::path::PathBuf::from);
             }
             TransportKind::Ssh => {
                 if host.jump.is_none() {
@@ -197,8 +203,10 @@ impl LabState {
     }
 }
 
-/// Takes nothing from a lab's run but its end: the class view draws the labs together.
-struct Quiet;
+/// Takes nothing from a lab's run but its end: the class view draws the labs together, and
+/// catch-up's look at a lab only needs its chapters' states.
+#[derive(Debug)]
+pub(crate) struct Quiet;
 
 impl Reporter for Quiet {
     fn event(&mut self, _event: &Event) {}

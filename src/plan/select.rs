@@ -37,16 +37,30 @@ pub(super) fn select(
     Ok(chosen)
 }
 
-/// The chapters `--chapter` names (by key, file name, title or path), by index.
-fn named_chapters(workshop: &Workshop, names: &[String]) -> Result<BTreeSet<usize>, Diagnostic> {
+/// The chapters `--chapter` names (by key, file name, title, path or number from 1, as
+/// `runbook check` numbers them), by index.
+pub(crate) fn named_chapters(
+    workshop: &Workshop,
+    names: &[String],
+) -> Result<BTreeSet<usize>, Diagnostic> {
     let mut wanted = BTreeSet::new();
     for name in names {
-        let found = workshop.chapters.iter().position(|chapter| {
-            chapter.key == *name
-                || chapter.file_name() == *name
-                || chapter.title.eq_ignore_ascii_case(name)
-                || chapter.path == Path::new(name)
-        });
+        // A name first: a chapter whose key is `2` is that one, not the second.
+        let found = workshop
+            .chapters
+            .iter()
+            .position(|chapter| {
+                chapter.key == *name
+                    || chapter.file_name() == *name
+                    || chapter.title.eq_ignore_ascii_case(name)
+                    || chapter.path == Path::new(name)
+            })
+            .or_else(|| {
+                name.parse::<usize>()
+                    .ok()
+                    .filter(|number| (1..=workshop.chapters.len()).contains(number))
+                    .map(|number| number - 1)
+            });
         let Some(index) = found else {
             let keys: Vec<&str> = workshop
                 .chapters

@@ -141,3 +141,45 @@ pub(crate) fn chapters(out: &mut dyn Write, states: &[ChapterState], verdict: Ve
         ),
     }
 }
+
+/// What `runbook catch-up` found and will do: one line per chapter up to the target.
+pub(crate) fn catch_up_plan(
+    out: &mut dyn Write,
+    states: &[ChapterState],
+    decisions: &[crate::catch_up::Decision],
+) {
+    use crate::catch_up::Decision;
+    line(out, Style::new().bold().apply_to("Where the lab is"));
+    for (index, decision) in decisions.iter().enumerate() {
+        let state = &states[index];
+        let (mark, what) = match decision {
+            Decision::AlreadyThere => (
+                Style::new().green().bold().apply_to("✔"),
+                "already there: left as it is",
+            ),
+            Decision::PassesAlready => (
+                Style::new().green().apply_to("✔"),
+                "its checks pass: left as it is",
+            ),
+            Decision::Run => (Style::new().yellow().bold().apply_to("▶"), "to run"),
+            Decision::Empty => (Style::new().dim().apply_to("·"), "no blocks"),
+        };
+        line(
+            out,
+            format!("  {mark}  {:>2}. {:<32} {what}", index + 1, state.title),
+        );
+    }
+    if !decisions.contains(&Decision::Run)
+        && let Some(last) = decisions.len().checked_sub(1)
+    {
+        line(
+            out,
+            format!(
+                "The lab is at the end of chapter {} ({}): nothing to run.",
+                last + 1,
+                states[last].title
+            ),
+        );
+    }
+    line(out, "");
+}

@@ -60,6 +60,8 @@ pub(crate) struct Row {
     pub(crate) took_ms: u64,
     /// Under `--watch`: how long the lab has been at the chapter it is at.
     pub(crate) still_for_s: Option<u64>,
+    /// The same, in words (`40 s`, `12 min`).
+    pub(crate) still_for: Option<String>,
     /// Under `--watch`: still for long while most of the class is further on.
     pub(crate) stuck: bool,
 }
@@ -141,6 +143,10 @@ impl ClassView {
                     unreachable: state.unreachable.clone(),
                     took_ms: millis(state.took),
                     still_for_s: stillness.still.get(index).map(Duration::as_secs),
+                    still_for: stillness
+                        .still
+                        .get(index)
+                        .map(|still| minutes(still.as_secs())),
                     stuck: stillness.stuck.get(index).copied().unwrap_or(false),
                 }
             })
@@ -269,13 +275,13 @@ pub(crate) fn draw(out: &mut dyn Write, view: &ClassView) {
         } else {
             Style::new().green().apply_to("all checks pass").to_string()
         };
-        let still = match (row.still_for_s, row.stuck) {
-            (Some(seconds), true) => format!(
+        let still = match (&row.still_for, row.stuck) {
+            (Some(still), true) => format!(
                 "  {}",
                 Style::new()
                     .red()
                     .bold()
-                    .apply_to(format!("stuck: {} at this chapter", minutes(seconds)))
+                    .apply_to(format!("stuck: {still} at this chapter"))
             ),
             _ => String::new(),
         };

@@ -18,8 +18,13 @@ pub(crate) const DEFAULT_OUTPUT_CAP: usize = 1 << 20;
 pub struct SessionSettings {
     /// Exported in every shell before its first block (`runbook.yml`'s `env:`), in order.
     pub env: Vec<(String, String)>,
-    /// How long a host may take to give a working shell.
+    /// How long a host may take to answer (SSH: TCP, banner and handshake), and to give a
+    /// working shell.
     pub connect_timeout: Duration,
+    /// How long a host that has answered may take to give a working shell (its login
+    /// scripts run first): `connect_timeout` but for a class view, whose short connect
+    /// timeout is for labs that do not answer at all.
+    pub shell_start: Duration,
     /// Between TERM and KILL when a block times out.
     pub grace: Duration,
     /// Output kept per block (the tail).
@@ -73,6 +78,7 @@ impl Default for SessionSettings {
         SessionSettings {
             env: Vec::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            shell_start: DEFAULT_CONNECT_TIMEOUT,
             grace: DEFAULT_GRACE,
             output_cap: DEFAULT_OUTPUT_CAP,
             control_dir: std::env::temp_dir()

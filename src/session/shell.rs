@@ -228,7 +228,7 @@ impl Session {
         let sent = process.stdin.write_all(bootstrap.as_bytes()).await;
         let _ = process.stdin.flush().await;
         let mut buffer = OutputBuffer::new(&nonce, 64 * 1024);
-        let deadline = crate::deadline::tokio_in(settings.connect_timeout);
+        let deadline = crate::deadline::tokio_in(settings.shell_start);
         if sent.is_err() {
             tokio::time::sleep(settings.failure_words).await;
             return Err(SessionError::NoShell {
@@ -252,7 +252,7 @@ impl Session {
                 }
                 Err(_) => {
                     return Err(SessionError::NoShell {
-                        failure: ShellFailure::NotWithin(settings.connect_timeout),
+                        failure: ShellFailure::NotWithin(settings.shell_start),
                         said: stderr_words(&process),
                     });
                 }

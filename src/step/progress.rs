@@ -24,6 +24,9 @@ pub(crate) enum BlockStatus {
     Skipped,
     /// It failed and the trainee stopped there.
     Failed,
+    /// `runbook catch-up` brought the lab past it (run then, or found done by its chapter's
+    /// checks).
+    CaughtUp,
 }
 
 impl BlockStatus {
@@ -34,6 +37,7 @@ impl BlockStatus {
             BlockStatus::Typed => "typed, checked",
             BlockStatus::TypedUnchecked => "typed, not checked",
             BlockStatus::Skipped => "skipped",
+            BlockStatus::CaughtUp => "caught up",
             BlockStatus::Failed => "failed",
         }
     }
@@ -154,6 +158,29 @@ pub(crate) fn default_path(workshop: &Path) -> PathBuf {
 }
 
 use crate::report::model::now_rfc3339;
+
+/// Moves the progress at `path` past chapter `target` of `plan` (`runbook catch-up`): every
+/// block up to the chapter's end is caught up, the next block is the first after it, and the
+/// values captured on the way are kept for the blocks that use them.
+pub(crate) fn move_past_chapter(
+    plan: &crate::plan::Plan,
+    workshop: &Path,
+    target: usize,
+    captures: &Vars,
+    path: &Path,
+) -> Result<(), ProgressError> {
+    let (mut progress, _) = Progress::load(path, workshop)?;
+    for step in plan.steps.iter().filter(|step| step.chapter <= target) {
+        progress.record(&step.qualified_id, BlockStatus::CaughtUp);
+    }
+    progress.next = plan
+        .steps
+        .iter()
+        .find(|step| step.chapter > target)
+        .map(|step| step.qualified_id.clone());
+    progress.captures.extend(captures.clone());
+    progress.save(path)
+}
 
 #[cfg(test)]
 mod tests {
