@@ -383,3 +383,34 @@ fn the_class_page_in_chromium_shows_the_trainees_rows_and_a_lab_moving_on() {
         "one more chapter reached: {green} -> {green_after} green, {red} -> {red_after} red"
     );
 }
+
+/// Each trainee's machine as the jump host (`roster --jump`): the lab host is 127.0.0.1 inside
+/// it, reached through it, as a course whose trainees `ssh -p 22XX` into their machine.
+#[test]
+fn a_class_reached_through_each_trainees_machine_as_jump_host() {
+    let _labs = LABS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let lab = Lab::new();
+    class_of(&lab, &[2, 4]);
+    let roster = lab.path().join("class-jump.yml");
+    std::fs::write(&roster, class_labs(&["roster", "2", "--jump"])).expect("roster");
+    let course = course();
+    let run = lab.runbook(&[
+        "check",
+        course.to_str().expect("path"),
+        "--class",
+        roster.to_str().expect("path"),
+        "--format",
+        "json",
+    ]);
+    run.assert_code(1);
+    let view = json(&run);
+    let rows = view["trainees"].as_array().expect("trainees");
+    let chapters: Vec<u64> = rows.iter().map(reached).collect();
+    assert_eq!(chapters, [2, 4], "{}", run.stdout);
+    assert!(
+        rows.iter()
+            .all(|row| row["unreachable"] == serde_json::json!([])),
+        "{}",
+        run.stdout
+    );
+}
