@@ -383,13 +383,23 @@ async fn check_class(args: &CheckArgs, roster_path: &std::path::Path) -> Result<
         at_once: args.labs,
     };
     let shown = roster_path.display().to_string();
+    let class = class::Class::prepare(&labs, &args.plan.dir, &options).map_err(Failure::Input)?;
+    let status = watch_class(&class, &shown, args).await;
+    class.close().await;
+    status
+}
+
+/// Looks at the class once, or under `--watch` again and again until interrupted.
+async fn watch_class(
+    class: &class::Class<'_>,
+    shown: &str,
+    args: &CheckArgs,
+) -> Result<u8, Failure> {
     let mut watch = class::Watch::default();
     let mut interrupt = crate::session::Cancel::on_signals();
     loop {
         let started = std::time::Instant::now();
-        let states = class::look(&labs, &args.plan.dir, &options)
-            .await
-            .map_err(Failure::Input)?;
+        let states = class.look().await;
         let took = started.elapsed();
         let stillness = match args.watch {
             Some(every) => {
@@ -403,7 +413,7 @@ async fn check_class(args: &CheckArgs, roster_path: &std::path::Path) -> Result<
             }
             None => report::class_view::Stillness::default(),
         };
-        let view = report::class_view::ClassView::new(&shown, &states, took, &stillness);
+        let view = report::class_view::ClassView::new(shown, &states, took, &stillness);
         show_class(&view, args)?;
         let Some(every) = args.watch else {
             let all_pass = states

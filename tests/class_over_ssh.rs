@@ -351,12 +351,21 @@ fn watching_rewrites_the_page_as_a_lab_moves_on_and_points_out_a_stuck_lab() {
         page.contains("data-trainee") && page_row(page, "alice").contains("3 Chapter three")
     });
     assert!(!page_row(&later, "alice").contains("stuck"), "{later}");
+    // Several looks, one connection per lab: the shells are new at each look, the SSH
+    // connections are kept.
+    let log = std::fs::read_to_string(sshd.dir.path().join("sshd.log")).unwrap_or_default();
+    let logins = log.matches("Accepted publickey").count();
+    assert_eq!(logins, 3, "one login per lab:\n{log}");
     stop(watching.id(), "-INT");
     let status = watching.wait().expect("wait");
-    assert!(
-        !status.success() || status.code() == Some(0),
-        "ends on INT: {status:?}"
-    );
+    assert!(status.code().is_some(), "ends on INT by itself: {status:?}");
+    // Its connections end with it.
+    let control = lab.path().join("tmp").display().to_string();
+    let left: Vec<_> = common::sshd::processes_mentioning(&control)
+        .into_iter()
+        .filter(|(_, line)| line.starts_with("ssh "))
+        .collect();
+    assert!(left.is_empty(), "ssh processes left: {left:?}");
 }
 
 #[test]

@@ -221,58 +221,93 @@ pub(crate) struct LookOptions {
     pub(crate) at_once: usize,
 }
 
-/// Runs every lab's checks, at most `at_once` labs at a time, each check once; returns the
-/// labs' states in the roster's order. A lab's hosts get one connection each, reused by its
-/// checks; a host that cannot be reached is not tried again (it costs one connect timeout).
-pub(crate) async fn look(
-    labs: &[Lab],
-    workshop_dir: &Path,
-    options: &LookOptions,
-) -> Result<Vec<LabState>, Diagnostics> {
-    let settings = SessionSettings {
-        contain: true,
-        one_connect_attempt: true,
-        ..options.settings.clone()
-    };
-    // Everything that can be refused is refused before the first lab is contacted.
-    let mut prepared = Vec::new();
-    for lab in labs {
-        prepared.push(crate::lab::prepare(
-            &lab.plan,
-            workshop_dir,
-            &options.secrets,
-            settings.clone(),
-        )?);
+/// The labs of a class, ready to be looked at (again): each with its sessions, which keep
+/// their SSH connections from one look to the next under `--watch`.
+#[derive(Debug)]
+pub(crate) struct Class<'l> {
+    labs: &'l [Lab],
+    prepared: Vec<crate::lab::Lab>,
+    at_once: usize,
+}
+
+impl<'l> Class<'l> {
+    /// Prepares every lab (secrets, sessions): everything that can be refused is refused
+    /// here, before the first lab is contacted.
+    pub(crate) fn prepare(
+        labs: &'l [Lab],
+        workshop_dir: &Path,
+        options: &LookOptions,
+    ) -> Result<Self, Diagnostics> {
+        let settings = SessionSettings {
+            contain: true,
+            one_connect_attempt: true,
+            keep_connections: true,
+            ..options.settings.clone()
+        };
+        let prepared = labs
+            .iter()
+            .map(|lab| {
+                crate::lab::prepare(&lab.plan, workshop_dir, &options.secrets, settings.clone())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Class {
+            labs,
+            prepared,
+            at_once: options.at_once.max(1),
+        })
     }
-    let states: RefCell<Vec<Option<LabState>>> = RefCell::new(vec![None; labs.len()]);
-    let gate = tokio::sync::Semaphore::new(options.at_once.max(1));
-    let looks = labs
-        .iter()
-        .zip(prepared)
-        .enumerate()
-        .map(|(index, (lab, prepared))| {
-            let states = &states;
-            let gate = &gate;
-            async move {
-                let Ok(_turn) = gate.acquire().await else {
-                    return;
-                };
-                let started = Instant::now();
-                let mut executor = Executor::new(
-                    &lab.plan,
-                    prepared.sessions.clone(),
-                    RunOptions::each_block_on_its_own(),
-                    prepared.redactor,
-                    prepared.cancel.clone(),
-                );
-                let report = executor.run_all(&mut Quiet).await;
-                let state =
-                    LabState::from_report(&lab.trainee.name, &lab.plan, &report, started.elapsed());
-                states.borrow_mut()[index] = Some(state);
-            }
-        });
-    crate::join::join_all(looks).await;
-    Ok(states.into_inner().into_iter().flatten().collect())
+
+    /// Runs every lab's checks, at most `at_once` labs at a time, each check once; returns
+    /// the labs' states in the roster's order. A lab's hosts get one connection each, reused
+    /// by its checks (and by the next look); a host that cannot be reached is not tried again
+    /// in this look (it costs one connect timeout).
+    pub(crate) async fn look(&self) -> Vec<LabState> {
+        let states: RefCell<Vec<Option<LabState>>> = RefCell::new(vec![None; self.labs.len()]);
+        let gate = tokio::sync::Semaphore::new(self.at_once);
+        let looks =
+            self.labs
+                .iter()
+                .zip(&self.prepared)
+                .enumerate()
+                .map(|(index, (lab, prepared))| {
+                    let states = &states;
+                    let gate = &gate;
+                    async move {
+                        let Ok(_turn) = gate.acquire().await else {
+                            return;
+                        };
+                        prepared.sessions.forget_unreachable();
+                        let started = Instant::now();
+                        let mut executor = Executor::new(
+                            &lab.plan,
+                            prepared.sessions.clone(),
+                            RunOptions::each_block_on_its_own(),
+                            prepared.redactor.clone(),
+                            prepared.cancel.clone(),
+                        );
+                        let report = executor.run_all(&mut Quiet).await;
+                        let state = LabState::from_report(
+                            &lab.trainee.name,
+                            &lab.plan,
+                            &report,
+                            started.elapsed(),
+                        );
+                        states.borrow_mut()[index] = Some(state);
+                    }
+                });
+        crate::join::join_all(looks).await;
+        states.into_inner().into_iter().flatten().collect()
+    }
+
+    /// Closes every lab's SSH connections.
+    pub(crate) async fn close(&self) {
+        crate::join::join_all(
+            self.prepared
+                .iter()
+                .map(|prepared| prepared.sessions.close_connections()),
+        )
+        .await;
+    }
 }
 
 /// What a watch remembers between looks: since when each trainee's lab has been at the

@@ -237,7 +237,7 @@ pub(crate) fn draw(out: &mut dyn Write, view: &ClassView) {
     lines.push(String::new());
     lines.push(
         bold.apply_to(format!(
-            "{:<name_width$}  {:<reached_width$}  {}  first failing check",
+            "{:<name_width$}  {:<reached_width$}  {} first failing check",
             "trainee",
             "reached",
             numbers.join("")
@@ -331,4 +331,102 @@ pub(crate) fn html(view: &ClassView) -> Result<String, String> {
     context.insert("stuck_count", &stuck);
     tera.render("class.html", &context)
         .map_err(|error| format!("cannot render the class page: {error}"))
+}
+
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+    use crate::class::{FirstFailure, LabState, Unanswered};
+    use crate::report::model::Outcome;
+    use crate::report::snapshots::{Buffer, assert_snapshot_file};
+
+    fn chapter(title: &str, checks: usize, passed: usize) -> ChapterState {
+        ChapterState {
+            key: title.to_lowercase(),
+            title: title.into(),
+            checks,
+            passed,
+            first_failure: None,
+        }
+    }
+
+    /// Four labs: at the end, stuck at etcd, unreachable, and a name that is markup.
+    fn view() -> ClassView {
+        let course = |passed: [usize; 3]| {
+            vec![
+                chapter("Principles", 0, 0),
+                chapter("etcd", 2, passed[0]),
+                chapter("Patroni", 3, passed[1]),
+                chapter("Backups", 1, passed[2]),
+            ]
+        };
+        let lab = |trainee: &str, passed, reached, unknown: Vec<usize>| LabState {
+            trainee: trainee.into(),
+            chapters: course(passed),
+            reached,
+            unknown,
+            first_failure: None,
+            unreachable: Vec::new(),
+            took: Duration::from_millis(1200),
+        };
+        let done = lab("alice", [2, 3, 1], Some(3), Vec::new());
+        let stuck = LabState {
+            first_failure: Some(FirstFailure {
+                check: "patroni/cluster-list".into(),
+                outcome: Outcome::Mismatch,
+                message: Some("pg-1: the output differs from the expected output".into()),
+            }),
+            ..lab("bob", [2, 1, 0], Some(1), Vec::new())
+        };
+        let down = LabState {
+            unreachable: vec![Unanswered {
+                host: "pg-1".into(),
+                why: "no shell on pg-1 as root: cannot connect to pg-1 (root@10.0.3.201:22): no answer within 5s".into(),
+            }],
+            first_failure: Some(FirstFailure {
+                check: "etcd/member-list".into(),
+                outcome: Outcome::Unreachable,
+                message: None,
+            }),
+            ..lab("carol", [0, 0, 0], None, vec![1, 2, 3])
+        };
+        let markup = LabState {
+            first_failure: Some(FirstFailure {
+                check: "backups/backup-info".into(),
+                outcome: Outcome::Exit,
+                message: Some("backup: exit status 1, expected 0".into()),
+            }),
+            ..lab("<dave & co>", [2, 3, 0], Some(2), Vec::new())
+        };
+        let states = [done, stuck, down, markup];
+        let stillness = Stillness {
+            still: vec![
+                Duration::from_secs(30),
+                Duration::from_secs(900),
+                Duration::from_secs(900),
+                Duration::from_secs(60),
+            ],
+            stuck: vec![false, true, false, false],
+            every: Some(Duration::from_secs(30)),
+        };
+        let mut view = ClassView::new(
+            "class.yml",
+            &states,
+            Duration::from_millis(4200),
+            &stillness,
+        );
+        view.checked_at = "2026-12-07T10:00:00Z".into();
+        view.runbook_version = "0.0.0".into();
+        view
+    }
+
+    #[test]
+    fn the_class_view_as_a_table_json_and_a_page() {
+        let view = view();
+        let buffer = Buffer::default();
+        draw(&mut buffer.clone(), &view);
+        assert_snapshot_file("class", "view.txt", &buffer.text());
+        assert_snapshot_file("class", "view.json", &json(&view));
+        assert_snapshot_file("class", "view.html", &html(&view).expect("renders"));
+    }
 }

@@ -228,14 +228,31 @@ impl Sessions {
 
     async fn end_sessions(&self, force: bool, sweep: bool) -> Vec<Leftover> {
         let leftovers = self.end_matching(force, sweep, None).await;
-        let transports: Vec<_> = match self.transports.lock() {
-            Ok(transports) => transports.values().cloned().collect(),
-            Err(_) => Vec::new(),
-        };
-        for transport in transports {
-            transport.close().await;
+        if !self.settings.keep_connections || force {
+            self.close_connections().await;
         }
         leftovers
+    }
+
+    /// Closes every SSH master (at the end of a run, or of a class view that kept them).
+    pub(crate) async fn close_connections(&self) {
+        for transport in self.transports() {
+            transport.close().await;
+        }
+    }
+
+    /// Forgets which hosts could not be reached, so that the next look tries them again.
+    pub(crate) fn forget_unreachable(&self) {
+        for transport in self.transports() {
+            transport.forget_unreachable();
+        }
+    }
+
+    fn transports(&self) -> Vec<Arc<Transport>> {
+        match self.transports.lock() {
+            Ok(transports) => transports.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Ends the sessions of the cram test file `only`, or all of them.

@@ -71,6 +71,10 @@ pub struct SessionSettings {
     /// view looks at thirty labs, and a lab that is down must cost one connect timeout, not
     /// one per check.
     pub one_connect_attempt: bool,
+    /// The SSH connections outlive the shells at the end of a run, until
+    /// [`super::Sessions::close_connections`]: a class view that looks again every 30 s
+    /// opens a shell on each host each time, not a connection.
+    pub keep_connections: bool,
 }
 
 impl Default for SessionSettings {
@@ -95,6 +99,7 @@ impl Default for SessionSettings {
             ssh_alive_interval: 5,
             ssh_alive_count: 3,
             one_connect_attempt: false,
+            keep_connections: false,
             quiet_before_answer: Duration::from_millis(300),
             contain: false,
         }

@@ -314,6 +314,13 @@ impl SshTransport {
         }
     }
 
+    /// Forgets a connection that failed under `one_connect_attempt`.
+    pub(crate) fn forget_unreachable(&self) {
+        if let Ok(mut reason) = self.gave_up.lock() {
+            *reason = None;
+        }
+    }
+
     /// Turns what ssh logged into the reason it failed, naming the host and the fix.
     fn explain(&self, log: &str) -> SessionError {
         let address = self.address();

@@ -222,6 +222,14 @@ impl Transport {
         }
     }
 
+    /// Forgets that the host could not be reached (see
+    /// [`SessionSettings::one_connect_attempt`]): the next use tries again.
+    pub(crate) fn forget_unreachable(&self) {
+        if let Transport::Ssh(ssh) = self {
+            ssh.forget_unreachable();
+        }
+    }
+
     /// Adds what a container's manager says when a shell could not be opened in it.
     pub(super) async fn explain_failure(
         &self,
