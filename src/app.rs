@@ -288,7 +288,12 @@ async fn check(args: CheckArgs) -> Result<u8, Failure> {
     let mut plan = plan::build(&plan_options(&args.plan, &args.session.secrets, true))
         .map_err(Failure::Input)?;
     checks_as_asked(&mut plan, &args)?;
-    check_one_lab(&plan, &args, session_settings(&args.session)).await
+    // A lab's host that gives no shell is not tried again by every later check.
+    let settings = SessionSettings {
+        one_connect_attempt: true,
+        ..session_settings(&args.session)
+    };
+    check_one_lab(&plan, &args, settings).await
 }
 
 /// Each check once unless `--wait`; a workshop without checks is an input error.
