@@ -91,6 +91,12 @@ pub(crate) struct Question {
     matcher: Matcher,
     /// What is typed (values filled in, secrets included: never shown).
     answer: String,
+    /// The question ends with a blank before `<<` (`[]: <<pg-2>>`): it is answered once
+    /// that blank is printed too, or once the program has been quiet a moment without it.
+    /// A program may print a prompt's text and its trailing blank in two writes (Python's
+    /// click does: the text, then `input(" ")`); typed in between, the answer's echo would
+    /// come before the blank, which would then begin the next question's line.
+    trailing_blank: bool,
 }
 
 /// A line of the transcript that may be a question with its answer printed after it
@@ -173,6 +179,7 @@ impl Dialogue {
                 source: line.source.clone(),
                 matcher,
                 answer,
+                trailing_blank: question.ends_with([' ', '\t']),
             });
         }
         Ok(Dialogue {
@@ -233,6 +240,16 @@ fn screen_line(line: &[u8]) -> ActualLine {
     ActualLine::new(trim_trailing_blanks(shown).to_vec())
 }
 
+/// Whether the line a program is printing ends with a blank, as a terminal shows it.
+fn ends_with_blank(line: &[u8]) -> bool {
+    let line = strip_ansi(line);
+    let shown = match line.iter().rposition(|&byte| byte == b'\r') {
+        Some(position) => &line[position + 1..],
+        None => &line[..],
+    };
+    matches!(shown.last(), Some(b' ' | b'\t'))
+}
+
 fn asks(matcher: &Matcher, line: &ActualLine) -> bool {
     match matcher {
         Matcher::Literal(bytes) => *bytes == line.bytes,
@@ -244,6 +261,20 @@ fn asks(matcher: &Matcher, line: &ActualLine) -> bool {
 
 impl Answers for Dialogue {
     fn answer_for(&mut self, line: &[u8]) -> Option<String> {
+        let question = self.questions.get(self.next)?;
+        if line.is_empty() || !asks(&question.matcher, &screen_line(line)) {
+            return None;
+        }
+        if question.trailing_blank && !ends_with_blank(line) {
+            return None;
+        }
+        self.next += 1;
+        Some(question.answer.clone())
+    }
+
+    /// The program waits on `line`, which asks the next question but without the blank its
+    /// transcript writes after it: the program prints none, so it is answered now.
+    fn marked_answer_when_quiet(&mut self, line: &[u8]) -> Option<String> {
         let question = self.questions.get(self.next)?;
         if line.is_empty() || !asks(&question.matcher, &screen_line(line)) {
             return None;
@@ -425,6 +456,29 @@ mod tests {
             Some(String::new())
         );
         assert!(dialogue.waiting_for().is_none());
+    }
+
+    #[test]
+    fn a_question_written_with_a_trailing_blank_waits_for_it() {
+        let text = "Candidate ['pg-2', 'pg-3'] []: <<pg-2>>\nName:<<bob>>\n";
+        let mut dialogue = Dialogue::of(Some(&expected(text)), &Vars::new()).expect("questions");
+        assert_eq!(
+            dialogue.answer_for(b"Candidate ['pg-2', 'pg-3'] []:"),
+            None,
+            "the prompt's blank is still to come"
+        );
+        assert_eq!(
+            dialogue.answer_for(b"Candidate ['pg-2', 'pg-3'] []: "),
+            Some("pg-2".into())
+        );
+        assert_eq!(dialogue.answer_for(b"Name:"), Some("bob".into()));
+        let mut dialogue = Dialogue::of(Some(&expected(text)), &Vars::new()).expect("questions");
+        assert_eq!(
+            dialogue.marked_answer_when_quiet(b"Candidate ['pg-2', 'pg-3'] []:"),
+            Some("pg-2".into()),
+            "a program that prints no blank there gets its answer once quiet"
+        );
+        assert_eq!(dialogue.marked_answer_when_quiet(b"Nothing:"), None);
     }
 
     #[test]

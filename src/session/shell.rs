@@ -50,6 +50,13 @@ pub trait Answers: Send {
     fn answer_when_quiet(&mut self, _line: &[u8]) -> Option<String> {
         None
     }
+
+    /// Asked first when the program has printed nothing for a moment with `line`
+    /// unfinished: the answer to a marked question (`<<answer>>`) that `answer_for` held
+    /// back, waiting for the rest of its prompt (a trailing blank) that never came.
+    fn marked_answer_when_quiet(&mut self, _line: &[u8]) -> Option<String> {
+        None
+    }
 }
 
 /// An answer typed into a `pty` block.
@@ -760,12 +767,16 @@ impl Session {
                 },
                 _ = tokio::time::sleep_until(quiet_deadline), if quiet_at.is_some() => {
                     quiet_at = None;
-                    if let Some(answers) = answers.as_mut()
-                        && let Some(answer) =
-                            answers.answer_when_quiet(buffer.current_line(asked_from))
-                    {
-                        asked_from = buffer.position();
-                        to_write = Some(self.type_answer(asked_from, answer, true, &mut typed));
+                    if let Some(answers) = answers.as_mut() {
+                        let line = buffer.current_line(asked_from);
+                        if let Some(answer) = answers.marked_answer_when_quiet(line) {
+                            asked_from = buffer.position();
+                            to_write =
+                                Some(self.type_answer(asked_from, answer, false, &mut typed));
+                        } else if let Some(answer) = answers.answer_when_quiet(line) {
+                            asked_from = buffer.position();
+                            to_write = Some(self.type_answer(asked_from, answer, true, &mut typed));
+                        }
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => break Wait::Stop(Ending::TimedOut),
