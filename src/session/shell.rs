@@ -457,7 +457,10 @@ impl Session {
     /// Whether a gated batch's shell waits before a block it may still run: it ended the last
     /// block handed out, and neither left the batch nor ran its last block.
     fn waits_at_gate(batch: &Batch) -> bool {
-        batch.gated && batch.ready.is_empty() && !batch.over && batch.taken > 0
+        batch.gated
+            && batch.ready.is_empty()
+            && !batch.over
+            && batch.taken > 0
             && batch.taken < batch.labels.len()
     }
 
@@ -1256,7 +1259,7 @@ mod tests {
                 leave: Leave::Nothing,
             })
             .collect();
-        let mut batch = session.send_batch(&blocks).await;
+        let mut batch = session.send_batch(&blocks, false).await;
         let mut executions = Vec::new();
         for timeout in timeouts {
             executions.push(
@@ -1311,6 +1314,58 @@ mod tests {
             // The block not run took no number: sent again, it gets the one it had.
             let next = shell.run("echo \"$PWD $x $RUNBOOK_BLOCK\"\n", second).await;
             assert_eq!(text(&next), "/tmp 1 5\n");
+            shell.sessions.shutdown(true).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_gated_batch_runs_a_block_only_when_told_and_stops_when_told() {
+        for file in [true, false] {
+            let shell = Local::new();
+            let second = Duration::from_secs(5);
+            let dir = tempfile::tempdir().expect("a folder");
+            let mark =
+                |name: &str| format!("touch {}/{name}; echo $RUNBOOK_BLOCK", dir.path().display());
+            let scripts = [mark("one"), mark("two"), mark("three"), mark("four")];
+            let mut lock = shell
+                .sessions
+                .acquire("localhost", None)
+                .await
+                .expect("a session");
+            let session = lock.as_mut().expect("started");
+            if !file {
+                session.frame_file = None;
+            }
+            let blocks: Vec<BatchBlock<'_>> = scripts
+                .iter()
+                .map(|script| BatchBlock {
+                    script,
+                    leave: Leave::Nothing,
+                })
+                .collect();
+            let mut batch = session.send_batch(&blocks, true).await;
+            let first = session
+                .next_in_batch(&mut batch, second, &shell.cancel)
+                .await
+                .expect("the first block runs at once");
+            assert_eq!(text(&first), "1\n");
+            // The shell waits: the second block has not started.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(!dir.path().join("two").exists(), "file: {file}");
+            session.go_on(&mut batch).await;
+            let second_block = session
+                .next_in_batch(&mut batch, second, &shell.cancel)
+                .await
+                .expect("told to go on");
+            assert_eq!(text(&second_block), "2\n");
+            session.stop_batch(&mut batch).await;
+            assert!(!batch.goes_on());
+            assert!(!dir.path().join("three").exists(), "file: {file}");
+            drop(lock);
+            // The shell reads frames again; the blocks not run took no number.
+            let next = shell.run("echo \"next $RUNBOOK_BLOCK\"\n", second).await;
+            assert_eq!(text(&next), "next 3\n", "file: {file}");
+            assert!(!dir.path().join("four").exists());
             shell.sessions.shutdown(true).await;
         }
     }
