@@ -108,8 +108,8 @@ pub(crate) struct VerifyArgs {
     /// ones; a run of cram test files always goes on, as cram does).
     #[arg(short = 'k', long)]
     pub(crate) keep_going: bool,
-    /// With --keep-going, send each block to its shell on its own, as a run without it does,
-    /// instead of consecutive plain blocks for one shell in one batch.
+    /// Send each block to its shell on its own, instead of consecutive plain blocks for one
+    /// shell in one batch.
     #[arg(long)]
     pub(crate) no_batch: bool,
     /// Count blocks without expected output as failures.

@@ -184,7 +184,7 @@ impl<'a> Executor<'a> {
                     .filter(|(chapter, _)| *chapter == step.chapter)
                     .map(|(_, reason)| reason.clone())
             });
-            if skip.is_none() && self.options.keep_going && self.options.batch {
+            if skip.is_none() && self.options.batch {
                 let batched = self.run_batch(index, reporter).await;
                 if !batched.is_empty() {
                     index += batched.len();
@@ -453,14 +453,17 @@ impl<'a> Executor<'a> {
         plain.then_some((host.as_str(), step.user.as_deref()))
     }
 
-    /// `--keep-going` only: runs the steps from `first` on that can go in one batch (see
-    /// [`Executor::batchable`]: same host and user, same chapter, in a shell already open) as
-    /// one frame, and reports each as [`Executor::run_step`] would have, in order, as its end
-    /// marker comes. Without `--keep-going` a failing block must stop the run before the next
-    /// one starts, and only runbook can tell a block failed (its output is matched here), so
-    /// the shell may only be sent several blocks at once when the run goes on whatever they
-    /// give. The steps the shell did not run (an earlier one of the batch timed out, was
-    /// interrupted or lost its shell) are left to the run loop, which sends them again.
+    /// Runs the steps from `first` on that can go in one batch (see [`Executor::batchable`]:
+    /// same host and user, same chapter, in a shell already open) as one frame, and reports
+    /// each as [`Executor::run_step`] would have, in order, as its end marker comes. Without
+    /// `--keep-going` a failing block must stop the run before the next one starts, and only
+    /// runbook can tell a block failed (its output is matched here), so the batch is gated:
+    /// the shell waits before each block for runbook's word, given once the block before is
+    /// judged (one byte, where sending each block alone costs a frame the shell reads a byte
+    /// at a time); with `--keep-going` the shell runs the batch through. The steps the shell
+    /// did not run (an earlier one of the batch timed out, was interrupted or lost its shell,
+    /// or failed in a run that stops there) are left to the run loop, which sends them again
+    /// or skips them.
     /// Returns the results of the steps it ran: none when there is no batch to make.
     async fn run_batch(&mut self, first: usize, reporter: &mut dyn Reporter) -> Vec<StepResult> {
         let plan: &'a Plan = self.plan;
@@ -503,7 +506,10 @@ impl<'a> Executor<'a> {
                 },
             })
             .collect();
-        let mut batch = session.send_batch(&blocks).await;
+        // Without `--keep-going` the shell waits for a word from runbook before each block
+        // (see `Session::send_batch`): a block after a failing one must not start.
+        let gated = !self.options.keep_going;
+        let mut batch = session.send_batch(&blocks, gated).await;
         let mut results = Vec::new();
         let (sender, _receiver) = mpsc::unbounded_channel();
         let permits = tokio::sync::Semaphore::new(1);
@@ -516,10 +522,18 @@ impl<'a> Executor<'a> {
             if !batch.goes_on() {
                 break;
             }
+            // An interrupt between two blocks of a gated batch: the next one does not start,
+            // and the run loop skips it and the rest.
+            if gated && offset > 0 && self.cancel.requested().is_some() {
+                break;
+            }
             // Its hosts are known (one, named): this gives its start, never an error.
             let Ok((result, hosts)) = self.start_step(step, index, reporter) else {
                 break;
             };
+            if offset > 0 {
+                session.go_on(&mut batch).await;
+            }
             let Some(execution) = session
                 .next_in_batch(&mut batch, step.timeout, &self.cancel)
                 .await
@@ -550,6 +564,9 @@ impl<'a> Executor<'a> {
                 break;
             }
         }
+        // A gated batch left before its end (a failure, an interrupt) has its shell waiting
+        // for a word: it stops there and reads frames again.
+        session.stop_batch(&mut batch).await;
         results
     }
 

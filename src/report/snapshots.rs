@@ -587,7 +587,7 @@ fn html_report_shows_each_block_its_hosts_its_diff_and_its_output() {
     assert_snapshot_file("html", "report.html", &page);
 }
 
-/// Whatever a host printed or a message quoted stays text in the page: tera escapes it. (In a
+/// Whatever a host printed or a message quoted stays text in the page: the page escapes it. (In a
 /// browser, `tests/hostile_output.rs` checks the same with Chromium; this one needs nothing.)
 #[test]
 fn html_report_shows_output_as_text_never_markup() {

@@ -87,9 +87,11 @@ fi
     // A batch (see `batch_frame`): each block of `__rb_b` run as `__rb_go` runs one, with its
     // own mark from `__rb_n` and its own end marker, all inside one more loop that a
     // timeout's USR1 (`break 1000`) leaves at once; then the batch's own end marker, with the
-    // status of the block it left and how many blocks it started.
+    // status of the block it left and how many blocks it started. A gated batch (`__rb_w`
+    // set) waits before each block but the first for one byte on stdin: `g` runs it, anything
+    // else (or the end of stdin) leaves the batch (see [`GO`] and [`STOP`]).
     let batch = format!(
-        r#"__rb_rc=124; __rb_i=0; while :; do for __rb_s in "${{__rb_b[@]}}"; do __rb_i=$((__rb_i+1)); export {BLOCK_MARK}=${{__rb_n[__rb_i-1]}}; __rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc"; done; __rb_rc=124; break; done; printf "\036{nonce} batch %d %d\036" "$__rb_rc" "$__rb_i"; unset __rb_b __rb_n"#
+        r#"__rb_rc=124; __rb_i=0; while :; do for __rb_s in "${{__rb_b[@]}}"; do if [ -n "${{__rb_w-}}" ] && [ "$__rb_i" != 0 ]; then IFS= read -r -n 1 __rb_g && [ "$__rb_g" = g ] || break; fi; __rb_i=$((__rb_i+1)); export {BLOCK_MARK}=${{__rb_n[__rb_i-1]}}; __rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc"; done; __rb_rc=124; break; done; printf "\036{nonce} batch %d %d\036" "$__rb_rc" "$__rb_i"; unset __rb_b __rb_n __rb_w __rb_g"#
     );
     let mut batch_alias = format!("alias {BATCH_GO}=");
     push_single_quoted(&mut batch_alias, &batch);
@@ -143,6 +145,16 @@ const BATCH_GO: &str = "__rb_batch";
 /// The alias that runs a batch a local session wrote to its frame file.
 const FILE_BATCH_GO: &str = "__rb_next_batch";
 
+/// What runbook writes to a gated batch waiting before its next block (see [`bootstrap`]) to
+/// have it run: one byte, read by the shell with one read(2), where a frame of its own would
+/// be read a byte at a time and parsed (issue 23: a run without `--keep-going` then pays
+/// the round trip alone, not the frame).
+pub(crate) const GO: &[u8] = b"g";
+
+/// What runbook writes to a gated batch waiting before its next block to have it stop there:
+/// the shell prints the batch's end marker and reads frames again.
+pub(crate) const STOP: &[u8] = b"s";
+
 /// What a local session writes on the shell's stdin once a batch's assignments
 /// ([`batch_assignments`]) are in its frame file.
 pub(crate) fn batch_file_line() -> &'static str {
@@ -154,15 +166,17 @@ pub(crate) fn batch_file_line() -> &'static str {
 /// runs): the scripts and their block marks as two arrays, then the batch alias, which runs
 /// each as [`frame`] runs one and prints each one's end marker, then a marker of its own
 /// (see [`Marker::BatchEnd`]).
-pub(crate) fn batch_frame(blocks: &[(&str, &str)]) -> String {
-    let mut text = batch_assignments(blocks);
+pub(crate) fn batch_frame(blocks: &[(&str, &str)], gated: bool) -> String {
+    let mut text = batch_assignments(blocks, gated);
     text.push_str(BATCH_GO);
     text.push('\n');
     text
 }
 
-/// The arrays a batch frame sets: the scripts, as single-quoted words, and their marks.
-pub(crate) fn batch_assignments(blocks: &[(&str, &str)]) -> String {
+/// The arrays a batch frame sets: the scripts, as single-quoted words, and their marks; and
+/// for a `gated` batch, the variable that has the shell wait for [`GO`] before each block but
+/// the first.
+pub(crate) fn batch_assignments(blocks: &[(&str, &str)], gated: bool) -> String {
     let length: usize = blocks.iter().map(|(script, _)| script.len() + 8).sum();
     let mut text = String::with_capacity(length + 32);
     text.push_str("__rb_b=(");
@@ -176,6 +190,9 @@ pub(crate) fn batch_assignments(blocks: &[(&str, &str)]) -> String {
         text.push(' ');
     }
     text.push_str(")\n");
+    if gated {
+        text.push_str("__rb_w=1\n");
+    }
     text
 }
 
@@ -406,7 +423,7 @@ while [ $round -lt {SWEEP_MAX_ROUNDS} ]; do
   if [ "$found" = " " ]; then
     quiet=$((quiet+1))
     [ $quiet -lt {SWEEP_QUIET_LOOKS} ] || finish
-    sleep 0.05
+    sleep {SWEEP_QUIET_GAP}
     continue
   fi
   quiet=0
@@ -436,8 +453,13 @@ finish
 }
 
 /// Looks in a row that must find no marked process before a sweep ends (see
-/// [`sweep_script`]): a second look, 50 ms later, catches a child forked while `/proc` was read.
+/// [`sweep_script`]): a second look, [`SWEEP_QUIET_GAP`] later, catches a child forked while
+/// `/proc` was read.
 pub(crate) const SWEEP_QUIET_LOOKS: u32 = 2;
+/// Seconds between two quiet looks of a sweep. A child forked while `/proc` was read exists as
+/// soon as its parent's fork returns, so any gap finds it; the gap was 50 ms, which every run
+/// paid once at its end (a fifth of prysk's whole time on 3000 short commands, issue 23).
+pub(crate) const SWEEP_QUIET_GAP: &str = "0.01";
 /// Rounds of a sweep that send TERM and wait for `--grace`; later rounds KILL at once.
 pub(crate) const SWEEP_TERM_ROUNDS: u32 = 2;
 /// The most rounds a sweep makes.
@@ -1113,7 +1135,7 @@ mod tests {
     #[test]
     fn a_batch_frame_holds_each_script_quoted_and_its_mark() {
         assert_eq!(
-            batch_frame(&[("echo 'a'", "1"), ("b", "2.keep")]),
+            batch_frame(&[("echo 'a'", "1"), ("b", "2.keep")], false),
             "__rb_b=('echo '\\''a'\\'''\n'b'\n)\n__rb_n=(1 2.keep )\n__rb_batch\n"
         );
         let with = bootstrap("n", "m", false, &[], None, Some("/proc/1/fd/9"));

@@ -158,6 +158,9 @@ pub(crate) struct Batch {
     ready: std::collections::VecDeque<Execution>,
     /// The shell runs none of the blocks not yet handed out (and not in `ready`).
     over: bool,
+    /// The shell waits for [`Session::go_on`] before each block but the first (a run that
+    /// stops at the first failure; see [`protocol::GO`]).
+    gated: bool,
 }
 
 impl Batch {
@@ -398,7 +401,12 @@ impl Session {
     /// one's execution in turn. Each block gets the mark it would get sent on its own: the
     /// numbers are only counted as the blocks are read, so that blocks the shell never ran
     /// (the batch was left) get the same numbers when they are sent again.
-    pub(crate) async fn send_batch(&mut self, blocks: &[BatchBlock<'_>]) -> Batch {
+    ///
+    /// A `gated` batch has the shell wait before each block but the first until runbook says
+    /// it may run ([`Session::go_on`]) or that the batch stops there
+    /// ([`Session::stop_batch`]): runbook judges each block before the next one starts, as
+    /// when each is sent on its own, for the cost of one byte instead of a frame.
+    pub(crate) async fn send_batch(&mut self, blocks: &[BatchBlock<'_>], gated: bool) -> Batch {
         let labels: Vec<String> = blocks
             .iter()
             .zip(self.blocks_run + 1..)
@@ -413,6 +421,7 @@ impl Session {
             carry: Vec::new(),
             ready: std::collections::VecDeque::new(),
             over: false,
+            gated,
         };
         let pairs: Vec<(&str, &str)> = blocks
             .iter()
@@ -424,12 +433,12 @@ impl Session {
         let frame = match &self.frame_file {
             Some(file)
                 if file
-                    .write(protocol::batch_assignments(&pairs).as_bytes())
+                    .write(protocol::batch_assignments(&pairs, gated).as_bytes())
                     .is_ok() =>
             {
                 protocol::batch_file_line().to_string()
             }
-            _ => protocol::batch_frame(&pairs),
+            _ => protocol::batch_frame(&pairs, gated),
         };
         let started = Instant::now();
         let lost = match self.stdin.as_mut() {
@@ -450,6 +459,88 @@ impl Session {
             batch.ready.push_back(execution);
         }
         batch
+    }
+
+    /// Whether a gated batch's shell waits before a block it may still run: it ended the last
+    /// block handed out, and neither left the batch nor ran its last block.
+    fn waits_at_gate(batch: &Batch) -> bool {
+        batch.gated
+            && batch.ready.is_empty()
+            && !batch.over
+            && batch.taken > 0
+            && batch.taken < batch.labels.len()
+    }
+
+    /// Lets a gated batch's shell run its next block (see [`Session::send_batch`]). A shell
+    /// that cannot be written to is lost: the next block fails as one sent on its own would.
+    pub(crate) async fn go_on(&mut self, batch: &mut Batch) {
+        if !Self::waits_at_gate(batch) {
+            return;
+        }
+        let started = Instant::now();
+        let lost = match self.stdin.as_mut() {
+            None => Some(Lost::Closed),
+            Some(stdin) => match stdin.write_all(protocol::GO).await {
+                Ok(()) => stdin.flush().await.err(),
+                Err(error) => Some(error),
+            }
+            .map(|error| Lost::CannotWrite(error.to_string())),
+        };
+        if let Some(lost) = lost {
+            self.alive = false;
+            batch.over = true;
+            let buffer = OutputBuffer::new(&self.nonce, self.settings.output_cap);
+            let execution = finish(buffer, None, started, Ending::Lost(lost), Vec::new());
+            batch.ready.push_back(execution);
+        }
+    }
+
+    /// Has a gated batch's shell stop before its next block, and reads the batch's end marker,
+    /// so that the shell reads frames again; the blocks not run are the caller's to skip or
+    /// send again. Nothing to do for a batch the shell already left or ran to its end. A shell
+    /// that does not answer within the control timeout is ended (the next block gets a new
+    /// one).
+    pub(crate) async fn stop_batch(&mut self, batch: &mut Batch) {
+        if !Self::waits_at_gate(batch) {
+            return;
+        }
+        batch.over = true;
+        let written = match self.stdin.as_mut() {
+            None => false,
+            Some(stdin) => {
+                stdin.write_all(protocol::STOP).await.is_ok() && stdin.flush().await.is_ok()
+            }
+        };
+        if !written {
+            self.alive = false;
+            return;
+        }
+        let mut discard = OutputBuffer::new(&self.nonce, 4096);
+        let mut pending = std::mem::take(&mut batch.carry);
+        let until = crate::deadline::tokio_in(self.settings.control_timeout);
+        loop {
+            if !pending.is_empty() {
+                match discard.push(&pending) {
+                    Some((Marker::BatchEnd { .. }, _)) => return,
+                    Some((_, rest)) => {
+                        pending = rest;
+                        continue;
+                    }
+                    None => pending.clear(),
+                }
+            }
+            match tokio::time::timeout_at(until, self.stdout.read()).await {
+                Ok(Some(data)) => pending = data.to_vec(),
+                Ok(None) => {
+                    self.alive = false;
+                    return;
+                }
+                Err(_) => {
+                    self.end(true).await;
+                    return;
+                }
+            }
+        }
     }
 
     /// The execution of the batch's next block, read up to its end marker, with `timeout`
@@ -1179,7 +1270,7 @@ mod tests {
                 leave: Leave::Nothing,
             })
             .collect();
-        let mut batch = session.send_batch(&blocks).await;
+        let mut batch = session.send_batch(&blocks, false).await;
         let mut executions = Vec::new();
         for timeout in timeouts {
             executions.push(
@@ -1234,6 +1325,58 @@ mod tests {
             // The block not run took no number: sent again, it gets the one it had.
             let next = shell.run("echo \"$PWD $x $RUNBOOK_BLOCK\"\n", second).await;
             assert_eq!(text(&next), "/tmp 1 5\n");
+            shell.sessions.shutdown(true).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_gated_batch_runs_a_block_only_when_told_and_stops_when_told() {
+        for file in [true, false] {
+            let shell = Local::new();
+            let second = Duration::from_secs(5);
+            let dir = tempfile::tempdir().expect("a folder");
+            let mark =
+                |name: &str| format!("touch {}/{name}; echo $RUNBOOK_BLOCK", dir.path().display());
+            let scripts = [mark("one"), mark("two"), mark("three"), mark("four")];
+            let mut lock = shell
+                .sessions
+                .acquire("localhost", None)
+                .await
+                .expect("a session");
+            let session = lock.as_mut().expect("started");
+            if !file {
+                session.frame_file = None;
+            }
+            let blocks: Vec<BatchBlock<'_>> = scripts
+                .iter()
+                .map(|script| BatchBlock {
+                    script,
+                    leave: Leave::Nothing,
+                })
+                .collect();
+            let mut batch = session.send_batch(&blocks, true).await;
+            let first = session
+                .next_in_batch(&mut batch, second, &shell.cancel)
+                .await
+                .expect("the first block runs at once");
+            assert_eq!(text(&first), "1\n");
+            // The shell waits: the second block has not started.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(!dir.path().join("two").exists(), "file: {file}");
+            session.go_on(&mut batch).await;
+            let second_block = session
+                .next_in_batch(&mut batch, second, &shell.cancel)
+                .await
+                .expect("told to go on");
+            assert_eq!(text(&second_block), "2\n");
+            session.stop_batch(&mut batch).await;
+            assert!(!batch.goes_on());
+            assert!(!dir.path().join("three").exists(), "file: {file}");
+            drop(lock);
+            // The shell reads frames again; the blocks not run took no number.
+            let next = shell.run("echo \"next $RUNBOOK_BLOCK\"\n", second).await;
+            assert_eq!(text(&next), "next 3\n", "file: {file}");
+            assert!(!dir.path().join("four").exists());
             shell.sessions.shutdown(true).await;
         }
     }
