@@ -164,9 +164,7 @@ impl LabState {
             });
         let mut unreachable: Vec<Unanswered> = Vec::new();
         for host in steps().flat_map(|step| &step.hosts) {
-            if host.outcome != Outcome::Unreachable
-                || unreachable.iter().any(|known| known.host == host.host)
-            {
+            if !did_not_answer(host) || unreachable.iter().any(|known| known.host == host.host) {
                 continue;
             }
             let why = host
@@ -187,7 +185,7 @@ impl LabState {
                     .iter()
                     .filter(|run| run.key == chapter.key)
                     .flat_map(|run| &run.steps)
-                    .any(|step| step.outcome == Outcome::Unreachable)
+                    .any(|step| step.hosts.iter().any(did_not_answer))
             })
             .map(|(index, _)| index)
             .collect();
@@ -201,6 +199,16 @@ impl LabState {
             took,
         }
     }
+}
+
+/// Whether the host gave no answer at all (down, frozen, refusing the login): a host that
+/// answered but could not give the block's user a shell (`postgres` before PostgreSQL is
+/// installed) is a lab that is not there yet, shown as a failing check.
+fn did_not_answer(host: &crate::report::model::HostResult) -> bool {
+    host.outcome == Outcome::Unreachable
+        && host.last_attempt().is_none_or(|attempt| {
+            attempt.unreachable != Some(crate::report::model::Unreachable::ShellRefused)
+        })
 }
 
 /// Takes nothing from a lab's run but its end: the class view draws the labs together, and

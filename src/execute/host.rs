@@ -285,6 +285,8 @@ impl HostTask<'_> {
                 );
                 attempt.unreachable = Some(if error.is_host_key_refusal() {
                     Unreachable::HostKeyRefused
+                } else if error.host_answered() {
+                    Unreachable::ShellRefused
                 } else {
                     Unreachable::NoShell
                 });

@@ -142,6 +142,10 @@ fn outcome_hint(host: &HostResult) -> Option<String> {
             "the shell on {} went away during the block: is the host up and reachable?",
             host.host
         )),
+        (Outcome::Unreachable, Some(Unreachable::ShellRefused)) => Some(format!(
+            "{} answered, but the shell for {} ended at once: does the user exist there yet (an earlier chapter creates it)?",
+            host.host, host.user
+        )),
         (Outcome::Unreachable, _) => Some(format!(
             "runbook could not open a shell on {}: is the host up and reachable?",
             host.host

@@ -103,6 +103,9 @@ pub enum Unreachable {
     NoShell,
     /// SSH refused the host's key: never retried, and the run stops.
     HostKeyRefused,
+    /// The host answered, but the shell for the block's user ended before it was ready (a
+    /// user that does not exist yet, `sudo` refusing): the host is up, the lab is not there.
+    ShellRefused,
     /// The shell went away during the block (a lost connection).
     Lost,
 }

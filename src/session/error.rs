@@ -66,6 +66,18 @@ pub enum SessionError {
 }
 
 impl SessionError {
+    /// Whether the host (or container) answered and only the shell ended before it was
+    /// ready: `sudo -iu postgres` before PostgreSQL is installed, a login shell that exits.
+    pub fn host_answered(&self) -> bool {
+        matches!(
+            self,
+            SessionError::NoShell {
+                failure: ShellFailure::ExitedAtOnce | ShellFailure::ExitedBeforeReady,
+                ..
+            }
+        )
+    }
+
     /// Whether SSH refused the host's key: never retried, and it stops the run.
     pub fn is_host_key_refusal(&self) -> bool {
         match self {
