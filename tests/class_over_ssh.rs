@@ -498,3 +498,23 @@ fn catching_a_lab_up_runs_only_the_chapters_it_lacks_and_moves_its_progress() {
     .stdout_has("1. Chapter one                      to run")
     .stdout_has("/nowhere/one: No such file or directory");
 }
+
+#[test]
+fn a_host_that_answers_without_the_block_s_user_is_a_lab_not_there_yet_not_a_lab_down() {
+    let sshd = Sshd::start();
+    let lab = Lab::with_hosts(&sshd.inventory_host("node", ""));
+    // The course's Patroni checks run as postgres, which a lab at the etcd chapter lacks.
+    lab.chapter(
+        "1-service.md",
+        "# Service\n\n```bash id=as-service check on=node user=runbook-no-such-user\nwhoami\n```\n",
+    );
+    lab.expected("1-service", "as-service", "runbook-no-such-user\n");
+    lab.write("class.yml", "trainees:\n  alice:\n");
+    let (code, view, stderr) = class_json(&lab, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let alice = row(&view, "alice");
+    assert_eq!(alice["unreachable"], Value::Array(vec![]), "{alice:#}");
+    assert_eq!(marks(alice), ["not-reached"]);
+    assert_eq!(alice["first_failure"]["check"], "1-service/as-service");
+    assert_eq!(alice["first_failure"]["outcome"], "unreachable");
+}
