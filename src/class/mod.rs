@@ -201,6 +201,47 @@ impl LabState {
     }
 }
 
+/// Opens a shell on every host the lab's checks run on, side by side, and returns those that
+/// gave none. A lab with a host that does not answer is shown as unreachable without running
+/// its checks: a check on the lab machine that reaches the frozen host itself (`ssh pg-1`,
+/// `patronictl`) would wait for its whole timeout. The shells opened stay for the checks.
+async fn reach_every_host(plan: &Plan, sessions: &crate::session::Sessions) -> Vec<Unanswered> {
+    let mut hosts: Vec<&str> = Vec::new();
+    for step in &plan.steps {
+        if let crate::plan::HostSpec::Hosts(names) = &step.hosts {
+            for name in names {
+                if !hosts.contains(&name.as_str()) {
+                    hosts.push(name);
+                }
+            }
+        }
+    }
+    let found: RefCell<Vec<(usize, Unanswered)>> = RefCell::new(Vec::new());
+    crate::join::join_all(hosts.iter().enumerate().map(|(order, host)| {
+        let found = &found;
+        async move {
+            if let Err(error) = sessions.acquire(host, None).await
+                && !error.host_answered()
+            {
+                found.borrow_mut().push((
+                    order,
+                    Unanswered {
+                        host: (*host).to_string(),
+                        why: error.to_string(),
+                    },
+                ));
+            }
+        }
+    }))
+    .await;
+    let mut found = found.into_inner();
+    found.sort_by_key(|(order, _)| *order);
+    found
+        .into_iter()
+        .map(|(_, unanswered)| unanswered)
+        .collect()
+}
+
 /// Whether the host gave no answer at all (down, frozen, refusing the login): a host that
 /// answered but could not give the block's user a shell (`postgres` before PostgreSQL is
 /// installed) is a lab that is not there yet, shown as a failing check.
@@ -209,6 +250,46 @@ fn did_not_answer(host: &crate::report::model::HostResult) -> bool {
         && host.last_attempt().is_none_or(|attempt| {
             attempt.unreachable != Some(crate::report::model::Unreachable::ShellRefused)
         })
+}
+
+impl LabState {
+    /// A lab with hosts that gave no shell: its checks were not run, so no chapter is known.
+    fn unreachable(
+        trainee: &str,
+        plan: &Plan,
+        unreachable: Vec<Unanswered>,
+        took: Duration,
+    ) -> Self {
+        let chapters: Vec<ChapterState> = plan
+            .workshop
+            .chapters
+            .iter()
+            .enumerate()
+            .map(|(index, chapter)| ChapterState {
+                key: chapter.key.clone(),
+                title: chapter.title.clone(),
+                checks: plan
+                    .steps
+                    .iter()
+                    .filter(|step| step.chapter == index)
+                    .count(),
+                passed: 0,
+                first_failure: None,
+            })
+            .collect();
+        let unknown = (0..chapters.len())
+            .filter(|&index| chapters[index].checks > 0)
+            .collect();
+        LabState {
+            trainee: trainee.to_string(),
+            chapters,
+            reached: None,
+            unknown,
+            first_failure: None,
+            unreachable,
+            took,
+        }
+    }
 }
 
 /// Takes nothing from a lab's run but its end: the class view draws the labs together, and
@@ -286,6 +367,17 @@ impl<'l> Class<'l> {
                         };
                         prepared.sessions.forget_unreachable();
                         let started = Instant::now();
+                        let unanswered = reach_every_host(&lab.plan, &prepared.sessions).await;
+                        if !unanswered.is_empty() {
+                            let state = LabState::unreachable(
+                                &lab.trainee.name,
+                                &lab.plan,
+                                unanswered,
+                                started.elapsed(),
+                            );
+                            states.borrow_mut()[index] = Some(state);
+                            return;
+                        }
                         let mut executor = Executor::new(
                             &lab.plan,
                             prepared.sessions.clone(),
