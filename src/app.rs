@@ -337,34 +337,7 @@ async fn check_class(args: &CheckArgs, roster_path: &std::path::Path) -> Result<
     };
     let chosen = match &args.trainee {
         None => roster.clone(),
-        Some(name) => {
-            let Some(trainee) = roster.trainees.iter().find(|t| &t.name == name) else {
-                let names = roster.trainees.iter().map(|t| t.name.as_str());
-                let hint = diagnostic::did_you_mean(name, names.clone()).map_or_else(
-                    || {
-                        format!(
-                            "the roster's trainees are {}",
-                            names.collect::<Vec<_>>().join(", ")
-                        )
-                    },
-                    |close| format!("did you mean `{close}`?"),
-                );
-                let mut problems = Diagnostics::default();
-                problems.push(
-                    diagnostic::Diagnostic::new(
-                        roster_path,
-                        0,
-                        format!("the roster names no trainee `{name}`"),
-                    )
-                    .hint(hint),
-                );
-                return Err(Failure::Input(problems));
-            };
-            class::roster::Roster {
-                path: roster.path.clone(),
-                trainees: vec![trainee.clone()],
-            }
-        }
+        Some(name) => one_trainee(&roster, name)?,
     };
     let mut labs = class::plan_labs(&chosen, &base).map_err(Failure::Input)?;
     for lab in &mut labs {
