@@ -441,6 +441,8 @@ pub(super) fn failed_attempt(number: usize, outcome: Outcome, message: String) -
         diff: None,
         message: Some(message),
         unreachable: None,
+        background: None,
+        background_source: None,
     }
 }
 

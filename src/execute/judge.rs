@@ -79,6 +79,8 @@ pub(super) fn judge(
         diff: None,
         message: None,
         unreachable: None,
+        background: None,
+        background_source: execution.background.clone(),
     };
     if let Some((outcome, message)) = ended_early(&execution, judging.host, timeout) {
         attempt.outcome = outcome;
@@ -260,6 +262,7 @@ mod tests {
             duration: Duration::from_millis(50),
             ending,
             typed: Vec::new(),
+            background: None,
         }
     }
 

@@ -119,6 +119,10 @@ pub(crate) fn stop_after(result: &StepResult, options: &RunOptions) -> Option<Sk
     }
 }
 
+/// How long, all together, the end of a run waits for the last words of the processes blocks
+/// left running, once the sweep has ended them (see [`Executor::read_background`]).
+const BACKGROUND_LAST_WORDS: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl<'a> Executor<'a> {
     pub(crate) fn new(
         plan: &'a Plan,
@@ -223,6 +227,7 @@ impl<'a> Executor<'a> {
                 .shutdown_and_sweep(interrupted.is_some())
                 .await,
         );
+        self.read_background(&mut results).await;
         let mut report = RunReport::assemble(
             &plan.workshop,
             self.options.strict,
@@ -242,6 +247,40 @@ impl<'a> Executor<'a> {
             report: Box::new(report.clone()),
         });
         report
+    }
+
+    /// Reads what the processes blocks left running printed (see
+    /// [`crate::report::model::BackgroundOutput`]), once the sweep has ended them: their last
+    /// words may still be on the way, so each gets a moment, [`BACKGROUND_LAST_WORDS`] for
+    /// all of them together.
+    async fn read_background(&self, results: &mut [StepResult]) {
+        let until = tokio::time::Instant::now() + BACKGROUND_LAST_WORDS;
+        let attempts = results
+            .iter_mut()
+            .flat_map(|step| step.hosts.iter_mut())
+            .flat_map(|host| host.attempts.iter_mut());
+        for attempt in attempts {
+            let Some(source) = attempt.background_source.take() else {
+                continue;
+            };
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            source.wait_end(left).await;
+            let snapshot = source.snapshot();
+            let printed = self
+                .redactor
+                .apply_bytes_as_printed(&crate::expect::actual::strip_ansi(&snapshot.output));
+            let output = crate::expect::actual::ActualOutput::read(
+                &printed,
+                crate::expect::actual::View::Screen,
+            )
+            .display();
+            attempt.background = Some(crate::report::model::BackgroundOutput {
+                output,
+                output_bytes: snapshot.total_bytes,
+                truncated: snapshot.total_bytes > snapshot.output.len() as u64,
+                still_running: !snapshot.ended,
+            });
+        }
     }
 
     /// The sessions the chapter's blocks name (hosts given by a capture are only known when

@@ -148,6 +148,8 @@ mod tests {
             diff: None,
             message: None,
             unreachable: None,
+            background: None,
+            background_source: None,
         }
     }
 

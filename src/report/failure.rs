@@ -224,6 +224,8 @@ mod tests {
                 diff: None,
                 message: Some(message.into()),
                 unreachable: None,
+                background: None,
+                background_source: None,
             }],
             captures: Vars::new(),
         }

@@ -294,6 +294,33 @@ impl Page {
         } else if attempt.exit_code.is_some() {
             self.raw("<div class=\"dim\">no output</div>");
         }
+        if let Some(background) = attempt
+            .background
+            .as_ref()
+            .filter(|background| !background.output.is_empty())
+        {
+            self.raw("\n<details class=\"background\"><summary class=\"dim\">background output (")
+                .number(background.output.lines().count())
+                .raw(" lines")
+                .text_if(
+                    ", ",
+                    background.still_running.then_some("still running"),
+                    "",
+                )
+                .raw("): printed by what the block left running, after it ended</summary>");
+            if background.truncated {
+                self.raw("<div class=\"note\">")
+                    .text(&format!(
+                        "the first {} bytes of {}",
+                        background.output.len(),
+                        background.output_bytes
+                    ))
+                    .raw("</div>");
+            }
+            self.raw("<pre>")
+                .text(&background.output)
+                .raw("</pre></details>");
+        }
         self.raw("\n</div>\n");
     }
 

@@ -108,7 +108,21 @@ pub(crate) fn render(report: &RunReport) -> String {
                         } else {
                             String::new()
                         };
-                        format!("[{} as {}]{note}\n{}\n", h.host, h.user, a.output)
+                        let background = a
+                            .background
+                            .as_ref()
+                            .filter(|background| !background.output.is_empty())
+                            .map(|background| {
+                                format!(
+                                    "[{} as {}] background output, printed after the block ended:\n{}\n",
+                                    h.host, h.user, background.output
+                                )
+                            })
+                            .unwrap_or_default();
+                        format!(
+                            "[{} as {}]{note}\n{}\n{background}",
+                            h.host, h.user, a.output
+                        )
                     })
                 })
                 .collect();

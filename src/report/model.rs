@@ -92,6 +92,27 @@ pub struct AttemptResult {
     /// For an `unreachable` attempt: why the host gave no shell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unreachable: Option<Unreachable>,
+    /// What the processes the attempt left running printed after it ended, kept out of later
+    /// blocks' output (issue 20); read when the report is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<BackgroundOutput>,
+    /// Where [`AttemptResult::background`] is read from until then.
+    #[serde(skip)]
+    pub background_source: Option<crate::session::Background>,
+}
+
+/// What processes an attempt left running printed after it ended, up to when the report was
+/// written: `output` as the attempt's own is shown (ANSI removed, unprintable bytes escaped,
+/// secrets replaced), its first `--max-output` bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackgroundOutput {
+    pub output: String,
+    pub output_bytes: u64,
+    /// Only the first part of it was kept.
+    pub truncated: bool,
+    /// A process still held the channel when the report was written (one marked
+    /// `keep-running`; the others were ended by then).
+    pub still_running: bool,
 }
 
 /// Why a host gave no shell to an attempt.

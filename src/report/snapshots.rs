@@ -173,6 +173,8 @@ impl Case {
                 diff: None,
                 message: message.map(str::to_string),
                 unreachable: None,
+                background: None,
+                background_source: None,
             }],
             captures: Vars::new(),
         };

@@ -11,6 +11,7 @@
 //! - [`settings`]: every wait and limit; [`cancel`]: the stop request of SIGINT/SIGTERM;
 //! - [`error`]: why a host gave no shell ([`SessionError`]), a refused host key among them.
 
+pub(crate) mod background;
 pub(crate) mod cancel;
 pub(crate) mod error;
 pub(crate) mod frame_file;
@@ -21,6 +22,7 @@ pub(crate) mod shell;
 pub(crate) mod ssh;
 pub(crate) mod transport;
 
+pub use background::{Background, BackgroundSnapshot};
 pub use cancel::Cancel;
 pub use error::{HostKeyRefusal, SessionError, ShellFailure};
 pub(crate) use pool::Wanted;

@@ -82,7 +82,7 @@ fi
         String::new()
     };
     let go = format!(
-        r#"__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc""#
+        r#"__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc""#
     );
     // A batch (see `batch_frame`): each block of `__rb_b` run as `__rb_go` runs one, with its
     // own mark from `__rb_n` and its own end marker, all inside one more loop that a
@@ -91,7 +91,7 @@ fi
     // set) waits before each block but the first for one byte on stdin: `g` runs it, anything
     // else (or the end of stdin) leaves the batch (see [`GO`] and [`STOP`]).
     let batch = format!(
-        r#"__rb_rc=124; __rb_i=0; while :; do for __rb_s in "${{__rb_b[@]}}"; do if [ -n "${{__rb_w-}}" ] && [ "$__rb_i" != 0 ]; then IFS= read -r -n 1 __rb_g && [ "$__rb_g" = g ] || break; fi; __rb_i=$((__rb_i+1)); export {BLOCK_MARK}=${{__rb_n[__rb_i-1]}}; __rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc"; done; __rb_rc=124; break; done; printf "\036{nonce} batch %d %d\036" "$__rb_rc" "$__rb_i"; unset __rb_b __rb_n __rb_w __rb_g"#
+        r#"__rb_rc=124; __rb_i=0; while :; do for __rb_s in "${{__rb_b[@]}}"; do if [ -n "${{__rb_w-}}" ] && [ "$__rb_i" != 0 ]; then IFS= read -r -n 1 __rb_g && [ "$__rb_g" = g ] || break; fi; __rb_i=$((__rb_i+1)); export {BLOCK_MARK}=${{__rb_n[__rb_i-1]}}; __rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc"; done; __rb_rc=124; break; done; printf "\036{nonce} batch %d %d\036" "$__rb_rc" "$__rb_i"; unset __rb_b __rb_n __rb_w __rb_g"#
     );
     let mut batch_alias = format!("alias {BATCH_GO}=");
     push_single_quoted(&mut batch_alias, &batch);
@@ -114,6 +114,7 @@ fi
         }
         None => "__rb_f=stdin\n".to_string(),
     };
+    let background = background_functions(nonce);
     exports
         + &format!(
             r#"exec 2>&1
@@ -124,8 +125,8 @@ trap 'break 1000 2>/dev/null' USR1
 shopt -s expand_aliases
 alias __rb_go='{go}'
 {batch_alias}
-alias __rb_go_pty='__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done; printf "\036{nonce} %d\036" "$__rb_rc"'
-{file_go}IFS= read -r __rb_stat < /proc/$$/stat
+alias __rb_go_pty='__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc"'
+{background}{file_go}IFS= read -r __rb_stat < /proc/$$/stat
 __rb_stat=${{__rb_stat##*) }}
 set -- $__rb_stat
 printf '\036{nonce} ready %s %s %s %s\036' "$$" "$3" "$4" "$__rb_f"
@@ -133,6 +134,85 @@ set --
 unset __rb_stat __rb_f
 "#
         )
+}
+
+/// What every wrapper runs once a block has ended, before its end marker: if the block left a
+/// process that writes to the session's output ([`background_functions`]), the shell moves
+/// its own output to a new channel, so that the process's later lines are not taken for a
+/// later block's.
+const LEFT_CHECK: &str = "__rb_left && __rb_move";
+
+/// The most process ids `__rb_left` walks one by one; beyond that (a busy host, or the ids
+/// wrapped around) it walks `/proc` instead.
+const LEFT_RANGE: u32 = 4096;
+
+/// The shell functions behind [`LEFT_CHECK`] (issue 20).
+///
+/// `__rb_left` says whether a process started since the last look (a block's `&`, a server
+/// that `pg_ctl start` left running, a daemon that double-forked) still holds the session's
+/// output as its stdout or stderr. A process started since then has a process id between
+/// the last one the host had allocated then and the last one now, both read from
+/// `/proc/loadavg` (its fifth field, per pid namespace: a container's own); most blocks leave
+/// the first unchanged or a few ids apart, so the look costs one small read, and a block
+/// that ran nothing is never walked. The session's psql is not counted: it writes to the
+/// session's output on purpose, and the ids are read again once it is started.
+///
+/// `__rb_move` makes a FIFO, tells runbook its path in a `move` marker (the last thing the
+/// shell writes to the old channel: what comes after is the block's background output),
+/// and opens it as its own stdout and stderr, read and write, so that the open never waits
+/// for a reader: runbook starts a relay that reads the FIFO, as the session's user, and
+/// removes it (see `super::transport::ShellReader`). The session's psql writes to the old
+/// channel too: it is ended, and the next SQL block starts a new one. If no FIFO can be made
+/// (no writable `TMPDIR`), the shell stays where it is, as before.
+fn background_functions(nonce: &str) -> String {
+    format!(
+        r#"__rb_lp=0; {{ read -r _ _ _ _ __rb_lp < /proc/loadavg; }} 2>/dev/null
+__rb_holds() {{
+  [[ /proc/$1/fd/1 -ef /proc/$$/fd/1 || /proc/$1/fd/2 -ef /proc/$$/fd/1 ]] && [ "$1" != $$ ] || return 1
+  [ -n "${{__rb_pp-}}" ] || return 0
+  local __rb_st; {{ read -r __rb_st < /proc/$1/stat; }} 2>/dev/null || return 1
+  set -- ${{__rb_st##*) }}; [ "$3" != "$__rb_pp" ]
+}}
+__rb_left() {{
+  local __rb_l __rb_q __rb_f
+  {{ read -r _ _ _ _ __rb_l < /proc/loadavg; }} 2>/dev/null || return 1
+  [ "$__rb_l" != "$__rb_lp" ] || return 1
+  __rb_f=$__rb_lp; __rb_lp=$__rb_l
+  if [ "$__rb_l" -gt "$__rb_f" ] && [ $((__rb_l - __rb_f)) -le {LEFT_RANGE} ]; then
+    for ((__rb_q = __rb_f + 1; __rb_q <= __rb_l; __rb_q++)); do __rb_holds $__rb_q && return 0; done
+  else
+    for __rb_q in /proc/[1-9]*; do __rb_holds "${{__rb_q#/proc/}}" && return 0; done
+  fi
+  return 1
+}}
+__rb_move() {{
+  local __rb_d
+  __rb_d=$(mktemp -d "${{TMPDIR:-/tmp}}/runbook-out.XXXXXXXX" 2>/dev/null) && mkfifo -m 600 "$__rb_d/o" 2>/dev/null || {{ [ -z "$__rb_d" ] || rm -rf -- "$__rb_d"; return 0; }}
+  if [ -n "${{__rb_pp-}}" ]; then kill -KILL -- "-$__rb_pp" 2>/dev/null; exec {{__rb_pfd}}>&-; __rb_pp=; fi
+  printf '\036{nonce} move %s %s\036' "${{{BLOCK_MARK}-}}" "$__rb_d/o"
+  exec 1<>"$__rb_d/o" 2>&1
+  {{ read -r _ _ _ _ __rb_lp < /proc/loadavg; }} 2>/dev/null
+}}
+"#
+    )
+}
+
+/// The marker word of [`background_functions`]'s `move` marker.
+pub(crate) const MOVE_WORD: &str = "move";
+
+/// What runbook writes to a relay's shell (see [`background_functions`]): a marker that
+/// says where the relay's own output starts (a login shell may print first), then `cat` of
+/// the FIFO at `path`, whose folder is removed once it is open.
+pub(crate) fn relay_command(nonce: &str, path: &str) -> String {
+    let folder = std::path::Path::new(path).parent().map_or_else(
+        || path.to_string(),
+        |folder| folder.to_string_lossy().into_owned(),
+    );
+    format!(
+        "printf '\\036{nonce} relay\\036'; {{ rm -rf -- {folder}; exec cat; }} < {path}\n",
+        folder = shell_quote(&folder),
+        path = shell_quote(path),
+    )
 }
 
 /// The alias that runs the frame a local session wrote to its frame file (see
@@ -300,6 +380,7 @@ fn sql_function(nonce: &str) -> String {
       disown "$__rb_pp"
       exec {{__rb_pfd}}>"$__rb_pf"
       rm -f "$__rb_pf"
+      {{ read -r _ _ _ _ __rb_lp < /proc/loadavg; }} 2>/dev/null
     fi
     trap : PIPE
     printf '%s' "$__rb_q" >&"$__rb_pfd" 2>/dev/null && {{ trap - PIPE; return; }}
@@ -554,7 +635,7 @@ exec {{__rb_pw}}<>"$__rb_pd/in"
   printf '%s\n' 'exit $__rb_rc'; }} > "$__rb_pd/state" </dev/null
 {{ trap 'exit 143' TERM; exec {{__rb_pw}}>&-; SHELL=/bin/bash script -qefc ". '$__rb_pd/state'" /dev/null <"$__rb_pd/in"
   printf '\036{nonce} ended %d\036' "$?"; }} </dev/null &
-__rb_pp=$!; __rb_pa=; trap : USR1
+__rb_tp=$!; __rb_pa=; trap : USR1
 while :; do
   if IFS= read -r -t 0.2 __rb_l; then
     __rb_l=$__rb_pa$__rb_l; __rb_pa=
@@ -564,15 +645,15 @@ while :; do
     esac
   elif [ $? -gt 128 ]; then
     __rb_pa=$__rb_pa$__rb_l
-    [ -z "$__rb_pa" ] && ! kill -0 "$__rb_pp" 2>/dev/null && break
+    [ -z "$__rb_pa" ] && ! kill -0 "$__rb_tp" 2>/dev/null && break
   else
     break
   fi
 done 2>/dev/null
-wait "$__rb_pp" 2>/dev/null; __rb_prc=$?; trap 'break 1000 2>/dev/null' USR1
+wait "$__rb_tp" 2>/dev/null; __rb_prc=$?; trap 'break 1000 2>/dev/null' USR1
 exec {{__rb_pw}}>&-
 . "$__rb_pd/after" 2>/dev/null </dev/null
-rm -rf -- "$__rb_pd" </dev/null; unset __rb_pd __rb_pw __rb_pp __rb_pa __rb_l
+rm -rf -- "$__rb_pd" </dev/null; unset __rb_pd __rb_pw __rb_tp __rb_pa __rb_l
 (exit $__rb_prc)
 fi
 "#,

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use super::background::Background;
 use super::error::ShellFailure;
 use super::frame_file::FrameFile;
 use super::protocol::{self, Marker, OutputBuffer};
-use super::transport::{ShellProcess, ShellReader, Transport};
+use super::transport::{Mover, ShellProcess, ShellReader, Transport};
 use super::{Cancel, SessionError, SessionSettings};
 
 /// How a block's run ended.
@@ -85,6 +86,9 @@ pub struct Execution {
     pub ending: Ending,
     /// The answers typed, in order (a `pty` block).
     pub typed: Vec<Typed>,
+    /// What the processes the block left running printed after it ended, if they wrote to
+    /// the session's output (the shell moved away from them, see [`protocol::LEFT_CHECK`]).
+    pub background: Option<Background>,
 }
 
 /// What a frame runs: a shell script, or SQL typed into the session's psql.
@@ -268,6 +272,14 @@ impl Session {
                 }
             };
             if let Some((Marker::Ready { pid, sid, file, .. }, _)) = ready {
+                process.stdout.follow_moves(Mover {
+                    transport: Arc::clone(&transport),
+                    switch_user: switch_user.map(str::to_string),
+                    nonce: nonce.clone(),
+                    relay_start: settings.shell_start,
+                    cap: settings.output_cap,
+                    moves: Vec::new(),
+                });
                 return Ok(Session {
                     stdin: Some(process.stdin),
                     stdout: process.stdout,
@@ -378,9 +390,10 @@ impl Session {
             Leave::Nothing => self.blocks_run.to_string(),
             Leave::Running => format!("{}.keep", self.blocks_run),
         };
-        let execution = self
+        let mut execution = self
             .run_frame(script, &block, timeout, cancel, answers)
             .await;
+        execution.background = self.stdout.take_background(&block);
         if matches!(execution.ending, Ending::TimedOut | Ending::Interrupted) && self.alive {
             // The process groups are gone; what left them (setsid, a double fork) is not.
             let sweep = protocol::sweep_script(&self.mark, Some(&block), self.settings.grace);
@@ -551,6 +564,21 @@ impl Session {
     /// their end meanwhile (the block finished just as its time was up) are handed out as
     /// they ran, and one it had just started is [`Ending::CutShort`].
     pub(crate) async fn next_in_batch(
+        &mut self,
+        batch: &mut Batch,
+        timeout: Duration,
+        cancel: &Cancel,
+    ) -> Option<Execution> {
+        let mut execution = self.next_in_batch_run(batch, timeout, cancel).await?;
+        // The block just handed out is the `taken`th of the batch.
+        if let Some(label) = batch.taken.checked_sub(1).and_then(|i| batch.labels.get(i)) {
+            execution.background = self.stdout.take_background(label);
+        }
+        Some(execution)
+    }
+
+    /// [`Session::next_in_batch`], but for the block's background output.
+    async fn next_in_batch_run(
         &mut self,
         batch: &mut Batch,
         timeout: Duration,
@@ -1067,6 +1095,7 @@ fn finish(
         duration: started.elapsed(),
         ending,
         typed,
+        background: None,
     }
 }
 

@@ -4,18 +4,48 @@
 //! there without network traffic.
 
 use std::sync::{Arc, Mutex as StdMutex};
-use tokio::io::{AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::process::Command;
 
+use super::background::Background;
+use super::protocol;
 use super::ssh;
 use super::{SessionError, SessionSettings};
 use crate::inventory::{Host, TransportKind};
 
 /// A shell's stdout, read directly by whoever runs a block: a block's bytes go straight from
 /// the pipe into its buffer, without a reader task and a hop through a channel.
+///
+/// Once [`ShellReader::follow_moves`] is called, it also follows the shell when the shell
+/// moves its output to a new channel (a block left a process writing to the old one, see
+/// [`protocol::LEFT_CHECK`]): it starts the relay that reads the new channel, reads on from
+/// it, and hands the old one to a [`Background`] collector, as that block's background output.
 pub(super) struct ShellReader {
     inner: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
     buffer: Vec<u8>,
+    /// Bytes of `buffer` read but not handed out yet: `pending.0..pending.1`.
+    pending: (usize, usize),
+    /// The pending bytes may be the start of a move marker: read more before handing them out.
+    partial: bool,
+    mover: Option<Mover>,
+    /// The relay that carries `inner`, once the shell has moved (dropping it ends it).
+    carrier: Option<tokio::process::Child>,
+    /// The bytes handed out last ended inside a marker that is not a move (its closing
+    /// separator is still to come, and starts nothing).
+    in_marker: bool,
+}
+
+/// What a [`ShellReader`] needs to follow the shell to a new channel.
+pub(super) struct Mover {
+    pub(super) transport: Arc<Transport>,
+    pub(super) switch_user: Option<String>,
+    pub(super) nonce: String,
+    /// How long a relay may take to start.
+    pub(super) relay_start: std::time::Duration,
+    /// How much of a block's background output is kept.
+    pub(super) cap: usize,
+    /// The moves seen and not yet handed out: the block's mark, its background output.
+    pub(super) moves: Vec<(String, Background)>,
 }
 
 impl std::fmt::Debug for ShellReader {
@@ -24,17 +54,56 @@ impl std::fmt::Debug for ShellReader {
     }
 }
 
+/// Where a move marker is in some bytes.
+enum MoveMarker {
+    None,
+    /// Complete: it spans `start..end`, and names the block and the FIFO.
+    At {
+        start: usize,
+        end: usize,
+        block: String,
+        path: String,
+    },
+    /// The bytes from `start` on may be the beginning of one.
+    MaybeFrom(usize),
+}
+
 impl ShellReader {
     fn new(inner: impl tokio::io::AsyncRead + Send + Unpin + 'static) -> Self {
         ShellReader {
             inner: Box::new(inner),
             buffer: vec![0u8; 64 * 1024],
+            pending: (0, 0),
+            partial: false,
+            mover: None,
+            carrier: None,
+            in_marker: false,
         }
     }
 
+    /// From now on, follows the shell when it moves its output (see [`ShellReader`]).
+    pub(super) fn follow_moves(&mut self, mover: Mover) {
+        self.mover = Some(mover);
+    }
+
+    /// The background output of the block marked `block`, if the shell moved away from it.
+    pub(super) fn take_background(&mut self, block: &str) -> Option<Background> {
+        let moves = &mut self.mover.as_mut()?.moves;
+        let at = moves.iter().position(|(mark, _)| mark == block)?;
+        Some(moves.remove(at).1)
+    }
+
     /// What is available right now without waiting: `None` if nothing is. (A zero timeout
-    /// would wait for the timer's next millisecond tick, on every block.)
+    /// would wait for the timer's next millisecond tick, on every block.) Used between
+    /// blocks only, where what comes is dropped: a shell moves only at a block's end, which
+    /// [`ShellReader::read`] reads.
     pub(super) fn try_read(&mut self) -> Option<Option<usize>> {
+        if self.pending.0 < self.pending.1 {
+            let count = self.pending.1 - self.pending.0;
+            self.pending = (0, 0);
+            self.partial = false;
+            return Some(Some(count));
+        }
         let mut context = std::task::Context::from_waker(std::task::Waker::noop());
         let read = std::pin::pin!(self.inner.read(&mut self.buffer));
         match read.poll(&mut context) {
@@ -44,12 +113,181 @@ impl ShellReader {
         }
     }
 
-    /// Reads what is available; `None` at end of stream. Cancel-safe (tokio's `read` is).
+    /// Reads what is available; `None` at end of stream. Cancel-safe: what was read is kept
+    /// in `pending` until handed out, and a move is made before anything else is read.
     pub(super) async fn read(&mut self) -> Option<&[u8]> {
-        match self.inner.read(&mut self.buffer).await {
-            Ok(0) | Err(_) => None,
-            Ok(count) => Some(&self.buffer[..count]),
+        loop {
+            let (start, end) = self.pending;
+            if start < end && !self.partial {
+                match self.find_move(start, end) {
+                    MoveMarker::None => {
+                        self.pending = (0, 0);
+                        return Some(&self.buffer[start..end]);
+                    }
+                    MoveMarker::MaybeFrom(from) => {
+                        self.partial = true;
+                        self.pending = (from, end);
+                        if from > start {
+                            return Some(&self.buffer[start..from]);
+                        }
+                    }
+                    MoveMarker::At { start: marker, .. } if marker > start => {
+                        self.pending = (marker, end);
+                        return Some(&self.buffer[start..marker]);
+                    }
+                    MoveMarker::At {
+                        end: after,
+                        block,
+                        path,
+                        ..
+                    } => {
+                        if !self.follow(after, end, block, &path).await {
+                            return None;
+                        }
+                        continue;
+                    }
+                }
+            }
+            // Read more, after what is held back.
+            let held = end - start;
+            self.buffer.copy_within(start..end, 0);
+            self.pending = (0, held);
+            match self.inner.read(&mut self.buffer[held..]).await {
+                Ok(0) | Err(_) if held == 0 => return None,
+                Ok(0) | Err(_) => {
+                    // The stream ended in what looked like the start of a marker: it was not.
+                    self.partial = false;
+                    self.pending = (0, 0);
+                    return Some(&self.buffer[..held]);
+                }
+                Ok(count) => {
+                    self.pending = (0, held + count);
+                    self.partial = false;
+                }
+            }
         }
+    }
+
+    /// Looks for a move marker in `buffer[start..end]`.
+    fn find_move(&mut self, start: usize, end: usize) -> MoveMarker {
+        let Some(mover) = &self.mover else {
+            return MoveMarker::None;
+        };
+        let bytes = &self.buffer[start..end];
+        let head = format!(
+            "{}{} {} ",
+            protocol::SEPARATOR as char,
+            mover.nonce,
+            protocol::MOVE_WORD
+        );
+        let head = head.as_bytes();
+        // Any marker of the session starts so (`SEPARATOR`, the nonce, a space).
+        let opening = &head[..head.len() - protocol::MOVE_WORD.len() - 1];
+        let mut from = 0;
+        if self.in_marker {
+            // The rest of a marker handed out in part: up to its closing separator.
+            match bytes.iter().position(|&b| b == protocol::SEPARATOR) {
+                Some(close) => from = close + 1,
+                None => return MoveMarker::None,
+            }
+        }
+        let mut in_marker = false;
+        let found = loop {
+            let Some(at) = bytes[from..].iter().position(|&b| b == protocol::SEPARATOR) else {
+                break MoveMarker::None;
+            };
+            let at = from + at;
+            let rest = &bytes[at..];
+            if rest.starts_with(head) {
+                let payload = &rest[head.len()..];
+                let Some(close) = payload.iter().position(|&b| b == protocol::SEPARATOR) else {
+                    break MoveMarker::MaybeFrom(start + at);
+                };
+                let words = String::from_utf8_lossy(&payload[..close]).into_owned();
+                let (block, path) = words.split_once(' ').unwrap_or(("", &words));
+                break MoveMarker::At {
+                    start: start + at,
+                    end: start + at + head.len() + close + 1,
+                    block: block.to_string(),
+                    path: path.to_string(),
+                };
+            }
+            if head.starts_with(rest) {
+                break MoveMarker::MaybeFrom(start + at);
+            }
+            if rest.starts_with(opening) {
+                // Another marker (a block's end): its closing separator starts nothing.
+                match rest[opening.len()..]
+                    .iter()
+                    .position(|&b| b == protocol::SEPARATOR)
+                {
+                    Some(close) => from = at + opening.len() + close + 1,
+                    None => {
+                        in_marker = true;
+                        break MoveMarker::None;
+                    }
+                }
+                continue;
+            }
+            from = at + 1;
+        };
+        self.in_marker = in_marker;
+        found
+    }
+
+    /// The shell moved to the FIFO at `path` after block `block`: hands the old channel, with
+    /// what came on it after the marker (`buffer[after..end]`), to a background collector, and
+    /// reads on from a relay of the FIFO. `false` if no relay could be started: the shell's
+    /// output is then out of reach, as if it had ended.
+    async fn follow(&mut self, after: usize, end: usize, block: String, path: &str) -> bool {
+        self.pending = (0, 0);
+        let Some(mover) = self.mover.as_mut() else {
+            return false;
+        };
+        let relay = async {
+            let mut process = mover
+                .transport
+                .open_shell(mover.switch_user.as_deref())
+                .await
+                .ok()?;
+            let command = protocol::relay_command(&mover.nonce, path);
+            process.stdin.write_all(command.as_bytes()).await.ok()?;
+            process.stdin.flush().await.ok()?;
+            // Whatever a login shell prints first is not the shell's output.
+            let ready = format!(
+                "{}{} relay{}",
+                protocol::SEPARATOR as char,
+                mover.nonce,
+                protocol::SEPARATOR as char
+            );
+            let mut seen = Vec::new();
+            let mut chunk = vec![0u8; 16 * 1024];
+            loop {
+                let count = process.stdout.inner.read(&mut chunk).await.ok()?;
+                if count == 0 {
+                    return None;
+                }
+                seen.extend_from_slice(&chunk[..count]);
+                if let Some(at) = seen
+                    .windows(ready.len())
+                    .position(|window| window == ready.as_bytes())
+                {
+                    let first = seen.split_off(at + ready.len());
+                    return Some((process, first));
+                }
+            }
+        };
+        let Ok(Some((relay, first))) = tokio::time::timeout(mover.relay_start, relay).await else {
+            return false;
+        };
+        let old = std::mem::replace(&mut self.inner, relay.stdout.inner);
+        let old_carrier = std::mem::replace(&mut self.carrier, Some(relay.guard));
+        let background = Background::collect(old, &self.buffer[after..end], old_carrier, mover.cap);
+        mover.moves.push((block, background));
+        self.buffer[..first.len()].copy_from_slice(&first);
+        self.pending = (0, first.len());
+        self.partial = false;
+        true
     }
 }
 
