@@ -304,3 +304,57 @@ fn a_hop_in_a_fence_of_its_own_is_followed_up_to_its_exit() {
     assert_eq!(lab.step("01-hop/inside").outcome, Outcome::Passed);
     assert_eq!(lab.step("01-hop/outside").outcome, Outcome::Passed);
 }
+
+/// Issue 20: a server that `pg_ctl start` (no `-l`) leaves running writes its log to the
+/// session; its lines are the start block's background output, never a later block's output,
+/// even those it logs during a later block (the shutdown's, during `pg_ctl stop`).
+#[test]
+fn a_server_started_by_pg_ctl_logs_into_its_block_s_background_output() {
+    let lab = Lab::new();
+    let port = 5400 + std::process::id() % 500;
+    lab.chapter(
+        "01-server.md",
+        &format!(
+            "# Server\n\n\
+```bash user=postgres id=start\n\
+export PATH=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1):$PATH\n\
+export PGDATA=$(mktemp -d)/data PGHOST=/tmp PGPORT={port}\n\
+initdb -A trust >/dev/null\n\
+pg_ctl -o \"-c listen_addresses='' -k /tmp\" -w start\n```\n\n\
+```bash user=postgres id=query\npsql -Atc \"SELECT current_setting('port')\"\n```\n\n\
+```console\n{port}\n```\n\n\
+```bash user=postgres id=stop\npg_ctl -m fast -w stop; rm -rf \"${{PGDATA%/data}}\"\n```\n\n\
+```console\nwaiting for server to shut down.... done\nserver stopped\n```\n"
+        ),
+    );
+    lab.runbook(&["verify", "workshop"]).assert_code(0);
+    for id in ["query", "stop"] {
+        assert_eq!(
+            lab.step(&format!("01-server/{id}")).outcome,
+            Outcome::Passed,
+            "{id}"
+        );
+    }
+    let log = lab
+        .attempt("01-server/start")
+        .background
+        .expect("the server's log is the start block's background output");
+    // `pg_ctl -w start` waits for the server: what it logs meanwhile is the block's own
+    // output, as on a trainee's terminal; what it logs once the block is over is not.
+    let start = lab.attempt("01-server/start");
+    assert!(
+        start
+            .output
+            .contains("database system is ready to accept connections"),
+        "{:?}",
+        start.output
+    );
+    assert!(
+        log.output.contains("received fast shutdown request")
+            && log.output.contains("database system is shut down"),
+        "logged during the stop block, kept with the start block: {log:?}"
+    );
+    assert!(!log.still_running, "{log:?}");
+    let stop = lab.attempt("01-server/stop");
+    assert!(!stop.output.contains("LOG:"), "{:?}", stop.output);
+}

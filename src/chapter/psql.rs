@@ -293,10 +293,29 @@ pub(crate) fn session_opener(command: &str) -> Option<Vec<String>> {
         RUNS_AND_RETURNS.contains(&arg.as_str())
             || arg.starts_with("--command=")
             || arg.starts_with("--file=")
-            || (arg.starts_with("-c") && arg.len() > 2 && !arg.starts_with("--"))
-            || (arg.starts_with("-f") && arg.len() > 2 && !arg.starts_with("--"))
+            || bundle_runs_and_returns(arg)
     });
     (!returns).then(|| args.to_vec())
+}
+
+/// Whether a bundle of psql's short options (`-Atc`, `-cSELECT`, `-lq`) holds one that runs
+/// and returns (`-c`, `-f`, `-l`, `-V`, `-?`). Letters are read as getopt reads them: one that
+/// takes a value (`-d`, `-p`...) ends the bundle, the rest being its value (`-dlab` is
+/// database `lab`).
+fn bundle_runs_and_returns(arg: &str) -> bool {
+    const TAKES_A_VALUE: &str = "dhLoprUvPFRT";
+    let Some(letters) = arg.strip_prefix('-').filter(|rest| !rest.starts_with('-')) else {
+        return false;
+    };
+    for letter in letters.chars() {
+        if "cflV?".contains(letter) {
+            return true;
+        }
+        if TAKES_A_VALUE.contains(letter) {
+            return false;
+        }
+    }
+    false
 }
 
 /// The words of a command with no shell syntax but quotes (no pipe, redirection, list,
@@ -530,6 +549,13 @@ mod tests {
         assert_eq!(session_opener("psql -c 'SELECT 1'"), None);
         assert_eq!(session_opener("psql -f x.sql"), None);
         assert_eq!(session_opener("psql -l"), None);
+        // Bundled, as `psql -Atc "SELECT ..."` is written in scripts.
+        assert_eq!(session_opener("psql -Atc 'SELECT 1'"), None);
+        assert_eq!(session_opener("psql -qAtf x.sql"), None);
+        assert_eq!(
+            session_opener("psql -dlab -At"),
+            Some(vec!["-dlab".to_string(), "-At".to_string()])
+        );
         assert_eq!(session_opener("psql < x.sql"), None);
         assert_eq!(session_opener("sudo -iu postgres psql"), None);
         assert_eq!(session_opener("psqlx"), None);

@@ -266,6 +266,11 @@ impl<'a> Executor<'a> {
             let left = until.saturating_duration_since(tokio::time::Instant::now());
             source.wait_end(left).await;
             let snapshot = source.snapshot();
+            // A process caught before its own redirection (`cmd >log &` at a block's end)
+            // moves the shell for nothing: it prints nothing there, and nothing is shown.
+            if snapshot.total_bytes == 0 {
+                continue;
+            }
             let printed = self
                 .redactor
                 .apply_bytes_as_printed(&crate::expect::actual::strip_ansi(&snapshot.output));

@@ -107,7 +107,7 @@ mod tests {
         let background = Background::collect(Box::new(reader), b"ab", None, 4);
         tokio::io::AsyncWriteExt::write_all(&mut writer, b"cdef")
             .await
-            .unwrap();
+            .expect("written");
         tokio::time::sleep(Duration::from_millis(50)).await;
         let growing = background.snapshot();
         assert_eq!(growing.output, b"abcd");

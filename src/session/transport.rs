@@ -281,7 +281,7 @@ impl ShellReader {
             return false;
         };
         let old = std::mem::replace(&mut self.inner, relay.stdout.inner);
-        let old_carrier = std::mem::replace(&mut self.carrier, Some(relay.guard));
+        let old_carrier = self.carrier.replace(relay.guard);
         let background = Background::collect(old, &self.buffer[after..end], old_carrier, mover.cap);
         mover.moves.push((block, background));
         self.buffer[..first.len()].copy_from_slice(&first);
@@ -548,5 +548,114 @@ impl Transport {
 impl std::fmt::Debug for ShellProcess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "ShellProcess({:?})", self.guard)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use tokio::io::AsyncWriteExt;
+
+    /// A reader following moves of a shell whose nonce is `nonce`, on this machine.
+    fn following(stream: tokio::io::DuplexStream, nonce: &str) -> ShellReader {
+        let mut reader = ShellReader::new(stream);
+        reader.follow_moves(Mover {
+            transport: Arc::new(Transport::Process {
+                kind: TransportKind::Local,
+                container: String::new(),
+            }),
+            switch_user: None,
+            nonce: nonce.to_string(),
+            relay_start: std::time::Duration::from_secs(10),
+            cap: 4096,
+            moves: Vec::new(),
+        });
+        reader
+    }
+
+    /// The move marker cut at every byte, and a block's end marker cut at every byte before
+    /// it: what comes before the move is read from the old channel, what comes after it on
+    /// the old channel is the block's background output, and the reader goes on with the new
+    /// channel (a FIFO, read through a relay, as a shell's would be); an end marker passes
+    /// through whole, its closing separator not taken for the start of a move.
+    #[tokio::test]
+    async fn a_move_is_followed_wherever_the_reads_cut_it() {
+        let nonce = "n0nce";
+        let end = format!("\x1e{nonce} 0\x1e");
+        let moved_at = |path: &str| format!("\x1e{nonce} move 7 {path}\x1e");
+        let probe = moved_at("/x");
+        for cut in 1..end.len() + probe.len() {
+            let folder = tempfile::tempdir().expect("a folder");
+            let fifo = folder.path().join("run").join("o");
+            std::fs::create_dir(fifo.parent().expect("parent")).expect("made");
+            let made = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .expect("mkfifo runs");
+            assert!(made.success());
+            // The shell's side: it opens the FIFO read and write, so that writing never waits.
+            let mut new_side = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&fifo)
+                .expect("opened");
+            new_side.write_all(b"after the move\n").expect("written");
+            let old_text = format!(
+                "before{end}{}left behind\n",
+                moved_at(&fifo.to_string_lossy())
+            );
+            let (mut old_side, stream) = tokio::io::duplex(4096);
+            let mut reader = following(stream, nonce);
+            let (first, second) = old_text.as_bytes().split_at(cut.min(old_text.len()));
+            let (first, second) = (first.to_vec(), second.to_vec());
+            let writer = tokio::spawn(async move {
+                old_side.write_all(&first).await.expect("written");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                old_side.write_all(&second).await.expect("written");
+                old_side
+            });
+            let mut seen = Vec::new();
+            let wanted = format!("before{end}after the move\n");
+            while seen.len() < wanted.len() {
+                let data = tokio::time::timeout(std::time::Duration::from_secs(10), reader.read())
+                    .await
+                    .unwrap_or_else(|_| panic!("cut at {cut}: stuck after {seen:?}"))
+                    .unwrap_or_else(|| panic!("cut at {cut}: ended after {seen:?}"));
+                seen.extend_from_slice(data);
+            }
+            assert_eq!(String::from_utf8_lossy(&seen), wanted, "cut at {cut}");
+            let old_side = writer.await.expect("the writer");
+            drop(old_side);
+            let background = reader.take_background("7").expect("the block's");
+            background.wait_end(std::time::Duration::from_secs(5)).await;
+            let snapshot = background.snapshot();
+            assert_eq!(snapshot.output, b"left behind\n", "cut at {cut}");
+            assert!(snapshot.ended);
+            assert!(!fifo.exists(), "the relay removed the FIFO's folder");
+            drop(new_side);
+        }
+    }
+
+    /// An end marker whose closing separator comes alone, with nothing after it (the shell
+    /// then waits for its next frame): handed out at once, not held back as the possible
+    /// start of a move.
+    #[tokio::test]
+    async fn an_end_marker_s_lone_closing_separator_is_not_held_back() {
+        let (mut shell_side, stream) = tokio::io::duplex(4096);
+        let mut reader = following(stream, "n0nce");
+        let mut seen = Vec::new();
+        shell_side
+            .write_all(b"out\x1en0nce 0")
+            .await
+            .expect("written");
+        seen.extend_from_slice(reader.read().await.expect("read"));
+        shell_side.write_all(b"\x1e").await.expect("written");
+        let closing = tokio::time::timeout(std::time::Duration::from_secs(2), reader.read())
+            .await
+            .expect("handed out without more output")
+            .expect("read");
+        seen.extend_from_slice(closing);
+        assert_eq!(seen, b"out\x1en0nce 0\x1e");
     }
 }

@@ -13,7 +13,10 @@
 //!   pager (util-linux's `more`, on every Debian host, unlike `less`) that must not hang; a
 //!   question that never comes times out with a diff, and the program is gone from the host;
 //!   a wrong answer is a mismatch;
-//! - SIGTERM mid-block stops the command on the host, and the run says it was interrupted.
+//! - SIGTERM mid-block stops the command on the host, and the run says it was interrupted;
+//! - what a block leaves running prints into that block's background output, never into a
+//!   later block's output, whether it is a job, a daemon that left the session, or as
+//!   another user; the session keeps its state after moving away from it.
 
 use std::time::{Duration, Instant};
 
@@ -103,6 +106,11 @@ macro_rules! transport_contract {
             }
 
             #[test]
+            fn background_output_is_its_blocks() {
+                $crate::common::contract::background_output_is_its_blocks(&$make());
+            }
+
+            #[test]
             fn sigterm_stops_the_command_on_the_host() {
                 $crate::common::contract::sigterm_stops_the_command_on_the_host(&$make());
             }
@@ -138,6 +146,51 @@ pub fn state_is_kept_and_users_switch(transport: &Transport) {
         "the report says who ran it"
     );
     assert_eq!(lab.step("01/root-again").hosts[0].user, "root");
+    (transport.after_run)(&lab);
+}
+
+pub fn background_output_is_its_blocks(transport: &Transport) {
+    let lab = transport.lab();
+    let host = transport.host;
+    // Root's first block leaves a job that prints a second later, in the middle of the third
+    // block; the other user's first block leaves a daemon that left the session (`setsid`)
+    // and prints during the block after it; a process that writes elsewhere is not moved
+    // away from. Consecutive blocks of one shell go in one batch: the moves happen inside it.
+    lab.chapter(
+        "01.md",
+        &format!(
+            "```bash on={host} id=job\ncd /tmp; (sleep 1; echo late from the job) &\necho started\n```\n\n\
+             ```console\nstarted\n```\n\n\
+             ```bash on={host} id=second\necho second\n```\n\n```console\nsecond\n```\n\n\
+             ```bash on={host} id=waited\nsleep 2; echo waited; pwd\n```\n\n```console\nwaited\n/tmp\n```\n\n\
+             ```bash on={host} user=runbook-test id=daemon\nsetsid sh -c 'sleep 1; echo daemon says hi; sleep 30' &\necho daemon\n```\n\n\
+             ```console\ndaemon\n```\n\n\
+             ```bash on={host} user=runbook-test id=quiet\nsleep 30 >/dev/null 2>&1 &\necho quiet\n```\n\n```console\nquiet\n```\n\n\
+             ```bash on={host} user=runbook-test id=after\nsleep 2; echo after; whoami\n```\n\n```console\nafter\nrunbook-test\n```\n"
+        ),
+    );
+    lab.runbook_in_own_tmp(&["verify", "workshop"])
+        .assert_code(0);
+    let report = lab.report();
+    assert_eq!(report.counts.passed, 6, "{report:#?}");
+    let background = |id: &str| lab.attempt(&format!("01/{id}")).background;
+    let job = background("job").expect("the job's output is the first block's");
+    assert_eq!(job.output, "late from the job\n");
+    assert!(!job.still_running, "{job:?}");
+    let daemon = background("daemon").expect("the daemon's output is its block's");
+    assert_eq!(daemon.output, "daemon says hi\n");
+    assert!(!daemon.still_running, "the sweep ended it: {daemon:?}");
+    for id in ["second", "waited", "quiet", "after"] {
+        assert_eq!(
+            background(id),
+            None,
+            "{id} left nothing writing to the session"
+        );
+    }
+    let html = lab.read("report/index.html");
+    assert!(html.contains("late from the job"), "the page shows it");
+    let junit = lab.read("report/junit.xml");
+    assert!(junit.contains("background output, printed after the block ended:\ndaemon says hi"));
     (transport.after_run)(&lab);
 }
 
