@@ -81,9 +81,15 @@ fi
     } else {
         String::new()
     };
-    let go = format!(
-        r#"__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc""#
-    );
+    // `__rb_go` runs a block that cannot leave a process (see [`may_leave_processes`]),
+    // `__rb_gc` one that may, and looks for what it left ([`LEFT_CHECK`]).
+    let go_with = |check: &str| {
+        format!(
+            r#"__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; {check}printf "\036{nonce} %d\036" "$__rb_rc""#
+        )
+    };
+    let go = go_with("");
+    let go_checked = go_with(&format!("{LEFT_CHECK}; "));
     // A batch (see `batch_frame`): each block of `__rb_b` run as `__rb_go` runs one, with its
     // own mark from `__rb_n` and its own end marker, all inside one more loop that a
     // timeout's USR1 (`break 1000`) leaves at once; then the batch's own end marker, with the
@@ -91,7 +97,7 @@ fi
     // set) waits before each block but the first for one byte on stdin: `g` runs it, anything
     // else (or the end of stdin) leaves the batch (see [`GO`] and [`STOP`]).
     let batch = format!(
-        r#"__rb_rc=124; __rb_i=0; while :; do for __rb_s in "${{__rb_b[@]}}"; do if [ -n "${{__rb_w-}}" ] && [ "$__rb_i" != 0 ]; then IFS= read -r -n 1 __rb_g && [ "$__rb_g" = g ] || break; fi; __rb_i=$((__rb_i+1)); export {BLOCK_MARK}=${{__rb_n[__rb_i-1]}}; __rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc"; done; __rb_rc=124; break; done; printf "\036{nonce} batch %d %d\036" "$__rb_rc" "$__rb_i"; unset __rb_b __rb_n __rb_w __rb_g"#
+        r#"__rb_rc=124; __rb_i=0; while :; do for __rb_s in "${{__rb_b[@]}}"; do if [ -n "${{__rb_w-}}" ] && [ "$__rb_i" != 0 ]; then IFS= read -r -n 1 __rb_g && [ "$__rb_g" = g ] || break; fi; __rb_i=$((__rb_i+1)); export {BLOCK_MARK}=${{__rb_n[__rb_i-1]}}; __rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; [ -z "${{__rb_c[__rb_i-1]-}}" ] || {{ {LEFT_CHECK}; }}; printf "\036{nonce} %d\036" "$__rb_rc"; done; __rb_rc=124; break; done; printf "\036{nonce} batch %d %d\036" "$__rb_rc" "$__rb_i"; unset __rb_b __rb_n __rb_w __rb_g __rb_c"#
     );
     let mut batch_alias = format!("alias {BATCH_GO}=");
     push_single_quoted(&mut batch_alias, &batch);
@@ -102,13 +108,18 @@ fi
         Some(path) => {
             let mut alias = format!("alias {FILE_GO}=");
             push_single_quoted(&mut alias, &format!(". {}; {go}", shell_quote(path)));
+            let mut checked = format!("alias {FILE_GO}{CHECKED}=");
+            push_single_quoted(
+                &mut checked,
+                &format!(". {}; {go_checked}", shell_quote(path)),
+            );
             let mut file_batch = format!("alias {FILE_BATCH_GO}=");
             push_single_quoted(
                 &mut file_batch,
                 &format!(". {}; {batch}", shell_quote(path)),
             );
             format!(
-                "if [ -r {path} ]; then {alias}; {file_batch}; __rb_f=file; else __rb_f=stdin; fi\n",
+                "if [ -r {path} ]; then {alias}; {checked}; {file_batch}; __rb_f=file; else __rb_f=stdin; fi\n",
                 path = shell_quote(path)
             )
         }
@@ -124,6 +135,7 @@ set +o history 2>/dev/null
 trap 'break 1000 2>/dev/null' USR1
 shopt -s expand_aliases
 alias __rb_go='{go}'
+alias __rb_go{CHECKED}='{go_checked}'
 {batch_alias}
 alias __rb_go_pty='__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc"'
 {background}{file_go}IFS= read -r __rb_stat < /proc/$$/stat
@@ -136,11 +148,14 @@ unset __rb_stat __rb_f
         )
 }
 
-/// What every wrapper runs once a block has ended, before its end marker: if the block left a
-/// process that writes to the session's output ([`background_functions`]), the shell moves
-/// its own output to a new channel, so that the process's later lines are not taken for a
-/// later block's.
-const LEFT_CHECK: &str = "__rb_left && __rb_move";
+/// What a wrapper runs once a block that may have started a process has ended, before its
+/// end marker: if the block left a process that writes to the session's output
+/// ([`background_functions`]), the shell moves its own output to a new channel, so that the
+/// process's later lines are not taken for a later block's. The look's stderr goes nowhere:
+/// bash reports the jobs a timeout killed (`[1]+ Terminated`) as soon as it can, which would
+/// be during the look, in the block's output (the settling after a timeout takes them
+/// otherwise, see [`settle`]).
+const LEFT_CHECK: &str = "__rb_left 2>/dev/null && __rb_move";
 
 /// The most process ids `__rb_left` walks one by one; beyond that (a busy host, or the ids
 /// wrapped around) it walks `/proc` instead.
@@ -155,7 +170,10 @@ const LEFT_RANGE: u32 = 4096;
 /// `/proc/loadavg` (its fifth field, per pid namespace: a container's own); most blocks leave
 /// the first unchanged or a few ids apart, so the look costs one small read, and a block
 /// that ran nothing is never walked. The session's psql is not counted: it writes to the
-/// session's output on purpose, and the ids are read again once it is started.
+/// session's output on purpose, and the ids are read again once it is started. The ids are
+/// read again after each walk, until they stand still (eight walks at most): a process that
+/// forks and exits while it is walked (`setsid` run from a job: the job forks the daemon and
+/// exits) leaves a successor with an id above the first read.
 ///
 /// `__rb_move` makes a FIFO, tells runbook its path in a `move` marker (the last thing the
 /// shell writes to the old channel: what comes after is the block's background output),
@@ -174,20 +192,22 @@ __rb_holds() {{
   set -- ${{__rb_st##*) }}; [ "$3" != "$__rb_pp" ]
 }}
 __rb_left() {{
-  local __rb_l __rb_q __rb_f
-  {{ read -r _ _ _ _ __rb_l < /proc/loadavg; }} 2>/dev/null || return 1
-  [ "$__rb_l" != "$__rb_lp" ] || return 1
-  __rb_f=$__rb_lp; __rb_lp=$__rb_l
-  if [ "$__rb_l" -gt "$__rb_f" ] && [ $((__rb_l - __rb_f)) -le {LEFT_RANGE} ]; then
-    for ((__rb_q = __rb_f + 1; __rb_q <= __rb_l; __rb_q++)); do __rb_holds $__rb_q && return 0; done
-  else
-    for __rb_q in /proc/[1-9]*; do __rb_holds "${{__rb_q#/proc/}}" && return 0; done
-  fi
+  local __rb_l __rb_q __rb_f __rb_t
+  for __rb_t in 1 2 3 4 5 6 7 8; do
+    read -r _ _ _ _ __rb_l < /proc/loadavg || return 1
+    [ "$__rb_l" != "$__rb_lp" ] || return 1
+    __rb_f=$__rb_lp; __rb_lp=$__rb_l
+    if [ "$__rb_l" -gt "$__rb_f" ] && [ $((__rb_l - __rb_f)) -le {LEFT_RANGE} ]; then
+      for ((__rb_q = __rb_f + 1; __rb_q <= __rb_l; __rb_q++)); do __rb_holds $__rb_q && return 0; done
+    else
+      for __rb_q in /proc/[1-9]*; do __rb_holds "${{__rb_q#/proc/}}" && return 0; done
+    fi
+  done
   return 1
 }}
 __rb_move() {{
   local __rb_d
-  __rb_d=$(mktemp -d "${{TMPDIR:-/tmp}}/runbook-out.XXXXXXXX" 2>/dev/null) && mkfifo -m 600 "$__rb_d/o" 2>/dev/null || {{ [ -z "$__rb_d" ] || rm -rf -- "$__rb_d"; return 0; }}
+  {{ __rb_d=$(mktemp -d "${{TMPDIR:-/tmp}}/runbook-out.XXXXXXXX") && mkfifo -m 600 "$__rb_d/o"; }} 2>/dev/null || {{ [ -z "$__rb_d" ] || rm -rf -- "$__rb_d"; return 0; }}
   if [ -n "${{__rb_pp-}}" ]; then kill -KILL -- "-$__rb_pp" 2>/dev/null; exec {{__rb_pfd}}>&-; __rb_pp=; fi
   printf '\036{nonce} move %s %s\036' "${{{BLOCK_MARK}-}}" "$__rb_d/o"
   exec 1<>"$__rb_d/o" 2>&1
@@ -246,7 +266,7 @@ pub(crate) fn batch_file_line() -> &'static str {
 /// runs): the scripts and their block marks as two arrays, then the batch alias, which runs
 /// each as [`frame`] runs one and prints each one's end marker, then a marker of its own
 /// (see [`Marker::BatchEnd`]).
-pub(crate) fn batch_frame(blocks: &[(&str, &str)], gated: bool) -> String {
+pub(crate) fn batch_frame(blocks: &[(&str, &str, bool)], gated: bool) -> String {
     let mut text = batch_assignments(blocks, gated);
     text.push_str(BATCH_GO);
     text.push('\n');
@@ -256,20 +276,29 @@ pub(crate) fn batch_frame(blocks: &[(&str, &str)], gated: bool) -> String {
 /// The arrays a batch frame sets: the scripts, as single-quoted words, and their marks; and
 /// for a `gated` batch, the variable that has the shell wait for [`GO`] before each block but
 /// the first.
-pub(crate) fn batch_assignments(blocks: &[(&str, &str)], gated: bool) -> String {
-    let length: usize = blocks.iter().map(|(script, _)| script.len() + 8).sum();
+pub(crate) fn batch_assignments(blocks: &[(&str, &str, bool)], gated: bool) -> String {
+    let length: usize = blocks.iter().map(|(script, _, _)| script.len() + 8).sum();
     let mut text = String::with_capacity(length + 32);
     text.push_str("__rb_b=(");
-    for (script, _) in blocks {
+    for (script, _, _) in blocks {
         push_single_quoted(&mut text, script);
         text.push('\n');
     }
     text.push_str(")\n__rb_n=(");
-    for (_, block) in blocks {
+    for (_, block, _) in blocks {
         text.push_str(block);
         text.push(' ');
     }
     text.push_str(")\n");
+    // The blocks that may leave a process (see [`may_leave_processes`]), by index: a sparse
+    // array, so that a batch of builtins sets nothing.
+    if blocks.iter().any(|(_, _, check)| *check) {
+        text.push_str("__rb_c=(");
+        for (index, _) in blocks.iter().enumerate().filter(|(_, block)| block.2) {
+            text.push_str(&format!("[{index}]=1 "));
+        }
+        text.push_str(")\n");
+    }
     if gated {
         text.push_str("__rb_w=1\n");
     }
@@ -279,9 +308,12 @@ pub(crate) fn batch_assignments(blocks: &[(&str, &str)], gated: bool) -> String 
 /// What a session whose shell reads frames from a file writes on the shell's stdin for each
 /// block, once the frame ([`frame_assignments`]) is in the file: ten bytes to read one byte
 /// at a time, whatever the block's length.
-pub(crate) fn frame_file_line() -> &'static str {
-    "__rb_next\n"
+pub(crate) fn frame_file_line(check: bool) -> &'static str {
+    if check { "__rb_nextc\n" } else { "__rb_next\n" }
 }
+
+/// What the aliases that also look for what a block left ([`LEFT_CHECK`]) add to their names.
+const CHECKED: &str = "c";
 
 /// What cram gives the shell of a test file, sent right after `env`'s exports: a fresh folder
 /// `root` holding `tmp/` (the test's `TMPDIR`, `TEMP` and `TMP`) and a folder named after the
@@ -334,10 +366,82 @@ pub(crate) fn cram_setup(test: &crate::chapter::cram::CramTest, root: &str) -> S
 ///
 /// `block` (the block's number in the session, see [`BLOCK_MARK`]) is exported before the
 /// script runs, so that what the block starts can be told from what earlier blocks started.
-pub(crate) fn frame(script: &str, block: &str) -> String {
+pub(crate) fn frame(script: &str, block: &str, check: bool) -> String {
     let mut text = frame_assignments(script, block);
-    text.push_str("__rb_go\n");
+    text.push_str(if check { "__rb_goc\n" } else { "__rb_go\n" });
     text
+}
+
+/// Whether a block may leave a process running: `false` only for one made of nothing but
+/// bash builtins and assignments (`echo`, `cd`, `export`...) with no substitution, pipe,
+/// `&`, subshell or group, which cannot start one. Any doubt (a word not on the list, a
+/// quote hiding a `;`) answers `true`: the check then costs a look, never a miss. The look
+/// ([`LEFT_CHECK`]) costs about 25 µs a block, which a block that starts a program does not
+/// notice, and a block of builtins would (issue 23).
+pub(crate) fn may_leave_processes(script: &str) -> bool {
+    const BUILTINS: &[&str] = &[
+        "echo",
+        "printf",
+        "cd",
+        "pwd",
+        "export",
+        "unset",
+        "true",
+        "false",
+        ":",
+        "set",
+        "shopt",
+        "declare",
+        "typeset",
+        "local",
+        "readonly",
+        "let",
+        "test",
+        "[",
+        "[[",
+        "alias",
+        "unalias",
+        "umask",
+        "return",
+        "exit",
+        "break",
+        "continue",
+        "shift",
+        "type",
+        "hash",
+        "read",
+        "mapfile",
+        "readarray",
+        "kill",
+        "jobs",
+        "disown",
+        "dirs",
+        "pushd",
+        "popd",
+        "wait",
+    ];
+    if script.contains(['(', '`', '|', '&', '{', '\\']) {
+        return true;
+    }
+    script
+        .split(['\n', ';'])
+        .map(str::trim)
+        .filter(|piece| !piece.is_empty() && !piece.starts_with('#'))
+        .any(|piece| {
+            let mut words = piece.split_whitespace();
+            // Assignments before a command (`A=1 echo`) or alone start nothing.
+            let command = words.find(|word| !is_assignment(word));
+            command.is_some_and(|word| !BUILTINS.contains(&word))
+        })
+}
+
+/// `NAME=value`, as a shell reads an assignment word.
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 /// What a frame sets before the block runs: the script as one single-quoted word, and the
@@ -1207,17 +1311,56 @@ mod tests {
 
     #[test]
     fn the_frame_file_line_is_the_alias_the_bootstrap_defines() {
-        assert_eq!(frame_file_line(), format!("{FILE_GO}\n"));
+        assert_eq!(frame_file_line(false), format!("{FILE_GO}\n"));
+        assert_eq!(frame_file_line(true), format!("{FILE_GO}{CHECKED}\n"));
         let with = bootstrap("n", "m", false, &[], None, Some("/proc/1/fd/9"));
         assert!(with.contains(&format!("alias {FILE_GO}='. /proc/1/fd/9; __rb_rc=124;")));
+        assert!(with.contains(&format!(
+            "alias {FILE_GO}{CHECKED}='. /proc/1/fd/9; __rb_rc=124;"
+        )));
         assert!(!bootstrap("n", "m", false, &[], None, None).contains(FILE_GO));
+    }
+
+    #[test]
+    fn only_a_block_of_builtins_is_known_to_leave_no_process() {
+        for script in [
+            "echo line 1",
+            "cd /tmp; export A=1\n# a comment\nB=2\necho \"$A $B\" > out",
+            "A=1 printf '%s ' x",
+            "",
+        ] {
+            assert!(!may_leave_processes(script), "{script}");
+        }
+        for script in [
+            "pg_ctl start",
+            "echo x; sleep 1",
+            "sleep 9 &",
+            "echo $(date)",
+            "echo `date`",
+            "echo a | cat",
+            "( cd /; ls )",
+            "{ echo; }",
+            "f",
+            "eval x",
+            ". ./env",
+            "exec sleep 1",
+            "trap 'sleep 1' EXIT",
+            "echo a \\\nb",
+            "A=$(date)",
+        ] {
+            assert!(may_leave_processes(script), "{script}");
+        }
     }
 
     #[test]
     fn a_batch_frame_holds_each_script_quoted_and_its_mark() {
         assert_eq!(
-            batch_frame(&[("echo 'a'", "1"), ("b", "2.keep")], false),
+            batch_frame(&[("echo 'a'", "1", false), ("b", "2.keep", false)], false),
             "__rb_b=('echo '\\''a'\\'''\n'b'\n)\n__rb_n=(1 2.keep )\n__rb_batch\n"
+        );
+        assert_eq!(
+            batch_frame(&[("echo a", "1", false), ("b", "2", true)], false),
+            "__rb_b=('echo a'\n'b'\n)\n__rb_n=(1 2 )\n__rb_c=([1]=1 )\n__rb_batch\n"
         );
         let with = bootstrap("n", "m", false, &[], None, Some("/proc/1/fd/9"));
         assert!(with.contains(&format!("alias {BATCH_GO}='__rb_rc=124; __rb_i=0;")));

@@ -436,10 +436,13 @@ impl Session {
             over: false,
             gated,
         };
-        let pairs: Vec<(&str, &str)> = blocks
+        let pairs: Vec<(&str, &str, bool)> = blocks
             .iter()
             .zip(&batch.labels)
-            .map(|(block, label)| (block.script, label.as_str()))
+            .map(|(block, label)| {
+                let check = protocol::may_leave_processes(block.script);
+                (block.script, label.as_str(), check)
+            })
             .collect();
         // Written whole to the frame file when there is one: a batch is long, and bash reads
         // its stdin one byte at a time.
@@ -806,6 +809,9 @@ impl Session {
         let started = Instant::now();
         let mut buffer = OutputBuffer::new(&self.nonce, self.settings.output_cap);
         let mut typed = Vec::new();
+        // The sweep ends what blocks left (or leaves `keep-running` ones): nothing to move for.
+        let check = block != protocol::SWEEP_BLOCK
+            && matches!(script, Script::Shell(script) if protocol::may_leave_processes(script));
         let frame = match (script, &answers, &self.frame_file) {
             (Script::Shell(script), Some(_), _) => protocol::pty_frame(script, block, &self.nonce),
             // SQL is typed into psql by the shell function; its frame is short.
@@ -821,9 +827,9 @@ impl Session {
                         .write(protocol::frame_assignments(script, block).as_bytes())
                         .is_ok() =>
             {
-                protocol::frame_file_line().to_string()
+                protocol::frame_file_line(check).to_string()
             }
-            (Script::Shell(script), None, _) => protocol::frame(script, block),
+            (Script::Shell(script), None, _) => protocol::frame(script, block, check),
         };
         let typed_into_psql = matches!(script, Script::Sql { .. });
         let Some(stdin) = self.stdin.as_mut() else {
