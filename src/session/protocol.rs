@@ -72,7 +72,7 @@ pub(crate) fn bootstrap(
   if [ -n "$__rb_m" ] && [ -n "$__rb_c" ]; then
     __rb_g=$__rb_m${{__rb_c%/}}/{CGROUP_PREFIX}{mark}
     for __rb_l in "${{__rb_g%/*}}"/{CGROUP_PREFIX}*; do rmdir "$__rb_l" 2>/dev/null; done
-    {{ mkdir "$__rb_g" && {{ echo $$ > "$__rb_g/cgroup.procs" || rmdir "$__rb_g"; }}; }} 2>/dev/null
+    {{ mkdir "$__rb_g" && {{ echo $$ > "$__rb_g/cgroup.procs" && __rb_cg=$__rb_g/cgroup.procs || rmdir "$__rb_g"; }}; }} 2>/dev/null
   fi
   unset __rb_m __rb_p __rb_t __rb_c __rb_l __rb_g
 fi
@@ -83,13 +83,12 @@ fi
     };
     // `__rb_go` runs a block that cannot leave a process (see [`may_leave_processes`]),
     // `__rb_gc` one that may, and looks for what it left ([`LEFT_CHECK`]).
-    let go_with = |check: &str| {
-        format!(
-            r#"__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; {check}printf "\036{nonce} %d\036" "$__rb_rc""#
-        )
-    };
-    let go = go_with("");
-    let go_checked = go_with(&format!("{LEFT_CHECK}; "));
+    let go = format!(
+        r#"__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc""#
+    );
+    let go_checked = format!(
+        r#"__rb_rc=124; __rb_x=; while :; do eval "$__rb_s"; __rb_rc=$?; __rb_x=1; break; done </dev/null; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc""#
+    );
     // A batch (see `batch_frame`): each block of `__rb_b` run as `__rb_go` runs one, with its
     // own mark from `__rb_n` and its own end marker, all inside one more loop that a
     // timeout's USR1 (`break 1000`) leaves at once; then the batch's own end marker, with the
@@ -97,7 +96,7 @@ fi
     // set) waits before each block but the first for one byte on stdin: `g` runs it, anything
     // else (or the end of stdin) leaves the batch (see [`GO`] and [`STOP`]).
     let batch = format!(
-        r#"__rb_rc=124; __rb_i=0; while :; do for __rb_s in "${{__rb_b[@]}}"; do if [ -n "${{__rb_w-}}" ] && [ "$__rb_i" != 0 ]; then IFS= read -r -n 1 __rb_g && [ "$__rb_g" = g ] || break; fi; __rb_i=$((__rb_i+1)); export {BLOCK_MARK}=${{__rb_n[__rb_i-1]}}; __rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; [ -z "${{__rb_c[__rb_i-1]-}}" ] || {{ {LEFT_CHECK}; }}; printf "\036{nonce} %d\036" "$__rb_rc"; done; __rb_rc=124; break; done; printf "\036{nonce} batch %d %d\036" "$__rb_rc" "$__rb_i"; unset __rb_b __rb_n __rb_w __rb_g __rb_c"#
+        r#"__rb_rc=124; __rb_i=0; while :; do for __rb_s in "${{__rb_b[@]}}"; do if [ -n "${{__rb_w-}}" ] && [ "$__rb_i" != 0 ]; then IFS= read -r -n 1 __rb_g && [ "$__rb_g" = g ] || break; fi; __rb_i=$((__rb_i+1)); export {BLOCK_MARK}=${{__rb_n[__rb_i-1]}}; __rb_rc=124; __rb_x=; while :; do eval "$__rb_s"; __rb_rc=$?; __rb_x=1; break; done </dev/null; [ -z "${{__rb_c[__rb_i-1]-}}" ] || {{ {LEFT_CHECK}; }}; printf "\036{nonce} %d\036" "$__rb_rc"; done; __rb_rc=124; break; done; printf "\036{nonce} batch %d %d\036" "$__rb_rc" "$__rb_i"; unset __rb_b __rb_n __rb_w __rb_g __rb_c"#
     );
     let mut batch_alias = format!("alias {BATCH_GO}=");
     push_single_quoted(&mut batch_alias, &batch);
@@ -137,7 +136,7 @@ shopt -s expand_aliases
 alias __rb_go='{go}'
 alias __rb_go{CHECKED}='{go_checked}'
 {batch_alias}
-alias __rb_go_pty='__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc"'
+alias __rb_go_pty='__rb_rc=124; __rb_x=; while :; do eval "$__rb_s"; __rb_rc=$?; __rb_x=1; break; done; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc"'
 {background}{file_go}IFS= read -r __rb_stat < /proc/$$/stat
 __rb_stat=${{__rb_stat##*) }}
 set -- $__rb_stat
@@ -151,11 +150,11 @@ unset __rb_stat __rb_f
 /// What a wrapper runs once a block that may have started a process has ended, before its
 /// end marker: if the block left a process that writes to the session's output
 /// ([`background_functions`]), the shell moves its own output to a new channel, so that the
-/// process's later lines are not taken for a later block's. The look's stderr goes nowhere:
-/// bash reports the jobs a timeout killed (`[1]+ Terminated`) as soon as it can, which would
-/// be during the look, in the block's output (the settling after a timeout takes them
-/// otherwise, see [`settle`]).
-const LEFT_CHECK: &str = "__rb_left 2>/dev/null && __rb_move";
+/// process's later lines are not taken for a later block's. Only a block that ran to its
+/// end (`__rb_x` set) is looked at: after a timeout, what the block started is ended anyway,
+/// and bash would report the jobs the timeout killed (`[1]+ Terminated`) during the look, in
+/// the block's output, where the settling otherwise takes them (see [`settle`]).
+const LEFT_CHECK: &str = r#"[ -z "$__rb_x" ] || { __rb_left && __rb_move; }"#;
 
 /// The most process ids `__rb_left` walks one by one; beyond that (a busy host, or the ids
 /// wrapped around) it walks `/proc` instead.
@@ -165,7 +164,11 @@ const LEFT_RANGE: u32 = 4096;
 ///
 /// `__rb_left` says whether a process started since the last look (a block's `&`, a server
 /// that `pg_ctl start` left running, a daemon that double-forked) still holds the session's
-/// output as its stdout or stderr. A process started since then has a process id between
+/// output as its stdout or stderr. A session in a cgroup of its own (see [`bootstrap`]) looks
+/// at the processes its cgroup lists, which are exactly the session's, whatever else the host
+/// runs: one read when the shell is alone there, read again until it stands still when it is
+/// not (a process may fork and exit while it is looked at). Elsewhere, a process started
+/// since the last look has a process id between
 /// the last one the host had allocated then and the last one now, both read from
 /// `/proc/loadavg` (its fifth field, per pid namespace: a container's own); most blocks leave
 /// the first unchanged or a few ids apart, so the look costs one small read, and a block
@@ -192,7 +195,24 @@ __rb_holds() {{
   set -- ${{__rb_st##*) }}; [ "$3" != "$__rb_pp" ]
 }}
 __rb_left() {{
-  local __rb_l __rb_q __rb_f __rb_t
+  if [ -n "${{__rb_cg-}}" ]; then
+    __rb_cs=; read -r -d '' __rb_cs < "$__rb_cg"
+    [ "$__rb_cs" != $$ ] || return 1
+  fi
+  __rb_cslow_left
+}}
+__rb_cslow_left() {{
+  local __rb_l __rb_q __rb_f __rb_t __rb_o= IFS=$' \t\n'
+  if [ -n "$__rb_cs" ] && [ -n "${{__rb_cg-}}" ]; then
+    for __rb_t in 1 2 3 4 5 6 7 8; do
+      [ "$__rb_t" = 1 ] || {{ __rb_cs=; read -r -d '' __rb_cs < "$__rb_cg"; }}
+      [ -n "$__rb_cs" ] || break
+      [ "$__rb_cs" != $$ ] && [ "$__rb_cs" != "$__rb_o" ] || return 1
+      for __rb_q in $__rb_cs; do __rb_holds $__rb_q && return 0; done
+      __rb_o=$__rb_cs
+    done
+    [ -z "$__rb_cs" ] || return 1
+  fi
   for __rb_t in 1 2 3 4 5 6 7 8; do
     read -r _ _ _ _ __rb_l < /proc/loadavg || return 1
     [ "$__rb_l" != "$__rb_lp" ] || return 1
@@ -376,7 +396,7 @@ pub(crate) fn frame(script: &str, block: &str, check: bool) -> String {
 /// bash builtins and assignments (`echo`, `cd`, `export`...) with no substitution, pipe,
 /// `&`, subshell or group, which cannot start one. Any doubt (a word not on the list, a
 /// quote hiding a `;`) answers `true`: the check then costs a look, never a miss. The look
-/// ([`LEFT_CHECK`]) costs about 25 µs a block, which a block that starts a program does not
+/// ([`LEFT_CHECK`]) costs about 40 µs a block, which a block that starts a program does not
 /// notice, and a block of builtins would (issue 23).
 pub(crate) fn may_leave_processes(script: &str) -> bool {
     const BUILTINS: &[&str] = &[
