@@ -225,15 +225,13 @@ pub(crate) fn load(
             continue;
         }
         keys_checked.push(&chapter.key);
-        let whole = Chapter {
-            blocks: chapters
-                .iter()
-                .filter(|part| part.key == chapter.key)
-                .flat_map(|part| part.blocks.iter().cloned())
-                .collect(),
-            ..chapter.clone()
-        };
-        check_unique_ids(&whole, &mut problems);
+        // The parts' blocks are borrowed, not copied: a long chapter's blocks are most of
+        // what planning handles.
+        let blocks = chapters
+            .iter()
+            .filter(|part| part.key == chapter.key)
+            .flat_map(|part| part.runnable_blocks());
+        check_unique_ids(&chapter.path, blocks, &mut problems);
     }
     if problems.is_empty() {
         Ok(Workshop {
@@ -572,12 +570,18 @@ pub(crate) fn read_utf8(path: &Path) -> Result<String, Diagnostic> {
     })
 }
 
-fn check_unique_ids(chapter: &Chapter, problems: &mut Diagnostics) {
+/// Problems of the chapter at `path` whose runnable `blocks` (of all its parts) share an id
+/// or a step's name.
+fn check_unique_ids<'b>(
+    path: &Path,
+    blocks: impl Iterator<Item = &'b Block>,
+    problems: &mut Diagnostics,
+) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     // A transcript's steps are `<id>.1`, `.2`...: a block with `id=list.1` would take the
     // name (and the expected file) of the first command of the transcript `list`.
     let mut step_names: HashMap<String, usize> = HashMap::new();
-    for block in chapter.runnable_blocks() {
+    for block in blocks {
         let names: Vec<String> = if block.transcript.is_empty() {
             vec![block.id.clone()]
         } else {
@@ -591,7 +595,7 @@ fn check_unique_ids(chapter: &Chapter, problems: &mut Diagnostics) {
                 && !seen.contains_key(block.id.as_str())
             {
                 problems.push(
-                    Diagnostic::new(&chapter.path, block.line, format!("two steps would be named `{name}`"))
+                    Diagnostic::new(path, block.line, format!("two steps would be named `{name}`"))
                         .quoting(&block.fence_text)
                         .hint(format!(
                             "the block at line {first} makes a step of that name too (a transcript's commands are `<id>.1`, `<id>.2`...): give one of them another id"
@@ -601,7 +605,7 @@ fn check_unique_ids(chapter: &Chapter, problems: &mut Diagnostics) {
         }
         if let Some(first) = seen.insert(&block.id, block.line) {
             problems.push(
-                Diagnostic::new(&chapter.path, block.line, format!("duplicate block id `{}`", block.id))
+                Diagnostic::new(path, block.line, format!("duplicate block id `{}`", block.id))
                     .quoting(&block.fence_text)
                     .underlining(&format!("id={}", block.id))
                     .hint(format!(

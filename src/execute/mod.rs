@@ -375,12 +375,16 @@ impl<'a> Executor<'a> {
         index: usize,
         reporter: &mut dyn Reporter,
     ) -> Result<(StepResult, Vec<String>), StepResult> {
-        let mut result = self.blank_result(step);
-        let hosts = match self.plan.hosts_of(step, &self.captures, &self.redactor) {
-            Ok(hosts) => hosts,
-            Err(message) => {
-                result.outcome = Outcome::Error;
-                result.message = Some(message);
+        match self.prepare_step(step) {
+            Ok((result, hosts)) => {
+                reporter.event(&Event::StepStarted {
+                    index,
+                    qualified_id: step.qualified_id.clone(),
+                    hosts: hosts.clone(),
+                });
+                Ok((result, hosts))
+            }
+            Err(result) => {
                 reporter.event(&Event::StepStarted {
                     index,
                     qualified_id: step.qualified_id.clone(),
@@ -389,21 +393,30 @@ impl<'a> Executor<'a> {
                 reporter.event(&Event::StepFinished {
                     result: result.clone(),
                 });
+                Err(result)
+            }
+        }
+    }
+
+    /// What [`Executor::start_step`] reports, unreported: a gated batch tells the shell to run
+    /// the next block before reporting the one before, and reports the next one's start after.
+    fn prepare_step(&self, step: &Step) -> Result<(StepResult, Vec<String>), StepResult> {
+        let mut result = self.blank_result(step);
+        let hosts = match self.plan.hosts_of(step, &self.captures, &self.redactor) {
+            Ok(hosts) => hosts,
+            Err(message) => {
+                result.outcome = Outcome::Error;
+                result.message = Some(message);
                 return Err(result);
             }
         };
-        reporter.event(&Event::StepStarted {
-            index,
-            qualified_id: step.qualified_id.clone(),
-            hosts: hosts.clone(),
-        });
-        if let Some(first) = hosts.first() {
+        if step.templated
+            && let Some(first) = hosts.first()
+            && let Action::Run { script } = &step.action
+        {
             // Show the command as run on the first host (templates rendered).
             let vars = self.plan.vars_for(Some(first), &self.captures);
-            if step.templated
-                && let Action::Run { script } = &step.action
-                && let Ok(rendered) = template::render(script, &vars)
-            {
+            if let Ok(rendered) = template::render(script, &vars) {
                 result.command = self.redactor.apply(&rendered);
             }
         }
@@ -415,11 +428,28 @@ impl<'a> Executor<'a> {
     fn finish_step(
         &mut self,
         step: &Step,
-        mut result: StepResult,
+        result: StepResult,
         hosts: &[String],
         run: HostsRun,
         started: Instant,
         reporter: &mut dyn Reporter,
+    ) -> StepResult {
+        let result = self.conclude_step(step, result, hosts, run, started);
+        reporter.event(&Event::StepFinished {
+            result: result.clone(),
+        });
+        result
+    }
+
+    /// What [`Executor::finish_step`] does but the report: the values captured, the texts
+    /// `--bless` writes, the outcome.
+    fn conclude_step(
+        &mut self,
+        step: &Step,
+        mut result: StepResult,
+        hosts: &[String],
+        run: HostsRun,
+        started: Instant,
     ) -> StepResult {
         let HostsRun { results, bless } = run;
         result.hosts = results;
@@ -467,9 +497,6 @@ impl<'a> Executor<'a> {
             result.message = result.first_host_failure(self.options.strict);
         }
         result.duration_ms = started.elapsed().as_millis() as u64;
-        reporter.event(&Event::StepFinished {
-            result: result.clone(),
-        });
         result
     }
 
@@ -557,27 +584,36 @@ impl<'a> Executor<'a> {
         let mut results = Vec::new();
         let (sender, _receiver) = mpsc::unbounded_channel();
         let permits = tokio::sync::Semaphore::new(1);
+        // The next step, started (its shell told to run it) but not yet reported as started.
+        let mut next: Option<(StepResult, Vec<String>, Instant)> = None;
         for (offset, step) in steps.iter().enumerate() {
             let index = first + offset;
-            let started = Instant::now();
-            // Reported as started before its end is awaited, as a block sent alone is (the
-            // live status line shows it running); a block the shell will not run is left to
-            // the run loop, unreported.
+            // A block the shell will not run is left to the run loop, unreported.
             if !batch.goes_on() {
                 break;
             }
-            // An interrupt between two blocks of a gated batch: the next one does not start,
-            // and the run loop skips it and the rest.
-            if gated && offset > 0 && self.cancel.requested().is_some() {
-                break;
-            }
-            // Its hosts are known (one, named): this gives its start, never an error.
-            let Ok((result, hosts)) = self.start_step(step, index, reporter) else {
-                break;
+            let (result, hosts, started) = if offset == 0 {
+                let started = Instant::now();
+                // Its hosts are known (one, named): this gives its start, never an error.
+                let Ok((result, hosts)) = self.start_step(step, index, reporter) else {
+                    break;
+                };
+                (result, hosts, started)
+            } else {
+                // The step before did not tell the shell to go on: the run stops there or the
+                // run loop takes this step on its own.
+                let Some((result, hosts, started)) = next.take() else {
+                    break;
+                };
+                // Reported as started before its end is awaited, as a block sent alone is
+                // (the live status line shows it running).
+                reporter.event(&Event::StepStarted {
+                    index,
+                    qualified_id: step.qualified_id.clone(),
+                    hosts: hosts.clone(),
+                });
+                (result, hosts, started)
             };
-            if offset > 0 {
-                session.go_on(&mut batch).await;
-            }
             let Some(execution) = session
                 .next_in_batch(&mut batch, step.timeout, &self.cancel)
                 .await
@@ -589,20 +625,37 @@ impl<'a> Executor<'a> {
             let mut host_result = task.blank_result(user.clone());
             host_result.outcome = judged.attempt.outcome;
             host_result.attempts.push(judged.attempt.clone());
-            reporter.event(&Event::AttemptFinished {
-                index,
-                host: host.to_string(),
-                attempt: judged.attempt,
-                retrying: false,
-            });
             host_result.captures = judged.captures;
             let (host_result, pending) = task.finish(host_result, judged.blessed);
             let run = HostsRun {
                 results: vec![host_result],
                 bless: pending.into_iter().collect(),
             };
-            let result = self.finish_step(step, result, &hosts, run, started, reporter);
+            let result = self.conclude_step(step, result, &hosts, run, started);
             let stop = stop_after(&result, &self.options).is_some();
+            // The shell waits for a word before the next block: it gets it the moment this
+            // block's verdict is known, and runs that block while this one is reported. Not
+            // after an interrupt (the next block does not start and the run loop skips it),
+            // nor when the next step's hosts cannot be told (the run loop reports it).
+            if !stop
+                && offset + 1 < steps.len()
+                && batch.goes_on()
+                && !(gated && self.cancel.requested().is_some())
+                && let Ok((next_result, next_hosts)) = self.prepare_step(&steps[offset + 1])
+            {
+                let next_started = Instant::now();
+                session.go_on(&mut batch).await;
+                next = Some((next_result, next_hosts, next_started));
+            }
+            reporter.event(&Event::AttemptFinished {
+                index,
+                host: host.to_string(),
+                attempt: judged.attempt,
+                retrying: false,
+            });
+            reporter.event(&Event::StepFinished {
+                result: result.clone(),
+            });
             results.push(result);
             if stop {
                 break;

@@ -149,7 +149,11 @@ impl Reporter for TerminalReporter {
                 qualified_id,
                 hosts,
             } => {
-                if let Ok(mut current) = self.current.lock() {
+                // The label is only for the live status line: without one, not made at all
+                // (a cost on each block of a long run).
+                if self.ticker.is_some()
+                    && let Ok(mut current) = self.current.lock()
+                {
                     current.label = format!(
                         "[{}/{}] {qualified_id} on {}",
                         index + 1,

@@ -662,9 +662,11 @@ finish
 /// `/proc` was read.
 pub(crate) const SWEEP_QUIET_LOOKS: u32 = 2;
 /// Seconds between two quiet looks of a sweep. A child forked while `/proc` was read exists as
-/// soon as its parent's fork returns, so any gap finds it; the gap was 50 ms, which every run
-/// paid once at its end (a fifth of prysk's whole time on 3000 short commands, issue 23).
-pub(crate) const SWEEP_QUIET_GAP: &str = "0.01";
+/// soon as its parent's fork returns, and the second look lists `/proc` again only once the
+/// first is over, so any gap finds it, none included; the gap was 50 ms, then 10 ms, which
+/// every run paid once at its end (a fifth of prysk's whole time on 3000 short commands at
+/// 50 ms, issue 23).
+pub(crate) const SWEEP_QUIET_GAP: &str = "0";
 /// Rounds of a sweep that send TERM and wait for `--grace`; later rounds KILL at once.
 pub(crate) const SWEEP_TERM_ROUNDS: u32 = 2;
 /// The most rounds a sweep makes.
