@@ -357,4 +357,18 @@ pg_ctl -o \"-c listen_addresses='' -k /tmp\" -w start\n```\n\n\
     assert!(!log.still_running, "{log:?}");
     let stop = lab.attempt("01-server/stop");
     assert!(!stop.output.contains("LOG:"), "{:?}", stop.output);
+    // The page, as a browser reads it: the log under the start block, in its own section.
+    let page = lab.path().join("report/index.html");
+    let (dom, _) = common::chromium::load(&page, lab.path(), &[]);
+    let section = dom
+        .split("<details class=\"background\">")
+        .nth(1)
+        .expect("a background output section");
+    let section = &section[..section.find("</details>").expect("closed")];
+    assert!(section.contains("background output ("), "{section}");
+    assert!(
+        section.contains("received fast shutdown request"),
+        "{section}"
+    );
+    assert_eq!(dom.matches("<details class=\"background\">").count(), 1);
 }
