@@ -33,6 +33,8 @@ pub(super) struct ShellReader {
     /// The bytes handed out last ended inside a marker that is not a move (its closing
     /// separator is still to come, and starts nothing).
     in_marker: bool,
+    /// A move whose relay is starting.
+    pending_move: Option<PendingMove>,
 }
 
 /// What a [`ShellReader`] needs to follow the shell to a new channel.
@@ -78,6 +80,7 @@ impl ShellReader {
             mover: None,
             carrier: None,
             in_marker: false,
+            pending_move: None,
         }
     }
 
@@ -98,6 +101,9 @@ impl ShellReader {
     /// blocks only, where what comes is dropped: a shell moves only at a block's end, which
     /// [`ShellReader::read`] reads.
     pub(super) fn try_read(&mut self) -> Option<Option<usize>> {
+        if self.pending_move.is_some() {
+            return None;
+        }
         if self.pending.0 < self.pending.1 {
             let count = self.pending.1 - self.pending.0;
             self.pending = (0, 0);
@@ -114,9 +120,12 @@ impl ShellReader {
     }
 
     /// Reads what is available; `None` at end of stream. Cancel-safe: what was read is kept
-    /// in `pending` until handed out, and a move is made before anything else is read.
+    /// in `pending` until handed out, and a move is finished before anything else is read.
     pub(super) async fn read(&mut self) -> Option<&[u8]> {
         loop {
+            if self.pending_move.is_some() && !self.finish_move().await {
+                return None;
+            }
             let (start, end) = self.pending;
             if start < end && !self.partial {
                 match self.find_move(start, end) {
@@ -141,9 +150,7 @@ impl ShellReader {
                         path,
                         ..
                     } => {
-                        if !self.follow(after, end, block, &path).await {
-                            return None;
-                        }
+                        self.start_move(after, end, block, path);
                         continue;
                     }
                 }
@@ -235,60 +242,102 @@ impl ShellReader {
         found
     }
 
-    /// The shell moved to the FIFO at `path` after block `block`: hands the old channel, with
-    /// what came on it after the marker (`buffer[after..end]`), to a background collector, and
-    /// reads on from a relay of the FIFO. `false` if no relay could be started: the shell's
-    /// output is then out of reach, as if it had ended.
-    async fn follow(&mut self, after: usize, end: usize, block: String, path: &str) -> bool {
+    /// The shell moved to the FIFO at `path` after block `block`: starts the relay that will
+    /// read it, in a task of its own, and keeps what came on the old channel after the marker
+    /// (`buffer[after..end]`), for [`ShellReader::finish_move`].
+    fn start_move(&mut self, after: usize, end: usize, block: String, path: String) {
+        let Some(mover) = self.mover.as_ref() else {
+            return;
+        };
+        let relay = tokio::spawn(start_relay(
+            Arc::clone(&mover.transport),
+            mover.switch_user.clone(),
+            mover.nonce.clone(),
+            path,
+            mover.relay_start,
+        ));
+        self.pending_move = Some(PendingMove {
+            block,
+            after_marker: self.buffer[after..end].to_vec(),
+            relay,
+        });
         self.pending = (0, 0);
-        let Some(mover) = self.mover.as_mut() else {
+        self.partial = false;
+    }
+
+    /// Waits for the relay [`ShellReader::start_move`] started, then reads on from it and
+    /// hands the old channel to a background collector. Cancel-safe: the relay starts in a
+    /// task of its own, so a read cancelled meanwhile (a block's timeout, a `pty` block's
+    /// quiet timer) leaves it starting, and the next read waits for the same relay. `false`
+    /// if no relay could be started: the shell's output is then out of reach, as if it had
+    /// ended.
+    async fn finish_move(&mut self) -> bool {
+        let Some(pending) = self.pending_move.as_mut() else {
+            return true;
+        };
+        let started = (&mut pending.relay).await;
+        let Some(pending) = self.pending_move.take() else {
             return false;
         };
-        let relay = async {
-            let mut process = mover
-                .transport
-                .open_shell(mover.switch_user.as_deref())
-                .await
-                .ok()?;
-            let command = protocol::relay_command(&mover.nonce, path);
-            process.stdin.write_all(command.as_bytes()).await.ok()?;
-            process.stdin.flush().await.ok()?;
-            // Whatever a login shell prints first is not the shell's output.
-            let ready = format!(
-                "{}{} relay{}",
-                protocol::SEPARATOR as char,
-                mover.nonce,
-                protocol::SEPARATOR as char
-            );
-            let mut seen = Vec::new();
-            let mut chunk = vec![0u8; 16 * 1024];
-            loop {
-                let count = process.stdout.inner.read(&mut chunk).await.ok()?;
-                if count == 0 {
-                    return None;
-                }
-                seen.extend_from_slice(&chunk[..count]);
-                if let Some(at) = seen
-                    .windows(ready.len())
-                    .position(|window| window == ready.as_bytes())
-                {
-                    let first = seen.split_off(at + ready.len());
-                    return Some((process, first));
-                }
-            }
-        };
-        let Ok(Some((relay, first))) = tokio::time::timeout(mover.relay_start, relay).await else {
+        let (Ok(Some((relay, first))), Some(mover)) = (started, self.mover.as_mut()) else {
             return false;
         };
         let old = std::mem::replace(&mut self.inner, relay.stdout.inner);
         let old_carrier = self.carrier.replace(relay.guard);
-        let background = Background::collect(old, &self.buffer[after..end], old_carrier, mover.cap);
-        mover.moves.push((block, background));
+        let background = Background::collect(old, &pending.after_marker, old_carrier, mover.cap);
+        mover.moves.push((pending.block, background));
         self.buffer[..first.len()].copy_from_slice(&first);
         self.pending = (0, first.len());
         self.partial = false;
         true
     }
+}
+
+/// A move whose relay is starting (see [`ShellReader::start_move`]).
+struct PendingMove {
+    block: String,
+    /// What came on the old channel after the move marker: the start of the block's
+    /// background output.
+    after_marker: Vec<u8>,
+    relay: tokio::task::JoinHandle<Option<(ShellProcess, Vec<u8>)>>,
+}
+
+/// Starts a relay of the FIFO at `path` (see [`protocol::relay_command`]) as the session's
+/// user, within `limit`: the relay's process, and what it printed after its ready marker
+/// (the first of the shell's new output). Whatever a login shell prints before the marker is
+/// not the shell's output.
+async fn start_relay(
+    transport: Arc<Transport>,
+    switch_user: Option<String>,
+    nonce: String,
+    path: String,
+    limit: std::time::Duration,
+) -> Option<(ShellProcess, Vec<u8>)> {
+    let relay = async {
+        let mut process = transport.open_shell(switch_user.as_deref()).await.ok()?;
+        let command = protocol::relay_command(&nonce, &path);
+        process.stdin.write_all(command.as_bytes()).await.ok()?;
+        process.stdin.flush().await.ok()?;
+        let separator = protocol::SEPARATOR as char;
+        let ready = format!("{separator}{nonce} relay{separator}");
+        let mut seen = Vec::new();
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            let count = process.stdout.inner.read(&mut chunk).await.ok()?;
+            if count == 0 {
+                return None;
+            }
+            seen.extend_from_slice(&chunk[..count]);
+            if let Some(at) = seen
+                .windows(ready.len())
+                .position(|window| window == ready.as_bytes())
+            {
+                let first = seen.split_off(at + ready.len());
+                return Some((process, first));
+            }
+        }
+    };
+    tokio::time::timeout(limit, relay).await.ok().flatten()
 }
 
 /// A running shell process, before the protocol starts.
@@ -635,6 +684,59 @@ mod tests {
             assert!(!fifo.exists(), "the relay removed the FIFO's folder");
             drop(new_side);
         }
+    }
+
+    /// A read cancelled while the relay starts (a block's timeout firing then) loses
+    /// nothing: the next read waits for the same relay and goes on from it.
+    #[tokio::test]
+    async fn a_move_survives_reads_cancelled_while_its_relay_starts() {
+        let nonce = "n0nce";
+        let folder = tempfile::tempdir().expect("a folder");
+        let fifo = folder.path().join("run").join("o");
+        std::fs::create_dir(fifo.parent().expect("parent")).expect("made");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let mut new_side = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&fifo)
+            .expect("opened");
+        new_side.write_all(b"after the move\n").expect("written");
+        let (mut old_side, stream) = tokio::io::duplex(4096);
+        let mut reader = following(stream, nonce);
+        let old_text = format!(
+            "before\x1e{nonce} move 7 {}\x1eleft behind\n",
+            fifo.to_string_lossy()
+        );
+        old_side
+            .write_all(old_text.as_bytes())
+            .await
+            .expect("written");
+        let mut seen = Vec::new();
+        let mut limit = std::time::Duration::from_micros(100);
+        let mut cancelled = 0;
+        while seen.len() < "beforeafter the move\n".len() {
+            match tokio::time::timeout(limit, reader.read()).await {
+                Ok(data) => seen.extend_from_slice(data.expect("not ended")),
+                Err(_) => {
+                    cancelled += 1;
+                    limit *= 2;
+                }
+            }
+        }
+        assert_eq!(seen, b"beforeafter the move\n");
+        assert!(
+            cancelled > 0,
+            "the relay's start was cancelled at least once"
+        );
+        drop(old_side);
+        let background = reader.take_background("7").expect("the block's");
+        background.wait_end(std::time::Duration::from_secs(5)).await;
+        assert_eq!(background.snapshot().output, b"left behind\n");
+        drop(new_side);
     }
 
     /// An end marker whose closing separator comes alone, with nothing after it (the shell
