@@ -82,7 +82,7 @@ fi
         String::new()
     };
     // `__rb_go` runs a block that cannot leave a process (see [`may_leave_processes`]),
-    // `__rb_gc` one that may, and looks for what it left ([`LEFT_CHECK`]).
+    // `__rb_goc` one that may, and looks for what it left ([`LEFT_CHECK`]).
     let go = format!(
         r#"__rb_rc=124; while :; do eval "$__rb_s"; __rb_rc=$?; break; done </dev/null; printf "\036{nonce} %d\036" "$__rb_rc""#
     );
@@ -199,11 +199,11 @@ __rb_left() {{
     __rb_cs=; read -r -d '' __rb_cs < "$__rb_cg"
     [ "$__rb_cs" != $$ ] || return 1
   fi
-  __rb_cslow_left
+  __rb_left_walk
 }}
-__rb_cslow_left() {{
+__rb_left_walk() {{
   local __rb_l __rb_q __rb_f __rb_t __rb_o= IFS=$' \t\n'
-  if [ -n "$__rb_cs" ] && [ -n "${{__rb_cg-}}" ]; then
+  if [ -n "${{__rb_cs-}}" ] && [ -n "${{__rb_cg-}}" ]; then
     for __rb_t in 1 2 3 4 5 6 7 8; do
       [ "$__rb_t" = 1 ] || {{ __rb_cs=; read -r -d '' __rb_cs < "$__rb_cg"; }}
       [ -n "$__rb_cs" ] || break

@@ -155,7 +155,8 @@ pub fn background_output_is_its_blocks(transport: &Transport) {
     // Root's first block leaves a job that prints a second later, in the middle of the third
     // block; the other user's first block leaves a daemon that left the session (`setsid`)
     // and prints during the block after it; a process that writes elsewhere is not moved
-    // away from. Consecutive blocks of one shell go in one batch: the moves happen inside it.
+    // away from. That user's shell has `set -u` on from then on (a course's strict block
+    // leaves it so): the look must not trip on it. Consecutive blocks of one shell go in one batch: the moves happen inside it.
     lab.chapter(
         "01.md",
         &format!(
@@ -163,7 +164,7 @@ pub fn background_output_is_its_blocks(transport: &Transport) {
              ```console\nstarted\n```\n\n\
              ```bash on={host} id=second\necho second\n```\n\n```console\nsecond\n```\n\n\
              ```bash on={host} id=waited\nsleep 2; echo waited; pwd\n```\n\n```console\nwaited\n/tmp\n```\n\n\
-             ```bash on={host} user=runbook-test id=daemon\nsetsid sh -c 'sleep 1; echo daemon says hi; sleep 30' &\necho daemon\n```\n\n\
+             ```bash on={host} user=runbook-test id=daemon\nset -u\nsetsid sh -c 'sleep 1; echo daemon says hi; sleep 30' &\necho daemon\n```\n\n\
              ```console\ndaemon\n```\n\n\
              ```bash on={host} user=runbook-test id=quiet\nsleep 30 >/dev/null 2>&1 &\necho quiet\n```\n\n```console\nquiet\n```\n\n\
              ```bash on={host} user=runbook-test id=after\nsleep 2; echo after; whoami\n```\n\n```console\nafter\nrunbook-test\n```\n"
