@@ -89,17 +89,14 @@ fi
     let go_checked = format!(
         r#"__rb_rc=124; __rb_x=; while :; do eval "$__rb_s"; __rb_rc=$?; __rb_x=1; break; done </dev/null; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc""#
     );
-    // A batch (see `batch_frame`): each block of `__rb_b` run as `__rb_go` runs one, with its
-    // own mark from `__rb_n` and its own end marker, all inside one more loop that a
-    // timeout's USR1 (`break 1000`) leaves at once; then the batch's own end marker, with the
-    // status of the block it left and how many blocks it started. A gated batch (`__rb_w`
-    // set) waits before each block but the first for one byte on stdin: `g` runs it, anything
-    // else (or the end of stdin) leaves the batch (see [`GO`] and [`STOP`]).
-    let batch = format!(
-        r#"__rb_rc=124; __rb_i=0; while :; do for __rb_s in "${{__rb_b[@]}}"; do if [ -n "${{__rb_w-}}" ] && [ "$__rb_i" != 0 ]; then IFS= read -r -n 1 __rb_g && [ "$__rb_g" = g ] || break; fi; __rb_i=$((__rb_i+1)); export {BLOCK_MARK}=${{__rb_n[__rb_i-1]}}; __rb_rc=124; __rb_x=; while :; do eval "$__rb_s"; __rb_rc=$?; __rb_x=1; break; done </dev/null; [ -z "${{__rb_c[__rb_i-1]-}}" ] || {{ {LEFT_CHECK}; }}; printf "\036{nonce} %d\036" "$__rb_rc"; done; __rb_rc=124; break; done; printf "\036{nonce} batch %d %d\036" "$__rb_rc" "$__rb_i"; unset __rb_b __rb_n __rb_w __rb_g __rb_c"#
-    );
-    let mut batch_alias = format!("alias {BATCH_GO}=");
-    push_single_quoted(&mut batch_alias, &batch);
+    let mut batch_aliases = String::new();
+    for shape in BatchShape::ALL {
+        batch_aliases.push_str("alias ");
+        batch_aliases.push_str(shape.alias());
+        batch_aliases.push('=');
+        push_single_quoted(&mut batch_aliases, &batch_loop(nonce, shape));
+        batch_aliases.push('\n');
+    }
     // A local session's frames come in a file (see `FrameFile`): the alias reads it, then
     // runs the block as `__rb_go` does. Defined only if the shell can read the file; the ready
     // marker says whether it can, and runbook sends stdin frames otherwise.
@@ -113,9 +110,11 @@ fi
                 &format!(". {}; {go_checked}", shell_quote(path)),
             );
             let mut file_batch = format!("alias {FILE_BATCH_GO}=");
+            push_single_quoted(&mut file_batch, &format!(". {}", shell_quote(path)));
+            file_batch.push_str(&format!("; alias {MAP_BATCH}="));
             push_single_quoted(
                 &mut file_batch,
-                &format!(". {}; {batch}", shell_quote(path)),
+                &format!("mapfile -t -d '' __rb_b < {}", shell_quote(path)),
             );
             format!(
                 "if [ -r {path} ]; then {alias}; {checked}; {file_batch}; __rb_f=file; else __rb_f=stdin; fi\n",
@@ -128,15 +127,14 @@ fi
     exports
         + &format!(
             r#"exec 2>&1
-export {SESSION_MARK}={mark}
+export {SESSION_MARK}={mark} {BLOCK_MARK}=
 {cgroup}set -m
 set +o history 2>/dev/null
 trap 'break 1000 2>/dev/null' USR1
 shopt -s expand_aliases
 alias __rb_go='{go}'
 alias __rb_go{CHECKED}='{go_checked}'
-{batch_alias}
-alias __rb_go_pty='__rb_rc=124; __rb_x=; while :; do eval "$__rb_s"; __rb_rc=$?; __rb_x=1; break; done; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc"'
+{batch_aliases}alias __rb_go_pty='__rb_rc=124; __rb_x=; while :; do eval "$__rb_s"; __rb_rc=$?; __rb_x=1; break; done; {LEFT_CHECK}; printf "\036{nonce} %d\036" "$__rb_rc"'
 {background}{file_go}IFS= read -r __rb_stat < /proc/$$/stat
 __rb_stat=${{__rb_stat##*) }}
 set -- $__rb_stat
@@ -259,70 +257,198 @@ pub(crate) fn relay_command(nonce: &str, path: &str) -> String {
 /// [`frame_file_line`]).
 const FILE_GO: &str = "__rb_next";
 
-/// The alias that runs a batch whose blocks are set on stdin (see [`batch_frame`]).
-const BATCH_GO: &str = "__rb_batch";
-
-/// The alias that runs a batch a local session wrote to its frame file.
+/// The alias that sources a batch a local session wrote to its frame file (see
+/// [`batch_text`]).
 const FILE_BATCH_GO: &str = "__rb_next_batch";
 
-/// What runbook writes to a gated batch waiting before its next block (see [`bootstrap`]) to
+/// The alias that reads a lean batch's scripts from a local session's frame file (see
+/// [`batch_text`]).
+const MAP_BATCH: &str = "__rb_map";
+
+/// What runbook writes to a gated batch waiting before its next block (see [`batch_loop`]) to
 /// have it run: one byte, read by the shell with one read(2), where a frame of its own would
 /// be read a byte at a time and parsed (issue 23: a run without `--keep-going` then pays
-/// the round trip alone, not the frame).
-pub(crate) const GO: &[u8] = b"g";
+/// the round trip alone, not the frame). A digit, so that the shell tests it with `((...))`,
+/// the cheapest test bash has.
+pub(crate) const GO: &[u8] = b"1";
 
 /// What runbook writes to a gated batch waiting before its next block to have it stop there:
 /// the shell prints the batch's end marker and reads frames again.
-pub(crate) const STOP: &[u8] = b"s";
+pub(crate) const STOP: &[u8] = b"0";
 
-/// What a local session writes on the shell's stdin once a batch's assignments
-/// ([`batch_assignments`]) are in its frame file.
-pub(crate) fn batch_file_line() -> &'static str {
-    "__rb_next_batch\n"
+/// The four loops a batch runs in, each an alias set once by [`bootstrap`]: gated or not (a
+/// run that stops at the first failure, or `--keep-going`), and general or lean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BatchShape {
+    /// The shell waits for [`GO`] before each block (see [`batch_loop`]).
+    gated: bool,
+    /// Every block is one [`is_lean`] accepts.
+    lean: bool,
 }
 
-/// The frame that runs several blocks one after the other (`--keep-going` only: the shell
-/// goes on whatever a block's result, so runbook must not need to judge one before the next
-/// runs): the scripts and their block marks as two arrays, then the batch alias, which runs
-/// each as [`frame`] runs one and prints each one's end marker, then a marker of its own
-/// (see [`Marker::BatchEnd`]).
-pub(crate) fn batch_frame(blocks: &[(&str, &str, bool)], gated: bool) -> String {
-    let mut text = batch_assignments(blocks, gated);
-    text.push_str(BATCH_GO);
-    text.push('\n');
-    text
+impl BatchShape {
+    const ALL: [BatchShape; 4] = [
+        BatchShape {
+            gated: false,
+            lean: false,
+        },
+        BatchShape {
+            gated: true,
+            lean: false,
+        },
+        BatchShape {
+            gated: false,
+            lean: true,
+        },
+        BatchShape {
+            gated: true,
+            lean: true,
+        },
+    ];
+
+    fn alias(self) -> &'static str {
+        match (self.lean, self.gated) {
+            (false, false) => "__rb_batch",
+            (false, true) => "__rb_batch_g",
+            (true, false) => "__rb_lean",
+            (true, true) => "__rb_lean_g",
+        }
+    }
 }
 
-/// The arrays a batch frame sets: the scripts, as single-quoted words, and their marks; and
-/// for a `gated` batch, the variable that has the shell wait for [`GO`] before each block but
-/// the first.
-pub(crate) fn batch_assignments(blocks: &[(&str, &str, bool)], gated: bool) -> String {
+/// The loop that runs a batch's blocks (`__rb_b`), one after the other, each with its own end
+/// marker, all inside one more loop that a timeout's USR1 (`break 1000`) leaves at once; then
+/// the batch's own end marker, with the status of the block it left (124: the block was
+/// stopped before its end marker) and how many blocks it started.
+///
+/// A gated loop reads one byte on stdin before each block: [`GO`] runs it, anything else (or
+/// the end of stdin) leaves the batch. runbook sends the first block's byte with the frame, so
+/// that every block is gated alike and the loop tests nothing else.
+///
+/// The general loop runs each block as `__rb_go` runs one (`__rb_goc` for one in `__rb_c`),
+/// its mark from `__rb_n` exported before it. The lean loop is for a batch of blocks made of
+/// builtins only ([`is_lean`]), which start no process and so need neither the mark's export
+/// (the mark is still set, as each block's own `RUNBOOK_BLOCK`: numbers that follow
+/// `__rb_i`), nor the look for what they left, nor the inner loop that keeps a block's own
+/// `break` or `continue` inside it: a block then costs bash a third as many commands
+/// (issue 23: 3000 `echo` blocks, gated, 870 million instructions before in bash, 440 after;
+/// BENCHMARKS.md).
+fn batch_loop(nonce: &str, shape: BatchShape) -> String {
+    let gate = if shape.gated {
+        "read -n 1 __rb_g && ((__rb_g)) || break; "
+    } else {
+        ""
+    };
+    if shape.lean {
+        format!(
+            r#"__rb_o=$__rb_i; while :; do for __rb_s in "${{__rb_b[@]}}"; do {gate}{BLOCK_MARK}=$((++__rb_i)); eval "$__rb_s" </dev/null; printf "\036{nonce} %d\036" $?; done; break; done; printf "\036{nonce} batch 124 %d\036" $((__rb_i-__rb_o)); unset __rb_b __rb_g __rb_i __rb_o"#
+        )
+    } else {
+        format!(
+            r#"__rb_rc=124; __rb_i=0; while :; do for __rb_s in "${{__rb_b[@]}}"; do {gate}__rb_i=$((__rb_i+1)); export {BLOCK_MARK}=${{__rb_n[__rb_i-1]}}; __rb_rc=124; __rb_x=; while :; do eval "$__rb_s"; __rb_rc=$?; __rb_x=1; break; done </dev/null; [ -z "${{__rb_c[__rb_i-1]-}}" ] || {{ {LEFT_CHECK}; }}; printf "\036{nonce} %d\036" "$__rb_rc"; done; __rb_rc=124; break; done; printf "\036{nonce} batch %d %d\036" "$__rb_rc" "$__rb_i"; unset __rb_b __rb_n __rb_g __rb_c"#
+        )
+    }
+}
+
+/// Whether a block of a batch can run in the lean loop ([`batch_loop`]): it may start no
+/// process (`check` false, see [`may_leave_processes`]) and it says neither `break` nor
+/// `continue` anywhere (which the general loop keeps inside the block). A lean batch's marks
+/// must also be numbers that follow each other ([`batch_text`]): no `keep-running` block.
+fn is_lean(script: &str, check: bool) -> bool {
+    !check && !script.contains("break") && !script.contains("continue")
+}
+
+/// A batch's text (see [`batch_text`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct BatchText {
+    /// What to write to a local session's frame file first, when the text was made for one.
+    pub(crate) file: Option<String>,
+    /// What to write on the shell's stdin (after the file, if any): the whole frame, or the
+    /// line that reads the file; then, for a gated batch, the first block's [`GO`].
+    pub(crate) line: String,
+}
+
+/// The text that runs several blocks one after the other (see [`batch_loop`]). `blocks`
+/// holds each one's script, mark (see [`BLOCK_MARK`]) and whether it may leave a process
+/// ([`may_leave_processes`]). A `gated` batch waits for [`GO`] before each block but the
+/// first, whose byte the text carries.
+///
+/// On stdin, and in the frame file of most batches, the scripts are set as single-quoted
+/// words and the marks beside them; the loop's alias follows. A lean batch in a frame file
+/// holds its scripts as they are, each ended by a NUL byte (which no bash string holds), and
+/// the shell reads them with `mapfile`: parsing and unquoting 500 words cost bash about as
+/// much as a sixth of the blocks' own run (issue 23, BENCHMARKS.md).
+pub(crate) fn batch_text(blocks: &[(&str, &str, bool)], gated: bool, to_file: bool) -> BatchText {
+    let first: Option<u64> = blocks
+        .first()
+        .and_then(|(_, mark, _)| mark.parse().ok())
+        .filter(|first| *first > 0);
+    let lean = first.is_some_and(|first| {
+        blocks
+            .iter()
+            .zip(first..)
+            .all(|((script, mark, check), number)| {
+                is_lean(script, *check) && *mark == number.to_string()
+            })
+    });
+    let shape = BatchShape { gated, lean };
+    let mut run = format!("{}\n", shape.alias());
+    if gated {
+        run.push_str(std::str::from_utf8(GO).expect("ASCII"));
+    }
     let length: usize = blocks.iter().map(|(script, _, _)| script.len() + 8).sum();
     let mut text = String::with_capacity(length + 32);
+    if let Some(first) = first.filter(|_| lean && to_file) {
+        if !blocks.iter().any(|(script, _, _)| script.contains('\0')) {
+            for (script, _, _) in blocks {
+                text.push_str(script);
+                text.push('\0');
+            }
+            return BatchText {
+                file: Some(text),
+                line: format!("{MAP_BATCH}; __rb_i={}; {run}", first - 1),
+            };
+        }
+    }
     text.push_str("__rb_b=(");
     for (script, _, _) in blocks {
         push_single_quoted(&mut text, script);
         text.push('\n');
     }
-    text.push_str(")\n__rb_n=(");
-    for (_, block, _) in blocks {
-        text.push_str(block);
-        text.push(' ');
-    }
     text.push_str(")\n");
-    // The blocks that may leave a process (see [`may_leave_processes`]), by index: a sparse
-    // array, so that a batch of builtins sets nothing.
-    if blocks.iter().any(|(_, _, check)| *check) {
-        text.push_str("__rb_c=(");
-        for (index, _) in blocks.iter().enumerate().filter(|(_, block)| block.2) {
-            text.push_str(&format!("[{index}]=1 "));
+    match first {
+        // The lean loop counts the marks up from the one before the first.
+        Some(first) if lean => text.push_str(&format!("__rb_i={}\n", first - 1)),
+        _ => {
+            text.push_str("__rb_n=(");
+            for (_, block, _) in blocks {
+                text.push_str(block);
+                text.push(' ');
+            }
+            text.push_str(")\n");
+            // The blocks that may leave a process, by index: a sparse array, so that a batch
+            // of builtins sets nothing.
+            if blocks.iter().any(|(_, _, check)| *check) {
+                text.push_str("__rb_c=(");
+                for (index, _) in blocks.iter().enumerate().filter(|(_, block)| block.2) {
+                    text.push_str(&format!("[{index}]=1 "));
+                }
+                text.push_str(")\n");
+            }
         }
-        text.push_str(")\n");
     }
-    if gated {
-        text.push_str("__rb_w=1\n");
+    if to_file {
+        BatchText {
+            file: Some(text),
+            line: format!("{FILE_BATCH_GO}; {run}"),
+        }
+    } else {
+        text.push_str(&run);
+        BatchText {
+            file: None,
+            line: text,
+        }
     }
-    text
 }
 
 /// What a session whose shell reads frames from a file writes on the shell's stdin for each
@@ -1376,20 +1502,64 @@ mod tests {
 
     #[test]
     fn a_batch_frame_holds_each_script_quoted_and_its_mark() {
+        // A `keep-running` block's mark: the general loop.
         assert_eq!(
-            batch_frame(&[("echo 'a'", "1", false), ("b", "2.keep", false)], false),
+            batch_text(
+                &[("echo 'a'", "1", false), ("b", "2.keep", false)],
+                false,
+                false
+            )
+            .line,
             "__rb_b=('echo '\\''a'\\'''\n'b'\n)\n__rb_n=(1 2.keep )\n__rb_batch\n"
         );
+        // A block that may leave a process: the general loop, which looks after it.
+        let general = batch_text(&[("echo a", "1", false), ("b", "2", true)], true, false);
         assert_eq!(
-            batch_frame(&[("echo a", "1", false), ("b", "2", true)], false),
-            "__rb_b=('echo a'\n'b'\n)\n__rb_n=(1 2 )\n__rb_c=([1]=1 )\n__rb_batch\n"
+            general.line,
+            "__rb_b=('echo a'\n'b'\n)\n__rb_n=(1 2 )\n__rb_c=([1]=1 )\n__rb_batch_g\n1"
         );
+        let general = batch_text(&[("echo a", "1", false), ("b", "2", true)], true, true);
+        assert_eq!(
+            general.file.as_deref(),
+            Some("__rb_b=('echo a'\n'b'\n)\n__rb_n=(1 2 )\n__rb_c=([1]=1 )\n")
+        );
+        assert_eq!(general.line, format!("{FILE_BATCH_GO}; __rb_batch_g\n1"));
+        // Builtins only, marks that follow each other: the lean loop, counting from 6.
+        let lean = [("echo a", "7", false), ("cd /", "8", false)];
+        assert_eq!(
+            batch_text(&lean, true, false).line,
+            "__rb_b=('echo a'\n'cd /'\n)\n__rb_i=6\n__rb_lean_g\n1"
+        );
+        let in_file = batch_text(&lean, false, true);
+        assert_eq!(in_file.file.as_deref(), Some("echo a\0cd /\0"));
+        assert_eq!(in_file.line, format!("{MAP_BATCH}; __rb_i=6; __rb_lean\n"));
+        // A script holding a NUL byte cannot be NUL-separated: quoted words in the file.
+        let nul = batch_text(&[("echo a\0", "7", false)], false, true);
+        assert_eq!(
+            nul.file.as_deref(),
+            Some("__rb_b=('echo a\0'\n)\n__rb_i=6\n")
+        );
+        assert_eq!(nul.line, format!("{FILE_BATCH_GO}; __rb_lean\n"));
+        // Marks that skip one, a block's own `break`, a first mark of 0: the general loop.
+        for blocks in [
+            [("echo a", "7", false), ("cd /", "9", false)],
+            [("echo a", "7", false), ("break", "8", false)],
+            [("echo a", "0", false), ("cd /", "1", false)],
+        ] {
+            assert!(
+                batch_text(&blocks, false, false)
+                    .line
+                    .ends_with("\n__rb_batch\n")
+            );
+        }
         let with = bootstrap("n", "m", false, &[], None, Some("/proc/1/fd/9"));
-        assert!(with.contains(&format!("alias {BATCH_GO}='__rb_rc=124; __rb_i=0;")));
+        for shape in BatchShape::ALL {
+            assert!(with.contains(&format!("alias {}='", shape.alias())));
+        }
+        assert!(with.contains(&format!("alias {FILE_BATCH_GO}='. /proc/1/fd/9'")));
         assert!(with.contains(&format!(
-            "alias {FILE_BATCH_GO}='. /proc/1/fd/9; __rb_rc=124; __rb_i=0;"
+            "alias {MAP_BATCH}='mapfile -t -d '\\'''\\'' __rb_b < /proc/1/fd/9'"
         )));
-        assert_eq!(batch_file_line(), format!("{FILE_BATCH_GO}\n"));
         let mut buffer = OutputBuffer::new("n", 4096);
         let (marker, _) = buffer.push(b"\x1en batch 143 2\x1e").expect("marker");
         assert_eq!(

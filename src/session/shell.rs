@@ -148,7 +148,7 @@ pub(crate) struct BatchBlock<'a> {
     pub(crate) leave: Leave,
 }
 
-/// A batch sent to the shell as one frame (see [`protocol::batch_frame`]), whose blocks'
+/// A batch sent to the shell as one frame (see [`protocol::batch_text`]), whose blocks'
 /// executions are read back one at a time, in order, by [`Session::next_in_batch`].
 #[derive(Debug)]
 pub(crate) struct Batch {
@@ -446,16 +446,12 @@ impl Session {
             .collect();
         // Written whole to the frame file when there is one: a batch is long, and bash reads
         // its stdin one byte at a time.
-        let frame = match &self.frame_file {
-            Some(file)
-                if file
-                    .write(protocol::batch_assignments(&pairs, gated).as_bytes())
-                    .is_ok() =>
-            {
-                protocol::batch_file_line().to_string()
-            }
-            _ => protocol::batch_frame(&pairs, gated),
-        };
+        let in_file = self.frame_file.as_ref().and_then(|file| {
+            let text = protocol::batch_text(&pairs, gated, true);
+            let content = text.file.as_deref().unwrap_or_default();
+            file.write(content.as_bytes()).ok().map(|()| text.line)
+        });
+        let frame = in_file.unwrap_or_else(|| protocol::batch_text(&pairs, gated, false).line);
         let started = Instant::now();
         let lost = match self.stdin.as_mut() {
             None => Some(Lost::Closed),
@@ -1282,12 +1278,14 @@ mod tests {
     }
 
     /// The executions of a batch of `scripts` (`None` for the blocks the shell did not run),
-    /// each block given `timeouts`' time; the frame goes on stdin unless `file`.
+    /// each block given `timeouts`' time; the frame goes on stdin unless `file`; a `gated`
+    /// batch is told to go on after each block.
     async fn batch(
         shell: &Local,
         scripts: &[&str],
         timeouts: &[Duration],
         file: bool,
+        gated: bool,
     ) -> Vec<Option<Execution>> {
         let mut lock = shell
             .sessions
@@ -1305,9 +1303,10 @@ mod tests {
                 leave: Leave::Nothing,
             })
             .collect();
-        let mut batch = session.send_batch(&blocks, false).await;
+        let mut batch = session.send_batch(&blocks, gated).await;
         let mut executions = Vec::new();
         for timeout in timeouts {
+            session.go_on(&mut batch).await;
             executions.push(
                 session
                     .next_in_batch(&mut batch, *timeout, &shell.cancel)
@@ -1342,6 +1341,7 @@ mod tests {
                 ],
                 &[second, second, second, Duration::from_millis(300), second],
                 file,
+                false,
             )
             .await;
             assert_eq!(
@@ -1416,6 +1416,53 @@ mod tests {
         }
     }
 
+    /// A batch of builtins runs in the lean loop (`protocol::batch_text`), which must give
+    /// what the general loop gives: each block's output, status, mark and state, stdin empty,
+    /// a timeout that leaves the batch, gated or not, from the frame file or stdin.
+    #[tokio::test]
+    async fn a_lean_batch_runs_builtins_as_the_general_loop_does() {
+        for (file, gated) in [(true, true), (true, false), (false, true), (false, false)] {
+            let shell = Local::new();
+            let second = Duration::from_secs(5);
+            // A job for a lean block to wait on until its timeout.
+            let job = shell.run("sleep 30 &\n", second).await;
+            assert_eq!(job.exit_code, Some(0));
+            let executions = batch(
+                &shell,
+                &[
+                    // Set only by the lean loop (the mark before the batch's): proves which
+                    // loop ran.
+                    "cd /tmp; x=1; echo \"one $RUNBOOK_BLOCK $__rb_o\"",
+                    "echo \"$PWD $x $RUNBOOK_BLOCK\"; read y; echo \"[$y] $?\"; false",
+                    "declare -p RUNBOOK_BLOCK",
+                    "echo started; wait; echo never",
+                    "echo not run",
+                ],
+                &[second, second, second, Duration::from_millis(300), second],
+                file,
+                gated,
+            )
+            .await;
+            let case = format!("file: {file}, gated: {gated}");
+            assert_eq!(
+                ran(&executions[..3]),
+                [
+                    Some(("one 2 1\n".into(), Some(0))),
+                    Some(("/tmp 1 3\n[] 1\n".into(), Some(1))),
+                    Some(("declare -x RUNBOOK_BLOCK=\"4\"\n".into(), Some(0))),
+                ],
+                "{case}"
+            );
+            let slow = executions[3].as_ref().expect("run");
+            assert_eq!(slow.ending, Ending::TimedOut, "{case}");
+            assert_eq!(text(slow), "started\n", "{case}");
+            assert!(executions[4].is_none(), "the batch was left: {case}");
+            let next = shell.run("echo \"$PWD $x $RUNBOOK_BLOCK\"\n", second).await;
+            assert_eq!(text(&next), "/tmp 1 6\n", "{case}");
+            shell.sessions.shutdown(true).await;
+        }
+    }
+
     #[tokio::test]
     async fn a_batch_is_left_when_its_shell_exits_or_a_block_breaks_out_of_it() {
         let shell = Local::new();
@@ -1425,6 +1472,7 @@ mod tests {
             &["echo a", "echo bye; exit 3", "echo b"],
             &[second; 3],
             true,
+            false,
         )
         .await;
         assert_eq!(
@@ -1439,7 +1487,14 @@ mod tests {
             executions[1].as_ref().map(|e| e.ending.clone()),
             Some(Ending::Lost(Lost::ShellEnded))
         );
-        let executions = batch(&shell, &["echo a; break 2", "echo b"], &[second; 2], false).await;
+        let executions = batch(
+            &shell,
+            &["echo a; break 2", "echo b"],
+            &[second; 2],
+            false,
+            false,
+        )
+        .await;
         assert_eq!(ran(&executions), [Some(("a\n".into(), Some(124))), None]);
         let next = shell.run("echo again\n", second).await;
         assert_eq!(text(&next), "again\n");
