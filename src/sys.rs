@@ -102,3 +102,12 @@ pub(crate) fn leave_hung_up_terminal() {
         }
     }
 }
+
+/// Whether reads of `fd` return at once when it has nothing (`O_NONBLOCK`), so that a loop
+/// may poll it without ever blocking the thread.
+pub(crate) fn is_nonblocking(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `F_GETFL` only reads the descriptor's flags; `fd` is open for the borrow's life.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    flags != -1 && flags & libc::O_NONBLOCK != 0
+}

@@ -22,6 +22,9 @@ use crate::inventory::{Host, TransportKind};
 /// it, and hands the old one to a [`Background`] collector, as that block's background output.
 pub(super) struct ShellReader {
     inner: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    /// The same pipe as `inner`, non-blocking, for [`ShellReader::spin`]; `None` where there
+    /// is no such pipe (a stream in tests) or once the output moved to a relay.
+    spin: Option<std::fs::File>,
     buffer: Vec<u8>,
     /// Bytes of `buffer` read but not handed out yet: `pending.0..pending.1`.
     pending: (usize, usize),
@@ -74,6 +77,7 @@ impl ShellReader {
     fn new(inner: impl tokio::io::AsyncRead + Send + Unpin + 'static) -> Self {
         ShellReader {
             inner: Box::new(inner),
+            spin: None,
             buffer: vec![0u8; 64 * 1024],
             pending: (0, 0),
             partial: false,
@@ -85,6 +89,59 @@ impl ShellReader {
     }
 
     /// From now on, follows the shell when it moves its output (see [`ShellReader`]).
+    /// A reader of a process's stdout pipe, which [`ShellReader::spin`] may poll.
+    fn of_pipe(stdout: tokio::process::ChildStdout) -> Self {
+        use std::os::fd::AsFd;
+        let spin = Some(stdout.as_fd())
+            .filter(|fd| crate::sys::is_nonblocking(*fd))
+            .and_then(|fd| fd.try_clone_to_owned().ok())
+            .map(std::fs::File::from);
+        let mut reader = ShellReader::new(stdout);
+        reader.spin = spin;
+        reader
+    }
+
+    /// Polls the pipe for output for at most `budget` without sleeping, so that what comes
+    /// meanwhile is in hand for the next [`ShellReader::read`] without a wake-up. Why: a
+    /// gated batch's block is judged before the next one starts, and on a machine whose
+    /// CPUs are virtual, waking a process that sleeps on another CPU costs tens of
+    /// microseconds, twice a block (its output, then its end marker), about the time a block
+    /// of builtins takes to run (issue 23, BENCHMARKS.md). Nothing happens when output is
+    /// already held, a move is under way, or there is no pipe to poll.
+    pub(super) fn spin(&mut self, budget: std::time::Duration) {
+        use std::io::Read;
+        let Some(mut pipe) = self.spin.as_ref() else {
+            return;
+        };
+        let (start, end) = self.pending;
+        if self.pending_move.is_some() || (start < end && !self.partial) {
+            return;
+        }
+        // As `read` does: what is held back first, then what comes.
+        let held = end - start;
+        self.buffer.copy_within(start..end, 0);
+        self.pending = (0, held);
+        let until = std::time::Instant::now() + budget;
+        loop {
+            match pipe.read(&mut self.buffer[held..]) {
+                // The end of the stream is `read`'s to find.
+                Ok(0) => return,
+                Ok(count) => {
+                    self.pending = (0, held + count);
+                    self.partial = false;
+                    return;
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+            if std::time::Instant::now() >= until {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
     pub(super) fn follow_moves(&mut self, mover: Mover) {
         self.mover = Some(mover);
     }
@@ -283,6 +340,7 @@ impl ShellReader {
             return false;
         };
         let old = std::mem::replace(&mut self.inner, relay.stdout.inner);
+        self.spin = None;
         let old_carrier = self.carrier.replace(relay.guard);
         let background = Background::collect(old, &pending.after_marker, old_carrier, mover.cap);
         mover.moves.push((pending.block, background));
@@ -468,7 +526,10 @@ impl Transport {
         let stderr = child.stderr.take().ok_or(SessionError::NoPipe("stderr"))?;
         Ok(ShellProcess {
             stdin: Box::new(stdin),
-            stdout: ShellReader::new(stdout),
+            stdout: match self {
+                Transport::Process { .. } => ShellReader::of_pipe(stdout),
+                Transport::Ssh(_) => ShellReader::new(stdout),
+            },
             stderr_tail: spawn_tail(stderr),
             guard: child,
         })
@@ -605,6 +666,41 @@ mod tests {
     use super::*;
     use std::io::Write;
     use tokio::io::AsyncWriteExt;
+
+    /// The reader of a child's stdout pipe, as a session's.
+    fn child_output(script: &str) -> (tokio::process::Child, ShellReader) {
+        let mut child = Command::new("sh")
+            .args(["-c", script])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("sh starts");
+        let stdout = child.stdout.take().expect("piped");
+        (child, ShellReader::of_pipe(stdout))
+    }
+
+    #[tokio::test]
+    async fn spinning_hands_over_what_came_and_gives_up_at_its_budget() {
+        use std::time::{Duration, Instant};
+        // Output that comes within the budget is in hand at once, whole.
+        let (_child, mut reader) = child_output("sleep 0.05; printf hello");
+        assert!(reader.spin.is_some(), "a process's pipe can be polled");
+        let started = Instant::now();
+        reader.spin(Duration::from_secs(5));
+        assert!(started.elapsed() < Duration::from_secs(4));
+        let read = tokio::time::timeout(Duration::ZERO, reader.read()).await;
+        assert_eq!(read.expect("held already").expect("output"), b"hello");
+        // Nothing within the budget: back with nothing, after the budget.
+        let (_child, mut reader) = child_output("sleep 5");
+        let started = Instant::now();
+        reader.spin(Duration::from_millis(30));
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        assert_eq!(reader.pending, (0, 0));
+        // The end of the stream is left to `read`.
+        let (_child, mut reader) = child_output("exit 0");
+        reader.spin(Duration::from_secs(5));
+        assert!(reader.read().await.is_none());
+    }
 
     /// A reader following moves of a shell whose nonce is `nonce`, on this machine.
     fn following(stream: tokio::io::DuplexStream, nonce: &str) -> ShellReader {
