@@ -25,6 +25,11 @@ pub(super) struct ShellReader {
     /// The same pipe as `inner`, non-blocking, for [`ShellReader::spin`]; `None` where there
     /// is no such pipe (a stream in tests) or once the output moved to a relay.
     spin: Option<std::fs::File>,
+    /// Polls in a row that ended with nothing (at most 6), and how many polls to skip because
+    /// of them: on a busy machine, or for blocks that take longer than a poll, polling only
+    /// takes a CPU from others.
+    spin_misses: u32,
+    spin_skips: u32,
     buffer: Vec<u8>,
     /// Bytes of `buffer` read but not handed out yet: `pending.0..pending.1`.
     pending: (usize, usize),
@@ -78,6 +83,8 @@ impl ShellReader {
         ShellReader {
             inner: Box::new(inner),
             spin: None,
+            spin_misses: 0,
+            spin_skips: 0,
             buffer: vec![0u8; 64 * 1024],
             pending: (0, 0),
             partial: false,
@@ -107,12 +114,18 @@ impl ShellReader {
     /// CPUs are virtual, waking a process that sleeps on another CPU costs tens of
     /// microseconds, twice a block (its output, then its end marker), about the time a block
     /// of builtins takes to run (issue 23, BENCHMARKS.md). Nothing happens when output is
-    /// already held, a move is under way, or there is no pipe to poll.
+    /// already held, a move is under way, or there is no pipe to poll. After a poll that
+    /// found nothing, the next 2 are skipped, after two in a row the next 4, and so on up to
+    /// 64; a poll that finds output starts the count again.
     pub(super) fn spin(&mut self, budget: std::time::Duration) {
         use std::io::Read;
         let Some(mut pipe) = self.spin.as_ref() else {
             return;
         };
+        if self.spin_skips > 0 {
+            self.spin_skips -= 1;
+            return;
+        }
         let (start, end) = self.pending;
         if self.pending_move.is_some() || (start < end && !self.partial) {
             return;
@@ -129,6 +142,7 @@ impl ShellReader {
                 Ok(count) => {
                     self.pending = (0, held + count);
                     self.partial = false;
+                    self.spin_misses = 0;
                     return;
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
@@ -136,6 +150,8 @@ impl ShellReader {
                 Err(_) => return,
             }
             if std::time::Instant::now() >= until {
+                self.spin_misses = (self.spin_misses + 1).min(6);
+                self.spin_skips = 1 << self.spin_misses;
                 return;
             }
             std::hint::spin_loop();
@@ -696,6 +712,15 @@ mod tests {
         reader.spin(Duration::from_millis(30));
         assert!(started.elapsed() >= Duration::from_millis(30));
         assert_eq!(reader.pending, (0, 0));
+        // After a poll that found nothing, the next two are skipped.
+        for _ in 0..2 {
+            let started = Instant::now();
+            reader.spin(Duration::from_millis(30));
+            assert!(started.elapsed() < Duration::from_millis(30));
+        }
+        let started = Instant::now();
+        reader.spin(Duration::from_millis(30));
+        assert!(started.elapsed() >= Duration::from_millis(30));
         // The end of the stream is left to `read`.
         let (_child, mut reader) = child_output("exit 0");
         reader.spin(Duration::from_secs(5));
