@@ -331,7 +331,7 @@ impl BatchShape {
 /// (the mark is still set, as each block's own `RUNBOOK_BLOCK`: numbers that follow
 /// `__rb_i`), nor the look for what they left, nor the inner loop that keeps a block's own
 /// `break` or `continue` inside it: a block then costs bash a third as many commands
-/// (issue 23: 3000 `echo` blocks, gated, 870 million instructions before in bash, 440 after;
+/// (issue 23: 3000 `echo` blocks, gated, 870 million instructions before in bash, 345 to 412 after;
 /// BENCHMARKS.md).
 fn batch_loop(nonce: &str, shape: BatchShape) -> String {
     let gate = if shape.gated {
