@@ -683,6 +683,24 @@ mod tests {
     use std::io::Write;
     use tokio::io::AsyncWriteExt;
 
+    /// A FIFO in a folder of its own under `folder`, as `__rb_move` makes one, and the shell's
+    /// side of it: opened read and write, so that writing never waits for a reader.
+    fn moved_output(folder: &tempfile::TempDir) -> (std::path::PathBuf, std::fs::File) {
+        let fifo = folder.path().join("run").join("o");
+        std::fs::create_dir(fifo.parent().expect("parent")).expect("made");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let shell_side = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&fifo)
+            .expect("opened");
+        (fifo, shell_side)
+    }
+
     /// The reader of a child's stdout pipe, as a session's.
     fn child_output(script: &str) -> (tokio::process::Child, ShellReader) {
         let mut child = Command::new("sh")
@@ -757,19 +775,7 @@ mod tests {
         let probe = moved_at("/x");
         for cut in 1..end.len() + probe.len() {
             let folder = tempfile::tempdir().expect("a folder");
-            let fifo = folder.path().join("run").join("o");
-            std::fs::create_dir(fifo.parent().expect("parent")).expect("made");
-            let made = std::process::Command::new("mkfifo")
-                .arg(&fifo)
-                .status()
-                .expect("mkfifo runs");
-            assert!(made.success());
-            // The shell's side: it opens the FIFO read and write, so that writing never waits.
-            let mut new_side = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&fifo)
-                .expect("opened");
+            let (fifo, mut new_side) = moved_output(&folder);
             new_side.write_all(b"after the move\n").expect("written");
             let old_text = format!(
                 "before{end}{}left behind\n",
@@ -813,18 +819,7 @@ mod tests {
     async fn a_move_survives_reads_cancelled_while_its_relay_starts() {
         let nonce = "n0nce";
         let folder = tempfile::tempdir().expect("a folder");
-        let fifo = folder.path().join("run").join("o");
-        std::fs::create_dir(fifo.parent().expect("parent")).expect("made");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .expect("mkfifo runs");
-        assert!(made.success());
-        let mut new_side = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&fifo)
-            .expect("opened");
+        let (fifo, mut new_side) = moved_output(&folder);
         new_side.write_all(b"after the move\n").expect("written");
         let (mut old_side, stream) = tokio::io::duplex(4096);
         let mut reader = following(stream, nonce);
