@@ -34,6 +34,8 @@ const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(2);
 /// runbook's `main`: parses the command line, runs the command, says how it went.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before the runtime: its thread runs the sessions and starts every child.
+    crate::sys::wake_without_preempting();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

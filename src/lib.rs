@@ -5,6 +5,10 @@
 //! that fuzz targets, the benchmark and the integration tests can reach the parser, the
 //! matcher, the sessions and the report model.
 
+// Children start through `sys::command`, never `Command::new` (clippy.toml says why); the
+// integration tests and the benchmarks, whose children are the test's, are left free.
+#![warn(clippy::disallowed_methods)]
+
 pub mod app;
 pub(crate) mod catch_up;
 pub mod chapter;

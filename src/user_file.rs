@@ -128,7 +128,7 @@ mod tests {
     fn a_fifo_a_directory_and_a_device_are_refused_at_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let fifo = dir.path().join("pipe.out");
-        let made = std::process::Command::new("mkfifo")
+        let made = crate::sys::std_command("mkfifo")
             .arg(&fifo)
             .status()
             .expect("mkfifo runs");

@@ -5,8 +5,6 @@
 //! so far is not complete yet (an open `for`/`if`/`case`, `{`, `(`, quote, here-document, or a
 //! trailing `|`, `&&`, `||`), or after a trailing `\`.
 
-use std::process::Command;
-
 use super::prompt::{self, PromptTarget, dedent};
 use super::{hop, psql};
 
@@ -412,7 +410,7 @@ pub(crate) fn ends_inside_text(script: &str) -> Result<bool, NoBash> {
 fn parse_messages(script: &str) -> Result<String, NoBash> {
     use std::io::Write;
     let no_bash = |error: std::io::Error| NoBash(error.to_string());
-    let mut checking = Command::new("bash")
+    let mut checking = crate::sys::std_command("bash")
         .arg("--norc")
         .arg("-n")
         .env("LC_ALL", "C")

@@ -155,7 +155,7 @@ impl SshTransport {
             HostKeyChecking::Strict => "yes",
         };
         let connect_seconds = settings.connect_timeout.as_secs().max(1);
-        let mut command = Command::new("ssh");
+        let mut command = crate::sys::command("ssh");
         command
             .arg("-M")
             .arg("-N")
@@ -415,7 +415,7 @@ impl SshTransport {
 
     /// An ssh client that runs `remote_command` as a channel of the master.
     fn channel(socket: &Path, remote_command: &str) -> Command {
-        let mut command = Command::new("ssh");
+        let mut command = crate::sys::command("ssh");
         command
             .arg("-S")
             .arg(socket)
@@ -467,7 +467,7 @@ impl SshTransport {
             return;
         };
         if master.is_running() {
-            let mut exit = Command::new("ssh");
+            let mut exit = crate::sys::command("ssh");
             exit.arg("-S")
                 .arg(master.socket())
                 .args(["-O", "exit"])

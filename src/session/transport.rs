@@ -5,7 +5,6 @@
 
 use std::sync::{Arc, Mutex as StdMutex};
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::process::Command;
 
 use super::background::Background;
 use super::protocol;
@@ -522,7 +521,7 @@ impl Transport {
         let mut child = match self {
             Transport::Process { kind, container } => {
                 let argv = Self::process_argv(*kind, container, switch_user);
-                let mut command = Command::new(&argv[0]);
+                let mut command = crate::sys::command(&argv[0]);
                 command
                     .args(&argv[1..])
                     .stdin(std::process::Stdio::piped())
@@ -562,7 +561,7 @@ impl Transport {
             match self {
                 Transport::Process { kind, container } => {
                     let argv = Self::process_argv(*kind, container, Some(script));
-                    let mut command = Command::new(&argv[0]);
+                    let mut command = crate::sys::command(&argv[0]);
                     command
                         .args(&argv[1..])
                         .stdin(std::process::Stdio::null())
@@ -625,7 +624,7 @@ impl Transport {
     /// SSH host only once it has answered in this run. See [`super::Sessions::prewarm`].
     pub(super) async fn is_present(&self, settings: &SessionSettings) -> bool {
         let probe = |program: &str, args: Vec<String>, expected: &'static str| {
-            let mut command = Command::new(program);
+            let mut command = crate::sys::command(program);
             command
                 .args(args)
                 .stdin(std::process::Stdio::null())
@@ -688,7 +687,7 @@ mod tests {
     fn moved_output(folder: &tempfile::TempDir) -> (std::path::PathBuf, std::fs::File) {
         let fifo = folder.path().join("run").join("o");
         std::fs::create_dir(fifo.parent().expect("parent")).expect("made");
-        let made = std::process::Command::new("mkfifo")
+        let made = crate::sys::std_command("mkfifo")
             .arg(&fifo)
             .status()
             .expect("mkfifo runs");
@@ -703,7 +702,7 @@ mod tests {
 
     /// The reader of a child's stdout pipe, as a session's.
     fn child_output(script: &str) -> (tokio::process::Child, ShellReader) {
-        let mut child = Command::new("sh")
+        let mut child = crate::sys::command("sh")
             .args(["-c", script])
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)

@@ -2,7 +2,8 @@
 //! through the real binary against each transport (`transport_contract!` in tests/local.rs,
 //! tests/ssh.rs, tests/lxc.rs and tests/docker.rs):
 //! - a session keeps its state (directory, exported variables, functions) from block to
-//!   block, and `user=` opens another user's shell with its own state;
+//!   block, and `user=` opens another user's shell with its own state; the shell runs under
+//!   the default scheduling policy (`SCHED_OTHER`, 0), not the one runbook chose for itself;
 //! - a timeout stops the command on the host itself, and the same shell carries on;
 //! - a host that freezes mid-block ends the block as `timeout` soon after its timeout, and
 //!   the host is reached again once it thaws;
@@ -126,8 +127,8 @@ pub fn state_is_kept_and_users_switch(transport: &Transport) {
         "01.md",
         &format!(
             "```bash on={host}\ncd /tmp\nexport RB_STATE=kept\ngreet() {{ echo \"hello $1\"; }}\n```\n\n\
-             ```bash on={host} id=state\npwd; echo $RB_STATE; greet there; whoami; hostname\n```\n\n\
-             ```console\n/tmp\nkept\nhello there\nroot\n{hostname}\n```\n\n\
+             ```bash on={host} id=state\npwd; echo $RB_STATE; greet there; whoami; hostname; cut -d' ' -f41 /proc/$$/stat\n```\n\n\
+             ```console\n/tmp\nkept\nhello there\nroot\n{hostname}\n0\n```\n\n\
              ```bash on={host} user=runbook-test id=switched\nwhoami; pwd; echo \"[$RB_STATE]\"; cd /; export MINE=1\n```\n\n\
              ```console\nrunbook-test\n/home/runbook-test\n[]\n```\n\n\
              ```bash on={host} user=runbook-test id=switched-again\npwd; echo $MINE\n```\n\n\
