@@ -239,13 +239,18 @@ fn sessions_get_a_cgroup() -> bool {
 /// Issue 24: a process that drops or overwrites the mark (`env -i`, `env -u RUNBOOK_SESSION`,
 /// `RUNBOOK_SESSION=x`) escaped the sweep. Where runbook runs as root with a writable cgroup2
 /// hierarchy (this test machine), each session has a cgroup of its own and they are ended and
-/// listed too, and the cgroup is removed; elsewhere they escape, as the README says.
+/// listed too, and the cgroup is removed; elsewhere they escape, as the README says. The
+/// session moves into its cgroup before its first block that may start a process, not before.
 #[test]
 fn processes_that_drop_the_mark_are_ended_where_sessions_get_a_cgroup() {
     let lab = Lab::new();
     lab.chapter(
         "01-unmarked.md",
         "# Unmarked
+
+```bash id=builtins
+read -r -d '' lines < /proc/self/cgroup; echo \"$lines\"
+```
 
 ```bash id=unmarked
 env -i /bin/sleep 24101 &
@@ -290,6 +295,13 @@ setsid sleep 24104 >/dev/null 2>&1 </dev/null &
             .unwrap_or_default()
             .to_string();
         assert!(name.starts_with("runbook-"), "the block ran in {cgroup:?}");
+        // The move waits for the first block that may start a process (issue 23).
+        let before = lab.attempt("01-unmarked/builtins").output;
+        assert!(before.contains("0::/"), "{before:?}");
+        assert!(
+            !before.contains("runbook-"),
+            "a block of builtins ran in the session's cgroup already: {before:?}"
+        );
         let mounts = std::fs::read_to_string("/proc/mounts").expect("mounts");
         for line in mounts.lines().filter(|line| line.contains(" cgroup2 ")) {
             let mount = line.split(' ').nth(1).expect("a mount point");

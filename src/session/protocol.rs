@@ -35,16 +35,29 @@ pub(crate) const BLOCK_MARK: &str = "RUNBOOK_BLOCK";
 /// The block number of the session's own sweeps, never a block's.
 pub(crate) const SWEEP_BLOCK: &str = "sweep";
 
+/// The shell function that moves a session into its cgroup (see [`bootstrap`]), defined only
+/// with `contain`; it undefines itself once run (see [`contain_line`]).
+const CONTAIN: &str = "__rb_contain";
+
+/// The line runbook sends, once, before the first block of a session with `contain` that may
+/// start a process.
+pub(crate) fn contain_line() -> String {
+    format!("{CONTAIN} 2>/dev/null\n")
+}
+
 /// Text sent once, right after the shell starts; `env` (`runbook.yml`'s, names checked when
 /// read: letters, digits and `_`) is exported first, then a cram test's set-up
 /// ([`cram_setup`]).
 ///
-/// With `contain`, a shell running as root where a cgroup2 hierarchy is mounted and writable
-/// also moves itself into a cgroup of its own, `runbook-<mark>` under its current one, so
-/// that the end-of-run sweep finds every process the session started, even one that emptied
-/// its environment (`env -i`). Anywhere else nothing changes: the mark alone finds them.
-/// Empty cgroups of earlier sessions beside it (a session replaced after a timeout, a run
-/// interrupted before its sweep) are removed first; one in use is never empty.
+/// With `contain`, the shell gets a function, [`CONTAIN`], that a shell running as root where
+/// a cgroup2 hierarchy is mounted and writable uses to move itself into a cgroup of its own,
+/// `runbook-<mark>` under its current one, so that the end-of-run sweep finds every process
+/// the session started, even one that emptied its environment (`env -i`). Anywhere else
+/// nothing changes: the mark alone finds them. Empty cgroups of earlier sessions beside it (a
+/// session replaced after a timeout, a run interrupted before its sweep) are removed first;
+/// one in use is never empty. runbook calls the function before the first block that may
+/// start a process, not at once: a move costs the kernel an RCU grace period (8 ms here, the
+/// CPU idle meanwhile), and a session of builtins never needs it (issue 23).
 pub(crate) fn bootstrap(
     nonce: &str,
     mark: &str,
@@ -66,7 +79,9 @@ pub(crate) fn bootstrap(
     }
     let cgroup = if contain {
         format!(
-            r#"if [ "$EUID" = 0 ]; then
+            r#"{CONTAIN}() {{
+unset -f {CONTAIN}
+if [ "$EUID" = 0 ]; then
   __rb_m=; while read -r _ __rb_p __rb_t _; do [ "$__rb_t" = cgroup2 ] && {{ __rb_m=$__rb_p; break; }}; done < /proc/mounts
   __rb_c=; while IFS= read -r __rb_l; do case $__rb_l in 0::*) __rb_c=${{__rb_l#0::}};; esac; done < /proc/$$/cgroup
   if [ -n "$__rb_m" ] && [ -n "$__rb_c" ]; then
@@ -76,6 +91,7 @@ pub(crate) fn bootstrap(
   fi
   unset __rb_m __rb_p __rb_t __rb_c __rb_l __rb_g
 fi
+}}
 "#
         )
     } else {

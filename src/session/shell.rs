@@ -123,6 +123,9 @@ pub struct Session {
     pid: u32,
     sid: u32,
     alive: bool,
+    /// A block that may start a process was sent (and the session moved into its cgroup, if it
+    /// has one): until then the end-of-run sweep has nothing to look for.
+    may_have_started: bool,
 }
 
 /// Whether a block's background processes may outlive the run.
@@ -308,6 +311,7 @@ impl Session {
                     pid,
                     sid,
                     alive: true,
+                    may_have_started: false,
                 });
             }
         }
@@ -464,7 +468,10 @@ impl Session {
             let content = text.file.as_deref().unwrap_or_default();
             file.write(content.as_bytes()).ok().map(|()| text.line)
         });
-        let frame = in_file.unwrap_or_else(|| protocol::batch_text(&pairs, gated, false).line);
+        let mut frame = in_file.unwrap_or_else(|| protocol::batch_text(&pairs, gated, false).line);
+        if pairs.iter().any(|(_, _, check)| *check) {
+            frame.insert_str(0, &self.before_processes());
+        }
         let started = Instant::now();
         let lost = match self.stdin.as_mut() {
             None => Some(Lost::Closed),
@@ -791,11 +798,23 @@ impl Session {
         (code, None)
     }
 
+    /// What to send before a block that may start a process: the first time, the call that
+    /// moves the session into its cgroup (if it gets one, see [`protocol::bootstrap`]).
+    fn before_processes(&mut self) -> String {
+        if std::mem::replace(&mut self.may_have_started, true) || !self.settings.contain {
+            return String::new();
+        }
+        protocol::contain_line()
+    }
+
     /// Ends what the session's blocks left running (all but `keep-running` blocks'), and
     /// says what that was: (pid, command line). Run inside the session, as its user, so that
-    /// a session as another user (`become`) ends its own processes.
+    /// a session as another user (`become`) ends its own processes. A session whose blocks
+    /// could start no process (builtins only, see [`protocol::may_leave_processes`]) is not
+    /// looked at: there is nothing to find, and the look costs a few processes and, in a
+    /// cgroup, two moves of 8 ms each.
     pub(crate) async fn sweep_leftovers(&mut self) -> Vec<(u32, String)> {
-        if !self.is_alive() {
+        if !self.is_alive() || !self.may_have_started {
             return Vec::new();
         }
         let sweep = protocol::sweep_script(&self.mark, None, self.settings.grace);
@@ -845,6 +864,13 @@ impl Session {
             (Script::Shell(script), None, _) => protocol::frame(script, block, check),
         };
         let typed_into_psql = matches!(script, Script::Sql { .. });
+        // A pty block and psql are processes; the sweep ends what blocks left, and needs no
+        // cgroup of its own to do it.
+        let frame = if check || answers.is_some() || typed_into_psql {
+            self.before_processes() + &frame
+        } else {
+            frame
+        };
         let Some(stdin) = self.stdin.as_mut() else {
             self.alive = false;
             return finish(buffer, None, started, Ending::Lost(Lost::Closed), typed);
