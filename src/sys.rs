@@ -34,29 +34,13 @@ pub(crate) fn wake_without_preempting() -> bool {
     moved
 }
 
-#[cfg(test)]
-/// The scheduling policy of the calling thread (`libc::SCHED_OTHER`, `libc::SCHED_BATCH` ...).
-pub(crate) fn scheduling_policy() -> i32 {
-    // SAFETY: sched_getscheduler reads the calling thread's policy and touches no memory.
-    unsafe { libc::sched_getscheduler(0) }
-}
-
 /// A command for `program` whose child runs under the scheduling policy runbook was started
 /// with, not the one [`wake_without_preempting`] chose for runbook itself: a block's
 /// commands, a PostgreSQL it starts, `lxc-attach` and what it attaches must be scheduled as
 /// they would be without runbook. Every child runbook starts is made here (clippy's
 /// `disallowed_methods` refuses `Command::new` elsewhere in the crate).
 pub(crate) fn command(program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
-    #[allow(clippy::disallowed_methods)]
-    let mut command = tokio::process::Command::new(program);
-    if BATCH_POLICY_SET.load(std::sync::atomic::Ordering::Relaxed) {
-        // SAFETY: the closure runs in the forked child before exec and only calls
-        // sched_setscheduler, a plain system call on the child itself.
-        unsafe {
-            command.pre_exec(restore_default_policy);
-        }
-    }
-    command
+    tokio::process::Command::from(std_command(program))
 }
 
 /// [`command`] for a child waited for without the runtime (a parse check, a test's helper).
@@ -65,7 +49,8 @@ pub(crate) fn std_command(program: impl AsRef<std::ffi::OsStr>) -> std::process:
     #[allow(clippy::disallowed_methods)]
     let mut command = std::process::Command::new(program);
     if BATCH_POLICY_SET.load(std::sync::atomic::Ordering::Relaxed) {
-        // SAFETY: as in `command`.
+        // SAFETY: the closure runs in the forked child before exec and only calls
+        // sched_setscheduler, a plain system call on the child itself.
         unsafe {
             command.pre_exec(restore_default_policy);
         }
@@ -194,6 +179,12 @@ pub(crate) fn is_nonblocking(fd: std::os::fd::BorrowedFd<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scheduling policy of the calling thread (`libc::SCHED_OTHER`, `libc::SCHED_BATCH`).
+    fn scheduling_policy() -> i32 {
+        // SAFETY: sched_getscheduler reads the calling thread's policy and touches no memory.
+        unsafe { libc::sched_getscheduler(0) }
+    }
 
     /// The scheduling policy (field 41 of `/proc/PID/stat`) of the child `command` starts,
     /// which prints its own stat line.

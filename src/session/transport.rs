@@ -94,7 +94,6 @@ impl ShellReader {
         }
     }
 
-    /// From now on, follows the shell when it moves its output (see [`ShellReader`]).
     /// A reader of a process's stdout pipe, which [`ShellReader::spin`] may poll.
     fn of_pipe(stdout: tokio::process::ChildStdout) -> Self {
         use std::os::fd::AsFd;
@@ -157,6 +156,7 @@ impl ShellReader {
         }
     }
 
+    /// From now on, follows the shell when it moves its output (see [`ShellReader`]).
     pub(super) fn follow_moves(&mut self, mover: Mover) {
         self.mover = Some(mover);
     }
